@@ -1,0 +1,1 @@
+"""lode_bench.metrics"""
