@@ -1,0 +1,259 @@
+"""The results store: one SQLite file (WAL mode) holding every per-image result.
+
+Schema (version 1)::
+
+    runs(run_id TEXT PRIMARY KEY, created TEXT, finished TEXT, status TEXT,
+         model TEXT, model_card_hash TEXT, dataset TEXT, dataset_hash TEXT,
+         protocol TEXT, protocol_version TEXT, device TEXT, precision TEXT,
+         tiling TEXT, seed INTEGER, checkpoint_sha256 TEXT, git_hash TEXT,
+         packages TEXT /* JSON */, params INTEGER, flops REAL, extra TEXT /* JSON */)
+
+    results(model TEXT, dataset TEXT, dataset_hash TEXT, protocol TEXT,
+            protocol_version TEXT, image_id TEXT, status TEXT /* 'ok' | 'error' */,
+            error TEXT, metrics TEXT /* JSON {column: value} */, runtime_s REAL,
+            mask_coverage REAL, run_id TEXT, created TEXT,
+            PRIMARY KEY (model, dataset_hash, protocol, protocol_version, image_id))
+
+A work unit (model, dataset manifest hash, image id, protocol version) maps to exactly one
+``results`` row, so writing is idempotent (``INSERT OR REPLACE``) and a resumed run skips
+the keys already present with status ``ok``. Only one process writes the store at a time
+(the driver); SQLite's WAL mode lets readers (reports) read concurrently.
+
+Infinite values (PSNR of identical images) are stored as the JSON string ``"inf"`` and
+come back as ``float('inf')``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lode_bench.errors import LodeBenchError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs(
+    run_id TEXT PRIMARY KEY, created TEXT, finished TEXT, status TEXT,
+    model TEXT, model_card_hash TEXT, dataset TEXT, dataset_hash TEXT,
+    protocol TEXT, protocol_version TEXT, device TEXT, precision TEXT,
+    tiling TEXT, seed INTEGER, checkpoint_sha256 TEXT, git_hash TEXT,
+    packages TEXT, params INTEGER, flops REAL, extra TEXT);
+CREATE TABLE IF NOT EXISTS results(
+    model TEXT NOT NULL, dataset TEXT NOT NULL, dataset_hash TEXT NOT NULL,
+    protocol TEXT NOT NULL, protocol_version TEXT NOT NULL, image_id TEXT NOT NULL,
+    status TEXT NOT NULL, error TEXT, metrics TEXT NOT NULL, runtime_s REAL,
+    mask_coverage REAL, run_id TEXT, created TEXT,
+    PRIMARY KEY (model, dataset_hash, protocol, protocol_version, image_id));
+CREATE INDEX IF NOT EXISTS results_by_run ON results(run_id);
+"""
+
+RUN_COLUMNS = ("run_id", "created", "finished", "status", "model", "model_card_hash", "dataset",
+               "dataset_hash", "protocol", "protocol_version", "device", "precision", "tiling",
+               "seed", "checkpoint_sha256", "git_hash", "packages", "params", "flops", "extra")
+
+
+class StoreError(LodeBenchError):
+    """The results store is unreadable or of an unknown schema."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _encode_value(v: float) -> float | str | None:
+    if v is None:
+        return None
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _decode_value(v: Any) -> float:
+    if v is None:
+        return math.nan
+    return float(v)  # float("inf"), float("nan") parse the string forms
+
+
+def encode_metrics(metrics: Mapping[str, float]) -> str:
+    return json.dumps({k: _encode_value(v) for k, v in metrics.items()}, sort_keys=True)
+
+
+def decode_metrics(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    return {k: _decode_value(v) for k, v in json.loads(text).items()}
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """Identity of one work unit's row."""
+
+    model: str
+    dataset_hash: str
+    protocol: str
+    protocol_version: str
+    image_id: str
+
+
+@dataclass
+class ResultRow:
+    """One per-image result."""
+
+    model: str
+    dataset: str
+    dataset_hash: str
+    protocol: str
+    protocol_version: str
+    image_id: str
+    status: str = "ok"
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    runtime_s: float | None = None
+    mask_coverage: float | None = None
+    run_id: str | None = None
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey(self.model, self.dataset_hash, self.protocol, self.protocol_version,
+                         self.image_id)
+
+
+class ResultsStore:
+    """SQLite results store (WAL). Safe to open from several readers; write from one process.
+
+    Args:
+        path: the ``.sqlite`` file (created with its folder if missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a lode-bench results store ({exc})") from exc
+        if row is None:
+            self._conn.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+
+    # -- runs ---------------------------------------------------------------------
+    def start_run(self, run_id: str, **fields: Any) -> None:
+        """Insert (or replace) a run row; JSON-encodes ``packages`` and ``extra``."""
+        unknown = set(fields) - set(RUN_COLUMNS)
+        if unknown:
+            raise StoreError(f"unknown run fields: {sorted(unknown)}")
+        row = {c: None for c in RUN_COLUMNS}
+        row.update(fields)
+        row["run_id"] = run_id
+        row["created"] = row["created"] or _now()
+        row["status"] = row["status"] or "running"
+        for k in ("packages", "extra"):
+            if row[k] is not None and not isinstance(row[k], str):
+                row[k] = json.dumps(row[k], sort_keys=True)
+        cols = ",".join(RUN_COLUMNS)
+        marks = ",".join("?" for _ in RUN_COLUMNS)
+        with self.transaction() as c:
+            c.execute(f"INSERT OR REPLACE INTO runs({cols}) VALUES({marks})",
+                      [row[k] for k in RUN_COLUMNS])
+
+    def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
+        sets = {"finished": _now(), "status": status, **fields}
+        for k in ("packages", "extra"):
+            if k in sets and not isinstance(sets[k], str):
+                sets[k] = json.dumps(sets[k], sort_keys=True)
+        assign = ",".join(f"{k}=?" for k in sets)
+        with self.transaction() as c:
+            c.execute(f"UPDATE runs SET {assign} WHERE run_id=?", [*sets.values(), run_id])
+
+    # -- results ------------------------------------------------------------------
+    def put(self, rows: ResultRow | Iterable[ResultRow]) -> int:
+        """Insert or replace rows in one transaction; returns how many were written."""
+        if isinstance(rows, ResultRow):
+            rows = [rows]
+        data = [(r.model, r.dataset, r.dataset_hash, r.protocol, r.protocol_version, r.image_id,
+                 r.status, r.error, encode_metrics(r.metrics), r.runtime_s, r.mask_coverage,
+                 r.run_id, _now()) for r in rows]
+        if not data:
+            return 0
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", data)
+        return len(data)
+
+    def done_keys(self, *, model: str, dataset_hash: str, protocol: str, protocol_version: str,
+                  include_errors: bool = False) -> set[str]:
+        """Image ids already stored for this (model, dataset, protocol) (status ok unless asked)."""
+        q = ("SELECT image_id FROM results WHERE model=? AND dataset_hash=? AND protocol=? "
+             "AND protocol_version=?")
+        if not include_errors:
+            q += " AND status='ok'"
+        cur = self._conn.execute(q, (model, dataset_hash, protocol, protocol_version))
+        return {r[0] for r in cur}
+
+    def rows(self, **where: Any) -> list[ResultRow]:
+        """Result rows, optionally filtered by equality on columns."""
+        q = "SELECT model,dataset,dataset_hash,protocol,protocol_version,image_id,status,error," \
+            "metrics,runtime_s,mask_coverage,run_id FROM results"
+        if where:
+            q += " WHERE " + " AND ".join(f"{k}=?" for k in where)
+        q += " ORDER BY model, dataset, protocol, image_id"
+        out = []
+        for r in self._conn.execute(q, list(where.values())):
+            out.append(ResultRow(*r[:8], metrics=decode_metrics(r[8]), runtime_s=r[9],
+                                 mask_coverage=r[10], run_id=r[11]))
+        return out
+
+    def results_frame(self) -> pd.DataFrame:
+        """All results as a DataFrame: key columns, status, error, runtime_s,
+        mask_coverage, run_id, plus one float column per metric."""
+        rows = self.rows()
+        base = ["model", "dataset", "dataset_hash", "protocol", "protocol_version", "image_id",
+                "status", "error", "runtime_s", "mask_coverage", "run_id"]
+        recs = []
+        for r in rows:
+            rec = {k: getattr(r, k) for k in base}
+            rec.update(r.metrics)
+            recs.append(rec)
+        return pd.DataFrame.from_records(recs, columns=None if recs else base)
+
+    def runs_frame(self) -> pd.DataFrame:
+        cur = self._conn.execute(f"SELECT {','.join(RUN_COLUMNS)} FROM runs ORDER BY created")
+        return pd.DataFrame.from_records(cur.fetchall(), columns=list(RUN_COLUMNS))

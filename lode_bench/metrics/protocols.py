@@ -1,0 +1,280 @@
+"""Named, versioned scoring protocols: one name reproduces one paper convention.
+
+A :class:`Protocol` bundles metric calls (column name, registered metric, parameters), the
+quantisation rule (clamp and round to 8 bits before scoring, as BasicSR, DeepDeblur and
+Restormer do) and the mask rule. Scores of a dataset are the **mean of per-image scores**.
+
+Bump ``version`` whenever a change could alter a number: stored results are keyed by
+``(protocol, version)`` so old and new numbers never mix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from lode_bench.errors import LodeBenchError, ShapeMismatchError
+from lode_bench.io.images import read_mask, to_uint8
+from lode_bench.metrics.base import METRICS
+from lode_bench.registry import Registry
+
+MaskRule = Literal["none", "optional", "required"]
+
+
+@dataclass(frozen=True)
+class MetricCall:
+    """One column of a protocol: ``column`` is filled by registered metric ``metric``.
+
+    When the metric returns several values (``outputs``), ``pick`` names the one used;
+    ``column=None`` keeps every output under its own name.
+    """
+
+    column: str
+    metric: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    pick: str | None = None
+
+
+@dataclass
+class ImageScore:
+    """Scores of one image under one protocol; ``errors`` maps a column (or ``"*"``) to why it failed."""
+
+    image_id: str
+    values: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    mask_coverage: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def error_message(self) -> str | None:
+        if not self.errors:
+            return None
+        return "; ".join(f"{k}: {v}" if k != "*" else v for k, v in self.errors.items())
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named, versioned bundle of metric settings.
+
+    Attributes:
+        name: registry name (``gopro``, ``realblur``, ...).
+        version: bumped whenever any number could change.
+        description: what is computed, in one paragraph.
+        reproduces: whose published numbers it reproduces.
+        calls: the metric columns.
+        quantize: clamp and round predictions to 8 bits before scoring.
+        mask: whether a blur mask is needed (``required``), used when given
+            (``optional``) or ignored (``none``).
+        npy_mask_threshold: threshold for ``.npy`` masks (optical-flow magnitude, px).
+    """
+
+    name: str
+    version: str
+    description: str
+    reproduces: str
+    calls: tuple[MetricCall, ...]
+    quantize: bool = True
+    mask: MaskRule = "none"
+    npy_mask_threshold: float = 0.25
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.column for c in self.calls]
+
+    def higher_is_better(self, column: str) -> bool:
+        for c in self.calls:
+            if c.column == column:
+                return METRICS.get(c.metric).higher_is_better
+        raise KeyError(column)
+
+    def with_lpips(self, net: str = "alex", **params: Any) -> Protocol:
+        """This protocol plus an LPIPS column (``LPIPS`` for alex, ``LPIPS-<net>`` otherwise)."""
+        column = "LPIPS" if net == "alex" else f"LPIPS-{net}"
+        call = MetricCall(column, f"lpips_{net}", dict(params))
+        return replace(self, calls=(*self.calls, call),
+                       description=self.description + f" Plus LPIPS ({net}, v0.1).")
+
+    def prepare(self, pred: np.ndarray, *, data_range: float = 255.0) -> np.ndarray:
+        """Apply the protocol's quantisation to a model output (uint8 passes through).
+
+        Raises:
+            LodeBenchError: when the output contains NaN or infinite values.
+        """
+        if pred.dtype == np.uint8:
+            return pred
+        arr = np.asarray(pred, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise LodeBenchError("model output contains NaN or infinite values")
+        if self.quantize:
+            return to_uint8(arr, data_range=data_range)
+        return arr * (255.0 / data_range)
+
+    def load_mask(self, path: str | Path) -> np.ndarray:
+        """Read a mask file for this protocol (PNG ``> 0``; ``.npy`` ``> npy_mask_threshold``)."""
+        p = Path(path)
+        return read_mask(p, threshold=self.npy_mask_threshold if p.suffix.lower() == ".npy" else 0)
+
+    def score(self, pred: np.ndarray, target: np.ndarray, *, mask: np.ndarray | None = None,
+              image_id: str = "") -> ImageScore:
+        """Score one image. Metric failures (e.g. an ECC divergence) are recorded per column.
+
+        Args:
+            pred: H×W×3 output (uint8, or float in [0, 255] when ``quantize`` is False).
+            target: H×W×3 uint8 ground truth.
+            mask: H×W bool blur mask (required when ``mask == "required"``).
+            image_id: identifier carried into the result.
+        """
+        result = ImageScore(image_id=image_id)
+        if pred.shape != target.shape:
+            raise ShapeMismatchError(
+                f"{image_id}: output shape {pred.shape} differs from ground truth {target.shape}")
+        if self.mask == "required" and mask is None:
+            raise LodeBenchError(f"{image_id}: protocol {self.name!r} needs a blur mask")
+        if mask is not None:
+            if mask.shape != target.shape[:2]:
+                raise ShapeMismatchError(
+                    f"{image_id}: mask shape {mask.shape} differs from image {target.shape[:2]}")
+            result.mask_coverage = float(np.mean(mask))
+        cache: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, float]] = {}
+        for call in self.calls:
+            spec = METRICS.get(call.metric)
+            key = (call.metric, tuple(sorted(call.params.items())))
+            try:
+                if key not in cache:
+                    use_mask = mask if (spec.needs_mask or self.mask != "none") else None
+                    if spec.needs_mask and mask is None:
+                        continue
+                    cache[key] = spec.compute(pred, target, mask=use_mask, **dict(call.params))
+                out = cache[key]
+                name = call.pick or (spec.outputs[0] if spec.outputs else spec.name)
+                result.values[call.column] = out[name]
+            except LodeBenchError as exc:
+                cache[key] = {}
+                result.values[call.column] = math.nan
+                result.errors[call.column] = str(exc)
+            except KeyError:
+                result.values[call.column] = math.nan
+        return result
+
+
+def _validate(obj: Any) -> None:
+    if not isinstance(obj, Protocol):
+        raise LodeBenchError(f"protocol registry entries must be Protocol, got {type(obj).__name__}")
+
+
+PROTOCOLS: Registry[Protocol] = Registry("protocol", validate=_validate)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol registered as ``name`` (``"name@version"`` checks the version)."""
+    from lode_bench.metrics.catalog import register_builtin_metrics
+
+    register_builtin_metrics()
+    _register_builtin_protocols()
+    base, _, version = name.partition("@")
+    proto = PROTOCOLS.get(base)
+    if version and version != proto.version:
+        raise LodeBenchError(f"protocol {base!r} is at version {proto.version}, not {version}")
+    return proto
+
+
+def list_protocols() -> list[Protocol]:
+    from lode_bench.metrics.catalog import register_builtin_metrics
+
+    register_builtin_metrics()
+    _register_builtin_protocols()
+    return [p for _, p in PROTOCOLS.items()]
+
+
+_PSNR = MetricCall("PSNR", "psnr")
+_SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
+
+
+def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
+    return [
+        (Protocol(
+            name="gopro", version="1",
+            description="PSNR on RGB (data range 255) and MATLAB's built-in ssim() on the "
+                        "H×W×3 uint8 image as a 3-D volume (11×11×11 Gaussian, σ=1.5, "
+                        "replicate padding, full map averaged). Outputs clamped and rounded to 8 bits.",
+            reproduces="GoPro/HIDE tables of MPRNet, Restormer, NAFNet and most later papers "
+                       "(evaluate_GOPRO_HIDE.m); use the GoPro 'blur' track.",
+            calls=(_PSNR, MetricCall("SSIM", "ssim_matlab_rgb"))), ("gopro-matlab", "hide")),
+        (Protocol(
+            name="deepdeblur", version="1",
+            description="PSNR on RGB and per-channel Gaussian SSIM (11×11, σ=1.5, valid, "
+                        "population covariance), outputs rounded to 8 bits.",
+            reproduces="DeepDeblur-PyTorch (GoPro 'blur_gamma' track: 30.40 dB / 0.9018).",
+            calls=(_PSNR, _SSIM_GAUSS)), ()),
+        (Protocol(
+            name="basicsr", version="1",
+            description="BasicSR calculate_psnr/calculate_ssim on RGB (crop_border 0): PSNR "
+                        "on RGB and per-channel Gaussian SSIM averaged over channels.",
+            reproduces="BasicSR-based repositories (NAFNet validation, MIMO-UNet-style tables).",
+            calls=(_PSNR, _SSIM_GAUSS)), ()),
+        (Protocol(
+            name="basicsr-y", version="1",
+            description="BasicSR with test_y_channel: BT.601 Y (16–235, float, not rounded), "
+                        "PSNR and Gaussian SSIM on Y, crop_border 0.",
+            reproduces="BasicSR-based papers that report Y-channel numbers.",
+            calls=(MetricCall("PSNR", "psnr_y"), MetricCall("SSIM", "ssim_gaussian_y"))), ("basicsr_y",)),
+        (Protocol(
+            name="realblur", version="1",
+            description="RealBlur's aligned metrics per image: least-squares intensity gain, "
+                        "ECC homography registration onto the ground truth, PSNR and "
+                        "per-channel SSIM over the valid warped region (5 px SSIM crop). "
+                        "An ECC failure is recorded as an error for that image.",
+            reproduces="RealBlur-J/R tables (evaluate_RealBlur.py); also RSBlur.",
+            calls=(MetricCall("PSNR", "realblur_aligned", pick="aligned_psnr"),
+                   MetricCall("SSIM", "realblur_aligned", pick="aligned_ssim"))), ("rsblur",)),
+        (Protocol(
+            name="reloblur", version="1",
+            description="ReLoBlur local-blur metrics: PSNR, per-channel Gaussian SSIM, "
+                        "masked PSNR_w and SSIM_w over the binary blur mask (> 0), and "
+                        "RealBlur-aligned PSNR.",
+            reproduces="ReLoBlur / LBAG tables (Li et al. 2023).",
+            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
+                   MetricCall("aligned_PSNR", "realblur_aligned", pick="aligned_psnr")),
+            mask="required"), ()),
+        (Protocol(
+            name="lode", version="1",
+            description="LODE local deblurring: PSNR and Gaussian SSIM on the whole image plus "
+                        "masked PSNR_w/SSIM_w over the blurred region, from a mask PNG (> 0) "
+                        "or a LODE optical-flow magnitude .npy (> 0.25 px).",
+            reproduces="LODE/BladeNet test protocol with true masked metrics (not BladeNet's "
+                       "inflated local PSNR; see metric local_psnr_bladenet).",
+            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w")),
+            mask="required"), ("local",)),
+        (Protocol(
+            name="lode-legacy", version="1",
+            description="As 'lode' plus BladeNet's legacy local PSNR (zeroes pixels outside the "
+                        "mask and averages over the whole image: inflated by 10·log10(1/coverage)).",
+            reproduces="BladeNet paper's local PSNR column (not comparable to PSNR_w).",
+            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
+                   MetricCall("local_PSNR_legacy", "local_psnr_bladenet")),
+            mask="required"), ()),
+        (Protocol(
+            name="iqa", version="1",
+            description="Reference IQA profile: PSNR on RGB, Wang et al.'s reference SSIM on "
+                        "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM.",
+            reproduces="IQA calibration tables (TID2013 values of IQA-PyTorch's reference).",
+            calls=(_PSNR, MetricCall("SSIM", "ssim_wang"), MetricCall("MS-SSIM", "ms_ssim"))), ()),
+    ]
+
+
+def _register_builtin_protocols() -> None:
+    for proto, aliases in _builtin():
+        if proto.name not in PROTOCOLS:
+            PROTOCOLS.register(proto.name, proto, aliases=aliases, lazy=False)
