@@ -1,6 +1,11 @@
 """Image and file I/O: decoding with explicit conversion rules, atomic writes, path safety."""
 
-from lode_bench.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from lode_bench.io.atomic import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    sha256_file,
+)
 from lode_bench.io.images import (
     IMAGE_EXTENSIONS,
     list_images,
