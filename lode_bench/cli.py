@@ -124,10 +124,13 @@ def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str
 
 
 @main.command()
-@click.option("--pred", "pred_dir", required=True, type=click.Path(path_type=Path),
+@click.option("--pred", "pred_dir", type=click.Path(path_type=Path),
               help="Folder of deblurred outputs.")
-@click.option("--gt", "gt_dir", required=True, type=click.Path(path_type=Path),
+@click.option("--gt", "gt_dir", type=click.Path(path_type=Path),
               help="Folder of ground-truth sharp images (defines the image set).")
+@click.option("--example", default=None, metavar="SET/METHOD",
+              help="Score a built-in real example instead of --pred/--gt, e.g. gopro/restormer "
+                   "(sets: gopro, realblur; methods: blur, hi-diff, restormer, stripformer).")
 @click.option("--mask", "mask_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of blur masks (PNG > 0, or LODE flow-magnitude .npy > 0.25 px).")
 @click.option("--protocol", "-p", required=True, help="Protocol name (see `lode-bench ls protocols`).")
@@ -138,7 +141,7 @@ def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str
 @click.option("--recursive", is_flag=True, help="Pair by path relative to each folder, recursing.")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker threads (default: cores).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def score(pred_dir: Path, gt_dir: Path, mask_dir: Path | None, protocol: str,
+def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_dir: Path | None, protocol: str,
           lpips_net: str | None, out_file: Path | None, recursive: bool, jobs: int | None,
           quiet: bool) -> None:
     """Score a folder of outputs against ground truth under a named protocol.
@@ -149,6 +152,16 @@ def score(pred_dir: Path, gt_dir: Path, mask_dir: Path | None, protocol: str,
     from lode_bench.metrics.protocols import get_protocol
     from lode_bench.metrics.scoring import pair_folders, score_pairs, summarise
 
+    if example is not None:
+        from lode_bench.examples import example_dirs
+
+        set_name, _, method = example.partition("/")
+        try:
+            pred_dir, gt_dir = example_dirs(set_name, method or "restormer")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--example") from None
+    if pred_dir is None or gt_dir is None:
+        raise click.UsageError("give --pred and --gt folders (or --example SET/METHOD)")
     proto = get_protocol(protocol)
     if lpips_net:
         proto = proto.with_lpips(lpips_net)
