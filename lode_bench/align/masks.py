@@ -1,0 +1,221 @@
+"""Moving-region and local-blur masks from an aligned pair.
+
+Two sources of evidence, usable alone or combined:
+
+* **Background subtraction**: the per-pixel absolute difference between the blurry
+  image and the photometrically matched, aligned sharp image (maximum over channels),
+  smoothed by a Gaussian, then thresholded. The threshold is absolute, or automatic:
+  ``median + k · 1.4826 · MAD`` of the smoothed difference over the frame (the static
+  background dominates, so this measures the noise), never below ``min_diff``.
+* **Flow magnitude**: dense DIS optical flow between the aligned images, thresholded
+  in pixels (LODE marks flow magnitude > 0.25 px between video frames; between a
+  blurry and a sharp image the flow is noisier, hence a larger default).
+
+The binary result is cleaned by morphology (opening removes specks, closing and
+hole filling make objects solid) and components below a minimum area are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+MaskMethod = Literal["diff", "flow", "union", "intersection"]
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """Settings of :func:`blur_mask`.
+
+    Attributes:
+        method: ``"diff"`` (background subtraction), ``"flow"``, or their ``"union"``
+            / ``"intersection"``.
+        diff_threshold: absolute threshold on the smoothed difference (image units in
+            [0, 1]); ``None`` for the automatic noise-based threshold.
+        noise_k: automatic threshold in robust noise standard deviations.
+        min_diff: lower bound of the automatic threshold ([0, 1] units).
+        smooth_sigma: Gaussian sigma (px) applied to the difference before thresholding.
+        flow_threshold: flow magnitude (px) above which a pixel moves.
+        open_radius: radius (px) of the opening that removes isolated detections.
+        close_radius: radius (px) of the closing that joins fragments of one object.
+        fill_holes: fill enclosed holes of each region.
+        min_area: regions smaller than this many pixels are dropped.
+        dilate_px: extra dilation of the final mask (0 = none).
+    """
+
+    method: MaskMethod = "diff"
+    diff_threshold: float | None = None
+    noise_k: float = 6.0
+    min_diff: float = 0.04
+    smooth_sigma: float = 2.0
+    flow_threshold: float = 1.0
+    open_radius: int = 2
+    close_radius: int = 9
+    fill_holes: bool = True
+    min_area: int = 200
+    dilate_px: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("diff", "flow", "union", "intersection"):
+            raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
+        if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
+            raise ValueError("mask radii and min_area must be non-negative")
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _as_float(img: np.ndarray) -> np.ndarray:
+    x = np.asarray(img)
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    if x.dtype == np.uint16:
+        return x.astype(np.float32) / 65535.0
+    return x.astype(np.float32)
+
+
+def robust_threshold(values: np.ndarray, *, k: float, floor: float) -> float:
+    """``max(floor, median + k · 1.4826 · MAD)`` of a 1-D sample."""
+    if values.size == 0:
+        return float(floor)
+    med = float(np.median(values))
+    mad = float(np.median(np.abs(values - med)))
+    return max(float(floor), med + k * 1.4826 * mad)
+
+
+def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """Drop 8-connected components of ``mask`` smaller than ``min_area`` pixels."""
+    if min_area <= 1 or not mask.any():
+        return mask.astype(bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def clean_mask(
+    mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
+    dilate_px: int = 0,
+) -> np.ndarray:
+    """Opening, closing, hole filling, small-component removal, optional dilation."""
+    m: np.ndarray = mask.astype(np.uint8)
+    if open_radius:
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(open_radius))
+    if close_radius:
+        pad = close_radius + 1  # closing near the border must not be clipped by it
+        m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_radius))[pad:-pad, pad:-pad]
+    out = m.astype(bool)
+    if fill_holes:
+        out = ndimage.binary_fill_holes(out)
+    out = remove_small(out, min_area)
+    if dilate_px:
+        out = cv2.dilate(out.astype(np.uint8), _disk(dilate_px)).astype(bool)
+    return out
+
+
+def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float = 2.0) -> np.ndarray:
+    """Smoothed absolute difference (max over channels), H×W float32 in [0, 1] units."""
+    d = np.abs(_as_float(blur) - _as_float(sharp))
+    if d.ndim == 3:
+        d = d.max(axis=2)
+    if smooth_sigma > 0:
+        d = cv2.GaussianBlur(d, (0, 0), smooth_sigma)
+    return d
+
+
+def flow_magnitude(blur: np.ndarray, sharp: np.ndarray) -> np.ndarray:
+    """Magnitude (px) of DIS optical flow from the blurry to the aligned sharp image, H×W."""
+    def grey8(x: np.ndarray) -> np.ndarray:
+        f = _as_float(x)
+        if f.ndim == 3:
+            f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
+        return np.rint(np.clip(f, 0, 1) * 255).astype(np.uint8)
+
+    dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]
+        cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = dis.calc(grey8(blur), grey8(sharp), None)
+    return np.hypot(flow[..., 0], flow[..., 1])
+
+
+def blur_mask(
+    blur: np.ndarray,
+    sharp: np.ndarray,
+    valid: np.ndarray | None = None,
+    cfg: MaskConfig | None = None,
+) -> np.ndarray:
+    """Binary mask of the locally blurred (moving) region of an aligned pair.
+
+    Args:
+        blur: H×W×3 blurry image (uint8 or float [0, 1]).
+        sharp: H×W×3 sharp image, already aligned and photometrically matched to ``blur``.
+        valid: H×W bool; pixels outside it are never marked (default: all valid).
+        cfg: thresholds and morphology.
+
+    Returns:
+        H×W bool mask (True = blurred/moving).
+    """
+    cfg = cfg or MaskConfig()
+    if blur.shape[:2] != sharp.shape[:2]:
+        raise ValueError(f"blur {blur.shape} and sharp {sharp.shape} differ in size")
+    valid = np.ones(blur.shape[:2], bool) if valid is None else valid.astype(bool)
+    parts: list[np.ndarray] = []
+    if cfg.method in ("diff", "union", "intersection"):
+        d = difference_map(blur, sharp, smooth_sigma=cfg.smooth_sigma)
+        thr = cfg.diff_threshold
+        if thr is None:
+            thr = robust_threshold(d[valid], k=cfg.noise_k, floor=cfg.min_diff)
+        parts.append(d > thr)
+    if cfg.method in ("flow", "union", "intersection"):
+        parts.append(flow_magnitude(blur, sharp) > cfg.flow_threshold)
+    raw = parts[0]
+    for p in parts[1:]:
+        raw = raw | p if cfg.method == "union" else raw & p
+    raw &= valid
+    out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,
+                     fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
+    return out & valid
+
+
+def residual_outliers(
+    template: np.ndarray,
+    warped: np.ndarray,
+    static: np.ndarray,
+    *,
+    noise_k: float = 4.0,
+    min_residual: float = 0.02,
+    smooth_sigma: float = 1.5,
+    dilate_px: int = 5,
+    min_area: int = 16,
+) -> np.ndarray:
+    """Moving pixels for mask-weighted registration (H×W bool, generous by design).
+
+    A grey-level gain/offset mapping ``warped`` onto ``template`` is fitted by least
+    squares on the ``static`` pixels; the absolute residual is smoothed, thresholded
+    at ``max(min_residual, median + noise_k · 1.4826 · MAD)`` of the static residuals,
+    opened to remove specks, and dilated by ``dilate_px`` as a safety margin.
+
+    Args:
+        template: H×W float grey template in [0, 1].
+        warped: H×W float grey input already warped into the template frame.
+        static: H×W bool pixels currently believed static and valid.
+    """
+    t = template.astype(np.float64)
+    w = warped.astype(np.float64)
+    s = static.astype(bool)
+    if s.sum() < 16:
+        return np.zeros(t.shape, bool)
+    a_mat = np.stack([w[s], np.ones(int(s.sum()))], axis=1)
+    (gain, offset), *_ = np.linalg.lstsq(a_mat, t[s], rcond=None)
+    r = np.abs(t - (gain * w + offset)).astype(np.float32)
+    if smooth_sigma > 0:
+        r = cv2.GaussianBlur(r, (0, 0), smooth_sigma)
+    thr = robust_threshold(r[s], k=noise_k, floor=min_residual)
+    out = clean_mask(r > thr, open_radius=1, close_radius=3, fill_holes=True, min_area=min_area,
+                     dilate_px=dilate_px)
+    return out

@@ -1,0 +1,451 @@
+"""Aligning one captured pair, and a whole folder of pairs into a dataset.
+
+Per pair (template = the blurry image, whose pixels are kept as captured):
+
+1. size check; geometric registration (per pair, mask-weighted for local blur) or the
+   scene's reference warp plus a phase-correlation refinement of the residual shift;
+2. photometric matching on the static valid pixels (direction configurable);
+3. centroid alignment (global blur): the sharp image is shifted so that the blur
+   kernel between the pair is centred (folded into the warp: one resampling only);
+4. local-blur mask (local blur);
+5. crop to the valid region, QC measures and flags.
+
+:func:`align_dataset` runs this over a folder (see :mod:`lode_bench.align.pairs`),
+writes the standard dataset layout through :class:`DatasetWriter` (resumable), a QC
+table ``qc.csv`` and an overview ``qc_overview.png``. A pair that cannot be aligned is
+recorded as failed with its reason, listed in the manifest's ``meta.failed``, and
+the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from lode_bench.align.centroid import estimate_kernel, kernel_centroid
+from lode_bench.align.geometric import (
+    AlignmentError,
+    GeometricConfig,
+    align_masked,
+    estimate_warp,
+    to_grey,
+)
+from lode_bench.align.masks import MaskConfig, blur_mask
+from lode_bench.align.pairs import Pair, find_pairs
+from lode_bench.align.photometric import (
+    PhotometricConfig,
+    PhotometricMap,
+    fit_photometric,
+    identity_map,
+)
+from lode_bench.align.qc import (
+    QCRecord,
+    QCThresholds,
+    apply_thresholds,
+    masked_psnr,
+    render_overview,
+    write_qc_csv,
+)
+from lode_bench.align.transforms import (
+    largest_valid_rect,
+    to_3x3,
+    translation_warp,
+    valid_region,
+    warp_to_template,
+)
+from lode_bench.datasets.manifest import DatasetWriter
+from lode_bench.errors import ImageReadError, LodeBenchError
+from lode_bench.io import read_image, to_uint8
+
+Mode = Literal["per-pair", "per-scene"]
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Settings of the whole alignment.
+
+    Attributes:
+        geometric, photometric, mask, qc: settings of each stage.
+        local: local-blur pairs (mask-weighted registration, blur masks, no centroid
+            alignment by default) instead of globally blurred pairs.
+        mode: ``"per-pair"`` (a registration per pair) or ``"per-scene"`` (one
+            geometric and photometric transform per scene from its reference pair,
+            as RealBlur does).
+        reference: name key of each scene's reference pair (default: first by name).
+        refine_shift: in per-scene mode, refine each pair's residual shift by phase
+            correlation.
+        max_residual_shift: larger residual shifts (px) are ignored (noted).
+        centroid: apply centroid alignment (``None``: on for global, off for local).
+        kernel_size: side (px, odd) of the kernel estimated for centroid alignment.
+        mask_rounds: mask/warp alternations of the mask-weighted registration.
+    """
+
+    geometric: GeometricConfig = field(default_factory=GeometricConfig)
+    photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    qc: QCThresholds = field(default_factory=QCThresholds)
+    local: bool = False
+    mode: Mode = "per-pair"
+    reference: str | None = None
+    refine_shift: bool = True
+    max_residual_shift: float = 8.0
+    centroid: bool | None = None
+    kernel_size: int = 65
+    mask_rounds: int = 3
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("per-pair", "per-scene"):
+            raise ValueError(f"mode must be per-pair or per-scene, not {self.mode!r}")
+        if self.kernel_size < 3 or self.kernel_size % 2 == 0:
+            raise ValueError("kernel_size must be an odd integer ≥ 3")
+
+    @property
+    def use_centroid(self) -> bool:
+        return (not self.local) if self.centroid is None else self.centroid
+
+
+@dataclass
+class SceneTransform:
+    """The transforms measured on a scene's reference pair."""
+
+    reference: str
+    warp: np.ndarray
+    photometric: PhotometricMap
+    motion: str
+    init: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AlignedPair:
+    """An aligned, cropped pair (uint8 RGB) with its mask and QC record."""
+
+    blur: np.ndarray
+    sharp: np.ndarray
+    mask: np.ndarray | None
+    record: QCRecord
+
+
+def _unit(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    return img.astype(np.float32)
+
+
+def residual_shift(
+    blur: np.ndarray, warped_sharp: np.ndarray, valid: np.ndarray
+) -> tuple[float, float, float]:
+    """Residual translation (dx, dy) of a warped sharp image and the phase-correlation response.
+
+    Measured on the largest valid rectangle with a Hann window; ``warped(p + d) ≈ blur(p)``.
+    """
+    rect = largest_valid_rect(valid)
+    if rect is None:
+        return 0.0, 0.0, 0.0
+    y0, y1, x0, x1 = rect
+    t = to_grey(blur)[y0:y1, x0:x1]
+    m = to_grey(warped_sharp)[y0:y1, x0:x1]
+    win = cv2.createHanningWindow((t.shape[1], t.shape[0]), cv2.CV_32F)
+    (dx, dy), resp = cv2.phaseCorrelate(t, m, win)
+    return float(dx), float(dy), float(resp)
+
+
+def _photometric(
+    blur_f: np.ndarray, sharp_w: np.ndarray, fit_mask: np.ndarray, cfg: PhotometricConfig
+) -> PhotometricMap:
+    if cfg.method == "none" and not cfg.curve:
+        return identity_map()
+    if cfg.direction == "sharp-to-blur":
+        return fit_photometric(sharp_w, blur_f, fit_mask, cfg)
+    return fit_photometric(blur_f, sharp_w, fit_mask, cfg)
+
+
+def _apply_photometric(
+    blur_f: np.ndarray, sharp_w: np.ndarray, pm: PhotometricMap, cfg: PhotometricConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    if cfg.direction == "sharp-to-blur":
+        return blur_f, pm.apply(sharp_w).astype(np.float32)
+    return pm.apply(blur_f).astype(np.float32), sharp_w
+
+
+def estimate_scene_transform(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig,
+                             reference: str) -> SceneTransform:
+    """Geometric and photometric transforms of a scene, measured on its reference pair.
+
+    Raises:
+        AlignmentError: when the reference pair cannot be registered.
+    """
+    g = (align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds) if cfg.local
+         else estimate_warp(blur, sharp, cfg.geometric))
+    blur_f = _unit(blur)
+    sharp_w = warp_to_template(_unit(sharp), g.warp, blur.shape)
+    valid = valid_region(g.warp, sharp.shape, blur.shape, margin=2)
+    fit_mask = valid if g.static_mask is None else valid & g.static_mask
+    pm = _photometric(blur_f, sharp_w, fit_mask, cfg.photometric)
+    return SceneTransform(reference=reference, warp=g.warp, photometric=pm, motion=g.motion,
+                          init=g.init, notes=list(g.notes))
+
+
+def align_pair(
+    blur: np.ndarray,
+    sharp: np.ndarray,
+    cfg: AlignConfig | None = None,
+    *,
+    record: QCRecord | None = None,
+    scene: SceneTransform | None = None,
+) -> AlignedPair | None:
+    """Align one pair; returns ``None`` (with ``record`` marked failed) when it cannot.
+
+    Args:
+        blur: H×W×3 blurry image (template; uint8/uint16/float [0, 1]).
+        sharp: sharp image of (nearly) the same size.
+        cfg: settings.
+        record: QC record to fill (a fresh one is made when omitted).
+        scene: per-scene mode: the scene's reference transforms.
+
+    Returns:
+        The cropped pair in uint8 with its mask (local) and filled record, or ``None``.
+    """
+    cfg = cfg or AlignConfig()
+    rec = record or QCRecord(id="", scene="", blur_source="", sharp_source="")
+    t_start = time.perf_counter()
+    try:
+        return _align_pair(blur, sharp, cfg, rec, scene)
+    except AlignmentError as exc:
+        rec.fail("alignment_failed", str(exc))
+    except (LodeBenchError, ValueError, cv2.error) as exc:
+        rec.fail("error", f"{type(exc).__name__}: {exc}")
+    finally:
+        rec.seconds = time.perf_counter() - t_start
+    return None
+
+
+def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRecord,
+                scene: SceneTransform | None) -> AlignedPair | None:
+    bh, bw = blur.shape[:2]
+    sh, sw = sharp.shape[:2]
+    rec.size = [bh, bw]
+    lim = cfg.qc.max_size_ratio
+    if abs(bh - sh) > lim * bh or abs(bw - sw) > lim * bw:
+        rec.fail("size_mismatch", f"blur is {bw}×{bh} but sharp is {sw}×{sh} "
+                                  f"(sizes may differ by at most {lim:.0%})")
+        return None
+    blur_f, sharp_f = _unit(blur), _unit(sharp)
+    static_hint: np.ndarray | None = None
+    if scene is None:
+        g = (align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds) if cfg.local
+             else estimate_warp(blur, sharp, cfg.geometric))
+        warp, static_hint = g.warp, g.static_mask
+        rec.motion, rec.init, rec.notes = g.motion, g.init, list(g.notes)
+    else:
+        warp = scene.warp
+        rec.motion, rec.init = scene.motion, f"scene reference {scene.reference}"
+        rec.notes = list(scene.notes)
+        if cfg.refine_shift:
+            sharp_w = warp_to_template(sharp_f, warp, blur.shape, interpolation=cv2.INTER_LINEAR)
+            dx, dy, resp = residual_shift(blur, sharp_w, valid_region(warp, sharp.shape, blur.shape))
+            if np.hypot(dx, dy) <= cfg.max_residual_shift and resp >= cfg.geometric.min_phase_response:
+                warp = to_3x3(warp) @ translation_warp(dx, dy)
+            else:
+                rec.notes.append(f"residual shift ({dx:.2f}, {dy:.2f}) rejected (response {resp:.3f})")
+    if any("fell back" in n for n in rec.notes):
+        rec.flag("fallback_translation")
+
+    valid = valid_region(warp, sharp.shape, blur.shape, margin=2)
+    if valid.mean() < 0.05:
+        rec.fail("no_overlap", f"the warped sharp image covers only {valid.mean():.1%} of the frame")
+        return None
+    sharp_w = warp_to_template(sharp_f, warp, blur.shape)
+    fit_mask = valid if static_hint is None else valid & static_hint
+    pm = scene.photometric if scene is not None else _photometric(blur_f, sharp_w, fit_mask,
+                                                                  cfg.photometric)
+    blur_a, sharp_a = _apply_photometric(blur_f, sharp_w, pm, cfg.photometric)
+
+    if cfg.use_centroid:
+        rect = largest_valid_rect(valid)
+        if rect is not None:
+            y0, y1, x0, x1 = rect
+            try:
+                k = estimate_kernel(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1],
+                                    size=cfg.kernel_size)
+                dx, dy = kernel_centroid(k)
+                rec.centroid_shift = [dx, dy]
+                warp = to_3x3(warp) @ translation_warp(-dx, -dy)  # out(x) = sharp_w(x − c)
+                valid = valid_region(warp, sharp.shape, blur.shape, margin=2)
+                sharp_w = warp_to_template(sharp_f, warp, blur.shape)
+                blur_a, sharp_a = _apply_photometric(blur_f, sharp_w, pm, cfg.photometric)
+            except ValueError as exc:
+                rec.notes.append(f"centroid alignment skipped: {exc}")
+                rec.flag("centroid_failed")
+    rec.warp = [float(v) for v in to_3x3(warp).ravel()]
+    rec.gain = [float(v) for v in pm.gain]
+    rec.offset = [float(v) for v in pm.offset]
+
+    mask = blur_mask(blur_a, sharp_a, valid, cfg.mask) if cfg.local else None
+    rect = largest_valid_rect(valid)
+    if rect is None or rect[1] - rect[0] < 16 or rect[3] - rect[2] < 16:
+        rec.fail("no_overlap", "no usable common valid region after warping")
+        return None
+    y0, y1, x0, x1 = rect
+    rec.crop = [y0, y1, x0, x1]
+    static = valid.copy()
+    if mask is not None:
+        static &= ~cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    sc = static[y0:y1, x0:x1]
+    t_grey = to_grey(blur_a[y0:y1, x0:x1])
+    s_grey = to_grey(sharp_a[y0:y1, x0:x1])
+    rec.correlation = float(cv2.computeECC(t_grey, s_grey, sc.astype(np.uint8) * 255)) if sc.any() \
+        else float("nan")
+    rec.static_psnr = masked_psnr(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1], sc)
+    out_mask = None
+    if mask is not None:
+        out_mask = mask[y0:y1, x0:x1]
+        rec.mask_coverage = float(out_mask.mean())
+    apply_thresholds(rec, cfg.qc, local=cfg.local)
+    if rec.status == "failed":
+        return None
+    return AlignedPair(blur=to_uint8(blur_a[y0:y1, x0:x1]), sharp=to_uint8(sharp_a[y0:y1, x0:x1]),
+                       mask=out_mask, record=rec)
+
+
+@dataclass
+class AlignReport:
+    """What :func:`align_dataset` did."""
+
+    out_dir: Path
+    records: list[QCRecord]
+    unmatched: list[str]
+    qc_csv: Path
+    overview: Path | None
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.records if r.status == status)
+
+
+def _config_json(cfg: AlignConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def align_dataset(
+    input_dir: str | Path,
+    out_dir: str | Path,
+    cfg: AlignConfig | None = None,
+    *,
+    name: str | None = None,
+    split: str = "test",
+    overview_count: int = 6,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> AlignReport:
+    """Align every pair under ``input_dir`` and write the aligned dataset to ``out_dir``.
+
+    Args:
+        input_dir: folder of pairs (see :func:`lode_bench.align.pairs.find_pairs`).
+        out_dir: output dataset root (resumes when it already holds a partial run).
+        cfg: alignment settings.
+        name: dataset name in the manifest (default: the input folder's name).
+        split: split the samples are written to.
+        overview_count: pairs shown in ``qc_overview.png`` (0 = no overview).
+        progress: show a progress bar (``None``: only on a terminal).
+        log: called with one line per failed pair and per unmatched file.
+
+    Returns:
+        The report: QC records of all pairs (failed ones included), unmatched names,
+        paths of the QC table and overview.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = cfg or AlignConfig()
+    root_in, root_out = Path(input_dir), Path(out_dir)
+    pairs = find_pairs(root_in)
+    unmatched = [u.replace(str(root_in) + "/", "") for u in pairs.unmatched]
+    meta = {"tool": "lode-bench align", "input": root_in.name, "config": _config_json(cfg)}
+    writer = DatasetWriter(root_out, name or root_in.resolve().name, meta=meta)
+    records: list[QCRecord] = []
+    files: dict[str, dict[str, Path]] = {}
+    bar = tqdm(total=len(pairs.pairs), desc="align", unit="pair",
+               disable=None if progress is None else not progress)
+    for scene_name, plist in pairs.scenes().items():
+        scene_tf: SceneTransform | None = None
+        scene_err: str | None = None
+        for p in plist:
+            rec = QCRecord(id=p.pair_id, scene=scene_name,
+                           blur_source=p.blur.relative_to(root_in).as_posix(),
+                           sharp_source=p.sharp.relative_to(root_in).as_posix())
+            if writer.has_sample(p.pair_id, split=split):
+                entry = writer.sample(p.pair_id, split=split) or {}
+                records.append(QCRecord.from_json(entry.get("align", rec.to_json())))
+                files[p.pair_id] = {r: root_out / rel for r, rel in entry.get("files", {}).items()}
+                bar.update(1)
+                continue
+            if cfg.mode == "per-scene" and scene_tf is None and scene_err is None:
+                scene_tf, scene_err = _scene_transform(plist, cfg)
+            _process(p, cfg, rec, scene_tf, scene_err, writer, split, files)
+            records.append(rec)
+            if rec.status == "failed" and log is not None:
+                log(f"FAILED {rec.id}: {rec.reason}")
+            bar.update(1)
+    bar.close()
+    if log is not None:
+        for u in unmatched:
+            log(f"UNMATCHED {u}")
+    writer.meta["failed"] = [{"id": r.id, "flags": r.flags, "reason": r.reason}
+                             for r in records if r.status == "failed"]
+    writer.meta["unmatched"] = unmatched
+    writer.finalize()
+    qc_csv = write_qc_csv(root_out / "qc.csv", records)
+    overview = None
+    if overview_count > 0:
+        overview = render_overview(root_out / "qc_overview.png", records, files, count=overview_count)
+    return AlignReport(out_dir=root_out, records=records, unmatched=unmatched, qc_csv=qc_csv,
+                       overview=overview)
+
+
+def _scene_transform(plist: list[Pair], cfg: AlignConfig) -> tuple[SceneTransform | None, str | None]:
+    keys = [p.key for p in plist]
+    ref = plist[keys.index(cfg.reference)] if cfg.reference in keys else plist[0]
+    note = "" if cfg.reference in (None, ref.key) else f" (reference {cfg.reference!r} not in scene)"
+    try:
+        st = estimate_scene_transform(read_image(ref.blur), read_image(ref.sharp), cfg, ref.key)
+    except (LodeBenchError, ValueError, cv2.error) as exc:
+        return None, f"reference pair {ref.pair_id} failed{note}: {exc}"
+    if note:
+        st.notes.append(note.strip())
+    return st, None
+
+
+def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform | None,
+             scene_err: str | None, writer: DatasetWriter, split: str,
+             files: dict[str, dict[str, Path]]) -> None:
+    if scene_err is not None:
+        rec.fail("reference_failed", scene_err)
+        return
+    try:
+        blur = read_image(p.blur)
+        sharp = read_image(p.sharp)
+    except ImageReadError as exc:
+        rec.fail("read_error", str(exc))
+        return
+    try:
+        out = align_pair(blur, sharp, cfg, record=rec, scene=scene_tf)
+    except Exception as exc:  # noqa: BLE001 - one bad pair must not stop the run
+        rec.fail("error", f"unexpected {type(exc).__name__}: {exc}")
+        return
+    if out is None:
+        return
+    images: dict[str, np.ndarray] = {"blur": out.blur, "sharp": out.sharp}
+    if out.mask is not None:
+        images["mask"] = out.mask
+    extra: dict[str, Any] = {"align": rec.to_json(), "source": {"blur": rec.blur_source, "sharp": rec.sharp_source}}
+    if out.mask is not None:
+        extra["mask_coverage"] = rec.mask_coverage
+    entry = writer.write_sample(p.pair_id, images, split=split, extra=extra)
+    files[p.pair_id] = {r: writer.root / rel for r, rel in entry["files"].items()}
