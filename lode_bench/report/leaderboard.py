@@ -1,0 +1,285 @@
+"""Leaderboard definitions (``leaderboard.yaml``) and submission validation.
+
+A leaderboard folder::
+
+    leaderboards/<name>/leaderboard.yaml
+    leaderboards/<name>/submissions/*.json     (see lode_bench.report.submission)
+
+``leaderboard.yaml``::
+
+    name: sample                      # must equal the folder's submissions' "leaderboard"
+    title: Built-in sample, global blur
+    description: ...
+    protocol: {name: basicsr, version: "1"}
+    metrics: [PSNR, SSIM]             # columns every row must carry
+    ranking: {metric: PSNR}           # ranking key; direction from the protocol
+    submissions: submissions          # folder (relative), default "submissions"
+    datasets:
+      - name: lode-sample-global
+        manifest_hash: <sha256 of the dataset manifest's samples>
+        image_ids: [...]              # or image_list: FILE (one id per line, relative)
+
+Validation rejects, with the reason, a submission that is malformed, targets another
+leaderboard, whose dataset manifest hash or protocol version differs, whose claimed
+aggregates do not match its per-image rows, that misses (or duplicates, or adds) images,
+or that has a failed image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lode_bench.errors import ConfigError
+from lode_bench.io.paths import safe_join
+from lode_bench.report.stats import higher_is_better
+from lode_bench.report.submission import Submission, SubmissionError, load_submission, mean_of
+
+SPEC_NAME = "leaderboard.yaml"
+#: Relative tolerance between a claimed aggregate and the mean recomputed from the rows.
+AGGREGATE_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset version of a leaderboard."""
+
+    name: str
+    manifest_hash: str
+    image_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LeaderboardSpec:
+    """A parsed ``leaderboard.yaml``."""
+
+    root: Path
+    name: str
+    title: str
+    description: str
+    protocol: str
+    protocol_version: str
+    metrics: tuple[str, ...]
+    ranking_metric: str
+    datasets: tuple[DatasetSpec, ...]
+    submissions_dir: Path
+
+    @property
+    def ranking_higher(self) -> bool:
+        return higher_is_better(self.ranking_metric, self.protocol)
+
+    def dataset(self, name: str) -> DatasetSpec | None:
+        for d in self.datasets:
+            if d.name == name:
+                return d
+        return None
+
+
+def _get(doc: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in doc:
+        raise ConfigError(f"{where}: missing key {key!r}")
+    val = doc[key]
+    if not isinstance(val, kind):
+        raise ConfigError(f"{where}: key {key!r} must be {kind.__name__}, got {type(val).__name__}")
+    return val
+
+
+def load_leaderboard(root: str | Path) -> LeaderboardSpec:
+    """Read ``<root>/leaderboard.yaml``.
+
+    Raises:
+        ConfigError: naming the file and the bad key.
+    """
+    root = Path(root)
+    path = root / SPEC_NAME
+    if not path.is_file():
+        raise ConfigError(f"{path}: leaderboard definition not found")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping at top level")
+    known = {"name", "title", "description", "protocol", "metrics", "ranking", "datasets",
+             "submissions"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    where = str(path)
+    proto = _get(doc, "protocol", dict, where)
+    pname = _get(proto, "name", str, f"{where}: protocol")
+    if "version" not in proto:
+        raise ConfigError(f"{where}: protocol: missing key 'version' (pin the protocol version)")
+    metrics = _get(doc, "metrics", list, where)
+    if not metrics or not all(isinstance(m, str) for m in metrics):
+        raise ConfigError(f"{where}: key 'metrics' must be a non-empty list of column names")
+    ranking = _get(doc, "ranking", dict, where)
+    rmetric = _get(ranking, "metric", str, f"{where}: ranking")
+    if rmetric not in metrics:
+        raise ConfigError(f"{where}: ranking.metric {rmetric!r} is not one of metrics {metrics}")
+    datasets = []
+    for i, d in enumerate(_get(doc, "datasets", list, where)):
+        dw = f"{where}: datasets[{i}]"
+        if not isinstance(d, dict):
+            raise ConfigError(f"{dw}: expected a mapping")
+        dname = _get(d, "name", str, dw)
+        mhash = _get(d, "manifest_hash", str, dw)
+        if "image_ids" in d:
+            ids = [str(x) for x in _get(d, "image_ids", list, dw)]
+        elif "image_list" in d:
+            lst = safe_join(root, _get(d, "image_list", str, dw))
+            if not lst.is_file():
+                raise ConfigError(f"{dw}: image_list file {lst} not found")
+            ids = [ln.strip() for ln in lst.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        else:
+            raise ConfigError(f"{dw}: needs 'image_ids' or 'image_list'")
+        if not ids:
+            raise ConfigError(f"{dw}: the image list is empty")
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"{dw}: the image list has duplicate ids")
+        datasets.append(DatasetSpec(dname, mhash, tuple(ids)))
+    if not datasets:
+        raise ConfigError(f"{where}: key 'datasets' must list at least one dataset")
+    if len({d.name for d in datasets}) != len(datasets):
+        raise ConfigError(f"{where}: dataset names must be unique")
+    name = _get(doc, "name", str, where)
+    return LeaderboardSpec(
+        root=root, name=name, title=str(doc.get("title") or name),
+        description=str(doc.get("description") or ""), protocol=pname,
+        protocol_version=str(proto["version"]), metrics=tuple(metrics), ranking_metric=rmetric,
+        datasets=tuple(datasets),
+        submissions_dir=safe_join(root, str(doc.get("submissions") or "submissions")))
+
+
+@dataclass
+class Verdict:
+    """Outcome of validating one submission file."""
+
+    path: Path
+    submission: Submission | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.submission is not None and not self.problems
+
+    @property
+    def name(self) -> str:
+        return self.submission.name if self.submission else self.path.name
+
+
+def _close(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= AGGREGATE_RTOL * max(1.0, abs(b))
+
+
+def check_submission(spec: LeaderboardSpec, sub: Submission) -> list[str]:
+    """Reasons to reject ``sub`` on ``spec`` (empty when it is acceptable)."""
+    problems: list[str] = []
+    if sub.leaderboard != spec.name:
+        problems.append(f"submitted to leaderboard {sub.leaderboard!r}, not {spec.name!r}")
+    seen: set[str] = set()
+    for block in sub.results:
+        where = f"results for dataset {block.dataset!r}"
+        ds = spec.dataset(block.dataset)
+        if ds is None:
+            problems.append(f"{where}: dataset is not part of this leaderboard "
+                            f"(expected {[d.name for d in spec.datasets]})")
+            continue
+        if block.dataset in seen:
+            problems.append(f"{where}: dataset appears twice")
+            continue
+        seen.add(block.dataset)
+        if block.dataset_hash != ds.manifest_hash:
+            problems.append(f"{where}: dataset manifest hash {block.dataset_hash[:12]}… differs "
+                            f"from the leaderboard's {ds.manifest_hash[:12]}… (another version "
+                            "of the dataset)")
+        if block.protocol != spec.protocol or block.protocol_version != spec.protocol_version:
+            problems.append(f"{where}: protocol {block.protocol} v{block.protocol_version} "
+                            f"differs from the leaderboard's {spec.protocol} "
+                            f"v{spec.protocol_version}")
+        problems += _check_rows(spec, ds, block, where)
+    for ds in spec.datasets:
+        if ds.name not in seen:
+            problems.append(f"no results for dataset {ds.name!r}")
+    return problems
+
+
+def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) -> list[str]:
+    problems = []
+    ids = [r.image_id for r in block.rows]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        problems.append(f"{where}: duplicate image rows {_few(dup)}")
+    expected = set(ds.image_ids)
+    missing = sorted(expected - set(ids))
+    extra = sorted(set(ids) - expected)
+    if missing:
+        problems.append(f"{where}: missing {len(missing)} of {len(expected)} images: {_few(missing)}")
+    if extra:
+        problems.append(f"{where}: images not in the dataset: {_few(extra)}")
+    failed = [r for r in block.rows if r.status != "ok"]
+    if failed:
+        problems.append(f"{where}: {len(failed)} image(s) failed, e.g. {failed[0].image_id!r}: "
+                        f"{failed[0].error or failed[0].status}")
+    for m in spec.metrics:
+        lacking = [r.image_id for r in block.rows if r.status == "ok"
+                   and (m not in r.metrics or math.isnan(r.metrics[m]))]
+        if lacking:
+            problems.append(f"{where}: metric {m!r} missing or NaN for images {_few(lacking)}")
+            continue
+        if m not in block.aggregates:
+            problems.append(f"{where}: no claimed aggregate for metric {m!r}")
+            continue
+        recomputed = mean_of([r.metrics[m] for r in block.rows if r.status == "ok"])
+        if not _close(block.aggregates[m], recomputed):
+            problems.append(f"{where}: claimed {m} = {block.aggregates[m]!r} does not match the "
+                            f"mean of its per-image rows ({recomputed!r})")
+    for m, claimed in block.aggregates.items():
+        if m in spec.metrics:
+            continue
+        vals = [r.metrics[m] for r in block.rows if r.status == "ok" and m in r.metrics]
+        if vals and not _close(claimed, mean_of(vals)):
+            problems.append(f"{where}: claimed {m} = {claimed!r} does not match the mean of its "
+                            f"per-image rows ({mean_of(vals)!r})")
+    return problems
+
+
+def _few(items: list[str], k: int = 5) -> str:
+    shown = ", ".join(repr(i) for i in items[:k])
+    return shown + (f" (+{len(items) - k} more)" if len(items) > k else "")
+
+
+def validate_file(spec: LeaderboardSpec, path: str | Path) -> Verdict:
+    """Load and check one submission file; malformed files become a rejected verdict."""
+    p = Path(path)
+    try:
+        sub = load_submission(p)
+    except SubmissionError as exc:
+        return Verdict(p, None, [f"malformed: {exc}"])
+    return Verdict(p, sub, check_submission(spec, sub))
+
+
+def validate_all(spec: LeaderboardSpec, paths: list[Path] | None = None) -> list[Verdict]:
+    """Validate every ``*.json`` in the submissions folder (or ``paths``), in name order.
+
+    A later submission reusing an accepted method name is rejected as a duplicate.
+    """
+    if paths is None:
+        paths = sorted(spec.submissions_dir.glob("*.json")) if spec.submissions_dir.is_dir() else []
+    verdicts = [validate_file(spec, p) for p in paths]
+    names: set[str] = set()
+    for v in verdicts:
+        if v.accepted and v.submission is not None:
+            key = v.submission.name.strip().lower()
+            if key in names:
+                v.problems.append(f"method name {v.submission.name!r} is already on the board")
+            names.add(key)
+    return verdicts

@@ -1,0 +1,147 @@
+"""Finding the images behind a results table (for visual comparisons).
+
+Reports read numbers from the store only; pictures need the dataset (blurry input,
+ground truth, mask) and the saved model outputs. Both are located from the run table:
+
+* the dataset: the run's ``dataset`` field when it is (or ends in, after ``KIND:``) a folder
+  whose ``manifest.json`` has the table's manifest hash, or an explicit
+  ``datasets={name_or_hash: folder}`` mapping;
+* a model's outputs: ``extra`` keys ``outputs_dir``/``save_outputs``/``output_dir`` of its
+  runs, or an explicit ``outputs={model: folder}`` mapping; inside it the file
+  ``<image_id>.png`` is looked up directly and under ``<model>/`` and ``<dataset>/<model>/``.
+
+The ``identity`` baseline's output is the blurry input itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lode_bench.datasets.manifest import Manifest, ManifestError, load_manifest
+from lode_bench.errors import LodeBenchError
+from lode_bench.io.images import read_image, read_mask
+from lode_bench.io.paths import safe_join
+
+_OUTPUT_KEYS = ("outputs_dir", "save_outputs", "output_dir", "outputs")
+_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def _extra(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            obj = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+        return obj if isinstance(obj, dict) else {}
+    return {}
+
+
+class ImageSource:
+    """Loads blurry input, ground truth, mask and model outputs for one dataset version.
+
+    Args:
+        manifest: the dataset's manifest.
+        output_dirs: model -> folder of saved outputs.
+        dataset_name: dataset name (used in output path candidates).
+    """
+
+    def __init__(self, manifest: Manifest, output_dirs: Mapping[str, Path],
+                 dataset_name: str = "") -> None:
+        self.manifest = manifest
+        self.output_dirs = dict(output_dirs)
+        self.dataset_name = dataset_name
+        self._by_id: dict[str, dict[str, Any]] = {}
+        for s in manifest.samples:
+            self._by_id.setdefault(str(s["id"]), s)
+            self._by_id.setdefault(f"{s.get('split')}/{s['id']}", s)
+
+    def sample(self, image_id: str) -> dict[str, Any] | None:
+        return self._by_id.get(image_id)
+
+    def _role(self, image_id: str, role: str) -> np.ndarray | None:
+        s = self.sample(image_id)
+        if s is None or role not in s.get("files", {}):
+            return None
+        path = self.manifest.path_of(s, role)
+        if role == "mask":
+            return read_mask(path, threshold=0.25 if path.suffix == ".npy" else 0)
+        return read_image(path, dtype="uint8")
+
+    def blur(self, image_id: str) -> np.ndarray | None:
+        return self._role(image_id, "blur")
+
+    def sharp(self, image_id: str) -> np.ndarray | None:
+        return self._role(image_id, "sharp")
+
+    def mask(self, image_id: str) -> np.ndarray | None:
+        return self._role(image_id, "mask")
+
+    def has_output(self, model: str) -> bool:
+        return model == "identity" or model in self.output_dirs
+
+    def output(self, model: str, image_id: str) -> np.ndarray | None:
+        """The saved output of ``model`` for ``image_id`` (``None`` when not found)."""
+        if model == "identity":
+            return self.blur(image_id)
+        root = self.output_dirs.get(model)
+        if root is None:
+            return None
+        for sub in ("", model, f"{self.dataset_name}/{model}"):
+            for ext in _EXTS:
+                try:
+                    p = safe_join(root, f"{sub}/{image_id}{ext}" if sub else f"{image_id}{ext}")
+                except LodeBenchError:
+                    continue
+                if p.is_file():
+                    return read_image(p, dtype="uint8")
+        return None
+
+
+def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
+                datasets: Mapping[str, str | Path] | None = None,
+                outputs: Mapping[str, str | Path] | None = None) -> ImageSource | None:
+    """An :class:`ImageSource` for one dataset version, or ``None`` when its folder is unknown."""
+    candidates: list[Path] = []
+    for key in (dataset, dataset_hash):
+        if datasets and key in datasets:
+            candidates.append(Path(datasets[key]))
+    if runs is not None and not runs.empty:
+        for _, r in runs[runs["dataset_hash"] == dataset_hash].iterrows():
+            text = str(r.get("dataset") or "")
+            candidates.append(Path(text))
+            if ":" in text and not Path(text).exists():
+                candidates.append(Path(text.split(":", 1)[1]))
+            extra = _extra(r.get("extra"))
+            for k in ("dataset_root", "dataset_path"):
+                if extra.get(k):
+                    candidates.append(Path(str(extra[k])))
+    manifest = None
+    for c in candidates:
+        if (c / "manifest.json").is_file():
+            try:
+                m = load_manifest(c)
+            except ManifestError:
+                continue
+            if m.manifest_hash == dataset_hash:
+                manifest = m
+                break
+    if manifest is None:
+        return None
+    dirs: dict[str, Path] = {}
+    if runs is not None and not runs.empty:
+        for _, r in runs[runs["dataset_hash"] == dataset_hash].iterrows():
+            extra = _extra(r.get("extra"))
+            for k in _OUTPUT_KEYS:
+                if isinstance(extra.get(k), str) and Path(extra[k]).is_dir():
+                    dirs[str(r["model"])] = Path(extra[k])
+    for model, d in (outputs or {}).items():
+        dirs[model] = Path(d)
+    return ImageSource(manifest, dirs, dataset_name=dataset)
