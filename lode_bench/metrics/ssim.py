@@ -256,6 +256,14 @@ def matlab_box_downsample(img: np.ndarray, f: int) -> np.ndarray:
     return acc[::f, ::f]
 
 
+def wang_downsample_factor(height: int, width: int) -> int:
+    """2009 ``ssim.m`` factor ``max(1, round(min(H, W) / 256))`` with MATLAB rounding.
+
+    MATLAB rounds halves away from zero (640 → 2.5 → 3), unlike Python's ``round``.
+    """
+    return max(1, int(math.floor(min(height, width) / 256.0 + 0.5)))
+
+
 def ssim_wang(
     pred: np.ndarray,
     target: np.ndarray,
@@ -285,7 +293,7 @@ def ssim_wang(
     p = to_channel_space(p, "grey")
     t = to_channel_space(t, "grey")
     if downsample:
-        f = max(1, int(math.floor(min(p.shape) / 256.0 + 0.5)))  # MATLAB round (half up)
+        f = wang_downsample_factor(p.shape[0], p.shape[1])
         p = matlab_box_downsample(p, f)
         t = matlab_box_downsample(t, f)
     smap = ssim_gaussian_map(p, t, data_range=255.0)
