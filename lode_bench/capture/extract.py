@@ -1,0 +1,112 @@
+"""Video -> numbered frame files, resumable.
+
+Frames are written atomically as ``<out>/NNNNNN.png``; each finished frame is journalled
+(``.extract.journal.jsonl``: name, index, timestamp, sha256) so an interrupted run
+resumes where it stopped (frames already written and still hashing right are skipped
+with a cheap ``grab`` instead of a decode). At the end ``frames.json`` records the
+source, frame rate and timestamps, which :class:`~lode_bench.capture.frames.FolderFrameSource`
+reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from lode_bench.capture.frames import FRAMES_INDEX, FrameSourceError, VideoFrameSource
+from lode_bench.errors import ImageReadError
+from lode_bench.io import atomic_write_json, sha256_file
+from lode_bench.io.atomic import atomic_write_bytes, sha256_bytes
+from lode_bench.io.images import encode_image
+
+JOURNAL = ".extract.journal.jsonl"
+
+
+def _load_journal(path: Path) -> dict[str, dict[str, Any]]:
+    done: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+                done[e["name"]] = e
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # torn last line of a killed run
+    return done
+
+
+def extract_video_frames(
+    video: str | Path,
+    out_dir: str | Path,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    step: int = 1,
+    ext: str = ".png",
+    fps: float | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Decode ``video`` frames ``start, start+step, ... < stop`` into ``out_dir``.
+
+    Args:
+        video: a video file OpenCV can decode.
+        out_dir: destination folder (created).
+        start, stop, step: which frames (``stop=None``: to the end).
+        ext: ``.png`` (lossless, default) or another image extension.
+        fps: override the container's frame rate.
+        progress: show a progress bar.
+
+    Returns:
+        The ``frames.json`` document written.
+
+    Raises:
+        FrameSourceError / ImageReadError: naming the video when it cannot be decoded.
+    """
+    src = VideoFrameSource(video, fps=fps)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stop = len(src) if stop is None else min(int(stop), len(src))
+    if step < 1 or start < 0 or start >= stop:
+        raise FrameSourceError(f"{video}: empty frame range start={start} stop={stop} step={step}")
+    wanted = list(range(start, stop, step))
+    journal = out / JOURNAL
+    done = _load_journal(journal)
+    entries: list[dict[str, Any]] = []
+    cap = cv2.VideoCapture(str(src.path))
+    pos = 0
+    try:
+        with open(journal, "a", encoding="utf-8") as jf:
+            for idx in tqdm(wanted, desc=f"extract {src.name}", unit="frame", disable=not progress):
+                name = f"{idx:06d}{ext}"
+                entry = {"name": name, "index": idx, "timestamp": idx / src.fps}
+                prev = done.get(name)
+                target = out / name
+                if prev and target.is_file() and sha256_file(target) == prev.get("sha256"):
+                    entries.append({k: prev[k] for k in ("name", "index", "timestamp")})
+                    continue
+                while pos < idx:
+                    if not cap.grab():
+                        raise ImageReadError(video, f"video ended at frame {pos}, before frame {idx}")
+                    pos += 1
+                ok, bgr = cap.read()
+                if not ok or bgr is None:
+                    raise ImageReadError(video, f"cannot decode frame {idx}")
+                pos += 1
+                rgb = np.ascontiguousarray(bgr[..., 2::-1]) if bgr.ndim == 3 else bgr
+                data = encode_image(rgb, ext)
+                atomic_write_bytes(target, data)
+                jf.write(json.dumps({**entry, "sha256": sha256_bytes(data)}) + "\n")
+                jf.flush()
+                os.fsync(jf.fileno())
+                entries.append(entry)
+    finally:
+        cap.release()
+    doc = {"source": Path(video).name, "fps": src.fps, "step": step, "frames": entries}
+    atomic_write_json(out / FRAMES_INDEX, doc)
+    journal.unlink(missing_ok=True)
+    return doc

@@ -1,0 +1,255 @@
+"""Ordered frame sources: a folder of frames, a video file, or frames held in memory.
+
+Every source yields H×W×3 uint8 RGB frames in capture order, knows its frame rate and
+each frame's timestamp, and refuses a frame whose size differs from the first one
+(naming the file), so a window of frames can always be averaged.
+
+A frame folder may carry ``frames.json`` (written by
+:func:`lode_bench.capture.extract.extract_video_frames`) giving the frame rate and
+timestamps; otherwise frames are ordered by file name and ``fps`` must be given (or the
+default of 240 fps, GoPro's capture rate, is assumed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from lode_bench.errors import ImageReadError, LodeBenchError, ShapeMismatchError
+from lode_bench.io import list_images, read_image
+
+VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mts")
+FRAMES_INDEX = "frames.json"
+DEFAULT_FPS = 240.0
+
+
+class FrameSourceError(LodeBenchError):
+    """A frame source is missing, empty, or inconsistent."""
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """Identity of one frame: position in the source, time in seconds, and a name."""
+
+    index: int
+    timestamp: float
+    name: str
+
+
+class FrameSource:
+    """Base class: an ordered, sized sequence of equally sized RGB uint8 frames."""
+
+    name: str = "frames"
+    fps: float = DEFAULT_FPS
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def info(self, index: int) -> FrameInfo:
+        """Index, timestamp and name of frame ``index``."""
+        self._check_index(index)
+        return FrameInfo(index, index / self.fps, f"{index:06d}")
+
+    def _read(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < len(self):
+            raise FrameSourceError(f"{self.name}: frame {index} out of range (source has {len(self)} frames)")
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame ``index`` as H×W×3 uint8 RGB.
+
+        Raises:
+            ImageReadError: a corrupt frame file.
+            ShapeMismatchError: a frame whose size differs from the source's first frame.
+        """
+        self._check_index(index)
+        frame = self._read(index)
+        ref = self.frame_size
+        if frame.shape[:2] != ref:
+            raise ShapeMismatchError(
+                f"{self.info(index).name}: frame size {frame.shape[1]}x{frame.shape[0]} differs "
+                f"from the first frame of {self.name} ({ref[1]}x{ref[0]})"
+            )
+        return frame
+
+    def read_range(self, start: int, stop: int) -> list[np.ndarray]:
+        """Frames ``start .. stop-1`` in order."""
+        return [self.read(i) for i in range(start, stop)]
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(H, W) of the first frame."""
+        size = getattr(self, "_size", None)
+        if size is None:
+            first = self._read(0)
+            size = (int(first.shape[0]), int(first.shape[1]))
+            self._size = size
+        return size
+
+
+class ArrayFrameSource(FrameSource):
+    """Frames already in memory (e.g. a rendered built-in scene).
+
+    Args:
+        frames: sequence of H×W×3 uint8 RGB arrays.
+        fps: frame rate.
+        name: label used in messages and manifests.
+    """
+
+    def __init__(self, frames: Sequence[np.ndarray], *, fps: float = DEFAULT_FPS, name: str = "memory") -> None:
+        if len(frames) == 0:
+            raise FrameSourceError(f"{name}: no frames")
+        self.frames = list(frames)
+        self.fps = float(fps)
+        self.name = name
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def _read(self, index: int) -> np.ndarray:
+        f = np.asarray(self.frames[index])
+        if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3:
+            raise FrameSourceError(f"{self.name}: frame {index} must be H×W×3 uint8, got {f.dtype} {f.shape}")
+        return f
+
+
+class FolderFrameSource(FrameSource):
+    """Image files in a folder, ordered by ``frames.json`` when present, else by name.
+
+    Args:
+        folder: the frame folder.
+        fps: frame rate; overrides ``frames.json``; default 240.
+
+    Raises:
+        FrameSourceError: the folder is missing or holds no image.
+    """
+
+    def __init__(self, folder: str | Path, *, fps: float | None = None) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FrameSourceError(f"{self.folder}: frame folder not found")
+        self.name = self.folder.name
+        index_path = self.folder / FRAMES_INDEX
+        self._timestamps: list[float] | None = None
+        if index_path.is_file():
+            try:
+                doc = json.loads(index_path.read_text(encoding="utf-8"))
+                entries = doc["frames"]
+                self.files = [self.folder / e["name"] for e in entries]
+                self._timestamps = [float(e["timestamp"]) for e in entries]
+                file_fps = float(doc["fps"])
+            except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+                raise FrameSourceError(f"{index_path}: malformed frame index ({exc})") from exc
+        else:
+            self.files = list_images(self.folder)
+            file_fps = DEFAULT_FPS
+        if not self.files:
+            raise FrameSourceError(f"{self.folder}: no frames (no image files)")
+        self.fps = float(fps) if fps is not None else file_fps
+        if not self.fps > 0:
+            raise FrameSourceError(f"{self.folder}: frame rate must be > 0, got {self.fps}")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def info(self, index: int) -> FrameInfo:
+        self._check_index(index)
+        ts = self._timestamps[index] if self._timestamps is not None else index / self.fps
+        return FrameInfo(index, ts, str(self.files[index]))
+
+    def _read(self, index: int) -> np.ndarray:
+        return read_image(self.files[index])
+
+
+class VideoFrameSource(FrameSource):
+    """Frames decoded from a video file (sequential decoding, cached cursor).
+
+    Reading frames in increasing order (what window planners do) decodes each frame
+    once; going backwards re-opens the file.
+
+    Raises:
+        FrameSourceError: the file cannot be opened or holds no frame.
+    """
+
+    def __init__(self, path: str | Path, *, fps: float | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FrameSourceError(f"{self.path}: video file not found")
+        self.name = self.path.stem
+        cap = self._open()
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        file_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        cap.release()
+        self.fps = float(fps) if fps is not None else (file_fps if file_fps > 0 else DEFAULT_FPS)
+        if n <= 0:  # some containers do not store a count: count by decoding
+            n = self._count()
+        if n <= 0:
+            raise FrameSourceError(f"{self.path}: video holds no decodable frame")
+        self._n = n
+        self._cap: cv2.VideoCapture | None = None
+        self._next = 0
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise FrameSourceError(f"{self.path}: cannot open video (unsupported codec or corrupt file)")
+        return cap
+
+    def _count(self) -> int:
+        cap, n = self._open(), 0
+        while cap.grab():
+            n += 1
+        cap.release()
+        return n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def info(self, index: int) -> FrameInfo:
+        self._check_index(index)
+        return FrameInfo(index, index / self.fps, f"{self.path}#{index}")
+
+    def _read(self, index: int) -> np.ndarray:
+        if self._cap is None or index < self._next:
+            if self._cap is not None:
+                self._cap.release()
+            self._cap, self._next = self._open(), 0
+        while self._next < index:
+            if not self._cap.grab():
+                raise ImageReadError(self.path, f"video ended at frame {self._next}, before frame {index}")
+            self._next += 1
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            raise ImageReadError(self.path, f"cannot decode frame {index}")
+        self._next += 1
+        if bgr.ndim == 2:
+            bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+        return np.ascontiguousarray(bgr[..., 2::-1])
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_frame_source(path: str | Path, *, fps: float | None = None) -> FrameSource:
+    """A frame folder or a video file, chosen by what ``path`` is.
+
+    Raises:
+        FrameSourceError: naming the path when it is neither.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return FolderFrameSource(p, fps=fps)
+    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+        return VideoFrameSource(p, fps=fps)
+    if not p.exists():
+        raise FrameSourceError(f"{p}: no such frame folder or video file")
+    raise FrameSourceError(f"{p}: not a frame folder or a video ({', '.join(VIDEO_EXTENSIONS)})")

@@ -1,0 +1,295 @@
+"""Synthesis recipes: YAML files in ``configs/synth/``, validated, with defaults and a hash.
+
+A recipe says *how* blur is made (which frames, which linear space, which degradations);
+the frame source says *from what*. Unknown keys and wrong types are refused with a
+:class:`~lode_bench.errors.ConfigError` naming the file and the dotted key. The recipe
+hash (sha256 of the normalised recipe, including the content of any CRF table it
+uses) is stored with every sample so a dataset records exactly how it was made.
+
+Schema (defaults in brackets)::
+
+    name: str                          (file stem)
+    description: str                   ['']
+    kind: global | local-objects | local-shake | local-real
+    seed: int                          [0]
+    split: str                         [test]
+    layout: flat | gopro               [flat]
+    samples: int                       [100]   (local-objects / local-shake)
+    response: <response spec>          [gamma]  linear space of averaging / compositing
+    frames:
+      n: [odd ints] | {min: int, max: int}   [[7, 9, 11, 13]]  frames averaged
+      duty_cycle: float in (0, 1]     [1.0]    window stride = round(n / duty_cycle)
+      interpolation: int >= 1         [1]      ×k optical-flow frame interpolation
+      interpolation_preset: ultrafast | fast | medium  [medium]
+      windows_per_sequence: int       [100]    (gopro layout: one n per sub-sequence)
+    tracks: {role: <response spec>}   [{blur: <response>}]  (global)
+    degradations: null | {saturation: [lo, hi] | null, noise: {beta1, beta2} | profile:<name> | null,
+                   bayer: bool, red_gain: [lo, hi], blue_gain: [lo, hi], crop: int}
+    jpeg: null | {quality: int}
+    objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
+              size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
+    mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
+           dilate_px, feather_sigma}       (local-real)
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lode_bench.capture.profiles import load_profile
+from lode_bench.capture.response import CameraResponse, response_from_spec
+from lode_bench.errors import ConfigError, UnknownNameError
+
+KINDS = ("global", "local-objects", "local-shake", "local-real")
+
+Check = Callable[[Any], bool]
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pair(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) == 2 and all(_num(x) for x in v) and v[0] <= v[1]
+
+
+def _pair_or_none(v: Any) -> bool:
+    return v is None or _pair(v)
+
+
+def _response(v: Any) -> bool:
+    return isinstance(v, (str, dict))
+
+
+def _n_spec(v: Any) -> bool:
+    if isinstance(v, list):
+        return len(v) > 0 and all(_int(x) and x >= 1 for x in v)
+    if isinstance(v, dict):
+        return set(v) == {"min", "max"} and _int(v["min"]) and _int(v["max"]) and 1 <= v["min"] <= v["max"]
+    return _int(v) and v >= 1
+
+
+FRAMES_SCHEMA: dict[str, tuple[Check, str]] = {
+    "n": (_n_spec, "a positive int, a list of them, or {min, max}"),
+    "duty_cycle": (lambda v: _num(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "interpolation": (lambda v: _int(v) and v >= 1, "an int >= 1"),
+    "interpolation_preset": (lambda v: v in ("ultrafast", "fast", "medium"), "ultrafast, fast or medium"),
+    "windows_per_sequence": (lambda v: _int(v) and v >= 1, "an int >= 1"),
+}
+DEGRADATION_SCHEMA: dict[str, tuple[Check, str]] = {
+    "saturation": (_pair_or_none, "[low, high] or null"),
+    "noise": (lambda v: v is None or (isinstance(v, str) and v.startswith("profile:"))
+              or (isinstance(v, dict) and set(v) == {"beta1", "beta2"} and all(_num(x) and x >= 0 for x in v.values())),
+              "{beta1, beta2}, profile:<name> or null"),
+    "bayer": (lambda v: isinstance(v, bool), "true or false"),
+    "red_gain": (_pair, "[low, high]"),
+    "blue_gain": (_pair, "[low, high]"),
+    "crop": (lambda v: _int(v) and v >= 0, "an int >= 0"),
+}
+OBJECTS_SCHEMA: dict[str, tuple[Check, str]] = {
+    "moving": (lambda v: _pair(v) and all(_int(x) and x >= 0 for x in v), "[low, high] ints"),
+    "static": (lambda v: _pair(v) and all(_int(x) and x >= 0 for x in v), "[low, high] ints"),
+    "max_shift": (lambda v: _num(v) and v >= 0, "a number >= 0 (px per frame)"),
+    "max_scale": (lambda v: _num(v) and 0 <= v < 0.2, "a number in [0, 0.2) (per frame)"),
+    "max_rotation_deg": (lambda v: _num(v) and v >= 0, "a number >= 0 (degrees per frame)"),
+    "size": (lambda v: _pair(v) and 0 < v[0] and v[1] <= 1, "[low, high] fractions of min(H, W)"),
+    "max_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
+    "min_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
+}
+MASK_SCHEMA: dict[str, tuple[Check, str]] = {
+    "method": (lambda v: v in ("diff", "flow", "both"), "diff, flow or both"),
+    "diff_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (8-bit code units)"),
+    "flow_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (px)"),
+    "preblur_sigma": (lambda v: _num(v) and v >= 0, "a number >= 0"),
+    "open_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
+    "close_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
+    "dilate_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
+    "feather_sigma": (lambda v: _num(v) and v >= 0, "a number >= 0"),
+}
+TOP_SCHEMA: dict[str, tuple[Check, str]] = {
+    "name": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "description": (lambda v: isinstance(v, str), "a string"),
+    "kind": (lambda v: v in KINDS, " | ".join(KINDS)),
+    "seed": (lambda v: _int(v) and v >= 0, "an int >= 0"),
+    "split": (lambda v: isinstance(v, str) and v.isidentifier(), "a simple name (train, test, ...)"),
+    "layout": (lambda v: v in ("flat", "gopro"), "flat or gopro"),
+    "samples": (lambda v: _int(v) and v >= 1, "an int >= 1"),
+    "response": (_response, "a response spec"),
+    "tracks": (lambda v: isinstance(v, dict) and len(v) > 0 and all(isinstance(k, str) and _response(x) for k, x in v.items()),
+               "a mapping role -> response spec"),
+    "jpeg": (lambda v: v is None or (isinstance(v, dict) and set(v) == {"quality"} and _int(v["quality"]) and 1 <= v["quality"] <= 100),
+             "null or {quality: 1..100}"),
+}
+SECTIONS = {"frames": FRAMES_SCHEMA, "degradations": DEGRADATION_SCHEMA, "objects": OBJECTS_SCHEMA,
+            "mask": MASK_SCHEMA}
+
+DEFAULTS: dict[str, Any] = {
+    "description": "", "seed": 0, "split": "test", "layout": "flat", "samples": 100,
+    "response": "gamma", "jpeg": None, "degradations": None,
+    "frames": {"n": [7, 9, 11, 13], "duty_cycle": 1.0, "interpolation": 1,
+               "interpolation_preset": "medium", "windows_per_sequence": 100},
+    "objects": {"moving": [1, 3], "static": [0, 2], "max_shift": 1.0, "max_scale": 0.01,
+                "max_rotation_deg": 0.3, "size": [0.2, 0.45], "max_kernel": 40, "min_kernel": 5},
+    "mask": {"method": "diff", "diff_threshold": 12.0, "flow_threshold": 0.25, "preblur_sigma": 1.0,
+             "open_px": 2, "close_px": 5, "dilate_px": 3, "feather_sigma": 3.0},
+}
+DEGRADATION_DEFAULTS: dict[str, Any] = {
+    "saturation": [0.25, 1.75], "noise": {"beta1": 8.8915e-5, "beta2": 2.9430e-5}, "bayer": True,
+    "red_gain": [1.9, 2.4], "blue_gain": [1.5, 1.9], "crop": 4,
+}
+
+
+def recipes_dir() -> Path:
+    """``configs/synth`` next to the package."""
+    return Path(__file__).resolve().parents[2] / "configs" / "synth"
+
+
+def list_recipes() -> list[str]:
+    d = recipes_dir()
+    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe: ``config`` is the normalised dict (defaults filled in)."""
+
+    config: dict[str, Any]
+    source_path: Path | None
+    recipe_hash: str
+
+    @property
+    def name(self) -> str:
+        return str(self.config["name"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.config["kind"])
+
+    def __getitem__(self, key: str) -> Any:
+        return self.config[key]
+
+    def response(self, spec: Any = None) -> CameraResponse:
+        """The response named by ``spec`` (default: the recipe's ``response``)."""
+        base = self.source_path.parent if self.source_path else None
+        return response_from_spec(self.config["response"] if spec is None else spec, base_dir=base)
+
+    def tracks(self) -> dict[str, CameraResponse]:
+        """Blurry output roles and the response each is averaged in."""
+        return {role: self.response(spec) for role, spec in self.config["tracks"].items()}
+
+    def noise(self) -> tuple[float, float] | None:
+        d = self.config["degradations"]
+        if d is None or d["noise"] is None:
+            return None
+        n = d["noise"]
+        if isinstance(n, str):
+            prof = load_profile(n.split(":", 1)[1])
+            if not {"beta1", "beta2"} <= set(prof.noise):
+                raise ConfigError(f"degradations.noise: profile {n!r} has no beta1/beta2")
+            return prof.noise["beta1"], prof.noise["beta2"]
+        return float(n["beta1"]), float(n["beta2"])
+
+    def n_choices(self) -> list[int]:
+        n = self.config["frames"]["n"]
+        if isinstance(n, dict):
+            vals = [v for v in range(n["min"], n["max"] + 1) if v % 2 == 1]
+            return vals or [n["min"]]
+        return [n] if isinstance(n, int) else list(n)
+
+
+def _where(path: Path | None) -> str:
+    return f"{path}: " if path else ""
+
+
+def _check_section(doc: Mapping[str, Any], schema: Mapping[str, tuple[Check, str]], prefix: str, where: str) -> None:
+    for key, value in doc.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            raise ConfigError(f"{where}unknown recipe key {dotted!r}; allowed here: {sorted(schema)}")
+        check, expected = schema[key]
+        if not check(value):
+            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, got {value!r}")
+
+
+def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = None) -> Recipe:
+    """Validate a recipe mapping, fill defaults, compute its hash.
+
+    Raises:
+        ConfigError: naming the file and the dotted key that is wrong.
+    """
+    where = _where(path)
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}a recipe must be a mapping, got {type(doc).__name__}")
+    doc = copy.deepcopy(doc)
+    top = {k: v for k, v in doc.items() if k not in SECTIONS}
+    _check_section(top, TOP_SCHEMA, "", where)
+    if "kind" not in doc:
+        raise ConfigError(f"{where}recipe key 'kind' is required ({' | '.join(KINDS)})")
+    cfg: dict[str, Any] = copy.deepcopy(DEFAULTS)
+    cfg["name"] = name or (path.stem if path else "recipe")
+    for sec, schema in SECTIONS.items():
+        if sec in doc:
+            val = doc.pop(sec)
+            if val is None:
+                if sec != "degradations":
+                    raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, not null")
+                cfg[sec] = None
+                continue
+            if not isinstance(val, dict):
+                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, got {val!r}")
+            _check_section(val, schema, f"{sec}.", where)
+            base = dict(DEGRADATION_DEFAULTS) if sec == "degradations" else dict(cfg[sec])
+            base.update(val)
+            cfg[sec] = base
+    cfg.update(top)
+    cfg.setdefault("tracks", {"blur": cfg["response"]})
+    if cfg["kind"] != "global" and set(cfg["tracks"]) != {"blur"}:
+        raise ConfigError(f"{where}recipe key 'tracks' is only for kind 'global'")
+    for role in cfg["tracks"]:
+        if role in ("sharp", "mask") or not role.replace("_", "").isalnum():
+            raise ConfigError(f"{where}recipe key 'tracks.{role}': invalid output role name")
+    if cfg["frames"]["interpolation"] > 1 and cfg["kind"] in ("local-objects", "local-shake"):
+        raise ConfigError(f"{where}recipe key 'frames.interpolation' does not apply to kind {cfg['kind']!r}")
+    recipe = Recipe(config=cfg, source_path=path, recipe_hash="")
+    try:  # resolve every response now so a bad one fails early, and hash table contents
+        digests = {role: r.digest() for role, r in recipe.tracks().items()}
+        digests["response"] = recipe.response().digest()
+        recipe.noise()
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from exc
+    except UnknownNameError as exc:
+        raise ConfigError(f"{where}{exc}") from exc
+    canon = json.dumps({"config": cfg, "responses": digests}, sort_keys=True, separators=(",", ":"))
+    return Recipe(config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest())
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """Load a recipe by name (``configs/synth/<name>.yaml``) or from a YAML path.
+
+    Raises:
+        UnknownNameError: no recipe of that name (lists the known ones).
+        ConfigError: invalid YAML or recipe.
+    """
+    p = Path(name_or_path)
+    if not (p.suffix in (".yaml", ".yml") and p.is_file()):
+        cand = recipes_dir() / f"{name_or_path}.yaml"
+        if not cand.is_file():
+            raise UnknownNameError(f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}")
+        p = cand
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
+    return validate_recipe(doc, path=p)

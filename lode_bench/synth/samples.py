@@ -1,0 +1,199 @@
+"""Compute one sample of each recipe kind (pure: inputs in, arrays + metadata out).
+
+Nothing here touches the disk; :mod:`lode_bench.synth.pipeline` plans the work, skips
+finished samples and writes through :class:`~lode_bench.datasets.manifest.DatasetWriter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lode_bench.capture.response import CameraResponse
+from lode_bench.errors import ConfigError, LodeBenchError
+from lode_bench.synth.averaging import FrameAccumulator, quantize
+from lode_bench.synth.builtin import resize_object
+from lode_bench.synth.degrade import (
+    DegradationParams,
+    apply_rsblur_degradations,
+    crop_border,
+    jpeg_roundtrip,
+)
+from lode_bench.synth.interpolate import interpolate_sequence
+from lode_bench.synth.local_objects import (
+    ObjectMotion,
+    sample_motion,
+    synthesize_object_blur,
+    synthesize_shake_blur,
+)
+from lode_bench.synth.motion_mask import MotionMaskParams, blend_local_blur, feather, motion_mask
+from lode_bench.synth.recipes import Recipe
+
+
+class NotEnoughFramesError(LodeBenchError):
+    """A window needs more frames than the source holds."""
+
+
+@dataclass
+class SampleResult:
+    """Images (uint8 / bool), ``.npy`` arrays and manifest extras of one sample."""
+
+    images: dict[str, np.ndarray]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _degradation_params(recipe: Recipe) -> DegradationParams | None:
+    d = recipe["degradations"]
+    if d is None:
+        return None
+    sat = d["saturation"]
+    return DegradationParams(
+        saturation=None if sat is None else (float(sat[0]), float(sat[1])),
+        noise=recipe.noise(), bayer=bool(d["bayer"]),
+        red_gain=(float(d["red_gain"][0]), float(d["red_gain"][1])),
+        blue_gain=(float(d["blue_gain"][0]), float(d["blue_gain"][1])),
+        crop=int(d["crop"]))
+
+
+def linear_average(frames: Sequence[np.ndarray], response: CameraResponse, *, factor: int = 1,
+                   preset: str = "medium") -> tuple[np.ndarray, int]:
+    """Linear-space mean of ``frames``, optionally over ×``factor`` interpolated frames.
+
+    Returns:
+        (H×W×3 float64 mean, number of frames averaged).
+    """
+    if factor <= 1:
+        acc = FrameAccumulator(response)
+        for f in frames:
+            acc.add(f)
+        return acc.mean_linear(), acc.count
+    lin = [response.to_linear(f) for f in frames]
+    dense = interpolate_sequence(lin, factor, preset=preset, flow_frames=frames)  # type: ignore[arg-type]
+    total = np.zeros(frames[0].shape, dtype=np.float64)
+    for f in dense:
+        total += f
+    return total / len(dense), len(dense)
+
+
+def global_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+    """Average a window of frames into every track of a ``global`` recipe.
+
+    Args:
+        frames: the window (H×W×3 uint8), target = middle frame.
+        recipe: a ``global`` recipe.
+        rng: per-sample generator (degradation draws).
+    """
+    if len(frames) == 0:
+        raise NotEnoughFramesError("empty window")
+    fr = recipe["frames"]
+    factor, preset = int(fr["interpolation"]), str(fr["interpolation_preset"])
+    params = _degradation_params(recipe)
+    jpeg = recipe["jpeg"]
+    sharp = frames[len(frames) // 2]
+    images: dict[str, np.ndarray] = {}
+    extra: dict[str, Any] = {}
+    sat_frac = None
+    if params is not None and params.saturation is not None:
+        sat_frac = np.mean([f == 255 for f in frames], axis=0)
+    for role, response in recipe.tracks().items():
+        if factor == 1 and params is None:
+            acc = FrameAccumulator(response)
+            for f in frames:
+                acc.add(f)
+            blur, n_avg = acc.mean_encoded_uint8(), acc.count
+        else:
+            lin, n_avg = linear_average(frames, response, factor=factor, preset=preset)
+            if params is not None:
+                lin, draws = apply_rsblur_degradations(lin, rng, params, saturated_fraction=sat_frac)
+                extra[f"{role}_draws"] = draws
+            blur = quantize(response.from_linear(lin))
+        if jpeg is not None:
+            blur = jpeg_roundtrip(blur, int(jpeg["quality"]))
+        images[role] = blur
+        extra["n_averaged"] = n_avg
+    crop = params.crop if params is not None else 0
+    images = {k: crop_border(v, crop) for k, v in images.items()}
+    images["sharp"] = crop_border(sharp, crop)
+    return SampleResult(images=images, extra=extra)
+
+
+def local_real_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+    """Static-camera footage: motion mask from the window, blur only inside it (feathered)."""
+    del rng  # deterministic
+    m = recipe["mask"]
+    params = MotionMaskParams(method=m["method"], diff_threshold=float(m["diff_threshold"]),
+                              flow_threshold=float(m["flow_threshold"]), preblur_sigma=float(m["preblur_sigma"]),
+                              open_px=int(m["open_px"]), close_px=int(m["close_px"]),
+                              dilate_px=int(m["dilate_px"]), feather_sigma=float(m["feather_sigma"]))
+    response = recipe.response()
+    fr = recipe["frames"]
+    mask = motion_mask(frames, params)
+    weight = feather(mask, params.feather_sigma)
+    lin, n_avg = linear_average(frames, response, factor=int(fr["interpolation"]),
+                                preset=str(fr["interpolation_preset"]))
+    blur = blend_local_blur(frames, weight, response, average_linear=lin)
+    support = weight > 0
+    return SampleResult(images={"blur": blur, "sharp": frames[len(frames) // 2], "mask": support},
+                        extra={"n_averaged": n_avg, "mask_coverage": float(support.mean()),
+                               "motion_coverage": float(mask.mean())})
+
+
+@dataclass
+class ObjectLibrary:
+    """Backgrounds (uint8 RGB, already at output size) and RGBA float objects to composite."""
+
+    backgrounds: list[tuple[str, np.ndarray]]
+    objects: list[tuple[str, np.ndarray]]
+
+    def __post_init__(self) -> None:
+        if not self.backgrounds:
+            raise ConfigError("object library: no background image")
+        if not self.objects:
+            raise ConfigError("object library: no object")
+
+
+def local_object_sample(library: ObjectLibrary, recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+    """BladeNet-style (``local-objects``) or camera-shake (``local-shake``) local blur."""
+    o = recipe["objects"]
+    bg_name, bg = library.backgrounds[int(rng.integers(len(library.backgrounds)))]
+    h, w = bg.shape[:2]
+    n_mov = int(rng.integers(o["moving"][0], o["moving"][1] + 1))
+    n_stat = int(rng.integers(o["static"][0], o["static"][1] + 1))
+    n_mov = max(1, n_mov)
+    pool = [k for k, (name, _) in enumerate(library.objects) if not name.startswith(bg_name)] or list(
+        range(len(library.objects)))
+    picks = [pool[int(rng.integers(len(pool)))] for _ in range(n_mov + n_stat)]
+    objs, names = [], []
+    for k in picks:
+        name, obj = library.objects[k]
+        longest = int(round(min(h, w) * rng.uniform(*o["size"])))
+        objs.append(resize_object(obj, max(4, longest)))
+        names.append(name)
+    response = recipe.response()
+    static_poses: list[ObjectMotion] = [sample_motion(rng, (h, w), max_shift=0, max_scale=0, max_rotation_deg=0)
+                                        for _ in range(n_stat)]
+    motions = [sample_motion(rng, (h, w), max_shift=float(o["max_shift"]), max_scale=float(o["max_scale"]),
+                             max_rotation_deg=float(o["max_rotation_deg"])) for _ in range(n_mov)]
+    extra: dict[str, Any] = {"background": bg_name, "moving_objects": names[:n_mov],
+                             "static_objects": names[n_mov:]}
+    arrays: dict[str, np.ndarray] = {}
+    if recipe.kind == "local-shake":
+        res = synthesize_shake_blur(bg, objs[:n_mov], motions, rng, response,
+                                    max_kernel=int(o["max_kernel"]), min_kernel=int(o["min_kernel"]),
+                                    static=objs[n_mov:], static_poses=static_poses)
+        arrays["blur_size"] = res["blur_size"]
+        extra["n_frames"] = 1
+    else:
+        n = int(rng.choice(recipe.n_choices()))
+        if n % 2 == 0:
+            raise ConfigError(f"recipe {recipe.name!r}: frames.n must be odd for local blur, got {n}")
+        res = synthesize_object_blur(bg, objs[:n_mov], motions, n, response,
+                                     static=objs[n_mov:], static_poses=static_poses)
+        extra["n_frames"] = n
+    extra["mask_coverage"] = res["mask_coverage"]
+    return SampleResult(images={"blur": res["blur"], "sharp": res["sharp"], "mask": res["mask"]},
+                        arrays=arrays, extra=extra)
