@@ -41,6 +41,7 @@ def calibrate_inverse_crf(
 
     Returns:
         (256, 3) float64 inverse response, RGB order (code -> relative irradiance).
+        Codes that no image contains are filled by linear interpolation.
 
     Raises:
         CalibrationError: too few images, bad times.
@@ -64,6 +65,13 @@ def calibrate_inverse_crf(
     calib = cv2.createCalibrateRobertson(max_iter, threshold)
     resp = calib.process(bgr, times)  # (256, 1, 3) float32, BGR
     table = np.asarray(resp, dtype=np.float64).reshape(256, 3)[:, ::-1].copy()
+    codes = np.arange(256)
+    for c in range(3):  # codes never observed come back NaN: interpolate between observed ones
+        ok = np.isfinite(table[:, c])
+        if ok.sum() < 16:
+            raise CalibrationError(f"channel {'RGB'[c]}: only {int(ok.sum())} distinct codes observed; "
+                                   "use a scene with more tonal range")
+        table[~ok, c] = np.interp(codes[~ok], codes[ok], table[ok, c])
     if normalize:
         ref = float(table[128].mean())
         if ref > 0:

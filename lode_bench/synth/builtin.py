@@ -1,7 +1,7 @@
 """A built-in high-frame-rate scene rendered from photographs that scikit-image ships.
 
 No download is needed: the photographs (astronaut, coffee, chelsea, rocket, the
-motorcycle stereo view, the scikit-image logo with its alpha, the horse silhouette) are
+motorcycle stereo view, the scikit-image logo, the horse silhouette) are
 part of the scikit-image wheel.
 
 * Global blur: a virtual camera translates smoothly over a photograph. Each frame
@@ -10,7 +10,7 @@ part of the scikit-image wheel.
   relative to the frame that will be the sharp target, so the blur kernel of a window
   is known exactly (:func:`lode_bench.synth.kernels.translation_psf`).
 * Local blur: objects cut from one photograph (elliptical cut-outs with feathered
-  alpha, the logo's own alpha, a horse-shaped cut-out) move over another photograph
+  alpha, the scikit-image logo cut off its white ground, a horse-shaped cut-out) move over another photograph
   seen by a static camera.
 """
 
@@ -76,8 +76,11 @@ def builtin_objects() -> list[tuple[str, np.ndarray]]:
         crop = img[y0:y1, x0:x1].astype(np.float32) / 255.0
         a = _feathered_ellipse(y1 - y0, x1 - x0, cx - x0, cy - y0, ax, ay, sigma=2.0)
         objs.append((f"{photo}@{cx},{cy}", np.dstack([crop, a.astype(np.float32)])))
-    logo = skdata.logo().astype(np.float32) / 255.0  # RGBA with a real alpha plane
-    objs.append(("logo", logo))
+    logo = skdata.logo()[..., :3]  # its stored alpha is opaque: cut the drawing off its white
+    ink = (logo.min(axis=2) < 235).astype(np.uint8)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    la = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0) * ink
+    objs.append(("logo", np.dstack([logo.astype(np.float32) / 255.0, la])))
     horse = ~skdata.horse()  # True on the horse
     fur = fit_photo(builtin_photo("chelsea"), horse.shape).astype(np.float32) / 255.0
     ha = cv2.GaussianBlur(horse.astype(np.float32), (0, 0), 1.0) * horse
