@@ -38,6 +38,8 @@ class MaskConfig:
             [0, 1]); ``None`` for the automatic noise-based threshold.
         noise_k: automatic threshold in robust noise standard deviations.
         min_diff: lower bound of the automatic threshold ([0, 1] units).
+        hysteresis: ratio of the low to the high threshold; pixels above the low one
+            are kept when connected to pixels above the high one (1 = no hysteresis).
         smooth_sigma: Gaussian sigma (px) applied to the difference before thresholding.
         flow_threshold: flow magnitude (px) above which a pixel moves.
         open_radius: radius (px) of the opening that removes isolated detections.
@@ -51,6 +53,7 @@ class MaskConfig:
     diff_threshold: float | None = None
     noise_k: float = 6.0
     min_diff: float = 0.04
+    hysteresis: float = 0.85
     smooth_sigma: float = 2.0
     flow_threshold: float = 1.0
     open_radius: int = 2
@@ -86,6 +89,18 @@ def robust_threshold(values: np.ndarray, *, k: float, floor: float) -> float:
     med = float(np.median(values))
     mad = float(np.median(np.abs(values - med)))
     return max(float(floor), med + k * 1.4826 * mad)
+
+
+def hysteresis_threshold(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above ``low`` that are 8-connected to at least one pixel above ``high``."""
+    weak = values > min(low, high)
+    if not weak.any():
+        return weak
+    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[values > high])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
@@ -170,7 +185,7 @@ def blur_mask(
         thr = cfg.diff_threshold
         if thr is None:
             thr = robust_threshold(d[valid], k=cfg.noise_k, floor=cfg.min_diff)
-        parts.append(d > thr)
+        parts.append(hysteresis_threshold(d, thr * cfg.hysteresis, thr))
     if cfg.method in ("flow", "union", "intersection"):
         parts.append(flow_magnitude(blur, sharp) > cfg.flow_threshold)
     raw = parts[0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lode_bench.align.transforms import image_corners, to_3x3
+from lode_bench.align.transforms import apply_warp, image_corners, to_3x3
 
 
 @dataclass
@@ -76,6 +76,7 @@ def simulate_pair(
     motion_length: float = 24.0,
     frames: int = 25,
     sharp_moment: float = 0.0,
+    warp: np.ndarray | None = None,
 ) -> SimulatedPair:
     """Make a captured-like pair from a photograph.
 
@@ -96,19 +97,23 @@ def simulate_pair(
         sharp_moment: where along its path (−0.5 = exposure start, 0 = middle, 0.5 =
             end) the object sits in the sharp image; a short sharp exposure triggered
             with the long one sees it at −0.5.
+        warp: a given template→input warp instead of a random homography.
 
     Returns:
         The pair and its truth.
     """
     h, w = out_shape
     sh, sw = scene.shape[:2]
+    if warp is not None:
+        c = image_corners((h, w))
+        max_corner_shift = float(np.abs(apply_warp(np.linalg.inv(to_3x3(warp)), c) - c).max())
     margin = int(np.ceil(max_corner_shift)) + 2
     if sh < h + 2 * margin or sw < w + 2 * margin:
         raise ValueError(f"scene {scene.shape[:2]} too small for {out_shape} with margin {margin}")
     oy = int(rng.integers(margin, sh - h - margin + 1))
     ox = int(rng.integers(margin, sw - w - margin + 1))
     base = scene.astype(np.float64)
-    warp = random_homography((h, w), rng, max_corner_shift)
+    warp = random_homography((h, w), rng, max_corner_shift) if warp is None else to_3x3(warp)
 
     moving = np.zeros((h, w), bool)
     blur_scene = base.copy()

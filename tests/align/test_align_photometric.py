@@ -1,0 +1,66 @@
+"""Photometric matching against hand-computed fits, scipy's isotonic regression and known maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import isotonic_regression
+
+from lode_bench.align.photometric import (
+    PhotometricConfig,
+    fit_photometric,
+    isotonic_increasing,
+)
+
+
+def test_lstsq_recovers_exact_gain_offset(photo: np.ndarray) -> None:
+    src = photo.astype(np.float64) / 255
+    gain, offset = np.array([0.8, 1.1, 0.95]), np.array([0.02, -0.03, 0.05])
+    tgt = src * gain + offset  # no clipping needed for the check: fit is on raw values
+    pm = fit_photometric(src, tgt, None, PhotometricConfig("lstsq"))
+    np.testing.assert_allclose(pm.gain, gain, atol=1e-9)
+    np.testing.assert_allclose(pm.offset, offset, atol=1e-9)
+
+
+def test_meanstd_matches_realblur_formula(photo: np.ndarray, rng: np.random.Generator) -> None:
+    src = photo[:200, :200]
+    tgt = np.clip(photo[:200, :200] * 0.7 + rng.normal(0, 5, (200, 200, 3)), 0, 255) / 255
+    mask = np.zeros((200, 200), bool)
+    mask[20:180, 30:150] = True
+    pm = fit_photometric(src, tgt, mask, PhotometricConfig("meanstd"))
+    s = src[mask].astype(np.float64) / 255
+    t = tgt[mask]
+    alpha = t.std(axis=0) / s.std(axis=0)  # alpha = std_blur / std_sharp
+    beta = t.mean(axis=0) - alpha * s.mean(axis=0)
+    np.testing.assert_allclose(pm.gain, alpha, rtol=1e-10)
+    np.testing.assert_allclose(pm.offset, beta, atol=1e-12)
+
+
+def test_curve_fits_gamma_within_one_grey_level(photo: np.ndarray) -> None:
+    src = photo
+    tgt = 255 * (0.92 * (src / 255.0) ** 0.8 + 0.01)
+    for curve, limit in ((False, None), (True, 1.0)):
+        pm = fit_photometric(src, tgt / 255, None, PhotometricConfig("lstsq", curve=curve))
+        err = np.abs(pm.apply(src) * 255 - tgt)
+        if limit is None:
+            assert err.mean() > 2.0  # an affine map cannot follow the gamma change
+        else:
+            assert err.mean() < limit and np.percentile(err, 99) < 2 * limit
+
+
+def test_isotonic_matches_scipy(rng: np.random.Generator) -> None:
+    y = np.cumsum(rng.normal(0.1, 1.0, 200))
+    w = rng.uniform(0.1, 3.0, 200)
+    ref = isotonic_regression(y, weights=w, increasing=True).x
+    np.testing.assert_allclose(isotonic_increasing(y, w), ref, atol=1e-10)
+
+
+def test_none_is_identity_and_bad_input_refused(photo: np.ndarray) -> None:
+    pm = fit_photometric(photo, photo, None, PhotometricConfig("none"))
+    np.testing.assert_array_equal(pm.apply(photo), photo / 255.0)
+    with pytest.raises(ValueError, match="H×W×3"):
+        fit_photometric(photo, photo[:10], None)
+    with pytest.raises(ValueError, match="16 pixels"):
+        fit_photometric(photo, photo, np.zeros(photo.shape[:2], bool))
+    with pytest.raises(ValueError, match="direction"):
+        PhotometricConfig(direction="up")  # type: ignore[arg-type]
