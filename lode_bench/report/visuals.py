@@ -128,7 +128,8 @@ def best_worst_grid(items: Sequence[tuple[str, float, Sequence[tuple[str, np.nda
     if not items:
         raise ValueError("best_worst_grid needs at least one image")
     cols = max(len(p) for _, _, p, _ in items)
-    fig = Figure(figsize=(2.4 * cols, 2.5 * len(items) + 0.4))
+    aspect = max(crop.h / max(1, crop.w) for _, _, _, crop in items)
+    fig = Figure(figsize=(2.4 * cols, (2.4 * aspect + 0.4) * len(items) + 0.4))
     for r, (image_id, gain, panels, crop) in enumerate(items):
         for c, (label, img) in enumerate(panels):
             ax = fig.add_subplot(len(items), cols, r * cols + c + 1)
