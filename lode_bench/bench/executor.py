@@ -1,0 +1,136 @@
+"""Executors: where work units run.
+
+An :class:`Executor` maps a function over items and yields ``(item, result)`` pairs as
+they finish (in any order); a failure comes back as the exception instead of the result,
+so one bad item never stops the others. Items and results must be picklable plain data,
+which lets other executors (for example a Ray cluster) replace the local pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from concurrent.futures import Executor as _FuturesExecutor
+from typing import Any, Literal, TypeVar
+
+from lode_bench.errors import ConfigError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(ABC):
+    """Runs work units; see :meth:`map_unordered`."""
+
+    workers: int = 1
+
+    @abstractmethod
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
+                      max_in_flight: int | None = None) -> Iterator[tuple[T, R | BaseException]]:
+        """Apply ``fn`` to every item; yield ``(item, result or exception)`` as each finishes.
+
+        ``items`` is consumed lazily: at most ``max_in_flight`` items are pending at once, so
+        a generator that does expensive work per item (model inference) overlaps with the
+        execution of earlier items.
+        """
+
+    def close(self) -> None:  # noqa: B027
+        """Release workers."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": type(self).__name__, "workers": self.workers}
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _limit_worker_threads() -> None:
+    """Worker initialiser: one BLAS/OpenCV thread per process (the pool gives parallelism)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except Exception:  # noqa: BLE001 - optional
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+class LocalExecutor(Executor):
+    """A local pool of processes (default), threads, or in-process serial execution.
+
+    Args:
+        workers: pool size (default: the number of CPU cores, at least 1).
+        kind: ``"process"``, ``"thread"`` or ``"serial"``.
+    """
+
+    def __init__(self, workers: int | None = None, kind: Literal["process", "thread", "serial"] = "process") -> None:
+        if kind not in ("process", "thread", "serial"):
+            raise ConfigError(f"executor kind must be process, thread or serial, not {kind!r}")
+        self.kind = kind
+        self.workers = 1 if kind == "serial" else max(1, workers or (os.cpu_count() or 1))
+        self._pool: _FuturesExecutor | None = None
+
+    def _get_pool(self) -> _FuturesExecutor:
+        if self._pool is None:
+            if self.kind == "thread":
+                self._pool = ThreadPoolExecutor(self.workers)
+            else:
+                method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+                ctx = multiprocessing.get_context(method)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                 initializer=_limit_worker_threads)
+        return self._pool
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
+                      max_in_flight: int | None = None) -> Iterator[tuple[T, R | BaseException]]:
+        if self.kind == "serial":
+            for item in items:
+                try:
+                    yield item, fn(item)
+                except Exception as exc:  # noqa: BLE001 - reported to the caller
+                    yield item, exc
+            return
+        pool = self._get_pool()
+        limit = max_in_flight or 2 * self.workers
+        it = iter(items)
+        pending: dict[Future[R], T] = {}
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < limit:
+                try:
+                    item = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(fn, item)] = item
+            if not pending:
+                return
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                item = pending.pop(fut)
+                exc = fut.exception()
+                yield (item, exc) if exc is not None else (item, fut.result())
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": f"local-{self.kind}", "workers": self.workers}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,311 @@
+"""``run_benchmark``: one model × one dataset × one protocol into the results store.
+
+Flow: resolve the dataset (pairing verified, version hash), the protocol and the model;
+skip images the store already has for this (model, dataset version, protocol version);
+then stream the rest. Models that hold a device run in this process, one image at a time,
+with the next images read by a background thread; their outputs are quantised per
+protocol and scored by the executor's workers. CPU models (identity, classical
+methods) run entirely inside the workers. Each finished row is committed at once, so a
+killed run loses at most the images in flight and a re-run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lode_bench.bench.executor import Executor, LocalExecutor
+from lode_bench.bench.provenance import git_hash, package_versions
+from lode_bench.bench.store import ResultRow, ResultsStore
+from lode_bench.bench.units import WorkUnit, check_prediction, describe_error, execute_unit, mean_of
+from lode_bench.datasets.types import DatasetIndex, Sample
+from lode_bench.errors import LodeBenchError
+from lode_bench.io import read_image, safe_join
+from lode_bench.metrics.protocols import Protocol, get_protocol
+from lode_bench.models.base import Deblurrer
+from lode_bench.models.loader import ModelSpec, load_model
+
+
+@dataclass
+class RunSummary:
+    """What one :func:`run_benchmark` call did.
+
+    Attributes:
+        run_id: id of the run row in the store.
+        model, dataset, dataset_hash, protocol: the keys of the rows.
+        n_total: samples considered (after ``limit``).
+        n_ok, n_error: rows written by this run, by status.
+        n_skipped: samples already in the store (resumed).
+        means: per-column mean over every ``ok`` row of this model/dataset/protocol.
+        n_scored: rows behind ``means``.
+        timing: ``wall_s``, ``images_per_s``, ``mean_runtime_s`` (model time per image).
+        errors: first error rows of this run, ``(image_id, message)``.
+        params, flops: model size (``None`` when not applicable).
+    """
+
+    run_id: str
+    model: str
+    dataset: str
+    dataset_hash: str
+    protocol: str
+    n_total: int = 0
+    n_ok: int = 0
+    n_error: int = 0
+    n_skipped: int = 0
+    means: dict[str, float] = field(default_factory=dict)
+    n_scored: int = 0
+    timing: dict[str, float | None] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    params: int | None = None
+    flops: float | None = None
+
+
+def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
+    proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
+    return proto.with_lpips(lpips) if lpips else proto
+
+
+def _resolve_dataset(dataset: str | DatasetIndex, split: str | None) -> DatasetIndex:
+    if isinstance(dataset, DatasetIndex):
+        return dataset
+    from lode_bench.datasets.registry import resolve_dataset
+
+    return resolve_dataset(dataset, split=split)
+
+
+def _prefetch(samples: list[Sample], depth: int, needs_input: bool) -> Iterator[tuple[Sample, Any]]:
+    """Yield ``(sample, image or exception)`` with ``depth`` reads running ahead in a thread."""
+    if not needs_input:
+        for s in samples:
+            yield s, None
+        return
+
+    def read(s: Sample) -> Any:
+        try:
+            return read_image(s.blur, dtype="float32")
+        except Exception as exc:  # noqa: BLE001 - becomes an error row
+            return exc
+
+    with ThreadPoolExecutor(1) as pool:
+        queue: list[tuple[Sample, Future[Any]]] = []
+        it = iter(samples)
+        for s in it:
+            queue.append((s, pool.submit(read, s)))
+            if len(queue) >= depth:
+                break
+        while queue:
+            s, fut = queue.pop(0)
+            nxt = next(it, None)
+            if nxt is not None:
+                queue.append((nxt, pool.submit(read, nxt)))
+            yield s, fut.result()
+
+
+def _driver_units(model: Deblurrer, samples: list[Sample], base: dict[str, Any], proto: Protocol,
+                  save_dir: Path | None, prefetch: int) -> Iterator[WorkUnit]:
+    """Run the model in this process; yield scored-later units with the quantised output."""
+    needs_input = getattr(model, "needs_input", True)
+    for s, img in _prefetch(samples, prefetch, needs_input):
+        unit = WorkUnit(sample=s, protocol=proto, save_path=_save_path(save_dir, s), **base)
+        if isinstance(img, BaseException):
+            unit.error = describe_error(img)
+            yield unit
+            continue
+        try:
+            t0 = time.perf_counter()
+            out = np.asarray(model.deblur(img if img is not None else np.zeros((0, 0, 3), np.float32), s))
+            runtime = getattr(model, "last_runtime_s", None) or (time.perf_counter() - t0)
+            if img is not None:
+                check_prediction(out, img.shape, s.id)
+            unit.prediction = proto.prepare(out, data_range=255.0 if out.dtype == np.uint8 else 1.0)
+            unit.runtime_s = runtime
+        except Exception as exc:  # noqa: BLE001 - one image's failure is that image's row
+            unit.error = describe_error(exc)
+        yield unit
+
+
+def _save_path(save_dir: Path | None, s: Sample) -> str | None:
+    return str(safe_join(save_dir, s.id + ".png")) if save_dir is not None else None
+
+
+def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol: str | Protocol,
+                  store: str | Path | ResultsStore, *, checkpoint: str | None = None, device: str = "auto",
+                  tile: int | None = None, amp: bool = False, save_outputs: str | Path | None = None,
+                  limit: int | None = None, progress: bool = True, split: str | None = None,
+                  model_options: dict[str, Any] | None = None, random_weights: bool = False, seed: int = 0,
+                  label: str | None = None, executor: Executor | None = None, workers: int | None = None,
+                  retry_errors: bool = False, warmup: int = 1, prefetch: int = 4, lpips: str | None = None,
+                  flops_size: tuple[int, int] | None = (256, 256), **kw: Any) -> RunSummary:
+    """Run one model on one dataset under one protocol and store one row per image.
+
+    Args:
+        model: registered name (``"NAME=CHECKPOINT"`` accepted) or a :class:`ModelSpec`.
+        dataset: ``"KIND:PATH"``, a folder with ``manifest.json``, or a loaded index.
+        protocol: protocol name (``"gopro"``, ``"realblur"``...) or object.
+        store: SQLite file (or an open store).
+        checkpoint: weights file / outputs folder / command (overrides ``NAME=...``).
+        device: ``"auto"`` (CUDA, then MPS, then CPU) or a device name.
+        tile: tile side for tiled inference (default: whole images, tiles after out-of-memory).
+        amp: mixed precision.
+        save_outputs: folder to write each output PNG to (``<folder>/<image id>.png``).
+        limit: only the first ``limit`` samples (in id order).
+        progress: show a progress bar.
+        split: dataset split (default: the loader's).
+        model_options: architecture options (e.g. ``{"width": 32}``).
+        random_weights: run a torch model without a checkpoint (smoke tests).
+        seed: random seed (recorded).
+        label: store the rows under this model name instead of the derived one.
+        executor: where scoring runs (default: a local process pool of ``workers``).
+        workers: pool size when no executor is given.
+        retry_errors: recompute images whose stored row is an error.
+        warmup: untimed forward passes before timing (device models).
+        prefetch: images read ahead of the model.
+        lpips: add an LPIPS column with this backbone (``"alex"``, ``"vgg"``).
+        flops_size: H, W at which FLOPs are counted (``None`` to skip).
+
+    Returns:
+        The :class:`RunSummary`.
+
+    Raises:
+        LodeBenchError: bad dataset/model/protocol/checkpoint (before any row is written).
+    """
+    if kw:
+        raise LodeBenchError(f"run_benchmark: unknown options {sorted(kw)}")
+    spec = ModelSpec.parse(model) if isinstance(model, str) else model
+    if checkpoint is not None or model_options or random_weights or seed or label:
+        spec = ModelSpec(spec.name, checkpoint if checkpoint is not None else spec.checkpoint,
+                         dict(model_options or spec.options), random_weights or spec.random_weights,
+                         seed or spec.seed, label or spec.label)
+    card = spec.card
+    proto = _resolve_protocol(protocol, lpips)
+    data = _resolve_dataset(dataset, split)
+    ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
+    model_label = spec.store_label(ckpt_sha)
+    own_store = not isinstance(store, ResultsStore)
+    st = ResultsStore(store) if own_store else store  # type: ignore[arg-type]
+    own_exec = executor is None
+    ex = executor or LocalExecutor(workers=workers, kind="process")
+    deblurrer: Deblurrer | None = None
+    run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+    summary = RunSummary(run_id=run_id, model=model_label, dataset=data.name, dataset_hash=data.version_hash,
+                         protocol=proto.id)
+    try:
+        samples = data.samples[:limit] if limit is not None else list(data.samples)
+        done = st.done_keys(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
+                            protocol_version=proto.version, include_errors=not retry_errors)
+        todo = [s for s in samples if s.id not in done]
+        summary.n_total, summary.n_skipped = len(samples), len(samples) - len(todo)
+        save_dir = Path(save_outputs) if save_outputs is not None else None
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+
+        probe = load_model(spec, device=device, amp=amp, tile=tile) if todo else None
+        in_driver = probe is not None and probe.runs_in_driver
+        if in_driver:
+            deblurrer = probe
+        elif probe is not None:
+            probe.close()
+        prov = deblurrer.provenance() if deblurrer is not None else {}
+        if deblurrer is not None:
+            summary.params = deblurrer.param_count()
+            if flops_size and todo and card.kind == "torch":
+                summary.flops = deblurrer.flops(*flops_size)
+        st.start_run(
+            run_id, model=model_label, model_card_hash=card.card_hash(options=spec.options, checkpoint_sha256=ckpt_sha),
+            dataset=data.name, dataset_hash=data.version_hash, protocol=proto.name, protocol_version=proto.version,
+            device=prov.get("device", "cpu"), precision=prov.get("precision", "float32"),
+            tiling=str(prov.get("tile")) if prov.get("tile") else ("auto" if card.kind == "torch" else None),
+            seed=seed, checkpoint_sha256=ckpt_sha, git_hash=git_hash(), packages=package_versions(),
+            params=summary.params, flops=summary.flops,
+            extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
+                   "dataset_warnings": data.warnings, "n_samples": len(samples), "n_skipped": summary.n_skipped,
+                   "flops_input": list(flops_size) if summary.flops else None, "warmup": warmup,
+                   **ex.describe(), "model_options": spec.options, "lpips": lpips})
+
+        base = {"model_label": model_label, "dataset": data.name, "dataset_hash": data.version_hash,
+                "run_id": run_id}
+        if in_driver and deblurrer is not None:
+            with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:
+                deblurrer.prepare_dataset(todo, Path(tmp))
+                if warmup and todo and card.kind in ("torch", "adapter"):
+                    _warm_up(deblurrer, todo[0], warmup)
+                units: Iterator[WorkUnit] = _driver_units(deblurrer, todo, base, proto, save_dir, prefetch)
+                _consume(ex, units, st, summary, len(todo), progress)
+        else:
+            units = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s), **base)
+                     for s in todo)
+            _consume(ex, units, st, summary, len(todo), progress)
+
+        rows = st.rows(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
+                       protocol_version=proto.version)
+        ok = [r for r in rows if r.status == "ok"]
+        summary.n_scored = len(ok)
+        summary.means = {c: mean_of([r.metrics.get(c, float("nan")) for r in ok]) for c in proto.columns}
+        peak = getattr(deblurrer, "peak_memory_bytes", lambda: None)()
+        if deblurrer is not None:
+            prov = deblurrer.provenance()
+        st.finish_run(run_id, status="finished", tiling=str(prov["tile"]) if prov.get("tile") else None,
+                      extra={"timing": summary.timing, "peak_memory_bytes": peak, "n_ok": summary.n_ok,
+                             "n_error": summary.n_error, "n_skipped": summary.n_skipped, "means": summary.means,
+                             "oom_fallbacks": prov.get("oom_fallbacks")})
+        return summary
+    except BaseException:
+        try:
+            st.finish_run(run_id, status="failed")
+        except Exception:  # noqa: BLE001 - the original error matters more
+            pass
+        raise
+    finally:
+        if deblurrer is not None:
+            deblurrer.close()
+        if own_exec:
+            ex.close()
+        if own_store:
+            st.close()
+
+
+def _warm_up(model: Deblurrer, sample: Sample, n: int) -> None:
+    try:
+        img = read_image(sample.blur, dtype="float32")
+        for _ in range(n):
+            model.deblur(img, sample)
+    except Exception:  # noqa: BLE001 - the timed pass will report the problem as a row
+        pass
+
+
+def _consume(ex: Executor, units: Iterator[WorkUnit], st: ResultsStore, summary: RunSummary, total: int,
+             progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    runtimes: list[float] = []
+    bar = tqdm(total=total, desc=f"{summary.model} | {summary.dataset} | {summary.protocol}",
+               disable=not progress, unit="img", leave=False)
+    try:
+        for unit, res in ex.map_unordered(execute_unit, units):
+            row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
+                status="error", error=describe_error(res), runtime_s=unit.runtime_s)
+            st.put(row)
+            if row.status == "ok":
+                summary.n_ok += 1
+            else:
+                summary.n_error += 1
+                if len(summary.errors) < 20:
+                    summary.errors.append((row.image_id, row.error or ""))
+            if row.runtime_s is not None:
+                runtimes.append(row.runtime_s)
+            bar.update(1)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+    n = summary.n_ok + summary.n_error
+    summary.timing = {"wall_s": wall, "images_per_s": n / wall if wall > 0 and n else None,
+                      "mean_runtime_s": float(np.mean(runtimes)) if runtimes else None}

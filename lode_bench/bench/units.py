@@ -1,0 +1,142 @@
+"""Work units: one (model, dataset version, image, protocol version) -> one result row.
+
+A unit is plain picklable data. It carries either the model's prediction (computed in
+the driver, e.g. on a GPU) or the :class:`~lode_bench.models.loader.ModelSpec` of a CPU
+model that the worker rebuilds and runs itself. :func:`execute_unit` never raises for a
+problem with one image: a corrupt file, a NaN output or a wrong output shape becomes an
+``error`` row for that image only. Running a unit twice gives the same row, so re-running
+a killed benchmark is safe.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lode_bench.bench.store import ResultRow
+from lode_bench.datasets.types import Sample
+from lode_bench.errors import LodeBenchError, ShapeMismatchError
+from lode_bench.io import read_image, write_image
+from lode_bench.metrics.protocols import Protocol
+from lode_bench.models.loader import ModelSpec
+
+
+@dataclass
+class WorkUnit:
+    """Everything needed to produce one result row.
+
+    Attributes:
+        model_label: model name as stored.
+        dataset: dataset name as stored.
+        dataset_hash: dataset version hash.
+        protocol: the protocol (a frozen, picklable dataclass).
+        sample: the sample (paths and metadata).
+        run_id: run that produced the row.
+        model: spec of a CPU model to run in the worker (``None`` when ``prediction`` is given).
+        prediction: H×W×3 output already computed (uint8 after the protocol's quantisation).
+        runtime_s: model time for ``prediction``.
+        error: a failure before scoring (unreadable input, inference error).
+        save_path: where to write the output PNG (atomic), if wanted.
+    """
+
+    model_label: str
+    dataset: str
+    dataset_hash: str
+    protocol: Protocol
+    sample: Sample
+    run_id: str | None = None
+    model: ModelSpec | None = None
+    prediction: np.ndarray | None = None
+    runtime_s: float | None = None
+    error: str | None = None
+    save_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, **kw: Any) -> ResultRow:
+        return ResultRow(model=self.model_label, dataset=self.dataset, dataset_hash=self.dataset_hash,
+                         protocol=self.protocol.name, protocol_version=self.protocol.version,
+                         image_id=self.sample.id, run_id=self.run_id, **kw)
+
+
+_MODEL_CACHE: dict[str, Any] = {}
+
+
+def _worker_model(spec: ModelSpec) -> Any:
+    """The worker's copy of a CPU model, built once per process."""
+    from lode_bench.models.loader import load_model
+
+    key = repr(spec)
+    if key not in _MODEL_CACHE:
+        if len(_MODEL_CACHE) >= 4:
+            _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = load_model(spec, device="cpu")
+    return _MODEL_CACHE[key]
+
+
+def _ensure_metrics() -> None:
+    """Worker processes start with an empty metric registry: fill it (idempotent)."""
+    from lode_bench.metrics.catalog import register_builtin_metrics
+
+    register_builtin_metrics()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One-line message: LodeBench errors as they are, others with their type."""
+    if isinstance(exc, LodeBenchError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def check_prediction(pred: np.ndarray, shape: tuple[int, ...], sample_id: str) -> None:
+    """Refuse outputs of the wrong shape (named with both shapes)."""
+    if tuple(pred.shape) != tuple(shape):
+        raise ShapeMismatchError(f"{sample_id}: model output shape {tuple(pred.shape)} differs from "
+                                 f"the input/ground-truth shape {tuple(shape)}")
+
+
+def execute_unit(unit: WorkUnit) -> ResultRow:
+    """Run (if needed) and score one unit; problems become an error row."""
+    if unit.error is not None:
+        return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s)
+    try:
+        _ensure_metrics()
+        s = unit.sample
+        if s.sharp is None:
+            raise LodeBenchError(f"{s.id}: sample has no ground truth; full-reference protocol "
+                                 f"{unit.protocol.name!r} cannot score it")
+        gt = read_image(s.sharp, dtype="uint8")
+        runtime = unit.runtime_s
+        pred = unit.prediction
+        if pred is None:
+            if unit.model is None:
+                raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
+            model = _worker_model(unit.model)
+            blurry = read_image(s.blur, dtype="float32")
+            t0 = time.perf_counter()
+            out = model.deblur(blurry, s)
+            runtime = time.perf_counter() - t0
+            check_prediction(np.asarray(out), blurry.shape, s.id)
+            pred = unit.protocol.prepare(np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0)
+        check_prediction(pred, gt.shape, s.id)
+        mask = None
+        if s.mask is not None and unit.protocol.mask != "none":
+            mask = unit.protocol.load_mask(s.mask)
+        score = unit.protocol.score(pred, gt, mask=mask, image_id=s.id)
+        if unit.save_path and pred.dtype == np.uint8:
+            write_image(Path(unit.save_path), pred)
+        values = {k: float(v) for k, v in score.values.items()}
+        return unit.row(status="ok" if score.ok else "error", error=score.error_message,
+                        metrics=values, runtime_s=runtime, mask_coverage=score.mask_coverage)
+    except Exception as exc:  # noqa: BLE001 - every per-image failure becomes a row
+        return unit.row(status="error", error=describe_error(exc), runtime_s=unit.runtime_s)
+
+
+def mean_of(values: list[float]) -> float:
+    """Mean that keeps ``inf`` (identical images) and ignores NaN."""
+    vals = [v for v in values if not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan

@@ -1,0 +1,144 @@
+"""Adapters: run models lode-bench does not implement.
+
+* ``torchscript=FILE``: a TorchScript module (``torch.jit.save``), RGB in [0, 1] unless
+  options say otherwise; loaded with ``torch.jit.load`` on the CPU, then moved.
+* ``command="CMD {input} {output}"``: an external program that deblurs every image of
+  an input folder into an output folder (same relative names, PNG). It runs once per
+  dataset, without a shell; outputs already present are reused, so a killed run resumes.
+* ``folder=DIR``: precomputed outputs, ``DIR/<sample id>.<ext>`` for any image extension.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lode_bench.datasets.types import Sample
+from lode_bench.errors import ImageReadError, LodeBenchError
+from lode_bench.io import IMAGE_EXTENSIONS, read_image, safe_join
+from lode_bench.models.base import Deblurrer
+from lode_bench.models.card import ModelCard
+
+
+class FolderDeblurrer(Deblurrer):
+    """Reads the output for sample ``id`` from ``folder/<id>.<ext>`` (uint8, unchanged).
+
+    Args:
+        card: the adapter's card.
+        folder: the outputs folder.
+    """
+
+    runs_in_driver = True
+    needs_input = False
+
+    def __init__(self, card: ModelCard, folder: str | Path) -> None:
+        self.card = card
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise LodeBenchError(f"{self.folder}: outputs folder not found")
+
+    def find(self, sample_id: str) -> Path:
+        for ext in IMAGE_EXTENSIONS:
+            p = safe_join(self.folder, sample_id + ext)
+            if p.is_file():
+                return p
+        raise ImageReadError(self.folder / sample_id, "no output image for this sample "
+                             f"(looked for {', '.join(IMAGE_EXTENSIONS)})")
+
+    def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
+        return read_image(self.find(sample.id), dtype="uint8")
+
+
+def folder_factory(card: ModelCard, checkpoint: str | None, **_: Any) -> Deblurrer:
+    if not checkpoint:
+        raise LodeBenchError("model 'folder' needs the outputs folder: --model folder=DIR")
+    return FolderDeblurrer(card, checkpoint)
+
+
+class CommandDeblurrer(FolderDeblurrer):
+    """Runs an external command over a folder of inputs, then reads its outputs.
+
+    Args:
+        card: the adapter's card.
+        command: command line with ``{input}`` and ``{output}`` placeholders.
+        workdir: where inputs are linked and outputs written (kept for resuming).
+        timeout_s: time limit of the command.
+    """
+
+    def __init__(self, card: ModelCard, command: str, workdir: str | Path | None = None,
+                 timeout_s: float | None = None) -> None:
+        if "{input}" not in command or "{output}" not in command:
+            raise LodeBenchError(f"command {command!r} must contain {{input}} and {{output}}")
+        self.card = card
+        self.command = command
+        self.timeout_s = timeout_s
+        self._workdir = Path(workdir) if workdir else None
+        self.folder = Path(".")
+
+    def prepare_dataset(self, samples: Sequence[Sample], workdir: Path) -> None:
+        base = self._workdir or workdir
+        inp, out = base / "input", base / "output"
+        out.mkdir(parents=True, exist_ok=True)
+        todo = []
+        for s in samples:
+            ext = Path(s.blur).suffix.lower()
+            dst = safe_join(inp, s.id + ext)
+            has_out = any(safe_join(out, s.id + e).is_file() for e in IMAGE_EXTENSIONS)
+            if has_out:
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not dst.exists():
+                try:
+                    os.symlink(os.path.abspath(s.blur), dst)
+                except OSError:
+                    shutil.copyfile(s.blur, dst)
+            todo.append(s)
+        self.folder = out
+        if not todo:
+            return
+        argv = [a.replace("{input}", str(inp)).replace("{output}", str(out)) for a in shlex.split(self.command)]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise LodeBenchError(f"command {argv[0]!r} failed to run: {exc}") from exc
+        if proc.returncode != 0:
+            raise LodeBenchError(f"command {self.command!r} exited with {proc.returncode}: "
+                                 f"{proc.stderr.strip()[-500:]}")
+
+
+def command_factory(card: ModelCard, checkpoint: str | None, *, workdir: str | None = None,
+                    timeout_s: float | None = None, **_: Any) -> Deblurrer:
+    if not checkpoint:
+        raise LodeBenchError('model "command" needs a command line: --model "command=CMD {input} {output}"')
+    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s)
+
+
+def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str = "auto", amp: bool = False,
+                        tile: int | None = None, input_range: float = 1.0, colour_order: str = "RGB",
+                        pad_multiple: int = 1, **_: Any) -> Deblurrer:
+    """Load a TorchScript file as a :class:`~lode_bench.models.torch_model.TorchDeblurrer`."""
+    import dataclasses
+
+    import torch
+
+    from lode_bench.models.torch_model import TorchDeblurrer
+
+    if not checkpoint:
+        raise LodeBenchError("model 'torchscript' needs a file: --model torchscript=FILE")
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise LodeBenchError(f"{path}: TorchScript file not found")
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except (RuntimeError, ValueError) as exc:
+        raise LodeBenchError(f"{path}: not a TorchScript file ({exc})") from exc
+    card = dataclasses.replace(card, input_range=float(input_range), colour_order=colour_order,  # type: ignore[arg-type]
+                               pad_multiple=int(pad_multiple))
+    return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile)

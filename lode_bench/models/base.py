@@ -1,0 +1,76 @@
+"""The interface every runnable model implements.
+
+A :class:`Deblurrer` turns one blurry image into a restored one. Images cross this
+boundary as H×W×3 **RGB** numpy arrays: the input is ``float32`` in [0, 1]; the output is
+``float32`` (nominally [0, 1], values outside are clamped later by the protocol) or
+``uint8`` (adapters that read finished 8-bit files return them unchanged). Range and
+colour-order conversions to what a network expects happen inside the implementation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lode_bench.datasets.types import Sample
+from lode_bench.models.card import ModelCard
+
+
+class Deblurrer(ABC):
+    """A loaded, ready-to-run model.
+
+    Attributes:
+        card: the model's card.
+        runs_in_driver: True when the model holds a device (GPU) and must run in the
+            driver process; False when it is a pure function that worker processes
+            can rebuild and run next to the scoring (classical methods, identity).
+    """
+
+    card: ModelCard
+    runs_in_driver: bool = False
+
+    @abstractmethod
+    def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
+        """Restore one image.
+
+        Args:
+            blurry: H×W×3 RGB float32 in [0, 1].
+            sample: the sample (paths, per-sample arrays such as ``kernel``, metadata).
+
+        Returns:
+            H×W×3 RGB, float32 (≈[0, 1]) or uint8.
+        """
+
+    def prepare_dataset(self, samples: Sequence[Sample], workdir: Path) -> None:  # noqa: B027
+        """Hook for models that process a whole folder at once (external commands)."""
+
+    def param_count(self) -> int | None:
+        """Number of parameters (``None`` when not applicable)."""
+        return None
+
+    def flops(self, height: int, width: int) -> float | None:
+        """Floating-point operations of one forward pass at H×W (``None`` if unknown)."""
+        return None
+
+    def provenance(self) -> dict[str, Any]:
+        """Extra facts stored with the run (device, precision, tiling...)."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027
+        """Release resources (GPU memory, temporary folders)."""
+
+
+class FunctionDeblurrer(Deblurrer):
+    """A :class:`Deblurrer` around a plain function ``fn(blurry, sample, **options)``."""
+
+    def __init__(self, card: ModelCard, fn: Any, **options: Any) -> None:
+        self.card = card
+        self._fn = fn
+        self._options = options
+
+    def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
+        return self._fn(blurry, sample, **self._options)
