@@ -78,7 +78,7 @@ def demosaic_malvar(raw: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
     at_g_row = _filt(raw, _RB_AT_G_ROW)
     at_g_col = _filt(raw, _RB_AT_G_COL)
     at_br = _filt(raw, _RB_AT_BR)
-    rows_r = m["R"].any(axis=1)  # rows that contain red samples
+    rows_r: np.ndarray = np.asarray(m["R"].any(axis=1), dtype=bool)  # rows holding red samples
     g_in_r_row = m["G"] & rows_r[:, None]
     g_in_b_row = m["G"] & ~rows_r[:, None]
     out = np.empty(raw.shape + (3,), dtype=np.float64)

@@ -46,7 +46,9 @@ def dis_flow(a: np.ndarray, b: np.ndarray, *, preset: Preset = "medium") -> np.n
     if preset not in _PRESETS:
         raise ConfigError(f"interpolation.preset: unknown value {preset!r}; use {sorted(_PRESETS)}")
     dis = cv2.DISOpticalFlow.create(_PRESETS[preset])
-    return dis.calc(_grey(a), _grey(b), None)
+    g0, g1 = _grey(a), _grey(b)
+    init = np.zeros(g0.shape + (2,), dtype=np.float32)  # ignored: initial flow is off by default
+    return np.asarray(dis.calc(g0, g1, init), dtype=np.float32)
 
 
 def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:

@@ -72,7 +72,7 @@ def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middl
     mask = np.zeros((h, w), dtype=bool)
     if params.method in ("diff", "both"):
         def pre(f: np.ndarray) -> np.ndarray:
-            x = f.astype(np.float32)
+            x: np.ndarray = f.astype(np.float32)
             if params.preblur_sigma > 0:
                 x = cv2.GaussianBlur(x, (0, 0), params.preblur_sigma)
             return x
@@ -86,7 +86,7 @@ def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middl
         for j in {0, len(frames) - 1} - {mid}:
             fl = dis_flow(ref, frames[j])
             mask |= np.hypot(fl[..., 0], fl[..., 1]) > params.flow_threshold
-    m = mask.astype(np.uint8)
+    m: np.ndarray = mask.astype(np.uint8)
     if params.open_px > 0:
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(params.open_px))
     if params.close_px > 0:
