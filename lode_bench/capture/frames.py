@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError, ShapeMismatchError
-from lode_bench.io import list_images, read_image
+from lode_bench.io import list_images, read_image, safe_join
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mts")
 FRAMES_INDEX = "frames.json"
@@ -143,7 +143,7 @@ class FolderFrameSource(FrameSource):
             try:
                 doc = json.loads(index_path.read_text(encoding="utf-8"))
                 entries = doc["frames"]
-                self.files = [self.folder / e["name"] for e in entries]
+                self.files = [safe_join(self.folder, e["name"]) for e in entries]
                 self._timestamps = [float(e["timestamp"]) for e in entries]
                 file_fps = float(doc["fps"])
             except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:

@@ -58,6 +58,20 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
+def flow_magnitude(frames: Sequence[np.ndarray], *, middle: int | None = None) -> np.ndarray:
+    """Largest DIS flow magnitude (px) from the middle frame to the first and the last frame.
+
+    Returns:
+        H×W float32 map, LODE's kind of "optical mask" (its blurred region is ``> 0.25``).
+    """
+    mid = len(frames) // 2 if middle is None else middle
+    out = np.zeros(frames[mid].shape[:2], dtype=np.float32)
+    for j in sorted({0, len(frames) - 1} - {mid}):
+        fl = dis_flow(frames[mid], frames[j])
+        out = np.maximum(out, np.hypot(fl[..., 0], fl[..., 1]))
+    return out
+
+
 def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middle: int | None = None) -> np.ndarray:
     """Binary H×W mask of pixels that move during the window.
 
@@ -83,9 +97,7 @@ def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middl
                 diff = np.maximum(diff, np.abs(pre(f) - r).max(axis=2))
         mask |= diff > params.diff_threshold
     if params.method in ("flow", "both"):
-        for j in {0, len(frames) - 1} - {mid}:
-            fl = dis_flow(ref, frames[j])
-            mask |= np.hypot(fl[..., 0], fl[..., 1]) > params.flow_threshold
+        mask |= flow_magnitude(frames, middle=mid) > params.flow_threshold
     m: np.ndarray = mask.astype(np.uint8)
     if params.open_px > 0:
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(params.open_px))

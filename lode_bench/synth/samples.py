@@ -29,7 +29,13 @@ from lode_bench.synth.local_objects import (
     synthesize_object_blur,
     synthesize_shake_blur,
 )
-from lode_bench.synth.motion_mask import MotionMaskParams, blend_local_blur, feather, motion_mask
+from lode_bench.synth.motion_mask import (
+    MotionMaskParams,
+    blend_local_blur,
+    feather,
+    flow_magnitude,
+    motion_mask,
+)
 from lode_bench.synth.recipes import Recipe
 
 
@@ -137,7 +143,9 @@ def local_real_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.rand
                                 preset=str(fr["interpolation_preset"]))
     blur = blend_local_blur(frames, weight, response, average_linear=lin)
     support = weight > 0
+    arrays = {"flow_magnitude": flow_magnitude(frames)} if params.method != "diff" else {}
     return SampleResult(images={"blur": blur, "sharp": frames[len(frames) // 2], "mask": support},
+                        arrays=arrays,
                         extra={"n_averaged": n_avg, "mask_coverage": float(support.mean()),
                                "motion_coverage": float(mask.mean())})
 

@@ -296,3 +296,65 @@ def test_video_source_through_pipeline(tmp_path: Path) -> None:
 def test_recipe_validate_in_code() -> None:
     r = validate_recipe({"kind": "global", "frames": {"n": {"min": 7, "max": 13}}}, name="x")
     assert r.n_choices() == [7, 9, 11, 13] and r.name == "x"
+
+
+# ---------------------------------------------------------------- folder sources
+def test_object_library_folder_rgba_and_mask_files(tmp_path: Path) -> None:
+    import cv2
+
+    from lode_bench.synth.pipeline import object_library
+
+    lib_dir = tmp_path / "lib"
+    bg = builtin_global_source(n_frames=1, size=(72, 96), seed=2).read(0)
+    write_image(lib_dir / "backgrounds" / "bg0.png", bg)
+    # an RGBA PNG: a red disc with a soft edge (alpha written by OpenCV, BGRA order)
+    yy, xx = np.mgrid[0:24, 0:24]
+    alpha = np.clip(11.5 - np.hypot(yy - 11.5, xx - 11.5), 0, 1)
+    bgra = np.zeros((24, 24, 4), np.uint8)
+    bgra[..., 2] = 200
+    bgra[..., 3] = np.rint(alpha * 255).astype(np.uint8)
+    (lib_dir / "objects").mkdir(parents=True)
+    cv2.imwrite(str(lib_dir / "objects" / "disc.png"), bgra)
+    # an image + mask pair
+    write_image(lib_dir / "objects" / "box.png", np.full((10, 14, 3), 50, np.uint8))
+    write_image(lib_dir / "objects" / "box.mask.png", np.full((10, 14), 255, np.uint8))
+    lib = object_library(lib_dir, size=None)
+    names = [n for n, _ in lib.objects]
+    assert names == ["box", "disc"]
+    disc = dict(lib.objects)["disc"]
+    np.testing.assert_allclose(disc[..., 3], np.rint(alpha * 255) / 255, atol=1.5 / 255)
+    inside = disc[..., 3] > 0.5
+    np.testing.assert_allclose(disc[inside][:, 0], 200 / 255, atol=2 / 255)
+    np.testing.assert_allclose(dict(lib.objects)["box"][..., 3], 1.0)
+    m = run_recipe(load_recipe("lode-local"), tmp_path / "o", source=lib_dir, limit=2, progress=False)
+    for s in m.samples:
+        blur, sharp = read_image(m.path_of(s, "blur")), read_image(m.path_of(s, "sharp"))
+        mask = read_mask(m.path_of(s, "mask"))
+        assert blur.shape == (72, 96, 3) and mask.any()
+        np.testing.assert_array_equal(blur[~mask], sharp[~mask])
+
+
+def test_folder_of_sequences_and_flow_mask(frame_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "all"
+    shutil.copytree(frame_dir, root / "GOPR0001")
+    shutil.copytree(frame_dir, root / "GOPR0002")
+    m = run_recipe(load_recipe("gopro"), tmp_path / "o", source=root, progress=False)
+    assert {s["source"] for s in m.samples} == {"GOPR0001", "GOPR0002"}
+    recipe = validate_recipe({"kind": "local-real", "frames": {"n": [5]},
+                              "mask": {"method": "both", "flow_threshold": 0.25}}, name="flowy")
+    m2 = run_recipe(recipe, tmp_path / "f", size=(64, 80), limit=1, progress=False)
+    s = m2.samples[0]
+    fm = np.load(m2.path_of(s, "flow_magnitude"))
+    assert fm.shape == (64, 80) and fm.dtype == np.float32 and fm.max() > 0.25
+
+
+def test_frames_index_cannot_escape_folder(tmp_path: Path) -> None:
+    from lode_bench.errors import UnsafePathError
+
+    d = tmp_path / "f"
+    d.mkdir()
+    (d / "frames.json").write_text(json.dumps({"fps": 30, "frames": [{"name": "../x.png", "timestamp": 0}]}))
+    with pytest.raises(UnsafePathError):
+        FolderFrameSource(d)
