@@ -35,29 +35,28 @@ class _Group(click.Group):
 # Stage commands live next to their code and are imported only when used, so that
 # `lode-bench --help` and `lode-bench score` stay fast.
 _STAGE_COMMANDS = {
-    "synth": "lode_bench.synth.cli:synth",
-    "capture": "lode_bench.synth.cli:capture",
-    "align": "lode_bench.align.cli:align",
-    "run": "lode_bench.bench.cli:run",
-    "report": "lode_bench.report.cli:report",
-    "leaderboard": "lode_bench.report.cli:leaderboard",
-    "demo": "lode_bench.report.cli:demo",
-}
-_LS_COMMANDS = {
-    "models": "lode_bench.bench.cli:ls_models",
-    "datasets": "lode_bench.bench.cli:ls_datasets",
+    "synth": "lode_bench.synth.cli",
+    "capture": "lode_bench.synth.cli",
+    "align": "lode_bench.align.cli",
+    "run": "lode_bench.bench.cli",
+    "report": "lode_bench.report.cli",
+    "leaderboard": "lode_bench.report.cli",
+    "demo": "lode_bench.report.cli",
 }
 
 
-def _load_command(target: str) -> click.Command | None:
-    module, attr = target.split(":")
+def _load_command(module: str, name: str) -> click.Command | None:
+    """The click command called ``name`` defined in ``module``; warns (never crashes) if broken."""
     try:
-        cmd = getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None  # stage not installed in this build
-        raise
-    return cmd if isinstance(cmd, click.Command) else None
+        mod = importlib.import_module(module)
+    except Exception as exc:  # a broken stage must not break the whole CLI
+        click.secho(f"warning: command {name!r} unavailable ({module}: {type(exc).__name__}: {exc})",
+                    fg="yellow", err=True)
+        return None
+    for obj in vars(mod).values():
+        if isinstance(obj, click.Command) and obj.name == name:
+            return obj
+    return None
 
 
 class _LazyGroup(_Group):
@@ -73,7 +72,7 @@ class _LazyGroup(_Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         cmd = super().get_command(ctx, name)
         if cmd is None and name in self._lazy:
-            cmd = _load_command(self._lazy[name])
+            cmd = _load_command(self._lazy[name], name)
             if cmd is not None:
                 self.add_command(cmd, name=name)
         return cmd
@@ -204,7 +203,7 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
 
 
 # --------------------------------------------------------------------------- ls
-@main.group(name="ls", cls=_LazyGroup, lazy=_LS_COMMANDS)
+@main.group(name="ls", cls=_Group)
 def ls() -> None:
     """List registered protocols, metrics, models or datasets."""
 
@@ -257,6 +256,25 @@ def ls_metrics(as_json: bool) -> None:
         if s.reference:
             click.echo(f"  reference: {s.reference}")
         click.echo("")
+
+
+
+@ls.command(name="models")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_models(as_json: bool) -> None:
+    """Registered models (built-ins and plugins) with their cards."""
+    from lode_bench.bench.cli import format_entries, ls_entries
+
+    click.echo(json.dumps(ls_entries("models"), indent=2) if as_json else format_entries("models"))
+
+
+@ls.command(name="datasets")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_datasets(as_json: bool) -> None:
+    """Dataset kinds that `lode-bench run --dataset KIND:PATH` understands."""
+    from lode_bench.bench.cli import format_entries, ls_entries
+
+    click.echo(json.dumps(ls_entries("datasets"), indent=2) if as_json else format_entries("datasets"))
 
 
 
