@@ -10,7 +10,8 @@ kernel relating the pair is centred.
 The kernel is the regularised least-squares solution on image gradients, solved in
 the Fourier domain (``K = Σ_d conj(∂_d S) ∂_d B / (Σ_d |∂_d S|² + λ)``) with an edge
 taper against wrap-around, cropped to ``size × size``, negative and faint values
-(below ``floor`` times the peak) set to zero, then normalised to sum 1.
+(below ``floor`` times the peak) set to zero, everything not connected to the peak
+removed, then normalised to sum 1.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def estimate_kernel(
     cy, cx, r = h // 2, w // 2, size // 2
     k = k_full[cy - r:cy + r + 1, cx - r:cx + r + 1].copy()
     k[k < floor * k.max()] = 0.0
+    # keep the support connected to the peak: isolated noise blobs would bias the centroid
+    _, labels = cv2.connectedComponents((k > 0).astype(np.uint8), connectivity=8)
+    peak = np.unravel_index(int(np.argmax(k)), k.shape)
+    k[labels != labels[peak]] = 0.0
     total = k.sum()
     if total <= 0:
         raise ValueError("kernel estimate is empty (images unrelated or too flat)")

@@ -18,6 +18,7 @@ ground-truth pipeline (PROTOCOLS §7):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -116,6 +117,15 @@ def to_grey(img: np.ndarray) -> np.ndarray:
     if xf.ndim == 3:
         xf = xf[..., 0] * 0.299 + xf[..., 1] * 0.587 + xf[..., 2] * 0.114
     return np.ascontiguousarray(xf, dtype=np.float32)
+
+
+def cv_error_text(exc: BaseException) -> str:
+    """The human part of an OpenCV error ("Iterations do not converge: NaN encountered.")."""
+    text = " ".join(str(exc).split())
+    m = re.search(r"error: \(-?\d+:([^)]*)\)\s*(.*?)(?: in function .*)?$", text)
+    if m:
+        return f"{m.group(1).strip()}: {m.group(2).strip()}".rstrip(": ")
+    return text or type(exc).__name__
 
 
 def _n_levels(shape: tuple[int, ...], cfg: GeometricConfig) -> int:
@@ -280,8 +290,7 @@ def ecc_refine(
             )
         except cv2.error as exc:
             if lvl == 0:
-                msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cv2.error"
-                raise AlignmentError(f"ECC did not converge ({motion}): {msg}") from exc
+                raise AlignmentError(f"ECC did not converge ({motion}): {cv_error_text(exc)}") from exc
             continue  # keep the previous estimate and try the finer level
         if not np.all(np.isfinite(w_l)) or not np.isfinite(rho):
             if lvl == 0:

@@ -6,7 +6,10 @@ region, values in [0, 1]):
 * ``"meanstd"`` (RealBlur): ``gain = std_target / std_source``,
   ``offset = mean_target − gain · mean_source``.
 * ``"lstsq"``: least-squares ``target ≈ gain · source + offset``; exact when the static
-  pixels differ only by exposure and noise (the local-blur case).
+  pixels differ only by exposure and noise (the local-blur case). Both images are
+  first smoothed by a Gaussian (``smooth_sigma``; the fit mask is eroded to match):
+  a per-pixel linear map commutes with smoothing, while noise in the source would
+  otherwise bias the gain towards zero (regression dilution).
 * ``"none"``: identity.
 
 With ``curve=True`` a monotone per-channel tone curve is fitted on top of the
@@ -22,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 
 PhotometricMethod = Literal["meanstd", "lstsq", "none"]
@@ -37,12 +41,14 @@ class PhotometricConfig:
         curve: add a monotone per-channel tone curve after the gain/offset.
         direction: ``"sharp-to-blur"`` or ``"blur-to-sharp"``.
         curve_bins: number of source-level bins of the curve.
+        smooth_sigma: Gaussian sigma (px) applied before the ``lstsq`` fit (0 = none).
     """
 
     method: PhotometricMethod = "lstsq"
     curve: bool = False
     direction: Direction = "sharp-to-blur"
     curve_bins: int = 256
+    smooth_sigma: float = 1.5
 
     def __post_init__(self) -> None:
         if self.method not in ("meanstd", "lstsq", "none"):
@@ -153,9 +159,21 @@ def fit_photometric(
     if m.sum() < 16:
         raise ValueError("photometric fit needs at least 16 pixels in the mask")
     sv, tv = s[m], t[m]  # N×3
+    if cfg.method == "lstsq" and cfg.smooth_sigma > 0:
+        r = int(np.ceil(2 * cfg.smooth_sigma))
+        m_s = cv2.erode(m.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8),
+                        borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+        if m_s.sum() >= 16:
+            s_s = cv2.GaussianBlur(s, (0, 0), cfg.smooth_sigma)
+            t_s = cv2.GaussianBlur(t, (0, 0), cfg.smooth_sigma)
+            sv_fit, tv_fit = s_s[m_s], t_s[m_s]
+        else:
+            sv_fit, tv_fit = sv, tv
+    else:
+        sv_fit, tv_fit = sv, tv
     gain, offset = np.ones(3), np.zeros(3)
     for c in range(3):
-        a, b = sv[:, c], tv[:, c]
+        a, b = (sv[:, c], tv[:, c]) if cfg.method == "meanstd" else (sv_fit[:, c], tv_fit[:, c])
         if cfg.method == "meanstd":
             sd = a.std()
             gain[c] = b.std() / sd if sd > 1e-12 else 1.0

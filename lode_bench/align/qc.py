@@ -234,12 +234,12 @@ def render_overview(
         axes[i, 3].text(0.0, -0.12, ", ".join(r.flags) or "ok", transform=axes[i, 3].transAxes,
                         fontsize=8, color="crimson" if r.flags else "green")
     if failed:
-        lines = [f"{r.id}: {r.reason}" for r in failed[:20]]
+        lines = [f"{r.id}: {r.reason[:110]}{'…' if len(r.reason) > 110 else ''}" for r in failed[:20]]
         if len(failed) > 20:
             lines.append(f"... and {len(failed) - 20} more (see qc.csv)")
         axes[-1, 0].text(0, 1, f"FAILED ({len(failed)})\n" + "\n".join(lines), va="top",
                          fontsize=8, family="monospace", transform=axes[-1, 0].transAxes)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.04, wspace=0.04, hspace=0.35)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     return atomic_write_bytes(path, buf.getvalue())
