@@ -1,4 +1,4 @@
-"""Frame-averaging throughput at 1280×720: lode-bench vs. a plain float64 numpy loop vs. PNG decode.
+"""Frame averaging at 1280×720: lode-bench vs. a plain float64 numpy loop vs. PNG decode.
 
 Run: ``python benchmarks/bench_synth.py [--frames 24] [--repeats 3]``
 
@@ -50,7 +50,9 @@ def main() -> None:
     cv2.setNumThreads(1)
     n = args.frames
     gamma = CameraResponse("gamma", 2.2)
-    clip = render_global_clip(np.random.default_rng(0), n, (720, 1280), gamma, photo="astronaut", speed=(1.0, 2.0))
+    clip = render_global_clip(
+        np.random.default_rng(0), n, (720, 1280), gamma, photo="astronaut", speed=(1.0, 2.0)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for i, f in enumerate(clip.frames):
@@ -75,6 +77,7 @@ def main() -> None:
                 for f in src.read_range(0, len(src), workers=workers):
                     acc.add(f)
                 return acc.mean_encoded_uint8()
+
             return run
 
         assert np.array_equal(naive(), ours(1)()), "results differ"
@@ -99,16 +102,21 @@ def main() -> None:
             "in memory: naive float64": n / best_time(mem_naive, r),
             "in memory: lode-bench accumulator": n / best_time(mem_ours, r),
         }
-    print(f"1280x720 RGB, {n} PNG frames (~{mb:.2f} MB each), gamma-2.2 averaging, "
-          f"best of {r}; cv2 threads = 1; CPUs = {os.cpu_count()}")
+    print(
+        f"1280x720 RGB, {n} PNG frames (~{mb:.2f} MB each), gamma-2.2 averaging, "
+        f"best of {r}; cv2 threads = 1; CPUs = {os.cpu_count()}"
+    )
     for k, v in fps.items():
         print(f"  {k:36s} {v:8.1f} frames/s")
     dec = fps["decode (1 thread)"]
     nv = fps["naive float64 (decode + pow)"]
     for k in ("lode-bench (1 decode thread)", "lode-bench (2 decode threads)"):
         print(f"{k}: {fps[k] / nv:.2f}x naive, {100 * fps[k] / dec:.0f} % of decode throughput")
-    print(f"in memory: accumulator {fps['in memory: lode-bench accumulator'] / fps['in memory: naive float64']:.1f}x "
-          "the naive float64 arithmetic")
+    print(
+        f"in memory: accumulator "
+        f"{fps['in memory: lode-bench accumulator'] / fps['in memory: naive float64']:.1f}x "
+        "the naive float64 arithmetic"
+    )
 
 
 if __name__ == "__main__":

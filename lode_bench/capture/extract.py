@@ -91,7 +91,9 @@ def extract_video_frames(
                     continue
                 while pos < idx:
                     if not cap.grab():
-                        raise ImageReadError(video, f"video ended at frame {pos}, before frame {idx}")
+                        raise ImageReadError(
+                            video, f"video ended at frame {pos}, before frame {idx}"
+                        )
                     pos += 1
                 ok, bgr = cap.read()
                 if not ok or bgr is None:

@@ -61,7 +61,9 @@ class FrameSource:
 
     def _check_index(self, index: int) -> None:
         if not 0 <= index < len(self):
-            raise FrameSourceError(f"{self.name}: frame {index} out of range (source has {len(self)} frames)")
+            raise FrameSourceError(
+                f"{self.name}: frame {index} out of range (source has {len(self)} frames)"
+            )
 
     def read(self, index: int) -> np.ndarray:
         """Frame ``index`` as H×W×3 uint8 RGB.
@@ -104,7 +106,9 @@ class ArrayFrameSource(FrameSource):
         name: label used in messages and manifests.
     """
 
-    def __init__(self, frames: Sequence[np.ndarray], *, fps: float = DEFAULT_FPS, name: str = "memory") -> None:
+    def __init__(
+        self, frames: Sequence[np.ndarray], *, fps: float = DEFAULT_FPS, name: str = "memory"
+    ) -> None:
         if len(frames) == 0:
             raise FrameSourceError(f"{name}: no frames")
         self.frames = list(frames)
@@ -117,7 +121,9 @@ class ArrayFrameSource(FrameSource):
     def _read(self, index: int) -> np.ndarray:
         f = np.asarray(self.frames[index])
         if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3:
-            raise FrameSourceError(f"{self.name}: frame {index} must be H×W×3 uint8, got {f.dtype} {f.shape}")
+            raise FrameSourceError(
+                f"{self.name}: frame {index} must be H×W×3 uint8, got {f.dtype} {f.shape}"
+            )
         return f
 
 
@@ -169,7 +175,7 @@ class FolderFrameSource(FrameSource):
         return read_image(self.files[index])
 
     def read_range(self, start: int, stop: int, *, workers: int = 2) -> list[np.ndarray]:
-        """Frames ``start .. stop-1``, decoded by ``workers`` threads (the decoder releases the GIL)."""
+        """Frames ``start .. stop-1``, decoded by ``workers`` threads (decoding releases the GIL)."""
         if workers <= 1 or stop - start <= 1:
             return super().read_range(start, stop)
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -207,7 +213,9 @@ class VideoFrameSource(FrameSource):
     def _open(self) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
-            raise FrameSourceError(f"{self.path}: cannot open video (unsupported codec or corrupt file)")
+            raise FrameSourceError(
+                f"{self.path}: cannot open video (unsupported codec or corrupt file)"
+            )
         return cap
 
     def _count(self) -> int:
@@ -231,7 +239,9 @@ class VideoFrameSource(FrameSource):
             self._cap, self._next = self._open(), 0
         while self._next < index:
             if not self._cap.grab():
-                raise ImageReadError(self.path, f"video ended at frame {self._next}, before frame {index}")
+                raise ImageReadError(
+                    self.path, f"video ended at frame {self._next}, before frame {index}"
+                )
             self._next += 1
         ok, bgr = self._cap.read()
         if not ok or bgr is None:

@@ -61,7 +61,9 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     if not (p.suffix in (".yaml", ".yml") and p.is_file()):
         p = profiles_dir() / f"{name_or_path}.yaml"
         if not p.is_file():
-            raise UnknownNameError(f"unknown camera profile {str(name_or_path)!r}; known: {list_profiles()}")
+            raise UnknownNameError(
+                f"unknown camera profile {str(name_or_path)!r}; known: {list_profiles()}"
+            )
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -85,8 +87,14 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
         ccm = np.asarray(doc["ccm"], dtype=np.float64)
         if ccm.shape != (3, 3):
             raise ConfigError(f"{p}: ccm must be a 3×3 matrix, got shape {ccm.shape}")
-    return CameraProfile(name=str(doc.get("name", p.stem)), response=response, noise=noise,
-                         white_balance=wb, ccm=ccm, notes=str(doc.get("notes", "")))
+    return CameraProfile(
+        name=str(doc.get("name", p.stem)),
+        response=response,
+        noise=noise,
+        white_balance=wb,
+        ccm=ccm,
+        notes=str(doc.get("notes", "")),
+    )
 
 
 def _float_map(path: Path, key: str, value: Any, allowed: set[str]) -> dict[str, float]:

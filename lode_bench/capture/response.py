@@ -99,7 +99,11 @@ def load_inverse_crf_table(path: str | Path, *, order: Literal["bgr", "rgb"] = "
             arr = np.load(p, allow_pickle=False)
         else:
             text = p.read_text(encoding="utf-8").replace(",", " ")
-            rows = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            rows = [
+                ln.split()
+                for ln in text.splitlines()
+                if ln.strip() and not ln.lstrip().startswith("#")
+            ]
             arr = np.array(rows, dtype=np.float64)
     except (ValueError, OSError) as exc:
         raise ImageReadError(p, f"cannot read inverse CRF table ({exc})") from exc
@@ -152,7 +156,9 @@ class CameraResponse:
             object.__setattr__(self, "name", label.get(self.kind, self.kind))
 
     @classmethod
-    def from_table(cls, table_rgb: np.ndarray, *, extrapolate: bool = True, name: str = "") -> CameraResponse:
+    def from_table(
+        cls, table_rgb: np.ndarray, *, extrapolate: bool = True, name: str = ""
+    ) -> CameraResponse:
         """Build a table response; ``extrapolate`` applies REDS' >250 rule."""
         t = extrapolate_reds_table(table_rgb) if extrapolate else np.asarray(table_rgb, np.float64)
         t.setflags(write=False)
@@ -259,8 +265,9 @@ def response_from_spec(spec: str | dict, *, base_dir: Path | None = None) -> Cam
             if not p.is_absolute() and base_dir is not None:
                 p = base_dir / p
             table = load_inverse_crf_table(p, order=spec.get("order", "bgr"))
-            return CameraResponse.from_table(table, extrapolate=bool(spec.get("extrapolate", True)),
-                                             name=f"table:{p.name}")
+            return CameraResponse.from_table(
+                table, extrapolate=bool(spec.get("extrapolate", True)), name=f"table:{p.name}"
+            )
         if kind in ("identity", "srgb", "gamma"):
             return CameraResponse(kind, gamma=float(spec.get("gamma", 2.2)))
         raise ConfigError(f"response.kind: unknown value {kind!r}")

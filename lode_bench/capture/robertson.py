@@ -53,7 +53,9 @@ def calibrate_inverse_crf(
         raise CalibrationError(f"{len(images)} images but {len(exposure_times)} exposure times")
     times = np.asarray(exposure_times, dtype=np.float32)
     if not np.all(times > 0) or len(np.unique(times)) != len(times):
-        raise CalibrationError(f"exposure times must be positive and distinct, got {list(exposure_times)}")
+        raise CalibrationError(
+            f"exposure times must be positive and distinct, got {list(exposure_times)}"
+        )
     shape = images[0].shape
     bgr = []
     for i, img in enumerate(images):
@@ -69,8 +71,10 @@ def calibrate_inverse_crf(
     for c in range(3):  # codes never observed come back NaN: interpolate between observed ones
         ok = np.isfinite(table[:, c])
         if ok.sum() < 16:
-            raise CalibrationError(f"channel {'RGB'[c]}: only {int(ok.sum())} distinct codes observed; "
-                                   "use a scene with more tonal range")
+            raise CalibrationError(
+                f"channel {'RGB'[c]}: only {int(ok.sum())} distinct codes observed; "
+                "use a scene with more tonal range"
+            )
         table[~ok, c] = np.interp(codes[~ok], codes[ok], table[ok, c])
     if normalize:
         ref = float(table[128].mean())
@@ -79,10 +83,14 @@ def calibrate_inverse_crf(
     return table
 
 
-def calibrate_from_files(paths: Sequence[str | Path], exposure_times: Sequence[float], **kw: object) -> np.ndarray:
+def calibrate_from_files(
+    paths: Sequence[str | Path], exposure_times: Sequence[float], **kw: object
+) -> np.ndarray:
     """Read exposures from files (any format :func:`read_image` accepts) and calibrate."""
     imgs = [read_image(p) for p in paths]
     for p, img in zip(paths, imgs, strict=True):
         if img.shape != imgs[0].shape:
-            raise ShapeMismatchError(f"{p}: size {img.shape[:2]} differs from {paths[0]} {imgs[0].shape[:2]}")
+            raise ShapeMismatchError(
+                f"{p}: size {img.shape[:2]} differs from {paths[0]} {imgs[0].shape[:2]}"
+            )
     return calibrate_inverse_crf(imgs, exposure_times, **kw)  # type: ignore[arg-type]

@@ -32,7 +32,6 @@ class FrameAccumulator:
 
     Args:
         response: camera response used to linearise codes.
-        weights_sum_only: internal; keep the default.
 
     Example:
         >>> acc = FrameAccumulator(CameraResponse("gamma", 2.2))
@@ -61,7 +60,8 @@ class FrameAccumulator:
             self._sum = np.zeros(frame.shape, dtype=np.uint32 if self._identity else np.float64)
         elif frame.shape != self._sum.shape:
             raise ShapeMismatchError(
-                f"frame {self.count} has shape {frame.shape}, the first frame {self._sum.shape}")
+                f"frame {self.count} has shape {frame.shape}, the first frame {self._sum.shape}"
+            )
         if self._identity:
             np.add(self._sum, frame, out=self._sum, casting="unsafe")
         else:

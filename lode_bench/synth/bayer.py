@@ -16,26 +16,41 @@ from lode_bench.errors import ConfigError
 PATTERNS: tuple[str, ...] = ("RGGB", "BGGR", "GRBG", "GBRG")
 
 # Malvar 2004 filters (coefficients / 8); symmetric, so correlation == convolution.
-_G_AT_RB = np.array([
-    [0, 0, -1, 0, 0],
-    [0, 0, 2, 0, 0],
-    [-1, 2, 4, 2, -1],
-    [0, 0, 2, 0, 0],
-    [0, 0, -1, 0, 0]], dtype=np.float64) / 8.0
+_G_AT_RB = (
+    np.array(
+        [[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]],
+        dtype=np.float64,
+    )
+    / 8.0
+)
 # colour known on the same ROW as this green pixel (e.g. R at G in an R row)
-_RB_AT_G_ROW = np.array([
-    [0, 0, 0.5, 0, 0],
-    [0, -1, 0, -1, 0],
-    [-1, 4, 5, 4, -1],
-    [0, -1, 0, -1, 0],
-    [0, 0, 0.5, 0, 0]], dtype=np.float64) / 8.0
+_RB_AT_G_ROW = (
+    np.array(
+        [
+            [0, 0, 0.5, 0, 0],
+            [0, -1, 0, -1, 0],
+            [-1, 4, 5, 4, -1],
+            [0, -1, 0, -1, 0],
+            [0, 0, 0.5, 0, 0],
+        ],
+        dtype=np.float64,
+    )
+    / 8.0
+)
 _RB_AT_G_COL = _RB_AT_G_ROW.T.copy()
-_RB_AT_BR = np.array([
-    [0, 0, -1.5, 0, 0],
-    [0, 2, 0, 2, 0],
-    [-1.5, 0, 6, 0, -1.5],
-    [0, 2, 0, 2, 0],
-    [0, 0, -1.5, 0, 0]], dtype=np.float64) / 8.0
+_RB_AT_BR = (
+    np.array(
+        [
+            [0, 0, -1.5, 0, 0],
+            [0, 2, 0, 2, 0],
+            [-1.5, 0, 6, 0, -1.5],
+            [0, 2, 0, 2, 0],
+            [0, 0, -1.5, 0, 0],
+        ],
+        dtype=np.float64,
+    )
+    / 8.0
+)
 
 
 def _channel_masks(shape: tuple[int, int], pattern: str) -> dict[str, np.ndarray]:

@@ -10,8 +10,8 @@ part of the scikit-image wheel.
   relative to the frame that will be the sharp target, so the blur kernel of a window
   is known exactly (:func:`lode_bench.synth.kernels.translation_psf`).
 * Local blur: objects cut from one photograph (elliptical cut-outs with feathered
-  alpha, the scikit-image logo cut off its white ground, a horse-shaped cut-out) move over another photograph
-  seen by a static camera.
+  alpha, the scikit-image logo cut off its white ground, a horse-shaped cut-out) move
+  over another photograph seen by a static camera.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket", "motorcyc
 BACKGROUNDS: tuple[str, ...] = ("rocket", "motorcycle", "coffee", "astronaut")
 # (photo, centre x, centre y, half-axis x, half-axis y) in the photo's own pixels
 _ELLIPSE_CUTS: tuple[tuple[str, int, int, int, int], ...] = (
-    ("chelsea", 244, 143, 165, 140),   # the cat's head
-    ("coffee", 274, 205, 200, 170),    # cup and saucer
-    ("astronaut", 222, 96, 78, 94),    # the astronaut's face
+    ("chelsea", 244, 143, 165, 140),  # the cat's head
+    ("coffee", 274, 205, 200, 170),  # cup and saucer
+    ("astronaut", 222, 96, 78, 94),  # the astronaut's face
     ("astronaut", 393, 440, 112, 76),  # the helmet
 )
 
@@ -57,10 +57,12 @@ def fit_photo(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
     r = cv2.resize(photo, (nw, nh), interpolation=interp)
     y0, x0 = (nh - h) // 2, (nw - w) // 2
-    return np.ascontiguousarray(r[y0:y0 + h, x0:x0 + w])
+    return np.ascontiguousarray(r[y0 : y0 + h, x0 : x0 + w])
 
 
-def _feathered_ellipse(h: int, w: int, cx: float, cy: float, ax: float, ay: float, sigma: float) -> np.ndarray:
+def _feathered_ellipse(
+    h: int, w: int, cx: float, cy: float, ax: float, ay: float, sigma: float
+) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     inside = (((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 <= 1.0).astype(np.float64)
     return np.clip(cv2.GaussianBlur(inside, (0, 0), sigma), 0, 1) * inside
@@ -78,7 +80,9 @@ def builtin_objects() -> list[tuple[str, np.ndarray]]:
         objs.append((f"{photo}@{cx},{cy}", np.dstack([crop, a.astype(np.float32)])))
     logo = skdata.logo()[..., :3]  # its stored alpha is opaque: cut the drawing off its white
     ink = (logo.min(axis=2) < 235).astype(np.uint8)
-    ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    ink = cv2.morphologyEx(
+        ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    )
     la = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0) * ink
     objs.append(("logo", np.dstack([logo.astype(np.float32) / 255.0, la])))
     horse = ~skdata.horse()  # True on the horse
@@ -101,8 +105,14 @@ def resize_object(obj: np.ndarray, longest: int) -> np.ndarray:
     return np.dstack([np.clip(rgb, 0, 1), a]).astype(np.float32)
 
 
-def smooth_trajectory(rng: np.random.Generator, n_frames: int, *, speed: tuple[float, float] = (0.8, 2.5),
-                      wobble: float = 0.35, middle: int | None = None) -> np.ndarray:
+def smooth_trajectory(
+    rng: np.random.Generator,
+    n_frames: int,
+    *,
+    speed: tuple[float, float] = (0.8, 2.5),
+    wobble: float = 0.35,
+    middle: int | None = None,
+) -> np.ndarray:
     """Smooth camera offsets (n, 2) in px, exactly (0, 0) at ``middle`` (default the middle frame).
 
     Velocity = a random base velocity (magnitude in ``speed`` px/frame) plus a slow
@@ -114,13 +124,18 @@ def smooth_trajectory(rng: np.random.Generator, n_frames: int, *, speed: tuple[f
     period = rng.uniform(0.6, 1.5) * max(n_frames, 8)
     phase = rng.uniform(0, 2 * np.pi, size=2)
     t = np.arange(n_frames, dtype=np.float64)
-    vel = v0[None, :] + wobble * np.linalg.norm(v0) * np.sin(2 * np.pi * t[:, None] / period + phase[None, :])
+    vel = v0[None, :] + wobble * np.linalg.norm(v0) * np.sin(
+        2 * np.pi * t[:, None] / period + phase[None, :]
+    )
     pos = np.concatenate([[[0.0, 0.0]], np.cumsum(vel[:-1], axis=0)])
     return pos - pos[mid]
 
 
 def render_translation_frames(
-    photo: np.ndarray, size: tuple[int, int], offsets: np.ndarray, response: CameraResponse,
+    photo: np.ndarray,
+    size: tuple[int, int],
+    offsets: np.ndarray,
+    response: CameraResponse,
 ) -> tuple[list[np.ndarray], tuple[int, int]]:
     """Frames of a camera translating over ``photo`` (exact float64 bilinear, linear space).
 
@@ -138,7 +153,9 @@ def render_translation_frames(
     hi = np.ceil(offsets.max(axis=0)).astype(int) + 1
     need_h, need_w = h + hi[1] - lo[1], w + hi[0] - lo[0]
     if photo.shape[0] < need_h or photo.shape[1] < need_w:
-        raise ConfigError(f"photo {photo.shape[:2]} too small for a {size} view moving {hi - lo} px")
+        raise ConfigError(
+            f"photo {photo.shape[:2]} too small for a {size} view moving {hi - lo} px"
+        )
     x0 = (photo.shape[1] - need_w) // 2 - lo[0]
     y0 = (photo.shape[0] - need_h) // 2 - lo[1]
     lin = response.to_linear(photo)
@@ -147,10 +164,10 @@ def render_translation_frames(
         fx, fy = int(np.floor(dx)), int(np.floor(dy))
         ax, ay = dx - fx, dy - fy
         ys, xs = y0 + fy, x0 + fx
-        p00 = lin[ys:ys + h, xs:xs + w]
-        p01 = lin[ys:ys + h, xs + 1:xs + 1 + w]
-        p10 = lin[ys + 1:ys + 1 + h, xs:xs + w]
-        p11 = lin[ys + 1:ys + 1 + h, xs + 1:xs + 1 + w]
+        p00 = lin[ys : ys + h, xs : xs + w]
+        p01 = lin[ys : ys + h, xs + 1 : xs + 1 + w]
+        p10 = lin[ys + 1 : ys + 1 + h, xs : xs + w]
+        p11 = lin[ys + 1 : ys + 1 + h, xs + 1 : xs + 1 + w]
         f = (1 - ay) * ((1 - ax) * p00 + ax * p01) + ay * ((1 - ax) * p10 + ax * p11)
         frames.append(quantize(response.from_linear(f)))
     return frames, (int(x0), int(y0))
@@ -166,10 +183,16 @@ class GlobalClip:
     origin: tuple[int, int] = (0, 0)
 
 
-def render_global_clip(rng: np.random.Generator, n_frames: int, size: tuple[int, int],
-                       response: CameraResponse, *, photo: str | None = None,
-                       speed: tuple[float, float] = (0.8, 2.5)) -> GlobalClip:
-    """A short clip of a camera panning over a built-in photograph; offsets are 0 at the middle frame."""
+def render_global_clip(
+    rng: np.random.Generator,
+    n_frames: int,
+    size: tuple[int, int],
+    response: CameraResponse,
+    *,
+    photo: str | None = None,
+    speed: tuple[float, float] = (0.8, 2.5),
+) -> GlobalClip:
+    """A short clip of a camera panning over a built-in photo (offsets 0 at the middle frame)."""
     name = photo or str(rng.choice(PHOTOS))
     offsets = smooth_trajectory(rng, n_frames, speed=speed)
     span = np.ceil(offsets.max(axis=0) - offsets.min(axis=0)).astype(int) + 4
@@ -178,11 +201,21 @@ def render_global_clip(rng: np.random.Generator, n_frames: int, size: tuple[int,
     return GlobalClip(frames=frames, offsets=offsets, photo=name, origin=origin)
 
 
-def builtin_global_source(*, n_frames: int = 120, size: tuple[int, int] = (240, 320), seed: int = 0,
-                          response: CameraResponse | None = None) -> ArrayFrameSource:
+def builtin_global_source(
+    *,
+    n_frames: int = 120,
+    size: tuple[int, int] = (240, 320),
+    seed: int = 0,
+    response: CameraResponse | None = None,
+) -> ArrayFrameSource:
     """A 240 fps frame source: a camera panning over a built-in photograph."""
-    clip = render_global_clip(np.random.default_rng([seed, 101]), n_frames, size,
-                              response or CameraResponse("gamma", 2.2), speed=(0.5, 1.5))
+    clip = render_global_clip(
+        np.random.default_rng([seed, 101]),
+        n_frames,
+        size,
+        response or CameraResponse("gamma", 2.2),
+        speed=(0.5, 1.5),
+    )
     src = ArrayFrameSource(clip.frames, fps=240.0, name=f"builtin-pan-{clip.photo}")
     return src
 
@@ -197,9 +230,15 @@ class LocalClip:
     objects: list[str] = field(default_factory=list)
 
 
-def builtin_local_clip(*, n_frames: int = 61, size: tuple[int, int] = (240, 320), seed: int = 0,
-                       n_objects: int = 2, speed: float = 3.0,
-                       response: CameraResponse | None = None) -> LocalClip:
+def builtin_local_clip(
+    *,
+    n_frames: int = 61,
+    size: tuple[int, int] = (240, 320),
+    seed: int = 0,
+    n_objects: int = 2,
+    speed: float = 3.0,
+    response: CameraResponse | None = None,
+) -> LocalClip:
     """Static camera, objects moving at up to ``speed`` px/frame over a built-in background."""
     rng = np.random.default_rng([seed, 202])
     resp = response or CameraResponse("gamma", 2.2)
@@ -213,17 +252,27 @@ def builtin_local_clip(*, n_frames: int = 61, size: tuple[int, int] = (240, 320)
         objs.append(resize_object(obj, int(min(size) * rng.uniform(0.25, 0.4))))
         ang = rng.uniform(0, 2 * np.pi)
         sp = rng.uniform(0.5, 1.0) * speed
-        motions.append(ObjectMotion(cx=float(rng.uniform(0.3, 0.7) * size[1]),
-                                    cy=float(rng.uniform(0.3, 0.7) * size[0]),
-                                    vx=float(sp * np.cos(ang)), vy=float(sp * np.sin(ang)),
-                                    rot_rate_deg=float(rng.uniform(-0.3, 0.3))))
+        motions.append(
+            ObjectMotion(
+                cx=float(rng.uniform(0.3, 0.7) * size[1]),
+                cy=float(rng.uniform(0.3, 0.7) * size[0]),
+                vx=float(sp * np.cos(ang)),
+                vy=float(sp * np.sin(ang)),
+                rot_rate_deg=float(rng.uniform(-0.3, 0.3)),
+            )
+        )
         names.append(name)
     frames, cover = render_object_frames(bg, objs, motions, n_frames, resp)
     return LocalClip(frames=frames, coverage=cover, background=bg_name, objects=names)
 
 
-def builtin_local_source(*, n_frames: int = 61, size: tuple[int, int] = (240, 320), seed: int = 0,
-                         response: CameraResponse | None = None) -> ArrayFrameSource:
+def builtin_local_source(
+    *,
+    n_frames: int = 61,
+    size: tuple[int, int] = (240, 320),
+    seed: int = 0,
+    response: CameraResponse | None = None,
+) -> ArrayFrameSource:
     """Frame source of :func:`builtin_local_clip` (for the ``local-real`` recipes)."""
     clip = builtin_local_clip(n_frames=n_frames, size=size, seed=seed, response=response)
     return ArrayFrameSource(clip.frames, fps=240.0, name=f"builtin-static-{clip.background}")

@@ -26,20 +26,35 @@ from lode_bench.synth.recipes import Recipe, validate_recipe
 from lode_bench.synth.samples import local_object_sample
 
 BUILTIN_GLOBAL: dict[str, Any] = {
-    "name": "builtin-global", "kind": "global", "split": "test", "response": "gamma",
+    "name": "builtin-global",
+    "kind": "global",
+    "split": "test",
+    "response": "gamma",
     "description": "camera panning over a built-in photograph, gamma-2.2 averaging, exact kernel",
-    "frames": {"n": [7, 9, 11, 13]}, "tracks": {"blur": "gamma"},
+    "frames": {"n": [7, 9, 11, 13]},
+    "tracks": {"blur": "gamma"},
 }
 BUILTIN_LOCAL: dict[str, Any] = {
-    "name": "builtin-local", "kind": "local-objects", "split": "test", "response": "gamma",
+    "name": "builtin-local",
+    "kind": "local-objects",
+    "split": "test",
+    "response": "gamma",
     "description": "BladeNet-style objects over a built-in photograph",
     "frames": {"n": {"min": 5, "max": 21}},
-    "objects": {"moving": [1, 3], "static": [0, 2], "max_shift": 1.0, "max_scale": 0.01,
-                "max_rotation_deg": 0.3, "size": [0.2, 0.45]},
+    "objects": {
+        "moving": [1, 3],
+        "static": [0, 2],
+        "max_shift": 1.0,
+        "max_scale": 0.01,
+        "max_rotation_deg": 0.3,
+        "size": [0.2, 0.45],
+    },
 }
 
 
-def global_kernel_sample(recipe: Recipe, rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
+def global_kernel_sample(
+    recipe: Recipe, rng: np.random.Generator, size: tuple[int, int]
+) -> dict[str, Any]:
     """One global sample of the built-in pan: blur, sharp, exact kernel and metadata."""
     response = recipe.response()
     n = int(rng.choice(recipe.n_choices()))
@@ -47,9 +62,15 @@ def global_kernel_sample(recipe: Recipe, rng: np.random.Generator, size: tuple[i
     return {
         "images": {"blur": average_frames(clip.frames, response), "sharp": clip.frames[n // 2]},
         "arrays": {"kernel": translation_psf([(float(x), float(y)) for x, y in clip.offsets])},
-        "extra": {"kind": "global", "source": f"builtin:{clip.photo}", "frame_range": [0, n],
-                  "target_frame": n // 2, "n_frames": n, "n_averaged": n,
-                  "camera_offsets": np.round(clip.offsets, 6).tolist()},
+        "extra": {
+            "kind": "global",
+            "source": f"builtin:{clip.photo}",
+            "frame_range": [0, n],
+            "target_frame": n // 2,
+            "n_frames": n,
+            "n_averaged": n,
+            "camera_offsets": np.round(clip.offsets, 6).tolist(),
+        },
     }
 
 
@@ -83,10 +104,18 @@ def build_builtin_dataset(
     if n_samples < 1:
         raise ConfigError(f"n_samples must be >= 1, got {n_samples}")
     kinds = ["global", "local"] if kind == "both" else [kind]
-    recipes = {"global": validate_recipe(BUILTIN_GLOBAL, name="builtin-global"),
-               "local": validate_recipe(BUILTIN_LOCAL, name="builtin-local")}
-    meta = {"generator": "lode-bench build_builtin_dataset", "seed": seed, "size": list(size),
-            "recipes": {k: {"name": recipes[k].name, "recipe_hash": recipes[k].recipe_hash} for k in kinds}}
+    recipes = {
+        "global": validate_recipe(BUILTIN_GLOBAL, name="builtin-global"),
+        "local": validate_recipe(BUILTIN_LOCAL, name="builtin-local"),
+    }
+    meta = {
+        "generator": "lode-bench build_builtin_dataset",
+        "seed": seed,
+        "size": list(size),
+        "recipes": {
+            k: {"name": recipes[k].name, "recipe_hash": recipes[k].recipe_hash} for k in kinds
+        },
+    }
     writer = DatasetWriter(out_dir, name, meta=meta)
     library = object_library("builtin", size=size) if "local" in kinds else None
     jobs = [(k, i) for k in kinds for i in range(n_samples)]
@@ -102,8 +131,11 @@ def build_builtin_dataset(
         else:
             assert library is not None
             res = local_object_sample(library, recipe, rng)
-            images, arrays, extra = res.images, res.arrays, {**res.extra, "kind": "local",
-                                                              "source": "builtin:objects"}
+            images, arrays, extra = (
+                res.images,
+                res.arrays,
+                {**res.extra, "kind": "local", "source": "builtin:objects"},
+            )
         extra.update(recipe=recipe.name, recipe_hash=recipe.recipe_hash, seed=seed, sample_index=i)
         writer.write_sample(sid, images, split="test", arrays=arrays or None, extra=extra)
     return writer.finalize()

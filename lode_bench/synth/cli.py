@@ -7,6 +7,7 @@ Wired into the main ``lode-bench`` group with ``main.add_command(synth)`` and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, cast
 
 import click
 
@@ -27,18 +28,42 @@ def _size(value: str | None) -> tuple[int, int] | None:
 
 @click.command("synth")
 @click.argument("recipe", required=False)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Dataset folder.")
-@click.option("--source", default="builtin", show_default=True,
-              help="'builtin', a frame folder, a folder of sequence folders, a video, or an object library.")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Dataset folder."
+)
+@click.option(
+    "--source",
+    default="builtin",
+    show_default=True,
+    help="'builtin', a frame folder, a folder of sequence folders, a video, or an object library.",
+)
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 @click.option("--limit", type=int, default=None, help="At most this many samples.")
-@click.option("--size", default=None, help="HxW of built-in scenes / resized backgrounds (default 240x320).")
-@click.option("--kind", type=click.Choice(["local", "global", "both"]), default="both", show_default=True,
-              help="For RECIPE 'builtin': which samples the quick built-in dataset holds.")
-@click.option("--list", "list_only", is_flag=True, help="List the shipped recipes and camera profiles.")
+@click.option(
+    "--size", default=None, help="HxW of built-in scenes / resized backgrounds (default 240x320)."
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["local", "global", "both"]),
+    default="both",
+    show_default=True,
+    help="For RECIPE 'builtin': which samples the quick built-in dataset holds.",
+)
+@click.option(
+    "--list", "list_only", is_flag=True, help="List the shipped recipes and camera profiles."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def synth(recipe: str | None, out_dir: Path | None, source: str, seed: int | None, limit: int | None,
-          size: str | None, kind: str, list_only: bool, quiet: bool) -> None:
+def synth(
+    recipe: str | None,
+    out_dir: Path | None,
+    source: str,
+    seed: int | None,
+    limit: int | None,
+    size: str | None,
+    kind: str,
+    list_only: bool,
+    quiet: bool,
+) -> None:
     """Synthesise a blur dataset with RECIPE (a name from configs/synth or a YAML file).
 
     RECIPE 'builtin' makes the quick built-in LODE-style dataset (global samples with
@@ -58,12 +83,25 @@ def synth(recipe: str | None, out_dir: Path | None, source: str, seed: int | Non
         raise click.UsageError("give a RECIPE and --out DIR (or --list)")
     try:
         if recipe == "builtin":
-            m = build_builtin_dataset(out_dir, kind=kind, n_samples=limit or 8,  # type: ignore[arg-type]
-                                      size=_size(size) or (240, 320), seed=seed or 0, progress=not quiet)
+            m = build_builtin_dataset(
+                out_dir,
+                kind=cast(Literal["local", "global", "both"], kind),
+                n_samples=limit or 8,
+                size=_size(size) or (240, 320),
+                seed=seed or 0,
+                progress=not quiet,
+            )
         else:
             r = load_recipe(recipe)
-            m = run_recipe(r, out_dir, source=source, seed=seed, limit=limit, size=_size(size),
-                           progress=not quiet)
+            m = run_recipe(
+                r,
+                out_dir,
+                source=source,
+                seed=seed,
+                limit=limit,
+                size=_size(size),
+                progress=not quiet,
+            )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")
@@ -82,29 +120,52 @@ def capture() -> None:
 @click.option("--step", type=int, default=1, show_default=True)
 @click.option("--fps", type=float, default=None, help="Override the container's frame rate.")
 @click.option("--quiet", is_flag=True)
-def extract(video: Path, out_dir: Path, start: int, stop: int | None, step: int, fps: float | None,
-            quiet: bool) -> None:
+def extract(
+    video: Path,
+    out_dir: Path,
+    start: int,
+    stop: int | None,
+    step: int,
+    fps: float | None,
+    quiet: bool,
+) -> None:
     """Decode VIDEO into numbered PNG frames + frames.json (resumable)."""
     from lode_bench.capture.extract import extract_video_frames
 
     try:
-        doc = extract_video_frames(video, out_dir, start=start, stop=stop, step=step, fps=fps,
-                                   progress=not quiet)
+        doc = extract_video_frames(
+            video, out_dir, start=start, stop=stop, step=step, fps=fps, progress=not quiet
+        )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(doc['frames'])} frames at {doc['fps']:g} fps in {out_dir}")
 
 
 @capture.command("calibrate-crf")
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--times", required=True, help="Exposure times in seconds, comma separated, one per image.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Inverse CRF table to write (REDS text format, B G R columns).")
-@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a camera profile YAML that uses the table.")
+@click.argument(
+    "images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--times", required=True, help="Exposure times in seconds, comma separated, one per image."
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inverse CRF table to write (REDS text format, B G R columns).",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a camera profile YAML that uses the table.",
+)
 @click.option("--max-iter", type=int, default=30, show_default=True)
-def calibrate_crf(images: tuple[Path, ...], times: str, out_path: Path, profile_path: Path | None,
-                  max_iter: int) -> None:
+def calibrate_crf(
+    images: tuple[Path, ...], times: str, out_path: Path, profile_path: Path | None, max_iter: int
+) -> None:
     """Estimate a 256x3 inverse camera response from bracketed IMAGES (Robertson)."""
     import yaml
 
@@ -123,15 +184,24 @@ def calibrate_crf(images: tuple[Path, ...], times: str, out_path: Path, profile_
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(p.name for p in images)
-    save_inverse_crf_table(out_path, table, comment=f"Robertson calibration from {names}\nexposure times (s): {t}")
+    save_inverse_crf_table(
+        out_path, table, comment=f"Robertson calibration from {names}\nexposure times (s): {t}"
+    )
     if profile_path is not None:
         rel = Path(out_path).resolve()
         try:
             rel = rel.relative_to(Path(profile_path).resolve().parent)
         except ValueError:
             pass
-        doc = {"name": Path(profile_path).stem,
-               "response": {"kind": "table", "path": rel.as_posix(), "order": "bgr", "extrapolate": True},
-               "notes": f"Calibrated with Robertson's method from {len(images)} exposures."}
+        doc = {
+            "name": Path(profile_path).stem,
+            "response": {
+                "kind": "table",
+                "path": rel.as_posix(),
+                "order": "bgr",
+                "extrapolate": True,
+            },
+            "notes": f"Calibrated with Robertson's method from {len(images)} exposures.",
+        }
         atomic_write_text(profile_path, yaml.safe_dump(doc, sort_keys=False))
     click.echo(f"inverse CRF written to {out_path}")

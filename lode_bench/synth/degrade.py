@@ -50,7 +50,9 @@ class DegradationParams:
     crop: int = 4
 
 
-def poisson_gaussian_noise(x: np.ndarray, beta1: float, beta2: float, rng: np.random.Generator) -> np.ndarray:
+def poisson_gaussian_noise(
+    x: np.ndarray, beta1: float, beta2: float, rng: np.random.Generator
+) -> np.ndarray:
     """Heteroscedastic raw noise: ``beta1 * Poisson(x / beta1) + N(0, sqrt(beta2))``.
 
     Args:

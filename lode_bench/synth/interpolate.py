@@ -54,12 +54,17 @@ def dis_flow(a: np.ndarray, b: np.ndarray, *, preset: Preset = "medium") -> np.n
 def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def interpolate_pair(
-    i0: np.ndarray, i1: np.ndarray, times: Sequence[float], *, preset: Preset = "medium",
+    i0: np.ndarray,
+    i1: np.ndarray,
+    times: Sequence[float],
+    *,
+    preset: Preset = "medium",
     flows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """Frames at fractional ``times`` (each in (0, 1)) between ``i0`` and ``i1``.
@@ -73,7 +78,11 @@ def interpolate_pair(
     Returns:
         One float32 H×W×3 frame per time, in the value space of the inputs.
     """
-    f01, f10 = flows if flows is not None else (dis_flow(i0, i1, preset=preset), dis_flow(i1, i0, preset=preset))
+    f01, f10 = (
+        flows
+        if flows is not None
+        else (dis_flow(i0, i1, preset=preset), dis_flow(i1, i0, preset=preset))
+    )
     a = np.asarray(i0, dtype=np.float32)
     b = np.asarray(i1, dtype=np.float32)
     out = []
@@ -85,7 +94,10 @@ def interpolate_pair(
 
 
 def interpolate_sequence(
-    frames: Sequence[np.ndarray], factor: int, *, preset: Preset = "medium",
+    frames: Sequence[np.ndarray],
+    factor: int,
+    *,
+    preset: Preset = "medium",
     flow_frames: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """Insert ``factor - 1`` frames between each consecutive pair.
@@ -107,7 +119,10 @@ def interpolate_sequence(
     times = [j / factor for j in range(1, factor)]
     for i in range(len(frames) - 1):
         if factor > 1:
-            flows = (dis_flow(fl[i], fl[i + 1], preset=preset), dis_flow(fl[i + 1], fl[i], preset=preset))
+            flows = (
+                dis_flow(fl[i], fl[i + 1], preset=preset),
+                dis_flow(fl[i + 1], fl[i], preset=preset),
+            )
             out += interpolate_pair(frames[i], frames[i + 1], times, flows=flows)
         out.append(np.asarray(frames[i + 1], dtype=np.float32))
     return out

@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 
 
-def translation_psf(offsets: Sequence[tuple[float, float]], weights: Sequence[float] | None = None) -> np.ndarray:
+def translation_psf(
+    offsets: Sequence[tuple[float, float]], weights: Sequence[float] | None = None
+) -> np.ndarray:
     """Exact PSF of averaging bilinearly shifted copies of an image.
 
     Frame ``t`` samples the sharp image at ``x + s_t`` with bilinear interpolation
@@ -47,8 +49,12 @@ def translation_psf(offsets: Sequence[tuple[float, float]], weights: Sequence[fl
 
 
 def random_shake_trajectory(
-    rng: np.random.Generator, *, n_steps: int = 64, max_extent: float = 20.0,
-    inertia: float = 0.7, impulse_prob: float = 0.05,
+    rng: np.random.Generator,
+    *,
+    n_steps: int = 64,
+    max_extent: float = 20.0,
+    inertia: float = 0.7,
+    impulse_prob: float = 0.05,
 ) -> np.ndarray:
     """A random camera-shake path (a random walk with inertia and rare jerks).
 
@@ -112,5 +118,6 @@ def kernel_extent(kernel: np.ndarray, *, threshold: float = 1e-3) -> float:
 def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """True 2-D convolution of each channel with ``kernel`` (reflect-101 borders), float64."""
     flipped = np.ascontiguousarray(kernel[::-1, ::-1])
-    return cv2.filter2D(np.asarray(img, dtype=np.float64), cv2.CV_64F, flipped,
-                        borderType=cv2.BORDER_REFLECT_101)
+    return cv2.filter2D(
+        np.asarray(img, dtype=np.float64), cv2.CV_64F, flipped, borderType=cv2.BORDER_REFLECT_101
+    )

@@ -61,13 +61,21 @@ class ObjectMotion:
 
 def _check_rgba(obj: np.ndarray, i: int) -> None:
     if obj.ndim != 3 or obj.shape[2] != 4 or obj.dtype not in (np.float32, np.float64):
-        raise ConfigError(f"object {i}: must be H×W×4 float RGBA in [0, 1], got {obj.dtype} {obj.shape}")
+        raise ConfigError(
+            f"object {i}: must be H×W×4 float RGBA in [0, 1], got {obj.dtype} {obj.shape}"
+        )
 
 
 def _warp_rgba(obj_lin_premult: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
-    out = cv2.warpAffine(obj_lin_premult, m, (w, h), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    out = cv2.warpAffine(
+        obj_lin_premult,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
     out[out[..., 3] <= ALPHA_EPS] = 0.0
     return out
 
@@ -84,8 +92,14 @@ def _over(dst_lin: np.ndarray, layer: np.ndarray) -> np.ndarray:
 
 
 def sample_motion(
-    rng: np.random.Generator, canvas: tuple[int, int], *, max_shift: float, max_scale: float,
-    max_rotation_deg: float, base_scale: float = 1.0, margin: float = 0.15,
+    rng: np.random.Generator,
+    canvas: tuple[int, int],
+    *,
+    max_shift: float,
+    max_scale: float,
+    max_rotation_deg: float,
+    base_scale: float = 1.0,
+    margin: float = 0.15,
 ) -> ObjectMotion:
     """A random pose inside the canvas and random per-frame motion within the given limits."""
     h, w = canvas
@@ -100,13 +114,19 @@ def sample_motion(
     )
 
 
-def composite_static(background: np.ndarray, objects: Sequence[np.ndarray], poses: Sequence[ObjectMotion],
-                     response: CameraResponse) -> np.ndarray:
+def composite_static(
+    background: np.ndarray,
+    objects: Sequence[np.ndarray],
+    poses: Sequence[ObjectMotion],
+    response: CameraResponse,
+) -> np.ndarray:
     """Paste objects at fixed poses onto a uint8 background; returns linear float64."""
     bg = response.to_linear(background)
     for i, (obj, pose) in enumerate(zip(objects, poses, strict=True)):
         _check_rgba(obj, i)
-        layer = _warp_rgba(_premultiplied_linear(obj, response), pose.affine(0.0, obj.shape[:2]), bg.shape[:2])
+        layer = _warp_rgba(
+            _premultiplied_linear(obj, response), pose.affine(0.0, obj.shape[:2]), bg.shape[:2]
+        )
         bg = _over(bg, layer)
     return bg
 
@@ -169,14 +189,19 @@ def synthesize_object_blur(
     static_poses: Sequence[ObjectMotion] = (),
 ) -> dict[str, Any]:
     """BladeNet-style local blur: returns ``blur``, ``sharp`` (uint8), ``mask`` (bool), coverage."""
-    frames, cover = render_object_frames(background, moving, motions, n_frames, response,
-                                         static=static, static_poses=static_poses)
+    frames, cover = render_object_frames(
+        background, moving, motions, n_frames, response, static=static, static_poses=static_poses
+    )
     acc = FrameAccumulator(response)
     for fr in frames:
         acc.add(fr)
     mask = cover.any(axis=0)
-    return {"blur": acc.mean_encoded_uint8(), "sharp": frames[n_frames // 2], "mask": mask,
-            "mask_coverage": float(mask.mean())}
+    return {
+        "blur": acc.mean_encoded_uint8(),
+        "sharp": frames[n_frames // 2],
+        "mask": mask,
+        "mask_coverage": float(mask.mean()),
+    }
 
 
 def synthesize_shake_blur(
@@ -205,7 +230,9 @@ def synthesize_shake_blur(
     kernels = []
     for i, (obj, pose) in enumerate(zip(moving, poses, strict=True)):
         _check_rgba(obj, i)
-        layer = _warp_rgba(_premultiplied_linear(obj, response), pose.affine(0.0, obj.shape[:2]), (h, w))
+        layer = _warp_rgba(
+            _premultiplied_linear(obj, response), pose.affine(0.0, obj.shape[:2]), (h, w)
+        )
         sharp_lin = _over(sharp_lin, layer)
         extent = float(rng.uniform(min_kernel, max_kernel))
         k = trajectory_psf(random_shake_trajectory(rng, max_extent=extent - 1))
@@ -217,7 +244,11 @@ def synthesize_shake_blur(
         covered = ~empty | (layer[..., 3] > 0)  # blurred support or the sharp object itself
         size_map[covered] = np.maximum(size_map[covered], kernel_extent(k))
     mask = size_map > 0
-    return {"blur": quantize(response.from_linear(blur_lin)),
-            "sharp": quantize(response.from_linear(sharp_lin)),
-            "mask": mask, "blur_size": size_map, "kernels": kernels,
-            "mask_coverage": float(mask.mean())}
+    return {
+        "blur": quantize(response.from_linear(blur_lin)),
+        "sharp": quantize(response.from_linear(sharp_lin)),
+        "mask": mask,
+        "blur_size": size_map,
+        "kernels": kernels,
+        "mask_coverage": float(mask.mean()),
+    }

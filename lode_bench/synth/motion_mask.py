@@ -72,7 +72,9 @@ def flow_magnitude(frames: Sequence[np.ndarray], *, middle: int | None = None) -
     return out
 
 
-def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middle: int | None = None) -> np.ndarray:
+def motion_mask(
+    frames: Sequence[np.ndarray], params: MotionMaskParams, *, middle: int | None = None
+) -> np.ndarray:
     """Binary H×W mask of pixels that move during the window.
 
     Args:
@@ -85,11 +87,13 @@ def motion_mask(frames: Sequence[np.ndarray], params: MotionMaskParams, *, middl
     h, w = ref.shape[:2]
     mask = np.zeros((h, w), dtype=bool)
     if params.method in ("diff", "both"):
+
         def pre(f: np.ndarray) -> np.ndarray:
             x: np.ndarray = f.astype(np.float32)
             if params.preblur_sigma > 0:
                 x = cv2.GaussianBlur(x, (0, 0), params.preblur_sigma)
             return x
+
         r = pre(ref)
         diff = np.zeros((h, w), dtype=np.float32)
         for i, f in enumerate(frames):
@@ -120,7 +124,11 @@ def feather(mask: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def blend_local_blur(
-    frames: Sequence[np.ndarray], weight: np.ndarray, response: CameraResponse, *, middle: int | None = None,
+    frames: Sequence[np.ndarray],
+    weight: np.ndarray,
+    response: CameraResponse,
+    *,
+    middle: int | None = None,
     average_linear: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur only where ``weight > 0``; elsewhere return the middle frame unchanged.

@@ -69,8 +69,14 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "seq"
 
 
-def plan_windows(n_available: int, n_choices: list[int], duty_cycle: float, rng: np.random.Generator,
-                 *, per_sequence: int | None = None) -> list[tuple[int, int, int]]:
+def plan_windows(
+    n_available: int,
+    n_choices: list[int],
+    duty_cycle: float,
+    rng: np.random.Generator,
+    *,
+    per_sequence: int | None = None,
+) -> list[tuple[int, int, int]]:
     """Disjoint windows over ``n_available`` frames.
 
     Args:
@@ -101,7 +107,9 @@ def plan_windows(n_available: int, n_choices: list[int], duty_cycle: float, rng:
     return out
 
 
-def frame_sources(source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int) -> list[FrameSource]:
+def frame_sources(
+    source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int
+) -> list[FrameSource]:
     """Resolve ``source`` into frame sequences for ``global`` / ``local-real`` recipes."""
     if isinstance(source, FrameSource):
         return [source]
@@ -115,7 +123,11 @@ def frame_sources(source: Source, recipe: Recipe, *, size: tuple[int, int], seed
         return [builtin_global_source(size=size, seed=seed)]
     p = Path(source)
     if p.is_dir() and not list_images(p) and not (p / "frames.json").is_file():
-        subs = [d for d in sorted(p.iterdir()) if d.is_dir() and (list_images(d) or (d / "frames.json").is_file())]
+        subs = [
+            d
+            for d in sorted(p.iterdir())
+            if d.is_dir() and (list_images(d) or (d / "frames.json").is_file())
+        ]
         if not subs:
             raise FrameSourceError(f"{p}: holds neither frames nor sequence folders with frames")
         return [open_frame_source(d) for d in subs]
@@ -144,12 +156,16 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
         return source
     if str(source) == "builtin":
         sz = size or (240, 320)
-        return ObjectLibrary(backgrounds=[(b, fit_photo(builtin_photo(b), sz)) for b in BACKGROUNDS],
-                             objects=builtin_objects())
+        return ObjectLibrary(
+            backgrounds=[(b, fit_photo(builtin_photo(b), sz)) for b in BACKGROUNDS],
+            objects=builtin_objects(),
+        )
     p = Path(str(source))
     bdir, odir = p / "backgrounds", p / "objects"
     if not bdir.is_dir() or not odir.is_dir():
-        raise FrameSourceError(f"{p}: an object library needs 'backgrounds/' and 'objects/' folders")
+        raise FrameSourceError(
+            f"{p}: an object library needs 'backgrounds/' and 'objects/' folders"
+        )
     bgs = []
     for f in list_images(bdir):
         img = read_image(f)
@@ -160,7 +176,9 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
     return ObjectLibrary(backgrounds=bgs, objects=objs)
 
 
-def plan_jobs(recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None) -> list[Job]:
+def plan_jobs(
+    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None
+) -> list[Job]:
     """The deterministic list of samples a run will produce."""
     jobs: list[Job] = []
     split = recipe["split"]
@@ -171,11 +189,18 @@ def plan_jobs(recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int
     gopro = recipe["layout"] == "gopro"
     plan_rng = np.random.default_rng([seed, 7919])
     for src in frame_sources(source, recipe, size=size, seed=seed):
-        windows = plan_windows(len(src), recipe.n_choices(), float(fr["duty_cycle"]), plan_rng,
-                               per_sequence=int(fr["windows_per_sequence"]) if gopro else None)
+        windows = plan_windows(
+            len(src),
+            recipe.n_choices(),
+            float(fr["duty_cycle"]),
+            plan_rng,
+            per_sequence=int(fr["windows_per_sequence"]) if gopro else None,
+        )
         if not windows:
             raise NotEnoughFramesError(
-                f"{src.name}: {len(src)} frames, fewer than the {min(recipe.n_choices())} a window needs")
+                f"{src.name}: {len(src)} frames, fewer than the "
+                f"{min(recipe.n_choices())} a window needs"
+            )
         prefix = _slug(src.name)
         for start, n, group in windows:
             target = start + n // 2
@@ -186,13 +211,17 @@ def plan_jobs(recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int
                 paths = {r: f"{split}/{seq}/{r}/{target:06d}.png" for r in roles}
             else:
                 sid, paths = f"{prefix}_{target:06d}", None
-            jobs.append(Job(index=len(jobs), sample_id=sid, source=src, start=start, n=n, paths=paths))
+            jobs.append(
+                Job(index=len(jobs), sample_id=sid, source=src, start=start, n=n, paths=paths)
+            )
             if limit is not None and len(jobs) >= limit:
                 return jobs
     return jobs
 
 
-def compute_job(job: Job, recipe: Recipe, rng: np.random.Generator, library: ObjectLibrary | None) -> SampleResult:
+def compute_job(
+    job: Job, recipe: Recipe, rng: np.random.Generator, library: ObjectLibrary | None
+) -> SampleResult:
     """Compute one planned sample (no disk writes)."""
     if recipe.kind in ("local-objects", "local-shake"):
         assert library is not None
@@ -201,8 +230,10 @@ def compute_job(job: Job, recipe: Recipe, rng: np.random.Generator, library: Obj
         return res
     assert job.source is not None
     if job.start + job.n > len(job.source):
-        raise NotEnoughFramesError(f"{job.source.name}: window {job.start}..{job.start + job.n - 1} "
-                                   f"needs {job.n} frames, source has {len(job.source)}")
+        raise NotEnoughFramesError(
+            f"{job.source.name}: window {job.start}..{job.start + job.n - 1} "
+            f"needs {job.n} frames, source has {len(job.source)}"
+        )
     frames = job.source.read_range(job.start, job.start + job.n)
     if recipe.kind == "global":
         res = global_sample(frames, recipe, rng)
@@ -210,10 +241,16 @@ def compute_job(job: Job, recipe: Recipe, rng: np.random.Generator, library: Obj
     else:
         res = local_real_sample(frames, recipe, rng)
         res.extra["kind"] = "local"
-    res.extra.update(source=job.source.name, frame_range=[job.start, job.start + job.n],
-                     target_frame=job.start + job.n // 2, n_frames=job.n,
-                     timestamps=[job.source.info(job.start).timestamp,
-                                 job.source.info(job.start + job.n - 1).timestamp])
+    res.extra.update(
+        source=job.source.name,
+        frame_range=[job.start, job.start + job.n],
+        target_frame=job.start + job.n // 2,
+        n_frames=job.n,
+        timestamps=[
+            job.source.info(job.start).timestamp,
+            job.source.info(job.start + job.n - 1).timestamp,
+        ],
+    )
     return res
 
 
@@ -254,18 +291,37 @@ def run_recipe(
     seed = int(recipe["seed"] if seed is None else seed)
     builtin_size = size or (240, 320)
     jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit)
-    library = object_library(source, size=size if str(source) != "builtin" else builtin_size) \
-        if recipe.kind in ("local-objects", "local-shake") else None
-    meta: dict[str, Any] = {"recipe": recipe.name, "recipe_hash": recipe.recipe_hash, "seed": seed,
-                            "recipe_config": recipe.config, "generator": "lode-bench synth"}
+    library = (
+        object_library(source, size=size if str(source) != "builtin" else builtin_size)
+        if recipe.kind in ("local-objects", "local-shake")
+        else None
+    )
+    meta: dict[str, Any] = {
+        "recipe": recipe.name,
+        "recipe_hash": recipe.recipe_hash,
+        "seed": seed,
+        "recipe_config": recipe.config,
+        "generator": "lode-bench synth",
+    }
     writer = DatasetWriter(out_dir, name or recipe.name, meta=meta)
     split = recipe["split"]
     pending = list(iter_pending(writer, jobs, split))
     for job in tqdm(pending, desc=f"synth {recipe.name}", unit="sample", disable=not progress):
         rng = np.random.default_rng([seed, job.index])
         res = compute_job(job, recipe, rng, library)
-        extra = {**res.extra, "recipe": recipe.name, "recipe_hash": recipe.recipe_hash, "seed": seed,
-                 "sample_index": job.index}
-        writer.write_sample(job.sample_id, res.images, split=split, paths=job.paths,
-                            arrays=res.arrays or None, extra=extra)
+        extra = {
+            **res.extra,
+            "recipe": recipe.name,
+            "recipe_hash": recipe.recipe_hash,
+            "seed": seed,
+            "sample_index": job.index,
+        }
+        writer.write_sample(
+            job.sample_id,
+            res.images,
+            split=split,
+            paths=job.paths,
+            arrays=res.arrays or None,
+            extra=extra,
+        )
     return writer.finalize()

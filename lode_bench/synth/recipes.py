@@ -23,7 +23,8 @@ Schema (defaults in brackets)::
       interpolation_preset: ultrafast | fast | medium  [medium]
       windows_per_sequence: int       [100]    (gopro layout: one n per sub-sequence)
     tracks: {role: <response spec>}   [{blur: <response>}]  (global)
-    degradations: null | {saturation: [lo, hi] | null, noise: {beta1, beta2} | profile:<name> | null,
+    degradations: null | {saturation: [lo, hi] | null,
+                   noise: {beta1, beta2} | profile:<name> | null,
                    bayer: bool, red_gain: [lo, hi], blue_gain: [lo, hi], crop: int}
     jpeg: null | {quality: int}
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
@@ -77,7 +78,12 @@ def _n_spec(v: Any) -> bool:
     if isinstance(v, list):
         return len(v) > 0 and all(_int(x) and x >= 1 for x in v)
     if isinstance(v, dict):
-        return set(v) == {"min", "max"} and _int(v["min"]) and _int(v["max"]) and 1 <= v["min"] <= v["max"]
+        return (
+            set(v) == {"min", "max"}
+            and _int(v["min"])
+            and _int(v["max"])
+            and 1 <= v["min"] <= v["max"]
+        )
     return _int(v) and v >= 1
 
 
@@ -85,14 +91,26 @@ FRAMES_SCHEMA: dict[str, tuple[Check, str]] = {
     "n": (_n_spec, "a positive int, a list of them, or {min, max}"),
     "duty_cycle": (lambda v: _num(v) and 0 < v <= 1, "a number in (0, 1]"),
     "interpolation": (lambda v: _int(v) and v >= 1, "an int >= 1"),
-    "interpolation_preset": (lambda v: v in ("ultrafast", "fast", "medium"), "ultrafast, fast or medium"),
+    "interpolation_preset": (
+        lambda v: v in ("ultrafast", "fast", "medium"),
+        "ultrafast, fast or medium",
+    ),
     "windows_per_sequence": (lambda v: _int(v) and v >= 1, "an int >= 1"),
 }
 DEGRADATION_SCHEMA: dict[str, tuple[Check, str]] = {
     "saturation": (_pair_or_none, "[low, high] or null"),
-    "noise": (lambda v: v is None or (isinstance(v, str) and v.startswith("profile:"))
-              or (isinstance(v, dict) and set(v) == {"beta1", "beta2"} and all(_num(x) and x >= 0 for x in v.values())),
-              "{beta1, beta2}, profile:<name> or null"),
+    "noise": (
+        lambda v: (
+            v is None
+            or (isinstance(v, str) and v.startswith("profile:"))
+            or (
+                isinstance(v, dict)
+                and set(v) == {"beta1", "beta2"}
+                and all(_num(x) and x >= 0 for x in v.values())
+            )
+        ),
+        "{beta1, beta2}, profile:<name> or null",
+    ),
     "bayer": (lambda v: isinstance(v, bool), "true or false"),
     "red_gain": (_pair, "[low, high]"),
     "blue_gain": (_pair, "[low, high]"),
@@ -123,31 +141,85 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
     "description": (lambda v: isinstance(v, str), "a string"),
     "kind": (lambda v: v in KINDS, " | ".join(KINDS)),
     "seed": (lambda v: _int(v) and v >= 0, "an int >= 0"),
-    "split": (lambda v: isinstance(v, str) and v.isidentifier(), "a simple name (train, test, ...)"),
+    "split": (
+        lambda v: isinstance(v, str) and v.isidentifier(),
+        "a simple name (train, test, ...)",
+    ),
     "layout": (lambda v: v in ("flat", "gopro"), "flat or gopro"),
     "samples": (lambda v: _int(v) and v >= 1, "an int >= 1"),
     "response": (_response, "a response spec"),
-    "tracks": (lambda v: isinstance(v, dict) and len(v) > 0 and all(isinstance(k, str) and _response(x) for k, x in v.items()),
-               "a mapping role -> response spec"),
-    "jpeg": (lambda v: v is None or (isinstance(v, dict) and set(v) == {"quality"} and _int(v["quality"]) and 1 <= v["quality"] <= 100),
-             "null or {quality: 1..100}"),
+    "tracks": (
+        lambda v: (
+            isinstance(v, dict)
+            and len(v) > 0
+            and all(isinstance(k, str) and _response(x) for k, x in v.items())
+        ),
+        "a mapping role -> response spec",
+    ),
+    "jpeg": (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, dict)
+                and set(v) == {"quality"}
+                and _int(v["quality"])
+                and 1 <= v["quality"] <= 100
+            )
+        ),
+        "null or {quality: 1..100}",
+    ),
 }
-SECTIONS = {"frames": FRAMES_SCHEMA, "degradations": DEGRADATION_SCHEMA, "objects": OBJECTS_SCHEMA,
-            "mask": MASK_SCHEMA}
+SECTIONS = {
+    "frames": FRAMES_SCHEMA,
+    "degradations": DEGRADATION_SCHEMA,
+    "objects": OBJECTS_SCHEMA,
+    "mask": MASK_SCHEMA,
+}
 
 DEFAULTS: dict[str, Any] = {
-    "description": "", "seed": 0, "split": "test", "layout": "flat", "samples": 100,
-    "response": "gamma", "jpeg": None, "degradations": None,
-    "frames": {"n": [7, 9, 11, 13], "duty_cycle": 1.0, "interpolation": 1,
-               "interpolation_preset": "medium", "windows_per_sequence": 100},
-    "objects": {"moving": [1, 3], "static": [0, 2], "max_shift": 1.0, "max_scale": 0.01,
-                "max_rotation_deg": 0.3, "size": [0.2, 0.45], "max_kernel": 40, "min_kernel": 5},
-    "mask": {"method": "diff", "diff_threshold": 12.0, "flow_threshold": 0.25, "preblur_sigma": 1.0,
-             "open_px": 2, "close_px": 5, "dilate_px": 3, "feather_sigma": 3.0},
+    "description": "",
+    "seed": 0,
+    "split": "test",
+    "layout": "flat",
+    "samples": 100,
+    "response": "gamma",
+    "jpeg": None,
+    "degradations": None,
+    "frames": {
+        "n": [7, 9, 11, 13],
+        "duty_cycle": 1.0,
+        "interpolation": 1,
+        "interpolation_preset": "medium",
+        "windows_per_sequence": 100,
+    },
+    "objects": {
+        "moving": [1, 3],
+        "static": [0, 2],
+        "max_shift": 1.0,
+        "max_scale": 0.01,
+        "max_rotation_deg": 0.3,
+        "size": [0.2, 0.45],
+        "max_kernel": 40,
+        "min_kernel": 5,
+    },
+    "mask": {
+        "method": "diff",
+        "diff_threshold": 12.0,
+        "flow_threshold": 0.25,
+        "preblur_sigma": 1.0,
+        "open_px": 2,
+        "close_px": 5,
+        "dilate_px": 3,
+        "feather_sigma": 3.0,
+    },
 }
 DEGRADATION_DEFAULTS: dict[str, Any] = {
-    "saturation": [0.25, 1.75], "noise": {"beta1": 8.8915e-5, "beta2": 2.9430e-5}, "bayer": True,
-    "red_gain": [1.9, 2.4], "blue_gain": [1.5, 1.9], "crop": 4,
+    "saturation": [0.25, 1.75],
+    "noise": {"beta1": 8.8915e-5, "beta2": 2.9430e-5},
+    "bayer": True,
+    "red_gain": [1.9, 2.4],
+    "blue_gain": [1.5, 1.9],
+    "crop": 4,
 }
 
 
@@ -213,11 +285,15 @@ def _where(path: Path | None) -> str:
     return f"{path}: " if path else ""
 
 
-def _check_section(doc: Mapping[str, Any], schema: Mapping[str, tuple[Check, str]], prefix: str, where: str) -> None:
+def _check_section(
+    doc: Mapping[str, Any], schema: Mapping[str, tuple[Check, str]], prefix: str, where: str
+) -> None:
     for key, value in doc.items():
         dotted = f"{prefix}{key}"
         if key not in schema:
-            raise ConfigError(f"{where}unknown recipe key {dotted!r}; allowed here: {sorted(schema)}")
+            raise ConfigError(
+                f"{where}unknown recipe key {dotted!r}; allowed here: {sorted(schema)}"
+            )
         check, expected = schema[key]
         if not check(value):
             raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, got {value!r}")
@@ -261,7 +337,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         if role in ("sharp", "mask") or not role.replace("_", "").isalnum():
             raise ConfigError(f"{where}recipe key 'tracks.{role}': invalid output role name")
     if cfg["frames"]["interpolation"] > 1 and cfg["kind"] in ("local-objects", "local-shake"):
-        raise ConfigError(f"{where}recipe key 'frames.interpolation' does not apply to kind {cfg['kind']!r}")
+        raise ConfigError(
+            f"{where}recipe key 'frames.interpolation' does not apply to kind {cfg['kind']!r}"
+        )
     recipe = Recipe(config=cfg, source_path=path, recipe_hash="")
     try:  # resolve every response now so a bad one fails early, and hash table contents
         digests = {role: r.digest() for role, r in recipe.tracks().items()}
@@ -272,7 +350,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
     except UnknownNameError as exc:
         raise ConfigError(f"{where}{exc}") from exc
     canon = json.dumps({"config": cfg, "responses": digests}, sort_keys=True, separators=(",", ":"))
-    return Recipe(config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest())
+    return Recipe(
+        config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest()
+    )
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:
@@ -286,7 +366,9 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     if not (p.suffix in (".yaml", ".yml") and p.is_file()):
         cand = recipes_dir() / f"{name_or_path}.yaml"
         if not cand.is_file():
-            raise UnknownNameError(f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}")
+            raise UnknownNameError(
+                f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}"
+            )
         p = cand
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))

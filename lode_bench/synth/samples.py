@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from lode_bench.synth.degrade import (
     crop_border,
     jpeg_roundtrip,
 )
-from lode_bench.synth.interpolate import interpolate_sequence
+from lode_bench.synth.interpolate import Preset, interpolate_sequence
 from lode_bench.synth.local_objects import (
     ObjectMotion,
     sample_motion,
@@ -59,14 +59,21 @@ def _degradation_params(recipe: Recipe) -> DegradationParams | None:
     sat = d["saturation"]
     return DegradationParams(
         saturation=None if sat is None else (float(sat[0]), float(sat[1])),
-        noise=recipe.noise(), bayer=bool(d["bayer"]),
+        noise=recipe.noise(),
+        bayer=bool(d["bayer"]),
         red_gain=(float(d["red_gain"][0]), float(d["red_gain"][1])),
         blue_gain=(float(d["blue_gain"][0]), float(d["blue_gain"][1])),
-        crop=int(d["crop"]))
+        crop=int(d["crop"]),
+    )
 
 
-def linear_average(frames: Sequence[np.ndarray], response: CameraResponse, *, factor: int = 1,
-                   preset: str = "medium") -> tuple[np.ndarray, int]:
+def linear_average(
+    frames: Sequence[np.ndarray],
+    response: CameraResponse,
+    *,
+    factor: int = 1,
+    preset: str = "medium",
+) -> tuple[np.ndarray, int]:
     """Linear-space mean of ``frames``, optionally over ×``factor`` interpolated frames.
 
     Returns:
@@ -78,14 +85,16 @@ def linear_average(frames: Sequence[np.ndarray], response: CameraResponse, *, fa
             acc.add(f)
         return acc.mean_linear(), acc.count
     lin = [response.to_linear(f) for f in frames]
-    dense = interpolate_sequence(lin, factor, preset=preset, flow_frames=frames)  # type: ignore[arg-type]
+    dense = interpolate_sequence(lin, factor, preset=cast(Preset, preset), flow_frames=frames)
     total = np.zeros(frames[0].shape, dtype=np.float64)
     for f in dense:
         total += f
     return total / len(dense), len(dense)
 
 
-def global_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+def global_sample(
+    frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator
+) -> SampleResult:
     """Average a window of frames into every track of a ``global`` recipe.
 
     Args:
@@ -114,7 +123,9 @@ def global_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.G
         else:
             lin, n_avg = linear_average(frames, response, factor=factor, preset=preset)
             if params is not None:
-                lin, draws = apply_rsblur_degradations(lin, rng, params, saturated_fraction=sat_frac)
+                lin, draws = apply_rsblur_degradations(
+                    lin, rng, params, saturated_fraction=sat_frac
+                )
                 extra[f"{role}_draws"] = draws
             blur = quantize(response.from_linear(lin))
         if jpeg is not None:
@@ -127,27 +138,41 @@ def global_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.G
     return SampleResult(images=images, extra=extra)
 
 
-def local_real_sample(frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+def local_real_sample(
+    frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator
+) -> SampleResult:
     """Static-camera footage: motion mask from the window, blur only inside it (feathered)."""
     del rng  # deterministic
     m = recipe["mask"]
-    params = MotionMaskParams(method=m["method"], diff_threshold=float(m["diff_threshold"]),
-                              flow_threshold=float(m["flow_threshold"]), preblur_sigma=float(m["preblur_sigma"]),
-                              open_px=int(m["open_px"]), close_px=int(m["close_px"]),
-                              dilate_px=int(m["dilate_px"]), feather_sigma=float(m["feather_sigma"]))
+    params = MotionMaskParams(
+        method=m["method"],
+        diff_threshold=float(m["diff_threshold"]),
+        flow_threshold=float(m["flow_threshold"]),
+        preblur_sigma=float(m["preblur_sigma"]),
+        open_px=int(m["open_px"]),
+        close_px=int(m["close_px"]),
+        dilate_px=int(m["dilate_px"]),
+        feather_sigma=float(m["feather_sigma"]),
+    )
     response = recipe.response()
     fr = recipe["frames"]
     mask = motion_mask(frames, params)
     weight = feather(mask, params.feather_sigma)
-    lin, n_avg = linear_average(frames, response, factor=int(fr["interpolation"]),
-                                preset=str(fr["interpolation_preset"]))
+    lin, n_avg = linear_average(
+        frames, response, factor=int(fr["interpolation"]), preset=str(fr["interpolation_preset"])
+    )
     blur = blend_local_blur(frames, weight, response, average_linear=lin)
     support = weight > 0
     arrays = {"flow_magnitude": flow_magnitude(frames)} if params.method != "diff" else {}
-    return SampleResult(images={"blur": blur, "sharp": frames[len(frames) // 2], "mask": support},
-                        arrays=arrays,
-                        extra={"n_averaged": n_avg, "mask_coverage": float(support.mean()),
-                               "motion_coverage": float(mask.mean())})
+    return SampleResult(
+        images={"blur": blur, "sharp": frames[len(frames) // 2], "mask": support},
+        arrays=arrays,
+        extra={
+            "n_averaged": n_avg,
+            "mask_coverage": float(support.mean()),
+            "motion_coverage": float(mask.mean()),
+        },
+    )
 
 
 @dataclass
@@ -164,7 +189,9 @@ class ObjectLibrary:
             raise ConfigError("object library: no object")
 
 
-def local_object_sample(library: ObjectLibrary, recipe: Recipe, rng: np.random.Generator) -> SampleResult:
+def local_object_sample(
+    library: ObjectLibrary, recipe: Recipe, rng: np.random.Generator
+) -> SampleResult:
     """BladeNet-style (``local-objects``) or camera-shake (``local-shake``) local blur."""
     o = recipe["objects"]
     bg_name, bg = library.backgrounds[int(rng.integers(len(library.backgrounds)))]
@@ -172,8 +199,9 @@ def local_object_sample(library: ObjectLibrary, recipe: Recipe, rng: np.random.G
     n_mov = int(rng.integers(o["moving"][0], o["moving"][1] + 1))
     n_stat = int(rng.integers(o["static"][0], o["static"][1] + 1))
     n_mov = max(1, n_mov)
-    pool = [k for k, (name, _) in enumerate(library.objects) if not name.startswith(bg_name)] or list(
-        range(len(library.objects)))
+    pool = [
+        k for k, (name, _) in enumerate(library.objects) if not name.startswith(bg_name)
+    ] or list(range(len(library.objects)))
     picks = [pool[int(rng.integers(len(pool)))] for _ in range(n_mov + n_stat)]
     objs, names = [], []
     for k in picks:
@@ -182,26 +210,53 @@ def local_object_sample(library: ObjectLibrary, recipe: Recipe, rng: np.random.G
         objs.append(resize_object(obj, max(4, longest)))
         names.append(name)
     response = recipe.response()
-    static_poses: list[ObjectMotion] = [sample_motion(rng, (h, w), max_shift=0, max_scale=0, max_rotation_deg=0)
-                                        for _ in range(n_stat)]
-    motions = [sample_motion(rng, (h, w), max_shift=float(o["max_shift"]), max_scale=float(o["max_scale"]),
-                             max_rotation_deg=float(o["max_rotation_deg"])) for _ in range(n_mov)]
-    extra: dict[str, Any] = {"background": bg_name, "moving_objects": names[:n_mov],
-                             "static_objects": names[n_mov:]}
+    static_poses: list[ObjectMotion] = [
+        sample_motion(rng, (h, w), max_shift=0, max_scale=0, max_rotation_deg=0)
+        for _ in range(n_stat)
+    ]
+    motions = [
+        sample_motion(
+            rng,
+            (h, w),
+            max_shift=float(o["max_shift"]),
+            max_scale=float(o["max_scale"]),
+            max_rotation_deg=float(o["max_rotation_deg"]),
+        )
+        for _ in range(n_mov)
+    ]
+    extra: dict[str, Any] = {
+        "background": bg_name,
+        "moving_objects": names[:n_mov],
+        "static_objects": names[n_mov:],
+    }
     arrays: dict[str, np.ndarray] = {}
     if recipe.kind == "local-shake":
-        res = synthesize_shake_blur(bg, objs[:n_mov], motions, rng, response,
-                                    max_kernel=int(o["max_kernel"]), min_kernel=int(o["min_kernel"]),
-                                    static=objs[n_mov:], static_poses=static_poses)
+        res = synthesize_shake_blur(
+            bg,
+            objs[:n_mov],
+            motions,
+            rng,
+            response,
+            max_kernel=int(o["max_kernel"]),
+            min_kernel=int(o["min_kernel"]),
+            static=objs[n_mov:],
+            static_poses=static_poses,
+        )
         arrays["blur_size"] = res["blur_size"]
         extra["n_frames"] = 1
     else:
         n = int(rng.choice(recipe.n_choices()))
         if n % 2 == 0:
-            raise ConfigError(f"recipe {recipe.name!r}: frames.n must be odd for local blur, got {n}")
-        res = synthesize_object_blur(bg, objs[:n_mov], motions, n, response,
-                                     static=objs[n_mov:], static_poses=static_poses)
+            raise ConfigError(
+                f"recipe {recipe.name!r}: frames.n must be odd for local blur, got {n}"
+            )
+        res = synthesize_object_blur(
+            bg, objs[:n_mov], motions, n, response, static=objs[n_mov:], static_poses=static_poses
+        )
         extra["n_frames"] = n
     extra["mask_coverage"] = res["mask_coverage"]
-    return SampleResult(images={"blur": res["blur"], "sharp": res["sharp"], "mask": res["mask"]},
-                        arrays=arrays, extra=extra)
+    return SampleResult(
+        images={"blur": res["blur"], "sharp": res["sharp"], "mask": res["mask"]},
+        arrays=arrays,
+        extra=extra,
+    )

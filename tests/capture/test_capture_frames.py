@@ -82,7 +82,9 @@ def test_video_source_reads_in_order_and_backwards(video: Path) -> None:
     assert isinstance(src, VideoFrameSource)
     assert len(src) == 12 and src.fps == pytest.approx(30.0)
     means = [src.read(i)[..., 0].mean() for i in (0, 5, 6, 2, 11)]  # RGB red channel
-    np.testing.assert_allclose(means, [0, 100, 120, 40, 220], atol=3)  # tolerance: MJPG quantisation
+    np.testing.assert_allclose(
+        means, [0, 100, 120, 40, 220], atol=3
+    )  # tolerance: MJPG quantisation
     assert src.read(3).shape == (48, 64, 3)
 
 
@@ -93,8 +95,10 @@ def test_extract_is_resumable_and_writes_index(video: Path, tmp_path: Path) -> N
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
     # simulate an interrupted longer run: journal of frames 0..5 exists, frames 6.. missing
     journal = out / JOURNAL
-    journal.write_text("".join(json.dumps({**e, "sha256": _sha(out / e["name"])}) + "\n" for e in doc["frames"])
-                       + '{"name": "000006.png", "ind')  # torn last line
+    journal.write_text(
+        "".join(json.dumps({**e, "sha256": _sha(out / e["name"])}) + "\n" for e in doc["frames"])
+        + '{"name": "000006.png", "ind'
+    )  # torn last line
     doc2 = extract_video_frames(video, out, progress=False)
     assert len(doc2["frames"]) == 12 and not journal.exists()
     assert all((out / n).stat().st_mtime_ns == t for n, t in first.items())  # not rewritten
@@ -112,11 +116,17 @@ def _sha(p: Path) -> str:
 
 
 def test_extract_cli(video: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(capture, ["extract", str(video), "--out", str(tmp_path / "f"), "--step", "3", "--quiet"])
+    res = CliRunner().invoke(
+        capture, ["extract", str(video), "--out", str(tmp_path / "f"), "--step", "3", "--quiet"]
+    )
     assert res.exit_code == 0, res.output
     assert "4 frames" in res.output
-    assert sorted(p.name for p in (tmp_path / "f").glob("*.png")) == ["000000.png", "000003.png", "000006.png",
-                                                                       "000009.png"]
+    assert sorted(p.name for p in (tmp_path / "f").glob("*.png")) == [
+        "000000.png",
+        "000003.png",
+        "000006.png",
+        "000009.png",
+    ]
 
 
 def test_array_source() -> None:

@@ -22,8 +22,11 @@ from lode_bench.errors import ConfigError, ImageReadError, ShapeMismatchError, U
 
 def test_srgb_curve_against_skimage_free_definition() -> None:
     # hand values of IEC 61966-2-1: 0.5 -> 0.21404114, 0.04045 -> 0.0031308
-    np.testing.assert_allclose(srgb_to_linear(np.array([0.5, 0.04045, 1.0, 0.0])),
-                               [0.21404114048223255, 0.0031308049535603713, 1.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        srgb_to_linear(np.array([0.5, 0.04045, 1.0, 0.0])),
+        [0.21404114048223255, 0.0031308049535603713, 1.0, 0.0],
+        rtol=1e-12,
+    )
     x = np.linspace(0, 1, 1001)
     np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-12)
 
@@ -48,7 +51,8 @@ def test_table_lookup_rounds_and_clamps() -> None:
     table = np.stack([np.arange(256.0), 1000 + np.arange(256.0), 2000 + np.arange(256.0)], axis=1)
     x = np.array([[[0.5 / 255, 1.49 / 255, 300 / 255], [-0.2, 254.5 / 255, 2.0]]])
     out = table_lookup(table, x)
-    # round(0.5) = 0 (half to even), round(1.49) = 1, 300 -> 255; -0.2 -> 0; 254.5 -> 254; 2.0 -> 255
+    # round(0.5) = 0 (half to even), round(1.49) = 1, 300 -> 255;
+    # -0.2 -> 0; 254.5 -> 254 (half to even); 2.0 -> 255
     np.testing.assert_array_equal(out, [[[0, 1001, 2255], [0, 1254, 2255]]])
 
 
@@ -98,9 +102,14 @@ def _synthetic_exposures(gamma: float = 2.2) -> tuple[list[np.ndarray], list[flo
     """A scene of known irradiance shot by a camera with code = 255 * (E t) ** (1 / gamma)."""
     h, w = 64, 96
     y, x = np.mgrid[0:h, 0:w]
-    irr = np.stack([0.02 + 0.98 * (x / (w - 1)) ** 2 * ((y + 8) / (h + 8)),
-                    0.02 + 0.9 * (y / (h - 1)),
-                    0.03 + 0.8 * ((x + y) / (w + h - 2))], axis=2)
+    irr = np.stack(
+        [
+            0.02 + 0.98 * (x / (w - 1)) ** 2 * ((y + 8) / (h + 8)),
+            0.02 + 0.9 * (y / (h - 1)),
+            0.03 + 0.8 * ((x + y) / (w + h - 2)),
+        ],
+        axis=2,
+    )
     times = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0]
     rng = np.random.default_rng(0)
     imgs = []

@@ -33,8 +33,9 @@ def gopro_blur_gamma_formula(frames: list[np.ndarray]) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def pan_frames() -> list[np.ndarray]:
-    clip = render_global_clip(np.random.default_rng(5), 13, (96, 128), CameraResponse("gamma", 2.2),
-                              photo="coffee")
+    clip = render_global_clip(
+        np.random.default_rng(5), 13, (96, 128), CameraResponse("gamma", 2.2), photo="coffee"
+    )
     return clip.frames
 
 
@@ -57,14 +58,26 @@ def test_blur_gamma_track_equals_formula_exactly(pan_frames: list[np.ndarray], n
 
 def test_random_noise_frames_exact(rng: np.random.Generator) -> None:
     """Uniform random codes hit every value, including the 0.5 rounding ties of the plain mean."""
-    frames = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(8)]  # even N: ties occur
-    np.testing.assert_array_equal(average_frames(frames, CameraResponse("identity")), gopro_blur_formula(frames))
-    np.testing.assert_array_equal(average_frames(frames, CameraResponse("gamma", 2.2)),
-                                  gopro_blur_gamma_formula(frames))
+    frames = [
+        rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(8)
+    ]  # even N: ties occur
+    np.testing.assert_array_equal(
+        average_frames(frames, CameraResponse("identity")), gopro_blur_formula(frames)
+    )
+    np.testing.assert_array_equal(
+        average_frames(frames, CameraResponse("gamma", 2.2)), gopro_blur_gamma_formula(frames)
+    )
 
 
-@pytest.mark.parametrize("response", [CameraResponse("identity"), CameraResponse("gamma", 2.2),
-                                      CameraResponse("srgb"), CameraResponse("gamma", 1.8)])
+@pytest.mark.parametrize(
+    "response",
+    [
+        CameraResponse("identity"),
+        CameraResponse("gamma", 2.2),
+        CameraResponse("srgb"),
+        CameraResponse("gamma", 1.8),
+    ],
+)
 def test_static_sequence_gives_blur_equal_to_sharp(response: CameraResponse) -> None:
     sharp = data.chelsea()[:64, :80]
     np.testing.assert_array_equal(average_frames([sharp] * 11, response), sharp)

@@ -40,9 +40,12 @@ def test_interpolation_reduces_ghosting_on_fast_object() -> None:
     bg = fit_photo(builtin_photo("rocket"), (96, 160))
     obj = resize_object(builtin_objects()[0][1], 40)
     k = 8
-    sparse, _ = render_object_frames(bg, [obj], [ObjectMotion(cx=80, cy=48, vx=6.0, vy=0.0)], 5, GAMMA)
-    dense, cover = render_object_frames(bg, [obj], [ObjectMotion(cx=80, cy=48, vx=6.0 / k, vy=0.0)],
-                                        4 * k + 1, GAMMA)
+    sparse, _ = render_object_frames(
+        bg, [obj], [ObjectMotion(cx=80, cy=48, vx=6.0, vy=0.0)], 5, GAMMA
+    )
+    dense, cover = render_object_frames(
+        bg, [obj], [ObjectMotion(cx=80, cy=48, vx=6.0 / k, vy=0.0)], 4 * k + 1, GAMMA
+    )
     truth = average_frames(dense, GAMMA)
     plain = average_frames(sparse, GAMMA)
     lin, n = linear_average(sparse, GAMMA, factor=k)
@@ -51,10 +54,12 @@ def test_interpolation_reduces_ghosting_on_fast_object() -> None:
     m = cover.any(axis=0)
     p_plain, p_interp = _psnr(plain, truth, m), _psnr(interp, truth, m)
     assert p_interp > p_plain + 3.0, (p_plain, p_interp)  # measured 31.9 -> 42.5 dB; require +3 dB
+
     # ghosting = energy of the second derivative along the motion (copies make ridges)
     def ridges(img: np.ndarray) -> float:
         g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float64)
         return float(np.abs(np.diff(g, 2, axis=1))[m[:, 1:-1]].mean())
+
     assert ridges(interp) < ridges(plain)
 
 
@@ -70,7 +75,9 @@ def test_interpolation_keeps_originals_and_static_scene() -> None:
 def test_malvar_exact_on_affine_ramps() -> None:
     """Hand-derived property: Malvar's filters reproduce per-channel affine images exactly."""
     y, x = np.mgrid[0:24, 0:30].astype(np.float64)
-    img = np.stack([0.1 + 0.01 * x + 0.02 * y, 0.5 - 0.01 * x + 0.005 * y, 0.3 + 0.003 * x - 0.01 * y], -1)
+    img = np.stack(
+        [0.1 + 0.01 * x + 0.02 * y, 0.5 - 0.01 * x + 0.005 * y, 0.3 + 0.003 * x - 0.01 * y], -1
+    )
     for p in PATTERNS:
         rec = demosaic_malvar(mosaic(img, p), p)
         np.testing.assert_allclose(rec[2:-2, 2:-2], img[2:-2, 2:-2], atol=1e-12)  # interior exact
@@ -110,7 +117,9 @@ def test_degradations_identity_when_disabled_and_saturation_kept() -> None:
     sat = np.zeros_like(img2)
     sat[:8, :8] = 1.0
     full = DegradationParams()
-    out2, info2 = apply_rsblur_degradations(img2, np.random.default_rng(2), full, saturated_fraction=sat)
+    out2, info2 = apply_rsblur_degradations(
+        img2, np.random.default_rng(2), full, saturated_fraction=sat
+    )
     assert set(info2) == {"saturation_boost", "bayer_pattern", "red_gain", "blue_gain"}
     assert 0.25 <= info2["saturation_boost"] <= 1.75 and 1.9 <= info2["red_gain"] <= 2.4
     np.testing.assert_array_equal(out2[:8, :8], 1.0)  # saturated pixels keep pre-noise values
@@ -121,8 +130,14 @@ def test_degradations_identity_when_disabled_and_saturation_kept() -> None:
 def test_jpeg_roundtrip() -> None:
     img = fit_photo(builtin_photo("coffee"), (64, 64))
     j = jpeg_roundtrip(img, 90)
-    assert j.shape == img.shape and 30 < 10 * np.log10(255**2 / np.mean((j.astype(float) - img) ** 2)) < 60
-    assert np.abs(j.astype(int) - img).mean() < np.abs(jpeg_roundtrip(img, 20).astype(int) - img).mean()
+    assert (
+        j.shape == img.shape
+        and 30 < 10 * np.log10(255**2 / np.mean((j.astype(float) - img) ** 2)) < 60
+    )
+    assert (
+        np.abs(j.astype(int) - img).mean()
+        < np.abs(jpeg_roundtrip(img, 20).astype(int) - img).mean()
+    )
 
 
 def test_translation_psf_is_exact_for_bilinear_shifts() -> None:
@@ -132,14 +147,16 @@ def test_translation_psf_is_exact_for_bilinear_shifts() -> None:
     pad = np.pad(p, 5, mode="edge")
 
     def at(y0: int, x0: int) -> np.ndarray:
-        return pad[5 + y0:5 + y0 + 50, 5 + x0:5 + x0 + 60]
+        return pad[5 + y0 : 5 + y0 + 50, 5 + x0 : 5 + x0 + 60]
 
     frames = []
     for dx, dy in offs:  # bilinear sampling at x + s written out directly (float64)
         fx, fy = int(np.floor(dx)), int(np.floor(dy))
         ax, ay = dx - fx, dy - fy
-        frames.append((1 - ay) * ((1 - ax) * at(fy, fx) + ax * at(fy, fx + 1))
-                      + ay * ((1 - ax) * at(fy + 1, fx) + ax * at(fy + 1, fx + 1)))
+        frames.append(
+            (1 - ay) * ((1 - ax) * at(fy, fx) + ax * at(fy, fx + 1))
+            + ay * ((1 - ax) * at(fy + 1, fx) + ax * at(fy + 1, fx + 1))
+        )
     k = translation_psf(offs)
     ref = convolve2d(p, k, mode="same")
     np.testing.assert_allclose(np.mean(frames, axis=0)[6:-6, 6:-6], ref[6:-6, 6:-6], atol=1e-12)
@@ -153,4 +170,9 @@ def test_shake_kernels() -> None:
     ext = path.max(axis=0) - path.min(axis=0)
     assert max(ext) == pytest.approx(30)
     k = trajectory_psf(path)
-    assert k.sum() == pytest.approx(1.0) and k.shape[0] % 2 == 1 and k.shape[0] <= 35 and np.all(k >= 0)
+    assert (
+        k.sum() == pytest.approx(1.0)
+        and k.shape[0] % 2 == 1
+        and k.shape[0] <= 35
+        and np.all(k >= 0)
+    )

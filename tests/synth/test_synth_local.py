@@ -42,7 +42,7 @@ def test_mask_is_union_of_covered_rectangles_by_hand() -> None:
     expected = np.zeros((80, 120), bool)
     for t in range(-3, 4):
         x0, y0 = 33 + 2 * t, 26 - t
-        expected[y0:y0 + 10, x0:x0 + 16] = True
+        expected[y0 : y0 + 10, x0 : x0 + 16] = True
     np.testing.assert_array_equal(res["mask"], expected)
     np.testing.assert_array_equal(res["blur"][~expected], res["sharp"][~expected])
     np.testing.assert_array_equal(res["sharp"][~expected], bg[~expected])
@@ -53,10 +53,24 @@ def test_middle_frame_is_target_and_static_objects_stay_sharp() -> None:
     bg = fit_photo(builtin_photo("coffee"), (96, 128))
     mover = _solid(12, 12, (0.1, 0.8, 0.1))
     still = _solid(20, 8, (0.8, 0.8, 0.2))
-    frames, cover = render_object_frames(bg, [mover], [ObjectMotion(cx=30, cy=40, vx=1.0, vy=0.5)], 9, GAMMA,
-                                         static=[still], static_poses=[ObjectMotion(cx=100, cy=50)])
-    res = synthesize_object_blur(bg, [mover], [ObjectMotion(cx=30, cy=40, vx=1.0, vy=0.5)], 9, GAMMA,
-                                 static=[still], static_poses=[ObjectMotion(cx=100, cy=50)])
+    frames, cover = render_object_frames(
+        bg,
+        [mover],
+        [ObjectMotion(cx=30, cy=40, vx=1.0, vy=0.5)],
+        9,
+        GAMMA,
+        static=[still],
+        static_poses=[ObjectMotion(cx=100, cy=50)],
+    )
+    res = synthesize_object_blur(
+        bg,
+        [mover],
+        [ObjectMotion(cx=30, cy=40, vx=1.0, vy=0.5)],
+        9,
+        GAMMA,
+        static=[still],
+        static_poses=[ObjectMotion(cx=100, cy=50)],
+    )
     np.testing.assert_array_equal(res["sharp"], frames[4])
     np.testing.assert_array_equal(res["mask"], cover.any(axis=0))
     # the static object is pasted (its colour is there) and is outside the mask, so unblurred
@@ -70,9 +84,11 @@ def test_builtin_objects_with_rotation_scale_outside_mask_exact() -> None:
     lib = builtin_objects()
     bg = fit_photo(builtin_photo("motorcycle"), (120, 160))
     objs = [resize_object(lib[k][1], 50) for k in (0, 4, 5)]
-    mots = [ObjectMotion(cx=40, cy=50, vx=0.9, vy=-0.7, scale_rate=0.01, rot_rate_deg=0.3),
-            ObjectMotion(cx=110, cy=70, vx=-1.0, vy=0.2, scale_rate=-0.01, rot_rate_deg=-0.3),
-            ObjectMotion(cx=80, cy=30, vx=0.3, vy=1.0)]
+    mots = [
+        ObjectMotion(cx=40, cy=50, vx=0.9, vy=-0.7, scale_rate=0.01, rot_rate_deg=0.3),
+        ObjectMotion(cx=110, cy=70, vx=-1.0, vy=0.2, scale_rate=-0.01, rot_rate_deg=-0.3),
+        ObjectMotion(cx=80, cy=30, vx=0.3, vy=1.0),
+    ]
     res = synthesize_object_blur(bg, objs, mots, 21, GAMMA)
     m = res["mask"]
     assert 0.05 < m.mean() < 0.6
@@ -105,8 +121,9 @@ def test_real_footage_motion_mask_matches_truth() -> None:
     """A static-camera clip with known coverage: the detected mask finds the moving objects."""
     clip = builtin_local_clip(n_frames=11, size=(120, 160), seed=4, speed=3.0)
     truth = clip.coverage.any(axis=0)
-    params = MotionMaskParams(method="diff", diff_threshold=12, open_px=1, close_px=3, dilate_px=2,
-                              feather_sigma=2.0)
+    params = MotionMaskParams(
+        method="diff", diff_threshold=12, open_px=1, close_px=3, dilate_px=2, feather_sigma=2.0
+    )
     mask = motion_mask(clip.frames, params)
     # changed pixels are inside the truth up to the dilation; most true pixels are found
     recall = (mask & truth).sum() / truth.sum()
@@ -123,7 +140,9 @@ def test_real_footage_motion_mask_matches_truth() -> None:
 
 def test_flow_mask_method_runs_and_is_in_region() -> None:
     clip = builtin_local_clip(n_frames=5, size=(96, 128), seed=1, speed=3.0)
-    mask = motion_mask(clip.frames, MotionMaskParams(method="flow", flow_threshold=0.5, dilate_px=0))
+    mask = motion_mask(
+        clip.frames, MotionMaskParams(method="flow", flow_threshold=0.5, dilate_px=0)
+    )
     truth = clip.coverage.any(axis=0)
     assert (mask & truth).sum() > 0.5 * truth.sum()
 

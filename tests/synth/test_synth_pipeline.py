@@ -27,7 +27,11 @@ SHIPPED = {"gopro", "reds-like", "rsblur-like", "lode-local", "lode-local-shake"
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -49,17 +53,20 @@ def test_shipped_recipes_validate_with_stable_hash() -> None:
     assert load_recipe("gopro").recipe_hash != load_recipe("reds-like").recipe_hash
 
 
-@pytest.mark.parametrize("doc, key", [
-    ({"kind": "global", "framez": {}}, "framez"),
-    ({"kind": "global", "frames": {"nn": 3}}, "frames.nn"),
-    ({"kind": "global", "frames": {"duty_cycle": 1.5}}, "frames.duty_cycle"),
-    ({"kind": "local-objects", "objects": {"max_shift": "fast"}}, "objects.max_shift"),
-    ({"kind": "global", "degradations": {"noise": {"beta1": 1}}}, "degradations.noise"),
-    ({"kind": "blurry"}, "kind"),
-    ({"frames": {"n": [7]}}, "kind"),
-    ({"kind": "global", "response": "gama"}, "gama"),
-    ({"kind": "global", "tracks": {"sharp": "gamma"}}, "tracks.sharp"),
-])
+@pytest.mark.parametrize(
+    "doc, key",
+    [
+        ({"kind": "global", "framez": {}}, "framez"),
+        ({"kind": "global", "frames": {"nn": 3}}, "frames.nn"),
+        ({"kind": "global", "frames": {"duty_cycle": 1.5}}, "frames.duty_cycle"),
+        ({"kind": "local-objects", "objects": {"max_shift": "fast"}}, "objects.max_shift"),
+        ({"kind": "global", "degradations": {"noise": {"beta1": 1}}}, "degradations.noise"),
+        ({"kind": "blurry"}, "kind"),
+        ({"frames": {"n": [7]}}, "kind"),
+        ({"kind": "global", "response": "gama"}, "gama"),
+        ({"kind": "global", "tracks": {"sharp": "gamma"}}, "tracks.sharp"),
+    ],
+)
 def test_bad_recipe_names_the_key(tmp_path: Path, doc: dict, key: str) -> None:
     p = tmp_path / "bad.yaml"
     import yaml
@@ -99,9 +106,12 @@ def test_gopro_recipe_layout_and_formula_on_disk(frame_dir: Path, tmp_path: Path
         a, b = s["frame_range"]
         frames = [src.read(i) for i in range(a, b)]
         assert b - a == s["n_frames"] and s["target_frame"] == a + (b - a) // 2 == int(name)
-        ref_gamma = np.rint(np.clip(np.mean([(f / 255.0) ** 2.2 for f in frames], axis=0) ** (1 / 2.2), 0, 1)
-                            * 255).astype(np.uint8)
-        ref_srgb = np.rint(np.sum([f.astype(np.float64) for f in frames], axis=0) / len(frames)).astype(np.uint8)
+        ref_gamma = np.rint(
+            np.clip(np.mean([(f / 255.0) ** 2.2 for f in frames], axis=0) ** (1 / 2.2), 0, 1) * 255
+        ).astype(np.uint8)
+        ref_srgb = np.rint(
+            np.sum([f.astype(np.float64) for f in frames], axis=0) / len(frames)
+        ).astype(np.uint8)
         np.testing.assert_array_equal(read_image(m.path_of(s, "blur_gamma")), ref_gamma)
         np.testing.assert_array_equal(read_image(m.path_of(s, "blur")), ref_srgb)
         np.testing.assert_array_equal(read_image(m.path_of(s, "sharp")), frames[(b - a) // 2])
@@ -111,7 +121,7 @@ def test_gopro_recipe_layout_and_formula_on_disk(frame_dir: Path, tmp_path: Path
 
 
 def test_static_sequence_all_global_recipes(tmp_path: Path) -> None:
-    """A static scene gives blur == sharp for every global recipe without noise (incl. interpolation)."""
+    """A static scene gives blur == sharp for noise-free global recipes (incl. interpolation)."""
     img = read_image_from_builtin()
     d = tmp_path / "static"
     for i in range(12):
@@ -123,7 +133,10 @@ def test_static_sequence_all_global_recipes(tmp_path: Path) -> None:
             for role in s["files"]:
                 if role.startswith("blur"):
                     diff = np.abs(read_image(m.path_of(s, role)).astype(int) - sharp)
-                    assert diff.max() <= (0 if name == "gopro" else 1), (name, role)  # interp: float32 warps
+                    assert diff.max() <= (0 if name == "gopro" else 1), (
+                        name,
+                        role,
+                    )  # interp: float32 warps
 
 
 def read_image_from_builtin() -> np.ndarray:
@@ -198,7 +211,9 @@ def test_unknown_recipe_key_cli(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- resume
-def test_interrupted_run_resumes_to_same_result(frame_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_interrupted_run_resumes_to_same_result(
+    frame_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     recipe = load_recipe("rsblur-like")
     ref = tmp_path / "ref"
     run_recipe(recipe, ref, source=frame_dir, progress=False)
@@ -208,9 +223,13 @@ def test_interrupted_run_resumes_to_same_result(frame_dir: Path, tmp_path: Path,
 
     def flaky(self, sample_id, images, **kw):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 3:  # killed while writing the third sample: one file lands, no journal line
+        if (
+            calls["n"] == 3
+        ):  # killed while writing the third sample: one file lands, no journal line
             role, img = next(iter(images.items()))
-            write_image(self.root / self.default_path(sample_id, kw.get("split", "test"), role), img[::2])
+            write_image(
+                self.root / self.default_path(sample_id, kw.get("split", "test"), role), img[::2]
+            )
             raise KeyboardInterrupt
         return real(self, sample_id, images, **kw)
 
@@ -247,7 +266,9 @@ def test_build_builtin_dataset_fast_and_consistent(tmp_path: Path) -> None:
             k = np.load(m.path_of(s, "kernel"))
             assert k.sum() == pytest.approx(1.0) and k.shape[0] % 2 == 1
             lin_sharp = gamma.to_linear(sharp)
-            pred = np.stack([convolve2d(lin_sharp[..., c], k, mode="same") for c in range(3)], axis=2)
+            pred = np.stack(
+                [convolve2d(lin_sharp[..., c], k, mode="same") for c in range(3)], axis=2
+            )
             r = k.shape[0] // 2 + 1
             enc = np.rint(gamma.from_linear(pred) * 255)
             err = np.abs(enc - blur)[r:-r, r:-r]
@@ -265,15 +286,22 @@ def test_synth_cli(tmp_path: Path) -> None:
     r = CliRunner()
     res = r.invoke(synth, ["--list"])
     assert res.exit_code == 0 and "gopro" in res.output and "realblur-camera" in res.output
-    res = r.invoke(synth, ["lode-local", "--out", str(tmp_path / "l"), "--limit", "2", "--size", "64x96", "--quiet"])
+    res = r.invoke(
+        synth,
+        ["lode-local", "--out", str(tmp_path / "l"), "--limit", "2", "--size", "64x96", "--quiet"],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "l" / "manifest.json").read_text())
     assert len(doc["samples"]) == 2 and doc["meta"]["recipe"] == "lode-local"
-    res = r.invoke(synth, ["builtin", "--out", str(tmp_path / "b"), "--limit", "1", "--kind", "global",
-                           "--quiet"])
+    res = r.invoke(
+        synth,
+        ["builtin", "--out", str(tmp_path / "b"), "--limit", "1", "--kind", "global", "--quiet"],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "b" / "test" / "kernel" / "global_0000.npy").is_file()
-    res = r.invoke(synth, ["gopro", "--out", str(tmp_path / "g"), "--source", str(tmp_path / "missing")])
+    res = r.invoke(
+        synth, ["gopro", "--out", str(tmp_path / "g"), "--source", str(tmp_path / "missing")]
+    )
     assert res.exit_code != 0 and "missing" in res.output
     res = r.invoke(synth, ["lode-local", "--out", str(tmp_path / "z"), "--size", "big"])
     assert res.exit_code != 0 and "HxW" in res.output
@@ -326,7 +354,9 @@ def test_object_library_folder_rgba_and_mask_files(tmp_path: Path) -> None:
     inside = disc[..., 3] > 0.5
     np.testing.assert_allclose(disc[inside][:, 0], 200 / 255, atol=2 / 255)
     np.testing.assert_allclose(dict(lib.objects)["box"][..., 3], 1.0)
-    m = run_recipe(load_recipe("lode-local"), tmp_path / "o", source=lib_dir, limit=2, progress=False)
+    m = run_recipe(
+        load_recipe("lode-local"), tmp_path / "o", source=lib_dir, limit=2, progress=False
+    )
     for s in m.samples:
         blur, sharp = read_image(m.path_of(s, "blur")), read_image(m.path_of(s, "sharp"))
         mask = read_mask(m.path_of(s, "mask"))
@@ -342,8 +372,14 @@ def test_folder_of_sequences_and_flow_mask(frame_dir: Path, tmp_path: Path) -> N
     shutil.copytree(frame_dir, root / "GOPR0002")
     m = run_recipe(load_recipe("gopro"), tmp_path / "o", source=root, progress=False)
     assert {s["source"] for s in m.samples} == {"GOPR0001", "GOPR0002"}
-    recipe = validate_recipe({"kind": "local-real", "frames": {"n": [5]},
-                              "mask": {"method": "both", "flow_threshold": 0.25}}, name="flowy")
+    recipe = validate_recipe(
+        {
+            "kind": "local-real",
+            "frames": {"n": [5]},
+            "mask": {"method": "both", "flow_threshold": 0.25},
+        },
+        name="flowy",
+    )
     m2 = run_recipe(recipe, tmp_path / "f", size=(64, 80), limit=1, progress=False)
     s = m2.samples[0]
     fm = np.load(m2.path_of(s, "flow_magnitude"))
@@ -355,6 +391,8 @@ def test_frames_index_cannot_escape_folder(tmp_path: Path) -> None:
 
     d = tmp_path / "f"
     d.mkdir()
-    (d / "frames.json").write_text(json.dumps({"fps": 30, "frames": [{"name": "../x.png", "timestamp": 0}]}))
+    (d / "frames.json").write_text(
+        json.dumps({"fps": 30, "frames": [{"name": "../x.png", "timestamp": 0}]})
+    )
     with pytest.raises(UnsafePathError):
         FolderFrameSource(d)
