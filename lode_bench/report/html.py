@@ -73,7 +73,7 @@ h1, h2, h3 { line-height: 1.2; }
 nav a { margin-right: 1rem; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
 th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #d6dae3; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, th.method, td.method { text-align: left; }
 thead th { border-bottom: 2px solid #1d2330; cursor: pointer; user-select: none; }
 thead th[aria-sort="ascending"]::after { content: " \\25B2"; font-size: 0.7em; }
 thead th[aria-sort="descending"]::after { content: " \\25BC"; font-size: 0.7em; }
@@ -148,5 +148,5 @@ def sort_key(value: float | None) -> str:
 
 def figure(src: str, caption: str, alt: str | None = None) -> str:
     """An ``<figure>`` with an image and an escaped caption."""
-    return (f'<figure><img src="{esc(src)}" alt="{esc(alt or caption)}" loading="lazy">'
+    return (f'<figure><img src="{esc(src)}" alt="{esc(alt or caption)}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")

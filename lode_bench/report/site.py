@@ -106,14 +106,14 @@ def _safe_link(url: str) -> str:
 def _ranking_html(spec: LeaderboardSpec, ranking: list[dict[str, Any]], cards: dict[str, str],
                   ds_pages: dict[str, str]) -> str:
     arrow = "↑" if spec.ranking_higher else "↓"
-    ths = ["<th>Rank</th>", "<th>Method</th>",
+    ths = ["<th>Rank</th>", '<th class="method">Method</th>',
            f"<th>{esc(spec.ranking_metric)} {arrow} (mean over datasets)</th>"]
     ths += [f'<th><a href="{esc(ds_pages[d.name])}">{esc(d.name)}</a></th>' for d in spec.datasets]
     trs = []
     d = tables.digits_for(spec.ranking_metric)
     for e in ranking:
         cells = [f'<td data-sort="{e["rank"]}">{e["rank"]}</td>',
-                 f'<td data-sort="{esc(e["method"].lower())}"><a href="{esc(cards[e["method"]])}">'
+                 f'<td class="method" data-sort="{esc(e["method"].lower())}"><a href="{esc(cards[e["method"]])}">'
                  f'{esc(e["method"])}</a></td>',
                  f'<td data-sort="{sort_key(e["score"])}">{esc(tables.fmt(e["score"], d))}</td>']
         cells += [f'<td data-sort="{sort_key(e["per_dataset"][x.name])}">'

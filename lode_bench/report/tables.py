@@ -167,7 +167,7 @@ def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
         table_id: ``id`` attribute.
     """
     links = method_links or {}
-    ths = ["<th>Method</th>"]
+    ths = ['<th class="method">Method</th>']
     for c in table.columns:
         word = "higher" if table.directions[c] else "lower"
         ths.append(f'<th title="{esc(word)} is better">{esc(c)} {_arrow(table.directions[c])}</th>')
