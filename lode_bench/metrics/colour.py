@@ -94,6 +94,30 @@ def to_float255(img: np.ndarray, data_range: float = 255.0) -> np.ndarray:
     return x
 
 
+def validate_pair(
+    pred: np.ndarray,
+    target: np.ndarray,
+    *,
+    data_range: float = 255.0,
+    allow_grey: bool = True,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Check a (prediction, target) pair without converting it.
+
+    Returns:
+        ``(pred, target, scale)`` with the arrays as given (H×W×1 squeezed) and
+        ``scale = 255 / data_range``, the factor that maps them to 0..255.
+
+    Raises:
+        ShapeMismatchError: shapes differ.
+        MetricInputError: bad rank, dtype, NaN/inf or data_range.
+    """
+    dr = check_data_range(data_range)
+    p = check_image(pred, name="prediction", allow_grey=allow_grey)
+    t = check_image(target, name="target", allow_grey=allow_grey)
+    check_same_shape(p, t)
+    return p, t, 255.0 / dr
+
+
 def prepare_pair(
     pred: np.ndarray,
     target: np.ndarray,

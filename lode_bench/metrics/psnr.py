@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
-from lode_bench.metrics.colour import crop_borders, prepare_pair, to_channel_space
+from lode_bench.metrics.colour import crop_borders, prepare_pair, to_channel_space, validate_pair
 
 
 def psnr_from_mse(mse: float, peak: float = 255.0) -> float:
@@ -55,6 +56,13 @@ def psnr(
         >>> round(psnr(b, a), 4)  # MSE = 255² / 48
         16.8124
     """
+    if colour == "rgb":
+        p, t, scale = validate_pair(pred, target, data_range=data_range)
+        if p.dtype == np.uint8 and t.dtype == np.uint8 and scale == 1.0:
+            # exact: OpenCV sums the integer squared differences in double precision
+            pc = np.ascontiguousarray(crop_borders(p, crop_border))
+            tc = np.ascontiguousarray(crop_borders(t, crop_border))
+            return psnr_from_mse(cv2.norm(pc, tc, cv2.NORM_L2SQR) / pc.size, 255.0)
     p, t = prepare_pair(pred, target, data_range=data_range)
     p = crop_borders(to_channel_space(p, colour), crop_border)
     t = crop_borders(to_channel_space(t, colour), crop_border)
