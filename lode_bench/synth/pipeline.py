@@ -207,8 +207,9 @@ def plan_jobs(
             if gopro:
                 seq = f"{prefix}_{n:02d}_{group:02d}"
                 sid = f"{seq}/{target:06d}"
-                roles = [*recipe.tracks(), "sharp"]
+                roles = [*recipe.tracks(), "sharp", "mask"]
                 paths = {r: f"{split}/{seq}/{r}/{target:06d}.png" for r in roles}
+                paths["flow_magnitude"] = f"{split}/{seq}/flow_magnitude/{target:06d}.npy"
             else:
                 sid, paths = f"{prefix}_{target:06d}", None
             jobs.append(

@@ -176,6 +176,18 @@ SECTIONS = {
     "mask": MASK_SCHEMA,
 }
 
+# keys that only make sense for some kinds (given for another kind they would be ignored)
+APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "frames": ("global", "local-objects", "local-real"),
+    "tracks": ("global",),
+    "degradations": ("global",),
+    "jpeg": ("global",),
+    "layout": ("global", "local-real"),
+    "samples": ("local-objects", "local-shake"),
+    "objects": ("local-objects", "local-shake"),
+    "mask": ("local-real",),
+}
+
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "seed": 0,
@@ -313,6 +325,13 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
     _check_section(top, TOP_SCHEMA, "", where)
     if "kind" not in doc:
         raise ConfigError(f"{where}recipe key 'kind' is required ({' | '.join(KINDS)})")
+    for key in doc:
+        kinds = APPLIES_TO.get(key)
+        if kinds is not None and doc["kind"] not in kinds:
+            raise ConfigError(
+                f"{where}recipe key {key!r} does not apply to kind {doc['kind']!r} "
+                f"(only to {', '.join(kinds)})"
+            )
     cfg: dict[str, Any] = copy.deepcopy(DEFAULTS)
     cfg["name"] = name or (path.stem if path else "recipe")
     for sec, schema in SECTIONS.items():

@@ -396,3 +396,20 @@ def test_frames_index_cannot_escape_folder(tmp_path: Path) -> None:
     )
     with pytest.raises(UnsafePathError):
         FolderFrameSource(d)
+
+
+def test_keys_for_another_kind_are_refused() -> None:
+    with pytest.raises(ConfigError, match="'mask' does not apply to kind 'global'"):
+        validate_recipe({"kind": "global", "mask": {"method": "diff"}})
+    with pytest.raises(ConfigError, match="'degradations' does not apply"):
+        validate_recipe({"kind": "local-objects", "degradations": None})
+
+
+def test_local_real_in_gopro_layout(tmp_path: Path) -> None:
+    recipe = validate_recipe(
+        {"kind": "local-real", "layout": "gopro", "frames": {"n": [7]}}, name="real-gopro"
+    )
+    m = run_recipe(recipe, tmp_path / "o", size=(48, 64), limit=2, progress=False)
+    s = m.samples[0]
+    seq = s["id"].split("/")[0]
+    assert s["files"]["mask"] == f"{recipe['split']}/{seq}/mask/{s['id'].split('/')[1]}.png"
