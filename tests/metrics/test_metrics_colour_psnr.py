@@ -132,3 +132,14 @@ def test_psnr_bad_inputs() -> None:
         psnr(a, a, crop_border=4)
     with pytest.raises(LodeBenchError, match="data_range"):
         psnr(a, a, data_range=0)
+
+
+def test_psnr_uint8_fast_path_equals_float_path(noisy_pair: tuple[np.ndarray, np.ndarray]) -> None:
+    p, t = noisy_pair
+    for crop in (0, 5):
+        sl = (slice(crop, -crop), slice(crop, -crop)) if crop else (slice(None), slice(None))
+        ref = peak_signal_noise_ratio(t[sl], p[sl], data_range=255)
+        assert psnr(p, t, crop_border=crop) == pytest.approx(ref, abs=1e-10)
+        assert psnr(p.astype(np.float64), t.astype(np.float64), crop_border=crop) == pytest.approx(
+            ref, abs=1e-10
+        )

@@ -298,3 +298,28 @@ def test_ssim_bad_inputs() -> None:
         ssim_matlab_rgb(np.zeros((20, 20)), np.zeros((20, 20)))
     with pytest.raises(LodeBenchError, match="padding"):
         ssim_matlab_2d(a, a, padding="zeros")
+
+
+# ---------------------------------------------------------------- strips, threads, scaling
+def test_ssim_matlab_rgb_multi_strip_matches_slow_reference(rng: np.random.Generator) -> None:
+    _, ref = tid_pair("I19")
+    target = ref[40:150, 200:224]  # 110 rows: several strips of the engine
+    pred = np.clip(target.astype(float) + rng.normal(0, 15, target.shape), 0, 255).astype(np.uint8)
+    assert ssim_matlab_rgb(pred, target) == pytest.approx(slow_matlab_rgb(pred, target), abs=1e-10)
+    assert ssim_matlab_rgb(pred / 255.0, target / 255.0, data_range=1.0) == pytest.approx(
+        ssim_matlab_rgb(pred, target), abs=1e-12
+    )
+
+
+def test_results_do_not_depend_on_thread_count(tid_i03: tuple) -> None:
+    dist, ref = tid_i03
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        one = (ssim_gaussian(dist, ref), ssim_matlab_rgb(dist, ref), ssim_wang(dist, ref))
+        cv2.setNumThreads(4)
+        four = (ssim_gaussian(dist, ref), ssim_matlab_rgb(dist, ref), ssim_wang(dist, ref))
+    finally:
+        cv2.setNumThreads(before)
+    assert one == four
+    assert one[0] == pytest.approx(skimage_gaussian(dist, ref), abs=1e-12)
