@@ -89,7 +89,10 @@ class CommandDeblurrer(FolderDeblurrer):
         todo = []
         for s in samples:
             ext = Path(s.blur).suffix.lower()
-            dst = safe_join(inp, s.id + ext)
+            rel = Path(s.id + ext)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise LodeBenchError(f"sample id {s.id!r} is not a safe relative path")
+            dst = inp / rel  # a link to the input; not resolved (it points outside on purpose)
             has_out = any(safe_join(out, s.id + e).is_file() for e in IMAGE_EXTENSIONS)
             if has_out:
                 continue

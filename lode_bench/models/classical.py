@@ -47,6 +47,13 @@ def _kernel(sample: Sample | None) -> np.ndarray:
     return k / k.sum()
 
 
+def _pad(x: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Mirror-pad by twice the kernel size (limits boundary ringing); returns the crop back."""
+    p = 2 * max(k.shape)
+    padded = np.pad(x, ((p, p), (p, p), (0, 0)), mode="symmetric")
+    return padded, (slice(p, p + x.shape[0]), slice(p, p + x.shape[1]))
+
+
 def wiener_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *, balance: float = 0.01) -> np.ndarray:
     """Wiener deconvolution with the sample's kernel (``skimage.restoration.wiener``).
 
@@ -58,9 +65,9 @@ def wiener_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *, balan
     from skimage.restoration import wiener
 
     k = _kernel(sample)
-    x = np.asarray(blurry, dtype=np.float64)
+    x, crop = _pad(np.asarray(blurry, dtype=np.float64), k)
     out = np.stack([wiener(x[..., c], k, balance, clip=False) for c in range(3)], axis=-1)
-    return out.astype(np.float32)
+    return out[crop].astype(np.float32)
 
 
 def richardson_lucy_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *,
@@ -75,9 +82,9 @@ def richardson_lucy_deconvolve(blurry: np.ndarray, sample: Sample | None = None,
     from skimage.restoration import richardson_lucy
 
     k = _kernel(sample)
-    x = np.clip(np.asarray(blurry, dtype=np.float64), 0, 1)
+    x, crop = _pad(np.clip(np.asarray(blurry, dtype=np.float64), 0, 1), k)
     out = np.stack([richardson_lucy(x[..., c], k, num_iter=num_iter, clip=False) for c in range(3)], axis=-1)
-    return out.astype(np.float32)
+    return out[crop].astype(np.float32)
 
 
 def identity(blurry: np.ndarray, sample: Sample | None = None, **_: Any) -> np.ndarray:

@@ -95,8 +95,8 @@ class TorchDeblurrer(Deblurrer):
                     if self.tile is None:
                         new = min(self.card.tile_size, max(MIN_TILE, side // 2))
                     else:
-                        new = self.tile // 2
-                    if new < MIN_TILE or (self.tile is not None and new >= self.tile):
+                        new = max(MIN_TILE, self.tile // 2)
+                    if self.tile is not None and new >= self.tile:
                         raise LodeBenchError(
                             f"model {self.card.name!r} runs out of memory even with "
                             f"{self.tile or new}px tiles") from exc

@@ -1,0 +1,171 @@
+"""``lode-bench run`` and ``lode-bench ls models|datasets`` (click commands; wired in ``lode_bench.cli``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from lode_bench.errors import LodeBenchError
+
+
+def ls_entries(kind: str) -> list[dict[str, Any]]:
+    """Rows describing the registered ``models`` or ``datasets`` (plugins included).
+
+    Raises:
+        LodeBenchError: for another kind.
+    """
+    if kind == "models":
+        from lode_bench.models.card import list_model_cards
+
+        rows = []
+        for c in list_model_cards():
+            flag = " [non-blind]" if c.non_blind else ""
+            rows.append({"name": c.name, "kind": c.kind, "description": c.description + flag,
+                         "input": f"{c.colour_order} 0-{c.input_range:g}, pad x{c.pad_multiple}",
+                         "licence": c.licence, "paper": c.paper, "training_set": c.training_set})
+        return rows
+    if kind == "datasets":
+        from lode_bench.datasets.registry import list_dataset_kinds
+
+        return [{"name": k.name, "description": k.description} for k in list_dataset_kinds()]
+    raise LodeBenchError(f"ls: unknown kind {kind!r} (models, datasets)")
+
+
+def format_entries(kind: str) -> str:
+    """A plain-text listing of :func:`ls_entries`."""
+    rows = ls_entries(kind)
+    width = max(len(r["name"]) for r in rows) if rows else 4
+    lines = []
+    for r in rows:
+        lines.append(f"{r['name']:<{width}}  {r['description']}")
+        if kind == "models":
+            lines.append(f"{'':<{width}}    {r['kind']}, {r['input']}; licence: {r['licence']}"
+                         + (f"; trained on {r['training_set']}" if r["training_set"] else ""))
+    return "\n".join(lines)
+
+
+@click.command("ls-entries")
+@click.argument("kind", type=click.Choice(["models", "datasets"]))
+def ls_command(kind: str) -> None:
+    """List registered models or dataset kinds."""
+    try:
+        click.echo(format_entries(kind))
+    except LodeBenchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.{digits}f}"
+
+
+def summary_table(summaries: list[Any]) -> str:
+    """Text table of run summaries (one line per model × dataset × protocol)."""
+    cols: list[str] = []
+    for s in summaries:
+        cols += [c for c in s.means if c not in cols]
+    head = ["model", "dataset", "protocol", "images", "ok", "errors", "resumed", *cols, "img/s", "s/img"]
+    body = []
+    for s in summaries:
+        body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
+                     *[_fmt(s.means.get(c)) for c in cols], _fmt(s.timing.get("images_per_s"), 2),
+                     _fmt(s.timing.get("mean_runtime_s"), 3)])
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
+    lines += [fmt.format(*r) for r in body]
+    return "\n".join(lines)
+
+
+def _parse_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not k:
+            raise click.BadParameter(f"expected KEY=VALUE, got {p!r}", param_hint="--model-opt")
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+@click.command("run")
+@click.option("--model", "-m", "models", multiple=True, metavar="NAME[=CHECKPOINT]",
+              help="Model to run (repeatable); see `lode-bench ls models`.")
+@click.option("--dataset", "-d", "datasets", multiple=True, metavar="KIND:PATH|DIR",
+              help="Dataset (repeatable): gopro:PATH, gopro-gamma:PATH, realblur-j:PATH, folder:PATH, "
+                   "or a lode-bench dataset folder.")
+@click.option("--protocol", "-p", "protocols", multiple=True, help="Scoring protocol (repeatable).")
+@click.option("--suite", type=click.Path(path_type=Path), help="Suite YAML (models × datasets × protocols).")
+@click.option("--store", required=True, type=click.Path(path_type=Path), help="Results store (SQLite file).")
+@click.option("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
+@click.option("--tile", type=int, default=None, help="Tiled inference with this tile side.")
+@click.option("--amp", is_flag=True, default=None, help="Mixed precision.")
+@click.option("--save-outputs", type=click.Path(path_type=Path), default=None,
+              help="Write outputs as PNG under DIR/<model>/<dataset>/<id>.png.")
+@click.option("--limit", type=int, default=None, help="Only the first N images of each dataset.")
+@click.option("--split", default=None, help="Dataset split (default: test).")
+@click.option("--workers", "-j", type=int, default=None, help="Scoring workers (default: CPU cores).")
+@click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial"]),
+              default="process", show_default=True)
+@click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Architecture option.")
+@click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--retry-errors", is_flag=True, help="Recompute images stored as errors.")
+@click.option("--lpips", default=None, help="Add an LPIPS column (alex, vgg, squeeze).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
+                suite: Path | None, store: Path, device: str | None, tile: int | None, amp: bool | None,
+                save_outputs: Path | None, limit: int | None, split: str | None, workers: int | None,
+                executor_kind: str, model_opts: tuple[str, ...], random_weights: bool, seed: int,
+                retry_errors: bool, lpips: str | None, quiet: bool) -> None:
+    """Run models on datasets under protocols; one row per image in STORE; resumable."""
+    from lode_bench.bench.executor import LocalExecutor
+    from lode_bench.bench.runner import run_benchmark
+    from lode_bench.bench.suite import SuiteRun, load_suite
+    from lode_bench.models.loader import ModelSpec
+
+    opts = _parse_opts(model_opts)
+    settings: dict[str, Any] = {}
+    try:
+        if suite is not None:
+            if models or datasets or protocols:
+                raise click.UsageError("give either --suite or --model/--dataset/--protocol")
+            s = load_suite(suite)
+            jobs, settings = s.runs, dict(s.settings)
+        else:
+            if not (models and datasets and protocols):
+                raise click.UsageError("give --model, --dataset and --protocol (or --suite FILE)")
+            jobs = [SuiteRun(ModelSpec.parse(m, options=dict(opts), random_weights=random_weights, seed=seed),
+                             d, p, split) for m in models for d in datasets for p in protocols]
+        cli = {"device": device, "tile": tile, "amp": amp, "limit": limit, "workers": workers, "lpips": lpips}
+        settings.update({k: v for k, v in cli.items() if v is not None})
+        if retry_errors:
+            settings["retry_errors"] = True
+        summaries = []
+        with LocalExecutor(settings.pop("workers", None), kind=executor_kind) as ex:  # type: ignore[arg-type]
+            save_root = save_outputs or settings.pop("save_outputs", None)
+            settings.pop("random_weights", None)
+            settings.pop("seed", None)
+            for job in jobs:
+                save_dir = None
+                if save_root is not None:
+                    save_dir = Path(save_root) / _slug(job.model.store_label()) / _slug(job.dataset)
+                summ = run_benchmark(job.model, job.dataset, job.protocol, store, split=job.split,
+                                     save_outputs=save_dir, progress=not quiet, executor=ex, **settings)
+                summaries.append(summ)
+                for image_id, msg in summ.errors[:3]:
+                    click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
+    except LodeBenchError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary_table(summaries))
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text)
+    return keep.strip("._") or "x"

@@ -1,0 +1,122 @@
+"""Benchmark suites: lists of models × datasets × protocols in a YAML file.
+
+Format (``configs/suites/*.yaml``)::
+
+    name: gopro-classics
+    description: one line
+    models:                       # strings "NAME" / "NAME=CHECKPOINT", or mappings
+      - identity
+      - {name: nafnet, checkpoint: ${LODE_WEIGHTS}/NAFNet-GoPro-width64.pth}
+    datasets:                     # "KIND:PATH" / manifest folder, or {spec:, protocols:, split:}
+      - gopro:${LODE_DATA}/GOPRO_Large
+      - {spec: "gopro-gamma:${LODE_DATA}/GOPRO_Large", protocols: [deepdeblur]}
+    protocols: [gopro]            # default protocols for datasets that name none
+    settings: {device: auto, amp: false, tile: null, limit: null}
+
+``${VAR}`` is replaced from the environment; relative paths are relative to the current
+directory. Every run of the cross product goes into the same store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lode_bench.errors import ConfigError
+from lode_bench.models.loader import ModelSpec
+
+_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors",
+             "random_weights", "seed"}
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One (model, dataset, protocol) job of a suite."""
+
+    model: ModelSpec
+    dataset: str
+    protocol: str
+    split: str | None = None
+
+
+@dataclass
+class Suite:
+    name: str
+    description: str
+    runs: list[SuiteRun]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _expand(text: str, where: str) -> str:
+    out = os.path.expandvars(text)
+    if "${" in out:
+        raise ConfigError(f"{where}: environment variable not set in {text!r}")
+    return out
+
+
+def _model(entry: Any, where: str) -> ModelSpec:
+    if isinstance(entry, str):
+        return ModelSpec.parse(_expand(entry, where))
+    if isinstance(entry, dict):
+        unknown = set(entry) - {"name", "checkpoint", "options", "label", "random_weights", "seed"}
+        if unknown or "name" not in entry:
+            raise ConfigError(f"{where}: model entries need 'name' (unknown keys: {sorted(unknown)})")
+        ckpt = entry.get("checkpoint")
+        opts = entry.get("options") or {}
+        if not isinstance(opts, dict):
+            raise ConfigError(f"{where}.options: must be a mapping")
+        return ModelSpec(str(entry["name"]), _expand(str(ckpt), where) if ckpt is not None else None,
+                         dict(opts), bool(entry.get("random_weights", False)), int(entry.get("seed", 0)),
+                         entry.get("label"))
+    raise ConfigError(f"{where}: model entry must be a string or a mapping, got {type(entry).__name__}")
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file.
+
+    Raises:
+        ConfigError: naming the file and the bad key.
+    """
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: suite file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{p}: a suite is a mapping with models, datasets, protocols")
+    unknown = set(doc) - {"name", "description", "models", "datasets", "protocols", "settings"}
+    if unknown:
+        raise ConfigError(f"{p}: unknown keys {sorted(unknown)}")
+    for key in ("models", "datasets"):
+        if not isinstance(doc.get(key), list) or not doc[key]:
+            raise ConfigError(f"{p}: '{key}' must be a non-empty list")
+    default_protos = doc.get("protocols") or []
+    if not isinstance(default_protos, list):
+        raise ConfigError(f"{p}: 'protocols' must be a list")
+    settings = doc.get("settings") or {}
+    if not isinstance(settings, dict) or set(settings) - _SETTINGS:
+        raise ConfigError(f"{p}: 'settings' accepts {sorted(_SETTINGS)}")
+    models = [_model(m, f"{p}: models[{i}]") for i, m in enumerate(doc["models"])]
+    runs = []
+    for i, d in enumerate(doc["datasets"]):
+        where = f"{p}: datasets[{i}]"
+        if isinstance(d, str):
+            spec, protos, split = _expand(d, where), default_protos, None
+        elif isinstance(d, dict) and "spec" in d:
+            spec = _expand(str(d["spec"]), where)
+            protos = d.get("protocols") or default_protos
+            split = d.get("split")
+        else:
+            raise ConfigError(f"{where}: must be 'KIND:PATH' or a mapping with 'spec'")
+        if not protos:
+            raise ConfigError(f"{where}: no protocols (give 'protocols' for the suite or this dataset)")
+        for m in models:
+            for proto in protos:
+                runs.append(SuiteRun(m, spec, str(proto), split))
+    return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, dict(settings))
