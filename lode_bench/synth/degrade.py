@@ -104,11 +104,12 @@ def apply_rsblur_degradations(
         pattern = str(params.patterns[int(rng.integers(len(params.patterns)))])
         rg, bg = float(rng.uniform(*params.red_gain)), float(rng.uniform(*params.blue_gain))
         info.update(bayer_pattern=pattern, red_gain=rg, blue_gain=bg)
-        gains = np.array([1.0 / rg, 1.0, 1.0 / bg])
-        raw = mosaic(x * gains, pattern)
+        # white-balance gain of every CFA site: the camera's raw is the image divided by it
+        wb = mosaic(np.broadcast_to(np.array([rg, 1.0, bg]), x.shape), pattern)
+        raw = mosaic(x, pattern) / wb
         if params.noise is not None:
             raw = np.clip(poisson_gaussian_noise(raw, *params.noise, rng), 0.0, 1.0)
-        x = demosaic_malvar(raw, pattern) / gains
+        x = demosaic_malvar(raw * wb, pattern)  # white balance on the raw, then demosaic
     elif params.noise is not None:
         x = np.clip(poisson_gaussian_noise(x, *params.noise, rng), 0.0, 1.0)
     if ccm is not None:

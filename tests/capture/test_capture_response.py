@@ -161,3 +161,29 @@ def test_profile_with_unknown_key(tmp_path) -> None:
     p.write_text("name: cam\nresponse: srgb\nnoize: {beta1: 1}\n")
     with pytest.raises(ConfigError, match="noize"):
         load_profile(p)
+
+
+def test_calibrate_crf_cli_writes_table_and_profile(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from lode_bench.io import write_image
+    from lode_bench.synth.cli import capture
+
+    imgs, times = _synthetic_exposures(2.2)
+    paths = []
+    for i, img in enumerate(imgs):
+        p = tmp_path / f"exp{i}.png"
+        write_image(p, img)
+        paths.append(str(p))
+    out, prof = tmp_path / "cam_crf.txt", tmp_path / "cam.yaml"
+    args = ["calibrate-crf", *paths, "--times", ",".join(str(t) for t in times)]
+    res = CliRunner().invoke(capture, [*args, "--out", str(out), "--profile", str(prof)])
+    assert res.exit_code == 0, res.output
+    table = load_inverse_crf_table(out)
+    np.testing.assert_allclose(table, calibrate_inverse_crf(imgs, times), rtol=1e-8)
+    resp = load_profile(prof).response
+    assert resp.kind == "table"
+    # the profile applies REDS' >250 extrapolation on load
+    np.testing.assert_allclose(resp.lut(), extrapolate_reds_table(table), rtol=1e-8)
+    bad = CliRunner().invoke(capture, [*args[:-2], "--times", "1,2", "--out", str(out)])
+    assert bad.exit_code != 0 and "exposure times" in bad.output

@@ -176,3 +176,13 @@ def test_shake_kernels() -> None:
         and k.shape[0] <= 35
         and np.all(k >= 0)
     )
+
+
+def test_white_balance_is_applied_on_the_raw_before_demosaicking() -> None:
+    """Without noise, inverse WB then WB on the raw cancel exactly: result = Malvar(mosaic(x))."""
+    img = fit_photo(builtin_photo("coffee"), (48, 64)).astype(np.float64) / 255
+    params = DegradationParams(saturation=None, noise=None, bayer=True)
+    out, info = apply_rsblur_degradations(img, np.random.default_rng(4), params)
+    p = info["bayer_pattern"]
+    ref = np.clip(demosaic_malvar(mosaic(img, p), p), 0, 1)
+    np.testing.assert_allclose(out, ref, atol=1e-12)
