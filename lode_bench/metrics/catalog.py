@@ -135,6 +135,17 @@ def builtin_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
             outputs=("aligned_psnr", "aligned_ssim"),
         ), ()),
         (MetricSpec(
+            name="realblur_aligned_reloblur", fn=f"{_M}.realblur:realblur_aligned",
+            higher_is_better=True, value_range=(-1.0, _INF), colour="RGB in [0, 1]",
+            input_rule=_U8,
+            description="RealBlur alignment with ReLoBlur/LBAG's aligned PSNR: squared error "
+                        "averaged over all H·W·3 values (invalid warped border counts as zero "
+                        "error) instead of the valid ones; SSIM as realblur_aligned.",
+            reference="ReLoBlur / LBAG aligned_psnr_metric",
+            outputs=("aligned_psnr", "aligned_ssim"),
+            defaults={"psnr_normalisation": "all"},
+        ), ()),
+        (MetricSpec(
             name="psnr_w", fn=f"{_M}.masked:psnr_w", higher_is_better=True,
             value_range=(0.0, _INF), colour="RGB", input_rule=_U8 + "; H×W mask (> 0)",
             description="PSNR of the masked pixels only: 10·log10(255² / (Σ(p−g)²·M / ΣM / 3)).",

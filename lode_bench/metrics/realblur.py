@@ -39,7 +39,12 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import LodeBenchError
-from lode_bench.metrics.colour import check_data_range, check_image, check_same_shape
+from lode_bench.metrics.colour import (
+    MetricInputError,
+    check_data_range,
+    check_image,
+    check_same_shape,
+)
 from lode_bench.metrics.ssim import RADIUS, ssim_gaussian_map
 
 ECC_ITERATIONS = 100
@@ -147,6 +152,7 @@ def realblur_aligned(
     *,
     data_range: float = 255.0,
     precision: str = "float64",
+    psnr_normalisation: str = "valid",
 ) -> dict[str, float]:
     """RealBlur/RSBlur/ReLoBlur aligned PSNR and SSIM of one output.
 
@@ -156,6 +162,10 @@ def realblur_aligned(
         data_range: full-scale value of the inputs (they are divided by it).
         precision: ``"float64"`` (default) or ``"float32"`` to follow the official
             script's float32 arithmetic.
+        psnr_normalisation: ``"valid"`` (RealBlur/RSBlur: squared error divided by the
+            number of valid warped values, Σ cr) or ``"all"`` (ReLoBlur/LBAG
+            ``aligned_psnr_metric``: mean over all H·W·3 values, the invalid border
+            counting as zero error, i.e. ``valid + 10·log10(3HW / Σ cr)``).
 
     Returns:
         ``{"aligned_psnr": dB, "aligned_ssim": value, "ecc_rho": ECC correlation}``;
@@ -166,7 +176,11 @@ def realblur_aligned(
         ShapeMismatchError, MetricInputError: bad inputs.
     """
     if precision not in ("float64", "float32"):
-        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+        raise MetricInputError(f"precision must be 'float64' or 'float32', got {precision!r}")
+    if psnr_normalisation not in ("valid", "all"):
+        raise MetricInputError(
+            f"psnr_normalisation must be 'valid' or 'all', got {psnr_normalisation!r}"
+        )
     dr = check_data_range(data_range)
     p = check_image(pred, name="prediction", allow_grey=False)
     t = check_image(target, name="target", allow_grey=False)
@@ -177,7 +191,8 @@ def realblur_aligned(
     )
 
     diff = xr - zr
-    err = float(np.sum(diff * diff, dtype=np.float64)) / float(np.sum(cr, dtype=np.float64))
+    count = float(np.sum(cr, dtype=np.float64)) if psnr_normalisation == "valid" else cr.size
+    err = float(np.sum(diff * diff, dtype=np.float64)) / count
     aligned_psnr = math.inf if err == 0.0 else 10.0 * math.log10(1.0 / err)
 
     smap = ssim_gaussian_map(xr, zr, data_range=1.0)  # (H-10)×(W-10)×3, 'valid'

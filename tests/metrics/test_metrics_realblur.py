@@ -118,3 +118,16 @@ def test_realblur_bad_inputs() -> None:
         realblur_aligned(bad, a)
     with pytest.raises(LodeBenchError, match="H×W×3"):
         realblur_aligned(np.zeros((32, 32)), np.zeros((32, 32)))
+
+
+def test_reloblur_normalisation_relation(misaligned: tuple[np.ndarray, np.ndarray]) -> None:
+    out, ref = misaligned
+    valid = realblur_aligned(out, ref)
+    allpix = realblur_aligned(out, ref, psnr_normalisation="all")
+    _, _, cr, _, _ = align_to_target(out / 255.0, ref / 255.0)
+    assert cr.sum() < cr.size  # the warp leaves an invalid border
+    expected = valid["aligned_psnr"] + 10 * math.log10(cr.size / cr.sum())
+    assert allpix["aligned_psnr"] == pytest.approx(expected, abs=1e-9)
+    assert allpix["aligned_ssim"] == valid["aligned_ssim"]
+    with pytest.raises(LodeBenchError, match="psnr_normalisation"):
+        realblur_aligned(out, ref, psnr_normalisation="pixels")
