@@ -14,7 +14,7 @@ Blending is done in the linear space of the caller's choice (pass float frames).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import cv2
@@ -59,15 +59,15 @@ def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     )
 
 
-def interpolate_pair(
+def iter_interpolated_pair(
     i0: np.ndarray,
     i1: np.ndarray,
     times: Sequence[float],
     *,
     preset: Preset = "medium",
     flows: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[np.ndarray]:
-    """Frames at fractional ``times`` (each in (0, 1)) between ``i0`` and ``i1``.
+) -> Iterator[np.ndarray]:
+    """Frames at fractional ``times`` (each in (0, 1)) between ``i0`` and ``i1``, one at a time.
 
     Args:
         i0, i1: H×W×3 float32/float64 frames (any linear or encoded space) or uint8.
@@ -75,7 +75,7 @@ def interpolate_pair(
         preset: DIS preset.
         flows: precomputed (F_01, F_10) to skip the flow computation.
 
-    Returns:
+    Yields:
         One float32 H×W×3 frame per time, in the value space of the inputs.
     """
     f01, f10 = (
@@ -85,12 +85,59 @@ def interpolate_pair(
     )
     a = np.asarray(i0, dtype=np.float32)
     b = np.asarray(i1, dtype=np.float32)
-    out = []
     for t in times:
         ft0 = -(1 - t) * t * f01 + t * t * f10
         ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
-        out.append((1 - t) * _warp(a, ft0) + t * _warp(b, ft1))
-    return out
+        yield (1 - t) * _warp(a, ft0) + t * _warp(b, ft1)
+
+
+def interpolate_pair(
+    i0: np.ndarray,
+    i1: np.ndarray,
+    times: Sequence[float],
+    *,
+    preset: Preset = "medium",
+    flows: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[np.ndarray]:
+    """List form of :func:`iter_interpolated_pair`."""
+    return list(iter_interpolated_pair(i0, i1, times, preset=preset, flows=flows))
+
+
+def iter_interpolated(
+    frames: Sequence[np.ndarray],
+    factor: int,
+    *,
+    preset: Preset = "medium",
+    flow_frames: Sequence[np.ndarray] | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield the frames with ``factor - 1`` interpolated frames between each pair.
+
+    Only two in-between frames are alive at a time, so averaging 65 virtual 720p frames
+    does not hold 65 frames in memory.
+
+    Args:
+        frames: N frames (float linear values recommended; uint8 accepted).
+        factor: temporal up-sampling factor k (1 yields the frames unchanged as float32).
+        preset: DIS preset.
+        flow_frames: frames to compute the flow on (e.g. the uint8 originals when
+            ``frames`` are linear values); default ``frames``.
+
+    Yields:
+        ``(N - 1) * factor + 1`` float32 frames; originals sit at multiples of ``factor``.
+    """
+    if factor < 1:
+        raise ConfigError(f"interpolation.factor must be >= 1, got {factor}")
+    fl = flow_frames if flow_frames is not None else frames
+    yield np.asarray(frames[0], dtype=np.float32)
+    times = [j / factor for j in range(1, factor)]
+    for i in range(len(frames) - 1):
+        if factor > 1:
+            flows = (
+                dis_flow(fl[i], fl[i + 1], preset=preset),
+                dis_flow(fl[i + 1], fl[i], preset=preset),
+            )
+            yield from iter_interpolated_pair(frames[i], frames[i + 1], times, flows=flows)
+        yield np.asarray(frames[i + 1], dtype=np.float32)
 
 
 def interpolate_sequence(
@@ -100,29 +147,5 @@ def interpolate_sequence(
     preset: Preset = "medium",
     flow_frames: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """Insert ``factor - 1`` frames between each consecutive pair.
-
-    Args:
-        frames: N frames (float linear values recommended; uint8 accepted).
-        factor: temporal up-sampling factor k (1 returns the frames unchanged as float32).
-        preset: DIS preset.
-        flow_frames: frames to compute the flow on (e.g. the uint8 originals when
-            ``frames`` are linear values); default ``frames``.
-
-    Returns:
-        ``(N - 1) * factor + 1`` float32 frames; originals sit at multiples of ``factor``.
-    """
-    if factor < 1:
-        raise ConfigError(f"interpolation.factor must be >= 1, got {factor}")
-    fl = flow_frames if flow_frames is not None else frames
-    out: list[np.ndarray] = [np.asarray(frames[0], dtype=np.float32)]
-    times = [j / factor for j in range(1, factor)]
-    for i in range(len(frames) - 1):
-        if factor > 1:
-            flows = (
-                dis_flow(fl[i], fl[i + 1], preset=preset),
-                dis_flow(fl[i + 1], fl[i], preset=preset),
-            )
-            out += interpolate_pair(frames[i], frames[i + 1], times, flows=flows)
-        out.append(np.asarray(frames[i + 1], dtype=np.float32))
-    return out
+    """List form of :func:`iter_interpolated` (``(N - 1) * factor + 1`` float32 frames)."""
+    return list(iter_interpolated(frames, factor, preset=preset, flow_frames=flow_frames))

@@ -22,7 +22,7 @@ from lode_bench.synth.degrade import (
     crop_border,
     jpeg_roundtrip,
 )
-from lode_bench.synth.interpolate import Preset, interpolate_sequence
+from lode_bench.synth.interpolate import Preset, iter_interpolated
 from lode_bench.synth.local_objects import (
     ObjectMotion,
     sample_motion,
@@ -85,11 +85,12 @@ def linear_average(
             acc.add(f)
         return acc.mean_linear(), acc.count
     lin = [response.to_linear(f) for f in frames]
-    dense = interpolate_sequence(lin, factor, preset=cast(Preset, preset), flow_frames=frames)
     total = np.zeros(frames[0].shape, dtype=np.float64)
-    for f in dense:
+    count = 0
+    for f in iter_interpolated(lin, factor, preset=cast(Preset, preset), flow_frames=frames):
         total += f
-    return total / len(dense), len(dense)
+        count += 1
+    return total / count, count
 
 
 def global_sample(
