@@ -31,8 +31,8 @@ For the MATLAB 3-D variant the 11-tap kernel along the 3-long, replicate-padded
 channel axis collapses to a fixed 3×3 channel-mixing matrix (:func:`channel_mixing_matrix`),
 so the 3-D filter costs one 2-D filter plus a 3×3 matrix product.
 The image is processed in horizontal strips so that all temporaries stay in cache;
-strips run on ``cv2.getNumThreads()`` threads (set it with ``cv2.setNumThreads``) and
-their sums are combined in a fixed order, so results do not depend on the thread count.
+strips can run on several threads (:func:`set_threads`, default 1) and their sums are
+combined in a fixed order, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -138,9 +138,32 @@ def _ssim_terms(
 _STRIP_ROWS = 48
 
 
+THREADS_ENV = "LODE_BENCH_METRIC_THREADS"
+_threads: int | None = None
+
+
+def set_threads(n: int | None) -> None:
+    """Threads used inside one SSIM call (strips in parallel); ``None`` restores the default.
+
+    The default is ``$LODE_BENCH_METRIC_THREADS`` or 1: scoring usually runs one image per
+    worker process already, where extra threads would only oversubscribe the cores.
+    Results do not depend on this setting.
+    """
+    global _threads
+    if n is not None and int(n) < 1:
+        raise MetricInputError(f"thread count must be >= 1, got {n}")
+    _threads = None if n is None else int(n)
+
+
 def _workers() -> int:
-    """Threads for strip processing: OpenCV's thread setting (``cv2.setNumThreads``)."""
-    return max(1, min(cv2.getNumThreads(), os.cpu_count() or 1, 8))
+    if _threads is not None:
+        return _threads
+    try:
+        return max(1, int(os.environ.get(THREADS_ENV, "1")))
+    except ValueError:
+        raise MetricInputError(
+            f"{THREADS_ENV} must be a positive integer, got {os.environ[THREADS_ENV]!r}"
+        ) from None
 
 
 def _ssim_valid(
@@ -162,9 +185,9 @@ def _ssim_valid(
     The image is processed ``_STRIP_ROWS`` output rows at a time (plus the window's
     halo): each strip is converted to float64, its four moments filtered with
     ``cv2.sepFilter2D`` (exact float64) and the SSIM terms formed, all in reused
-    cache-sized buffers. Strips run on ``cv2.getNumThreads()`` threads (numpy and
-    OpenCV release the GIL); per-strip sums are added in strip order, so the result
-    does not depend on the thread count.
+    cache-sized buffers. Strips run on :func:`set_threads` threads (numpy and OpenCV
+    release the GIL); per-strip sums are added in strip order, so the result does not
+    depend on the thread count.
 
     Args:
         x, y: H×W or H×W×C (C ≤ 4) arrays of any real dtype (pad them beforehand

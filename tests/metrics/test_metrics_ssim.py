@@ -16,6 +16,7 @@ from lode_bench.metrics.colour import rgb_to_grey_matlab
 from lode_bench.metrics.ssim import (
     channel_mixing_matrix,
     matlab_box_downsample,
+    set_threads,
     ssim_gaussian,
     ssim_gaussian_map,
     ssim_matlab_2d,
@@ -313,13 +314,21 @@ def test_ssim_matlab_rgb_multi_strip_matches_slow_reference(rng: np.random.Gener
 
 def test_results_do_not_depend_on_thread_count(tid_i03: tuple) -> None:
     dist, ref = tid_i03
-    before = cv2.getNumThreads()
     try:
-        cv2.setNumThreads(1)
+        set_threads(1)
         one = (ssim_gaussian(dist, ref), ssim_matlab_rgb(dist, ref), ssim_wang(dist, ref))
-        cv2.setNumThreads(4)
+        set_threads(4)
         four = (ssim_gaussian(dist, ref), ssim_matlab_rgb(dist, ref), ssim_wang(dist, ref))
     finally:
-        cv2.setNumThreads(before)
+        set_threads(None)
     assert one == four
     assert one[0] == pytest.approx(skimage_gaussian(dist, ref), abs=1e-12)
+
+
+def test_thread_setting_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(LodeBenchError, match="thread count"):
+        set_threads(0)
+    monkeypatch.setenv("LODE_BENCH_METRIC_THREADS", "many")
+    a = np.zeros((20, 20, 3), np.uint8)
+    with pytest.raises(LodeBenchError, match="LODE_BENCH_METRIC_THREADS"):
+        ssim_gaussian(a, a)
