@@ -196,6 +196,12 @@ class ResultsStore:
                       [row[k] for k in RUN_COLUMNS])
 
     def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
+        """Mark a run finished (or failed); an ``extra`` dict is merged into the stored one."""
+        if isinstance(fields.get("extra"), Mapping):
+            row = self._conn.execute("SELECT extra FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            merged = json.loads(row[0]) if row and row[0] else {}
+            merged.update(fields["extra"])
+            fields["extra"] = merged
         sets = {"finished": _now(), "status": status, **fields}
         for k in ("packages", "extra"):
             if k in sets and not isinstance(sets[k], str):
