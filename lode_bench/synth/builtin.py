@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 import skimage.data as skdata
 
-from lode_bench.capture.frames import ArrayFrameSource
+from lode_bench.capture.frames import FrameSource
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError
 from lode_bench.synth.averaging import quantize
-from lode_bench.synth.local_objects import ObjectMotion, render_object_frames
+from lode_bench.synth.local_objects import ObjectMotion, ObjectSceneRenderer
 
 PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle")
 BACKGROUNDS: tuple[str, ...] = ("rocket", "motorcycle", "coffee", "astronaut")
@@ -131,36 +131,51 @@ def smooth_trajectory(
     return pos - pos[mid]
 
 
-def render_translation_frames(
-    photo: np.ndarray,
-    size: tuple[int, int],
-    offsets: np.ndarray,
-    response: CameraResponse,
-) -> tuple[list[np.ndarray], tuple[int, int]]:
-    """Frames of a camera translating over ``photo`` (exact float64 bilinear, linear space).
+class TranslationRenderer:
+    """Renders frame ``t`` of a camera translating over ``photo`` on demand.
+
+    Sampling is exact float64 bilinear interpolation in the response's linear space;
+    frame ``t`` shows the photo at ``x + origin + offsets[t]`` and is quantised to 8 bits.
 
     Args:
         photo: H0×W0×3 uint8, large enough for ``size`` plus the trajectory.
         size: output (H, W).
-        offsets: (n, 2) (dx, dy) per frame; frame ``t`` shows the photo at ``x + origin + offset``.
+        offsets: (n, 2) (dx, dy) per frame.
         response: linear space in which sub-pixel sampling happens.
 
-    Returns:
-        (frames as uint8 H×W×3, origin (x0, y0) of the zero-offset crop in ``photo``).
+    Raises:
+        ConfigError: the photo is too small for the view and its motion.
     """
-    h, w = size
-    lo = np.floor(offsets.min(axis=0)).astype(int)
-    hi = np.ceil(offsets.max(axis=0)).astype(int) + 1
-    need_h, need_w = h + hi[1] - lo[1], w + hi[0] - lo[0]
-    if photo.shape[0] < need_h or photo.shape[1] < need_w:
-        raise ConfigError(
-            f"photo {photo.shape[:2]} too small for a {size} view moving {hi - lo} px"
+
+    def __init__(
+        self,
+        photo: np.ndarray,
+        size: tuple[int, int],
+        offsets: np.ndarray,
+        response: CameraResponse,
+    ) -> None:
+        h, w = size
+        lo = np.floor(offsets.min(axis=0)).astype(int)
+        hi = np.ceil(offsets.max(axis=0)).astype(int) + 1
+        need_h, need_w = h + hi[1] - lo[1], w + hi[0] - lo[0]
+        if photo.shape[0] < need_h or photo.shape[1] < need_w:
+            raise ConfigError(
+                f"photo {photo.shape[:2]} too small for a {size} view moving {hi - lo} px"
+            )
+        self.origin = (
+            int((photo.shape[1] - need_w) // 2 - lo[0]),
+            int((photo.shape[0] - need_h) // 2 - lo[1]),
         )
-    x0 = (photo.shape[1] - need_w) // 2 - lo[0]
-    y0 = (photo.shape[0] - need_h) // 2 - lo[1]
-    lin = response.to_linear(photo)
-    frames = []
-    for dx, dy in offsets:
+        self.size, self.offsets, self.response = size, offsets, response
+        self.linear = response.to_linear(photo)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def frame(self, t: int) -> np.ndarray:
+        """Frame ``t`` as H×W×3 uint8."""
+        (h, w), (x0, y0), lin = self.size, self.origin, self.linear
+        dx, dy = self.offsets[t]
         fx, fy = int(np.floor(dx)), int(np.floor(dy))
         ax, ay = dx - fx, dy - fy
         ys, xs = y0 + fy, x0 + fx
@@ -169,8 +184,31 @@ def render_translation_frames(
         p10 = lin[ys + 1 : ys + 1 + h, xs : xs + w]
         p11 = lin[ys + 1 : ys + 1 + h, xs + 1 : xs + 1 + w]
         f = (1 - ay) * ((1 - ax) * p00 + ax * p01) + ay * ((1 - ax) * p10 + ax * p11)
-        frames.append(quantize(response.from_linear(f)))
-    return frames, (int(x0), int(y0))
+        return quantize(self.response.from_linear(f))
+
+
+def render_translation_frames(
+    photo: np.ndarray,
+    size: tuple[int, int],
+    offsets: np.ndarray,
+    response: CameraResponse,
+) -> tuple[list[np.ndarray], tuple[int, int]]:
+    """All frames of :class:`TranslationRenderer`, and the origin (x0, y0) of the zero-offset crop."""
+    r = TranslationRenderer(photo, size, offsets, response)
+    return [r.frame(t) for t in range(len(r))], r.origin
+
+
+class PanFrameSource(FrameSource):
+    """A frame source that renders camera-pan frames lazily (only the frames read)."""
+
+    def __init__(self, renderer: TranslationRenderer, *, fps: float, name: str) -> None:
+        self.renderer, self.fps, self.name = renderer, float(fps), name
+
+    def __len__(self) -> int:
+        return len(self.renderer)
+
+    def _read(self, index: int) -> np.ndarray:
+        return self.renderer.frame(index)
 
 
 @dataclass
@@ -207,17 +245,15 @@ def builtin_global_source(
     size: tuple[int, int] = (240, 320),
     seed: int = 0,
     response: CameraResponse | None = None,
-) -> ArrayFrameSource:
-    """A 240 fps frame source: a camera panning over a built-in photograph."""
-    clip = render_global_clip(
-        np.random.default_rng([seed, 101]),
-        n_frames,
-        size,
-        response or CameraResponse("gamma", 2.2),
-        speed=(0.5, 1.5),
-    )
-    src = ArrayFrameSource(clip.frames, fps=240.0, name=f"builtin-pan-{clip.photo}")
-    return src
+) -> FrameSource:
+    """A 240 fps frame source: a camera panning over a built-in photograph (rendered lazily)."""
+    rng = np.random.default_rng([seed, 101])
+    name = str(rng.choice(PHOTOS))
+    offsets = smooth_trajectory(rng, n_frames, speed=(0.5, 1.5))
+    span = np.ceil(offsets.max(axis=0) - offsets.min(axis=0)).astype(int) + 4
+    big = fit_photo(builtin_photo(name), (size[0] + int(span[1]), size[1] + int(span[0])))
+    renderer = TranslationRenderer(big, size, offsets, response or CameraResponse("gamma", 2.2))
+    return PanFrameSource(renderer, fps=240.0, name=f"builtin-pan-{name}")
 
 
 @dataclass
@@ -240,6 +276,22 @@ def builtin_local_clip(
     response: CameraResponse | None = None,
 ) -> LocalClip:
     """Static camera, objects moving at up to ``speed`` px/frame over a built-in background."""
+    renderer, bg_name, names = _local_scene(seed, size, n_objects, speed, response)
+    mid = n_frames // 2
+    frames, cover = [], np.zeros((n_frames, *size), dtype=bool)
+    for f in range(n_frames):
+        frame, cover[f] = renderer.frame(float(f - mid))
+        frames.append(frame)
+    return LocalClip(frames=frames, coverage=cover, background=bg_name, objects=names)
+
+
+def _local_scene(
+    seed: int,
+    size: tuple[int, int],
+    n_objects: int,
+    speed: float,
+    response: CameraResponse | None,
+) -> tuple[ObjectSceneRenderer, str, list[str]]:
     rng = np.random.default_rng([seed, 202])
     resp = response or CameraResponse("gamma", 2.2)
     bg_name = str(rng.choice(BACKGROUNDS))
@@ -262,8 +314,20 @@ def builtin_local_clip(
             )
         )
         names.append(name)
-    frames, cover = render_object_frames(bg, objs, motions, n_frames, resp)
-    return LocalClip(frames=frames, coverage=cover, background=bg_name, objects=names)
+    return ObjectSceneRenderer(bg, objs, motions, resp), bg_name, names
+
+
+class SceneFrameSource(FrameSource):
+    """Frames of an :class:`ObjectSceneRenderer`, rendered lazily; time 0 at the middle frame."""
+
+    def __init__(self, renderer: ObjectSceneRenderer, n_frames: int, *, fps: float, name: str):
+        self.renderer, self.n, self.fps, self.name = renderer, n_frames, float(fps), name
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _read(self, index: int) -> np.ndarray:
+        return self.renderer.frame(float(index - self.n // 2))[0]
 
 
 def builtin_local_source(
@@ -272,7 +336,7 @@ def builtin_local_source(
     size: tuple[int, int] = (240, 320),
     seed: int = 0,
     response: CameraResponse | None = None,
-) -> ArrayFrameSource:
-    """Frame source of :func:`builtin_local_clip` (for the ``local-real`` recipes)."""
-    clip = builtin_local_clip(n_frames=n_frames, size=size, seed=seed, response=response)
-    return ArrayFrameSource(clip.frames, fps=240.0, name=f"builtin-static-{clip.background}")
+) -> FrameSource:
+    """Frames of :func:`builtin_local_clip`, rendered lazily (for ``local-real`` recipes)."""
+    renderer, bg_name, _ = _local_scene(seed, size, 2, 3.0, response)
+    return SceneFrameSource(renderer, n_frames, fps=240.0, name=f"builtin-static-{bg_name}")

@@ -131,6 +131,50 @@ def composite_static(
     return bg
 
 
+class ObjectSceneRenderer:
+    """Renders one frame at a time of objects moving over a static background.
+
+    Args:
+        background: H×W×3 uint8 RGB.
+        moving: RGBA float objects that move.
+        motions: one :class:`ObjectMotion` per moving object.
+        response: linear space used for compositing.
+        static, static_poses: distractor objects that stay put (pasted under the movers).
+    """
+
+    def __init__(
+        self,
+        background: np.ndarray,
+        moving: Sequence[np.ndarray],
+        motions: Sequence[ObjectMotion],
+        response: CameraResponse,
+        *,
+        static: Sequence[np.ndarray] = (),
+        static_poses: Sequence[ObjectMotion] = (),
+    ) -> None:
+        if len(moving) != len(motions):
+            raise ConfigError(f"{len(moving)} moving objects but {len(motions)} motions")
+        self.base = composite_static(background, static, static_poses, response)
+        self.layers = []
+        for i, obj in enumerate(moving):
+            _check_rgba(obj, i)
+            self.layers.append(_premultiplied_linear(obj, response))
+        self.shapes = [obj.shape[:2] for obj in moving]
+        self.motions, self.response = list(motions), response
+        self.size = background.shape[:2]
+
+    def frame(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """(H×W×3 uint8 frame, H×W bool coverage by moving objects) at time ``t`` (frames
+        from the pasted pose)."""
+        lin = self.base
+        cover = np.zeros(self.size, dtype=bool)
+        for src, shape, mot in zip(self.layers, self.shapes, self.motions, strict=True):
+            layer = _warp_rgba(src, mot.affine(t, shape), self.size)
+            cover |= layer[..., 3] > 0
+            lin = _over(lin, layer)
+        return quantize(self.response.from_linear(lin)), cover
+
+
 def render_object_frames(
     background: np.ndarray,
     moving: Sequence[np.ndarray],
@@ -141,7 +185,7 @@ def render_object_frames(
     static: Sequence[np.ndarray] = (),
     static_poses: Sequence[ObjectMotion] = (),
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Render the ``n_frames`` frames of a local-motion clip.
+    """Render the ``n_frames`` frames of a local-motion clip (time 0 at the middle frame).
 
     Args:
         background: H×W×3 uint8 RGB.
@@ -157,24 +201,15 @@ def render_object_frames(
     """
     if n_frames < 1 or n_frames % 2 == 0:
         raise ConfigError(f"n_frames must be odd and >= 1, got {n_frames}")
-    if len(moving) != len(motions):
-        raise ConfigError(f"{len(moving)} moving objects but {len(motions)} motions")
-    base = composite_static(background, static, static_poses, response)
-    layers_src = []
-    for i, obj in enumerate(moving):
-        _check_rgba(obj, i)
-        layers_src.append(_premultiplied_linear(obj, response))
-    h, w = background.shape[:2]
+    r = ObjectSceneRenderer(
+        background, moving, motions, response, static=static, static_poses=static_poses
+    )
     mid = n_frames // 2
-    frames, cover = [], np.zeros((n_frames, h, w), dtype=bool)
+    frames: list[np.ndarray] = []
+    cover = np.zeros((n_frames, *r.size), dtype=bool)
     for f in range(n_frames):
-        t = float(f - mid)
-        lin = base
-        for k, (src, mot) in enumerate(zip(layers_src, motions, strict=True)):
-            layer = _warp_rgba(src, mot.affine(t, moving[k].shape[:2]), (h, w))
-            cover[f] |= layer[..., 3] > 0
-            lin = _over(lin, layer)
-        frames.append(quantize(response.from_linear(lin)))
+        frame, cover[f] = r.frame(float(f - mid))
+        frames.append(frame)
     return frames, cover
 
 
