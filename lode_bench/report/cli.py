@@ -39,8 +39,9 @@ def _progress() -> bool:
 @click.option("--no-visuals", is_flag=True, help="Skip crop comparisons.")
 @click.option("--dataset-root", multiple=True, metavar="NAME=DIR",
               help="Dataset folder for pictures, where the run table does not name it.")
-@click.option("--outputs", multiple=True, metavar="MODEL=DIR",
-              help="Folder of a model's saved outputs, where the run table does not name it.")
+@click.option("--outputs", multiple=True, metavar="[DATASET/]MODEL=DIR",
+              help="Folder of a model's saved outputs (on every dataset, or on DATASET only), "
+                   "where the run table does not name it.")
 def report_command(store: Path, out: Path, confidence: float, resamples: int, seed: int,
                    baseline: str, no_visuals: bool, dataset_root: tuple[str, ...],
                    outputs: tuple[str, ...]) -> None:

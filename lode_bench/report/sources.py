@@ -7,7 +7,8 @@ ground truth, mask) and the saved model outputs. Both are located from the run t
   whose ``manifest.json`` has the table's manifest hash, or an explicit
   ``datasets={name_or_hash: folder}`` mapping;
 * a model's outputs: ``extra`` keys ``outputs_dir``/``save_outputs``/``output_dir`` of its
-  runs, or an explicit ``outputs={model: folder}`` mapping; inside it the file
+  runs, or an explicit ``outputs={model: folder}`` mapping (a key ``"<dataset>/<model>"``
+  applies to that dataset only and wins over a plain model key); inside it the file
   ``<image_id>.png`` is looked up directly and under ``<model>/`` and ``<dataset>/<model>/``.
 
 The ``identity`` baseline's output is the blurry input itself.
@@ -142,6 +143,11 @@ def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
             for k in _OUTPUT_KEYS:
                 if isinstance(extra.get(k), str) and Path(extra[k]).is_dir():
                     dirs[str(r["model"])] = Path(extra[k])
-    for model, d in (outputs or {}).items():
-        dirs[model] = Path(d)
+    given = dict(outputs or {})
+    for key, d in given.items():  # plain model keys first, dataset-specific keys win
+        if not key.startswith(f"{dataset}/"):
+            dirs[key] = Path(d)
+    for key, d in given.items():
+        if key.startswith(f"{dataset}/"):
+            dirs[key[len(dataset) + 1:]] = Path(d)
     return ImageSource(manifest, dirs, dataset_name=dataset)

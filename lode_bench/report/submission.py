@@ -41,6 +41,14 @@ FORMAT = "lode-bench-submission"
 FORMAT_VERSION = 1
 
 
+#: Run-table fields copied into a submission's provenance (``extra`` is left out: it may
+#: hold local folder paths).
+PROVENANCE_FIELDS = ("run_id", "created", "finished", "status", "model_card_hash", "dataset",
+                     "dataset_hash", "protocol", "protocol_version", "device", "precision",
+                     "tiling", "seed", "checkpoint_sha256", "git_hash", "packages", "params",
+                     "flops")
+
+
 class SubmissionError(LodeBenchError):
     """A submission file is unreadable or structurally malformed (the message names the key)."""
 
@@ -286,7 +294,7 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
     for _, r in my_runs.iterrows():
         if r["run_id"] in run_ids:
             prov_runs.append({k: (None if _isna(r[k]) else _jsonable(r[k]))
-                              for k in my_runs.columns if k not in ("model",)})
+                              for k in PROVENANCE_FIELDS if k in my_runs.columns})
     from lode_bench import __version__
 
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "leaderboard": leaderboard,

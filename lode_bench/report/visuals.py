@@ -70,7 +70,7 @@ def choose_zoom(blur: np.ndarray, sharp: np.ndarray, crop: Box, *, factor: int =
 
 
 def comparison_grid(panels: Sequence[tuple[str, np.ndarray]], crop: Box, zoom: Box | None = None,
-                    *, title: str = "", columns: int = 4) -> bytes:
+                    *, title: str = "", columns: int = 6) -> bytes:
     """The same crop of every panel side by side, each with a magnified zoom inset.
 
     Args:
