@@ -251,6 +251,7 @@ def ecc_refine(
     motion: str | None = None,
     template_mask: np.ndarray | None = None,
     levels: int | None = None,
+    finest: int = 0,
 ) -> tuple[np.ndarray, float]:
     """Coarse-to-fine ECC refinement of ``warp``.
 
@@ -262,23 +263,27 @@ def ecc_refine(
         motion: motion model (defaults to ``cfg.motion``).
         template_mask: H×W bool, pixels of the template allowed to contribute.
         levels: pyramid levels to use (defaults to the automatic depth).
+        finest: stop at this pyramid level (0 = full resolution; 1 = half, a cheap
+            intermediate estimate). The warp is always returned in full-resolution
+            coordinates.
 
     Returns:
         ``(warp 3×3 float64, correlation)``.
 
     Raises:
-        AlignmentError: when ECC fails at full resolution.
+        AlignmentError: when ECC fails at the finest level used.
     """
     motion = motion or cfg.motion
     flag = cv_motion_flag(motion)
     t, m = to_grey(template), to_grey(moving)
     n = levels or _n_levels(t.shape, cfg)
+    finest = min(max(finest, 0), n - 1)
     tp, mp = _pyramid(t, n), _pyramid(m, n)
     tm = _mask_pyramid(template_mask, [x.shape for x in tp])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, int(cfg.iterations), float(cfg.eps))
     w = to_3x3(warp)
     rho = float("nan")
-    for lvl in range(n - 1, -1, -1):
+    for lvl in range(n - 1, finest - 1, -1):
         f = 0.5**lvl
         w_l = for_motion(rescale_warp(w, f), motion)
         tm_l = tm[lvl]
@@ -289,11 +294,11 @@ def ecc_refine(
                 tp[lvl], mp[lvl], t_mask, m_mask, w_l, flag, criteria, cfg.gauss_filt_size
             )
         except cv2.error as exc:
-            if lvl == 0:
+            if lvl == finest:
                 raise AlignmentError(f"ECC did not converge ({motion}): {cv_error_text(exc)}") from exc
             continue  # keep the previous estimate and try the finer level
         if not np.all(np.isfinite(w_l)) or not np.isfinite(rho):
-            if lvl == 0:
+            if lvl == finest:
                 raise AlignmentError(f"ECC diverged ({motion}): non-finite warp")
             continue
         w = rescale_warp(to_3x3(w_l), 1.0 / f)
@@ -324,6 +329,7 @@ def estimate_warp(
     cfg: GeometricConfig | None = None,
     *,
     template_mask: np.ndarray | None = None,
+    finest: int = 0,
 ) -> GeometricResult:
     """Register ``moving`` onto ``template``: initialise, refine coarse to fine, fall back.
 
@@ -332,6 +338,7 @@ def estimate_warp(
         moving: image to align (same size, or within a few pixels of it).
         cfg: registration settings.
         template_mask: H×W bool; template pixels allowed to steer the alignment.
+        finest: finest pyramid level refined (see :func:`ecc_refine`).
 
     Returns:
         The registration result; ``notes`` list any fallback taken.
@@ -347,7 +354,8 @@ def estimate_warp(
     errors: list[str] = []
     for motion in motions:
         try:
-            w, rho = ecc_refine(template, moving, w0, cfg, motion=motion, template_mask=template_mask)
+            w, rho = ecc_refine(template, moving, w0, cfg, motion=motion, template_mask=template_mask,
+                                finest=finest)
         except AlignmentError as exc:
             errors.append(str(exc))
             continue
@@ -379,7 +387,9 @@ def align_masked(
     marks pixels whose smoothed residual is an outlier (robust noise threshold, see
     :func:`lode_bench.align.masks.residual_outliers`) as moving, and re-runs ECC from
     the current warp with those pixels excluded. Stops early when the moving mask is
-    stable.
+    stable. On images whose shorter side is at least 480 px the alternation runs on the
+    half-resolution pyramid level and a single masked ECC pass at full resolution
+    finishes (about 3× faster at 1280×720).
 
     Args:
         template, moving, cfg: as in :func:`estimate_warp`.
@@ -393,9 +403,13 @@ def align_masked(
         The result; ``static_mask`` holds the final static template pixels.
     """
     cfg = cfg or GeometricConfig()
-    res = estimate_warp(template, moving, cfg)
     t = to_grey(template)
     m = to_grey(moving)
+    n = _n_levels(t.shape, cfg)
+    # large images: alternate on the half-resolution level (cheap), refine once at full
+    # resolution; small ones alternate at full resolution
+    work = 1 if n >= 2 and min(t.shape) >= 480 else 0
+    res = estimate_warp(template, moving, cfg, finest=work)
     moving_mask = np.zeros(t.shape, bool)
     static = valid_region(res.warp, m.shape, t.shape)
     fine_cfg = replace(cfg, fallback=False)
@@ -412,10 +426,11 @@ def align_masked(
         if static.mean() < 0.05:
             res.notes.append("masking left under 5 % static pixels; unmasked estimate kept")
             static = valid
+            moving_mask[:] = False
             break
         try:
             w, rho = ecc_refine(template, moving, res.warp, fine_cfg, motion=res.motion,
-                                template_mask=static, levels=min(2, _n_levels(t.shape, cfg)))
+                                template_mask=static, levels=work + 1, finest=work)
         except AlignmentError as exc:
             res.notes.append(f"masked refinement failed, previous estimate kept ({exc})")
             break
@@ -423,5 +438,17 @@ def align_masked(
             res.warp, res.correlation = w, rho
         if changed <= 0.001 * t.size:
             break
+    if work:
+        try:
+            w, rho = ecc_refine(template, moving, res.warp, fine_cfg, motion=res.motion,
+                                template_mask=static if moving_mask.any() else None,
+                                levels=1, finest=0)
+        except AlignmentError as exc:
+            raise AlignmentError(f"full-resolution refinement failed: {exc}") from exc
+        why = implausibility(w, t.shape, max_shift_frac=cfg.max_shift_frac)
+        if why:
+            raise AlignmentError(f"{res.motion} warp implausible: {why}")
+        res.warp, res.correlation = w, rho
+        static = valid_region(res.warp, m.shape, t.shape) & ~moving_mask
     res.static_mask = static
     return res

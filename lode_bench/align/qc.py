@@ -46,7 +46,25 @@ class QCThresholds:
 
 @dataclass
 class QCRecord:
-    """Everything measured about one pair (one row of the QC table)."""
+    """Everything measured about one pair (one row of the QC table).
+
+    Attributes:
+        id, scene: sample id (``<scene>/<key>``) and scene name.
+        blur_source, sharp_source: input files, relative to the input folder.
+        status: ``ok``, ``flagged`` or ``failed``; ``flags`` say which checks failed
+            and ``reason`` why a pair failed.
+        motion, init: motion model and initialisation used.
+        warp: final template→input warp (row-major 3×3; includes the centroid shift).
+        correlation: ECC correlation (``cv2.computeECC``) between the grey blurry image
+            and the aligned, photometrically matched sharp image over the static
+            pixels of the crop.
+        static_psnr: PSNR (dB, data range 1) of the same pair over the same pixels.
+        mask_coverage: fraction of the crop marked as locally blurred (local mode).
+        gain, offset: per-channel photometric map ([0, 1] units), in ``direction``.
+        centroid_shift: (dx, dy) px applied by centroid alignment (empty when off).
+        crop: ``[y0, y1, x0, x1]`` of the written region in the blurry frame.
+        size: blurry image size ``[H, W]``; ``seconds``: processing time.
+    """
 
     id: str
     scene: str

@@ -127,3 +127,18 @@ def test_unrelated_images_give_low_correlation(scenes) -> None:  # type: ignore[
     except AlignmentError:
         return
     assert res.correlation < 0.3
+
+
+def test_large_image_path_half_resolution_alternation(textures) -> None:  # type: ignore[no-untyped-def]
+    """Images with a shorter side ≥ 480 px alternate at half resolution; accuracy holds."""
+    from pathlib import Path
+
+    from lode_bench.io import read_image
+
+    scene = read_image(Path(__file__).resolve().parent.parent / "data" / "align" / "nafnet_demo_blurry.jpg")
+    rng = np.random.default_rng(12)
+    p = simulate_pair(scene[:560, :760], (496, 704), rng, object_fraction=0.25,
+                      object_texture=textures[0], sharp_moment=-0.5, motion_length=40.0)
+    plain = corner_errors(estimate_warp(p.blur, p.sharp).warp, p.warp, (496, 704))
+    masked = corner_errors(align_masked(p.blur, p.sharp).warp, p.warp, (496, 704))
+    assert masked.max() < 0.3 and masked.mean() < plain.mean(), (masked, plain)
