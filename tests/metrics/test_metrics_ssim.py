@@ -332,3 +332,13 @@ def test_thread_setting_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     a = np.zeros((20, 20, 3), np.uint8)
     with pytest.raises(LodeBenchError, match="LODE_BENCH_METRIC_THREADS"):
         ssim_gaussian(a, a)
+
+
+def test_grey_uint8_inputs(noisy_pair: tuple[np.ndarray, np.ndarray]) -> None:
+    p, t = noisy_pair[0][..., 1], noisy_pair[1][..., 1]
+    assert ssim_gaussian(p, t) == pytest.approx(skimage_gaussian(p, t), abs=1e-12)
+    ref = structural_similarity(p, t, data_range=255)
+    assert ssim_skimage_default(p, t) == pytest.approx(ref, abs=1e-12)
+    assert ssim_wang(p, t) == pytest.approx(skimage_gaussian(p, t), abs=1e-12)
+    expected = slow_ssim_map(p, t, gaussian_nd(2), pad="edge").mean()
+    assert ssim_matlab_2d(p, t) == pytest.approx(expected, abs=1e-10)
