@@ -203,3 +203,16 @@ def test_per_scene_reference_failure_fails_the_scene(tmp_path: Path, scenes) -> 
     rep = align_dataset(root, tmp_path / "out", AlignConfig(mode="per-scene"), progress=False)
     assert [r.status for r in rep.records] == ["failed", "failed"]
     assert all("reference pair sc/0 failed" in r.reason for r in rep.records)
+
+
+def test_blur_to_sharp_direction_changes_the_blurry_image(scenes) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(16)
+    p = simulate_pair(scenes[1], (256, 384), rng)
+    cfg = AlignConfig(photometric=PhotometricConfig("lstsq", direction="blur-to-sharp"), centroid=False)
+    out = align_pair(p.blur, p.sharp, cfg)
+    assert out is not None
+    # the fitted map takes the blurry image to the sharp one's exposure: sharp = gain·blur + offset
+    np.testing.assert_allclose(out.record.gain, p.gain, rtol=0.01)
+    np.testing.assert_allclose(np.array(out.record.offset) * 255, p.offset, atol=1.0)
+    y0, y1, x0, x1 = out.record.crop
+    assert np.abs(out.blur.astype(float) - p.blur[y0:y1, x0:x1]).mean() > 5.0
