@@ -130,7 +130,8 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
              "local": out / "datasets" / "lode-sample-local"}
     echo(f"[1/4] building the sample datasets ({n_samples} global + {n_samples} local, "
          f"{size[0]}×{size[1]}) in {out / 'datasets'}")
-    manifests = {k: build_builtin_dataset(root, kind=k, n_samples=n_samples, size=size, seed=seed,
+    manifests = {k: build_builtin_dataset(root, kind="global" if k == "global" else "local",
+                                          n_samples=n_samples, size=size, seed=seed,
                                           progress=progress, name=root.name)
                  for k, root in roots.items()}
     store = out / "results.sqlite"
@@ -195,7 +196,7 @@ def demo_command(out: Path, n_samples: int, size: tuple[int, int], seed: int,
     from lode_bench.errors import LodeBenchError
 
     try:
-        res = run_demo(out, n_samples=n_samples, size=tuple(size), seed=seed, workers=workers,
+        res = run_demo(out, n_samples=n_samples, size=(size[0], size[1]), seed=seed, workers=workers,
                        progress=not quiet)
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc

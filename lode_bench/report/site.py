@@ -67,9 +67,9 @@ def _ranking(spec: LeaderboardSpec, summaries: list[SummaryTable]) -> list[dict[
     """Methods ranked by the mean over datasets of the ranking metric's per-dataset mean."""
     by_ds = {t.dataset: t for t in summaries}
     methods = sorted({r.model for t in summaries for r in t.rows})
-    out = []
+    out: list[dict[str, Any]] = []
     for m in methods:
-        per = {}
+        per: dict[str, float] = {}
         for d in spec.datasets:
             t = by_ds.get(d.name)
             try:

@@ -104,8 +104,10 @@ def bootstrap_ci(values: np.ndarray | list[float], *, confidence: float = 0.95,
         return Interval(mean, mean, mean, n)
     means = bootstrap_means(x, n_resamples=n_resamples, seed=seed)
     q = [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0]
-    method = "linear" if np.all(np.isfinite(means)) else "nearest"
-    low, high = np.quantile(means, q, method=method)
+    if np.all(np.isfinite(means)):
+        low, high = np.quantile(means, q, method="linear")
+    else:
+        low, high = np.quantile(means, q, method="nearest")
     return Interval(mean, float(low), float(high), n)
 
 

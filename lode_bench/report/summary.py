@@ -143,7 +143,8 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
                 info["flops"] = _none_if_nan(r.get("flops"))
             if info["train_set"] is None:
                 extra = _json_field(r.get("extra"))
-                card = extra.get("model_card") if isinstance(extra.get("model_card"), dict) else {}
+                card: dict[str, Any] = (extra["model_card"] if isinstance(extra.get("model_card"), dict)
+                                        else {})
                 ts = extra.get("train_set") or extra.get("training_set") or card.get("training_set")
                 ts = None if str(ts).lower() in ("none", "n/a", "") else ts
                 info["train_set"] = str(ts) if ts else None

@@ -173,3 +173,29 @@ def test_site_in_headless_chromium(board, tmp_path, browser, serve):
         page.close()
     sub = load_submission(board.files["identity"])
     assert sub.name == "identity"
+
+
+def test_report_page_in_headless_chromium(board, tmp_path, browser, serve):
+    from lode_bench.report.builder import build_report
+
+    out = tmp_path / "report"
+    res = build_report(board.store, out, n_resamples=200, progress=False, visuals=False)
+    base = serve(out)
+    page = browser.page()
+    try:
+        page.goto(f"{base}/index.html")
+        assert page.eval("document.body.getAttribute('data-sortable-ready')") == str(len(res.tables))
+        for t in res.tables:
+            shown = page.eval(f"Array.from(document.getElementById({json.dumps(t.key)})"
+                              ".tBodies[0].rows).map(r => r.getAttribute('data-model'))")
+            assert shown == [r.model for r in t.rows]
+            psnr = page.eval(f"Array.from(document.getElementById({json.dumps(t.key)})"
+                             ".querySelectorAll('td[data-metric=PSNR]'))"
+                             ".map(c => c.textContent.split(' ')[0])")
+            assert psnr == [f"{r.metrics['PSNR'].mean:.2f}" for r in t.rows]
+        assert page.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        assert page.eval("window.__pwned === undefined") is True
+        page.screenshot(tmp_path / "report-index.png")
+        assert page.console_errors() == []
+    finally:
+        page.close()

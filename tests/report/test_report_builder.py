@@ -15,7 +15,6 @@ from lode_bench.io.images import read_image
 from lode_bench.report.builder import build_report, read_summary
 from lode_bench.report.cli import report_command
 
-
 # Published PSNR of these crops (tests/data/report/PROVENANCE.md), RGB, data range 255.
 PUBLISHED_PSNR = {("identity", "gopro"): 20.8356, ("hi-diff", "gopro"): 27.6604,
                   ("restormer", "gopro"): 25.3899, ("stripformer", "gopro"): 25.8506,

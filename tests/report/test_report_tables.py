@@ -167,3 +167,27 @@ def test_infinite_psnr_is_spelled_out(tmp_path):
     back = pd.read_csv(io.StringIO(tables.to_csv(t))).set_index("model")
     assert back.loc["copy", "PSNR_mean"] == math.inf
     assert back.loc["other", "PSNR_mean"] == 30.0
+
+
+def test_generalisation_matrix_cross_dataset(tmp_path):
+    from lode_bench.report.summary import generalisation_matrix
+
+    values = {("net-g", "GoPro-test"): [30.0, 32.0], ("net-g", "RealBlur-J"): [27.0, 28.0],
+              ("net-r", "GoPro-test"): [26.0, 27.0], ("net-r", "RealBlur-J"): [31.0, 30.0],
+              ("identity", "GoPro-test"): [25.0, 26.0], ("identity", "RealBlur-J"): [24.0, 25.0]}
+    train = {"net-g": "GoPro", "net-r": "RealBlur-J", "identity": None}
+    with ResultsStore(tmp_path / "g.sqlite") as st:
+        for m, ts in train.items():
+            st.start_run(f"r-{m}", model=m, dataset="x", dataset_hash="x", protocol="basicsr",
+                         protocol_version="1", extra={"train_set": ts} if ts else {})
+        for (m, d), vals in values.items():
+            st.put([ResultRow(m, d, f"h-{d}", "basicsr", "1", str(i), metrics={"PSNR": v})
+                    for i, v in enumerate(vals)])
+        tabs = summarize(st.results_frame(), st.runs_frame(), n_resamples=100)
+    mat, in_domain = generalisation_matrix(tabs, "PSNR")
+    assert list(mat.index) == ["net-g [train: GoPro]", "net-r [train: RealBlur-J]"]
+    assert list(mat.columns) == ["GoPro-test", "RealBlur-J"]
+    assert mat.loc["net-g [train: GoPro]", "RealBlur-J"] == pytest.approx(27.5)
+    assert mat.loc["net-r [train: RealBlur-J]", "GoPro-test"] == pytest.approx(26.5)
+    assert in_domain.to_numpy().tolist() == [[True, False], [False, True]]
+    assert generalisation_matrix(tabs[:1], "PSNR") is None  # one test set: no cross view
