@@ -246,7 +246,7 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
                         "RealBlur-aligned PSNR.",
             reproduces="ReLoBlur / LBAG tables (Li et al. 2023).",
             calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
-                   MetricCall("aligned_PSNR", "realblur_aligned", pick="aligned_psnr")),
+                   MetricCall("aligned_PSNR", "realblur_aligned_reloblur", pick="aligned_psnr")),
             mask="required"), ()),
         (Protocol(
             name="lode", version="1",
