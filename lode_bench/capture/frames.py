@@ -74,6 +74,8 @@ class FrameSource:
         """
         self._check_index(index)
         frame = self._read(index)
+        if index == 0 and getattr(self, "_size", None) is None:
+            self._size = (int(frame.shape[0]), int(frame.shape[1]))  # no second decode of frame 0
         ref = self.frame_size
         if frame.shape[:2] != ref:
             raise ShapeMismatchError(
