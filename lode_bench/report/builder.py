@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from lode_bench.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from lode_bench.report import plots, tables
-from lode_bench.report.html import esc, figure, page, slugify
+from lode_bench.report.html import esc, figure, figures, page, slugify
 from lode_bench.report.sources import find_source
 from lode_bench.report.summary import (
     SummaryTable,
@@ -269,7 +269,7 @@ def _section(table: SummaryTable, figs: list[tuple[Path, str]], out: Path) -> st
             f"<p class=\"note\">{table.n_images} images · manifest {esc(table.dataset_hash[:12])} · "
             f"download: {links}</p>"
             + tables.to_html(table, table_id=table.key)
-            + "".join(figure(p.relative_to(out).as_posix(), cap) for p, cap in figs)
+            + figures([(p.relative_to(out).as_posix(), cap) for p, cap in figs])
             + "</section>")
 
 

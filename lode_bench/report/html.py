@@ -81,8 +81,13 @@ td.best { font-weight: 700; }
 .ci { color: #5b6478; font-size: 0.8em; }
 .note { color: #5b6478; font-size: 0.9rem; }
 .rejected { color: #9b1c1c; }
-figure { margin: 1rem 0; }
+td { white-space: nowrap; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr));
+           gap: 1rem; align-items: start; }
+figure { margin: 0.5rem 0; }
+figure.wide { grid-column: 1 / -1; }
 figure img { max-width: 100%; border: 1px solid #d6dae3; }
+figcaption { font-size: 0.85rem; color: #5b6478; }
 code { background: #f2f4f8; padding: 0 0.2rem; }
 dl.card dt { font-weight: 600; } dl.card dd { margin: 0 0 0.4rem 1rem; }
 """
@@ -146,7 +151,18 @@ def sort_key(value: float | None) -> str:
     return repr(v)
 
 
-def figure(src: str, caption: str, alt: str | None = None) -> str:
-    """An ``<figure>`` with an image and an escaped caption."""
-    return (f'<figure><img src="{esc(src)}" alt="{esc(alt or caption)}">'
+def figure(src: str, caption: str, alt: str | None = None, *, wide: bool = False) -> str:
+    """An ``<figure>`` with an image and an escaped caption (``wide`` spans the grid)."""
+    cls = ' class="wide"' if wide else ""
+    return (f'<figure{cls}><img src="{esc(src)}" alt="{esc(alt or caption)}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def figures(items: list[tuple[str, str]]) -> str:
+    """A responsive grid of figures from ``(src, caption)`` pairs; crop comparisons
+    (``*__crop.png``) span the full width."""
+    if not items:
+        return ""
+    return ('<div class="figures">'
+            + "".join(figure(src, cap, wide=src.endswith("__crop.png")) for src, cap in items)
+            + "</div>")

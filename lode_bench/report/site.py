@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from lode_bench.io.atomic import atomic_write_json, atomic_write_text
 from lode_bench.report import tables
 from lode_bench.report.builder import summary_dict, write_table_plots
-from lode_bench.report.html import esc, figure, page, slugify, sort_key
+from lode_bench.report.html import esc, figures, page, slugify, sort_key
 from lode_bench.report.leaderboard import LeaderboardSpec, Verdict, load_leaderboard, validate_all
 from lode_bench.report.submission import Submission, encode_number, submission_frames
 from lode_bench.report.summary import BASE_COLUMNS, SummaryTable, summarize
@@ -150,8 +150,9 @@ def _method_card(spec: LeaderboardSpec, v: Verdict, summaries: list[SummaryTable
           ("Code", _safe_link(str(m.get("code") or ""))),
           ("Training set", esc(m.get("training_set") or "–")),
           ("Non-blind (uses the true blur kernel)", "yes" if m.get("non_blind") else "no"),
-          ("Parameters", esc(tables.fmt_params(_num(m.get("params")))) + " M"),
-          ("FLOPs per image", esc(tables.fmt_flops(_num(m.get("flops")))) + " G"),
+          ("Parameters (M)", esc(tables.fmt_params(_num(m.get("params"))))),
+          ("FLOPs per image (G)", esc(tables.fmt_flops(_num(m.get("flops"))))),
+          ("Licence", esc(m.get("licence") or "–")),
           ("Submission file", esc(v.path.name))]
     prov = sub.provenance
     dl += [("lode-bench version", esc(prov.get("lode_bench_version", "–"))),
@@ -218,7 +219,7 @@ def build_site(root: str | Path, out_dir: str | Path, *, n_resamples: int = 2000
                 f"manifest {esc(t.dataset_hash[:12])} · {t.n_images} images · means with 95% "
                 "bootstrap intervals; best in bold.</p>"
                 + tables.to_html(t, method_links=links, table_id="results")
-                + "".join(figure("../" + p.relative_to(out).as_posix(), cap) for p, cap in figs))
+                + figures([("../" + p.relative_to(out).as_posix(), cap) for p, cap in figs]))
         result.files.append(atomic_write_text(out / ds_pages[t.dataset],
                                               page(f"{spec.title}: {t.dataset}", body, nav=nav)))
     for v in result.accepted:
