@@ -159,6 +159,7 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
         return ObjectLibrary(
             backgrounds=[(b, fit_photo(builtin_photo(b), sz)) for b in BACKGROUNDS],
             objects=builtin_objects(),
+            name="builtin",
         )
     p = Path(str(source))
     bdir, odir = p / "backgrounds", p / "objects"
@@ -173,7 +174,7 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
     objs = [(f.stem, _read_rgba(f)) for f in list_images(odir) if not f.name.endswith(".mask.png")]
     if size is None and len({b.shape for _, b in bgs}) > 1:
         raise ConfigError(f"{bdir}: backgrounds differ in size; pass a size to resize them")
-    return ObjectLibrary(backgrounds=bgs, objects=objs)
+    return ObjectLibrary(backgrounds=bgs, objects=objs, name=p.name)
 
 
 def plan_jobs(
@@ -227,7 +228,7 @@ def compute_job(
     if recipe.kind in ("local-objects", "local-shake"):
         assert library is not None
         res = local_object_sample(library, recipe, rng)
-        res.extra["kind"] = "local"
+        res.extra.update(kind="local", source=library.name)
         return res
     assert job.source is not None
     if job.start + job.n > len(job.source):

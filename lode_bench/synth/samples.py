@@ -182,6 +182,7 @@ class ObjectLibrary:
 
     backgrounds: list[tuple[str, np.ndarray]]
     objects: list[tuple[str, np.ndarray]]
+    name: str = "objects"
 
     def __post_init__(self) -> None:
         if not self.backgrounds:
@@ -244,7 +245,7 @@ def local_object_sample(
             static_poses=static_poses,
         )
         arrays["blur_size"] = res["blur_size"]
-        extra["n_frames"] = 1
+        extra["n_frames"], extra["frame_range"] = 1, [0, 1]
     else:
         n = int(rng.choice(recipe.n_choices()))
         if n % 2 == 0:
@@ -254,7 +255,7 @@ def local_object_sample(
         res = synthesize_object_blur(
             bg, objs[:n_mov], motions, n, response, static=objs[n_mov:], static_poses=static_poses
         )
-        extra["n_frames"] = n
+        extra["n_frames"], extra["frame_range"] = n, [0, n]  # rendered frames, target n // 2
     extra["mask_coverage"] = res["mask_coverage"]
     return SampleResult(
         images={"blur": res["blur"], "sharp": res["sharp"], "mask": res["mask"]},

@@ -151,6 +151,9 @@ def test_local_recipes_outside_mask_exact(tmp_path: Path) -> None:
             blur, sharp = read_image(m.path_of(s, "blur")), read_image(m.path_of(s, "sharp"))
             mask = read_mask(m.path_of(s, "mask"))
             assert s["kind"] == "local" and s["mask_coverage"] == pytest.approx(mask.mean())
+            required = {"frame_range", "n_frames", "recipe", "recipe_hash", "seed", "sha256"}
+            assert required <= set(s) and s["recipe"] == name
+            assert set(s["sha256"]) == set(s["files"])
             np.testing.assert_array_equal(blur[~mask], sharp[~mask])
             if name == "lode-local-shake":
                 size_map = np.load(m.path_of(s, "blur_size"))
