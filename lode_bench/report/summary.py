@@ -220,19 +220,17 @@ def per_image_gain(results: pd.DataFrame, *, dataset_hash: str, protocol: str,
     cols = ["model", "image_id", "value", "baseline", "gain", "mask_coverage"]
     if metric not in sel.columns:
         return pd.DataFrame(columns=cols)
-    base = sel[sel["model"] == baseline].set_index("image_id")[metric]
+    vals = sel.assign(value=pd.to_numeric(sel[metric], errors="coerce"))
+    base = vals.loc[vals["model"] == baseline, ["image_id", "value"]].rename(
+        columns={"value": "baseline"})
     if base.empty:
         return pd.DataFrame(columns=cols)
-    recs = []
-    for _, r in sel[sel["model"] != baseline].iterrows():
-        b = base.get(r["image_id"])
-        v = r[metric]
-        if b is None or not (np.isfinite(v) and np.isfinite(b)):
-            continue
-        recs.append({"model": r["model"], "image_id": r["image_id"], "value": float(v),
-                     "baseline": float(b), "gain": float(v) - float(b),
-                     "mask_coverage": _none_if_nan(r["mask_coverage"])})
-    return pd.DataFrame.from_records(recs, columns=cols)
+    merged = vals.loc[vals["model"] != baseline, ["model", "image_id", "value", "mask_coverage"]] \
+        .merge(base, on="image_id", how="inner")
+    merged = merged[np.isfinite(merged["value"]) & np.isfinite(merged["baseline"])]
+    merged = merged.assign(gain=merged["value"] - merged["baseline"],
+                           mask_coverage=pd.to_numeric(merged["mask_coverage"], errors="coerce"))
+    return merged[cols].sort_values(["model", "image_id"]).reset_index(drop=True)
 
 
 def _norm(text: str) -> str:

@@ -138,3 +138,21 @@ def test_empty_store_gives_a_report_that_says_so(tmp_path):
     res = build_report(tmp_path / "empty.sqlite", tmp_path / "r", progress=False)
     assert res.tables == [] and "no results" in res.notes[0]
     parse_html(tmp_path / "r" / "index.html")
+
+
+def test_per_image_gain_is_model_minus_baseline(bench):
+    from lode_bench.bench.store import ResultsStore
+    from lode_bench.report.summary import per_image_gain
+
+    with ResultsStore(bench.store) as st:
+        frame = st.results_frame()
+    g = per_image_gain(frame, dataset_hash=bench.manifest.manifest_hash, protocol="lode",
+                       protocol_version="1", metric="PSNR_w")
+    assert len(g) == 3 * 2
+    for r in g.itertuples():
+        expected = bench.scores[(r.model, r.image_id)]["PSNR_w"] - \
+            bench.scores[("identity", r.image_id)]["PSNR_w"]
+        assert r.gain == pytest.approx(expected, abs=1e-12)
+        assert 0 < r.mask_coverage < 1
+    assert per_image_gain(frame, dataset_hash=bench.manifest.manifest_hash, protocol="lode",
+                          protocol_version="1", metric="PSNR", baseline="absent").empty
