@@ -112,7 +112,7 @@ def _parse_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--split", default=None, help="Dataset split (default: test).")
 @click.option("--workers", "-j", type=int, default=None, help="Scoring workers (default: CPU cores).")
 @click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial"]),
-              default="process", show_default=True)
+              default="thread", show_default=True)
 @click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Architecture option.")
 @click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -25,6 +25,8 @@ from typing import Any, Literal, TypeVar
 
 from lode_bench.errors import ConfigError
 
+PRELOAD = ("lode_bench.bench.units", "lode_bench.metrics.catalog", "skimage.metrics", "scipy.ndimage", "cv2")
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -72,14 +74,19 @@ def _limit_worker_threads() -> None:
 
 
 class LocalExecutor(Executor):
-    """A local pool of processes (default), threads, or in-process serial execution.
+    """A local pool of threads (default), processes, or in-process serial execution.
+
+    Threads suit scoring: the metric code (OpenCV filters) releases the GIL, and threads
+    start instantly and share memory. Processes suit work units that hold the GIL; they
+    start from a fork server that imports the scoring stack once (scripts that use them
+    need the usual ``if __name__ == "__main__":`` guard).
 
     Args:
         workers: pool size (default: the number of CPU cores, at least 1).
-        kind: ``"process"``, ``"thread"`` or ``"serial"``.
+        kind: ``"thread"``, ``"process"`` or ``"serial"``.
     """
 
-    def __init__(self, workers: int | None = None, kind: Literal["process", "thread", "serial"] = "process") -> None:
+    def __init__(self, workers: int | None = None, kind: Literal["process", "thread", "serial"] = "thread") -> None:
         if kind not in ("process", "thread", "serial"):
             raise ConfigError(f"executor kind must be process, thread or serial, not {kind!r}")
         self.kind = kind
@@ -93,6 +100,8 @@ class LocalExecutor(Executor):
             else:
                 method = "forkserver" if sys.platform.startswith("linux") else "spawn"
                 ctx = multiprocessing.get_context(method)
+                if method == "forkserver":  # import the scoring stack once, then fork workers from it
+                    ctx.set_forkserver_preload(list(PRELOAD))
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                                  initializer=_limit_worker_threads)
         return self._pool

@@ -116,7 +116,7 @@ def execute_unit(unit: WorkUnit) -> ResultRow:
             if unit.model is None:
                 raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
             model = _worker_model(unit.model)
-            blurry = read_image(s.blur, dtype="float32")
+            blurry = read_image(s.blur, dtype="uint8" if model.accepts_uint8 else "float32")
             t0 = time.perf_counter()
             out = model.deblur(blurry, s)
             runtime = time.perf_counter() - t0

@@ -28,10 +28,13 @@ class Deblurrer(ABC):
         runs_in_driver: True when the model holds a device (GPU) and must run in the
             driver process; False when it is a pure function that worker processes
             can rebuild and run next to the scoring (classical methods, identity).
+        accepts_uint8: the model takes the decoded uint8 image as it is (identity), which
+            saves a float conversion and back.
     """
 
     card: ModelCard
     runs_in_driver: bool = False
+    accepts_uint8: bool = False
 
     @abstractmethod
     def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
@@ -65,11 +68,19 @@ class Deblurrer(ABC):
 
 
 class FunctionDeblurrer(Deblurrer):
-    """A :class:`Deblurrer` around a plain function ``fn(blurry, sample, **options)``."""
+    """A :class:`Deblurrer` around a plain function ``fn(blurry, sample, **options)``.
 
-    def __init__(self, card: ModelCard, fn: Any, **options: Any) -> None:
+    Args:
+        card: the model's card.
+        fn: the function.
+        accepts_uint8: ``fn`` works on uint8 images unchanged (see :attr:`Deblurrer.accepts_uint8`).
+        **options: keyword arguments passed to ``fn``.
+    """
+
+    def __init__(self, card: ModelCard, fn: Any, *, accepts_uint8: bool = False, **options: Any) -> None:
         self.card = card
         self._fn = fn
+        self.accepts_uint8 = accepts_uint8
         self._options = options
 
     def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:

@@ -10,7 +10,7 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
     (ModelCard(
         name="identity", kind="numpy", factory="lode_bench.models.loader:function_factory",
         description="The blurry input as output: the baseline row of every table.",
-        needs_checkpoint=False, options={"fn": "lode_bench.models.classical:identity"},
+        needs_checkpoint=False, options={"fn": "lode_bench.models.classical:identity", "accepts_uint8": True},
         licence="n/a", paper="", training_set="none"), ("blurry", "input")),
     (ModelCard(
         name="unsharp", kind="numpy", factory="lode_bench.models.loader:function_factory",
