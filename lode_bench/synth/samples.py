@@ -99,7 +99,7 @@ def global_sample(
     """Average a window of frames into every track of a ``global`` recipe.
 
     Args:
-        frames: the window (H×W×3 uint8), target = middle frame.
+        frames: the window (H×W×3 uint8); target = frame ``n // 2`` (the middle one for odd n).
         recipe: a ``global`` recipe.
         rng: per-sample generator (degradation draws).
     """
