@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def samples_hash(samples: list[Mapping[str, Any]]) -> str:
+def samples_hash(samples: Sequence[Mapping[str, Any]]) -> str:
     """Hash identifying a dataset version: ids, splits, files and their sha256, in id order."""
     core = [
         {"id": s["id"], "split": s.get("split"), "files": s.get("files"), "sha256": s.get("sha256")}
