@@ -159,6 +159,8 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                 summ = run_benchmark(job.model, job.dataset, job.protocol, store, split=job.split,
                                      save_outputs=save_dir, progress=not quiet, executor=ex, **settings)
                 summaries.append(summ)
+                for w in summ.warnings:
+                    click.echo(f"warning: {summ.dataset}: {w}", err=True)
                 for image_id, msg in summ.errors[:3]:
                     click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
     except LodeBenchError as exc:

@@ -133,8 +133,8 @@ class LocalExecutor(Executor):
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 item = pending.pop(fut)
-                exc = fut.exception()
-                yield (item, exc) if exc is not None else (item, fut.result())
+                err = fut.exception()
+                yield (item, err) if err is not None else (item, fut.result())
 
     def describe(self) -> dict[str, Any]:
         return {"executor": f"local-{self.kind}", "workers": self.workers}

@@ -49,6 +49,7 @@ class RunSummary:
         timing: ``wall_s``, ``images_per_s``, ``mean_runtime_s`` (model time per image).
         errors: first error rows of this run, ``(image_id, message)``.
         params, flops: model size (``None`` when not applicable).
+        warnings: what the dataset loader found unusual (e.g. counts differ from the release).
     """
 
     run_id: str
@@ -66,6 +67,7 @@ class RunSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     params: int | None = None
     flops: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
@@ -191,13 +193,13 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
     model_label = spec.store_label(ckpt_sha)
     own_store = not isinstance(store, ResultsStore)
-    st = ResultsStore(store) if own_store else store  # type: ignore[arg-type]
+    st: ResultsStore = store if isinstance(store, ResultsStore) else ResultsStore(store)
     own_exec = executor is None
     ex = executor or LocalExecutor(workers=workers, kind="thread")
     deblurrer: Deblurrer | None = None
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     summary = RunSummary(run_id=run_id, model=model_label, dataset=data.name, dataset_hash=data.version_hash,
-                         protocol=proto.id)
+                         protocol=proto.id, warnings=list(data.warnings))
     try:
         samples = data.samples[:limit] if limit is not None else list(data.samples)
         done = st.done_keys(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
@@ -228,10 +230,11 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             params=summary.params, flops=summary.flops,
             extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
                    "dataset_warnings": data.warnings, "n_samples": len(samples), "n_skipped": summary.n_skipped,
-                   "flops_input": list(flops_size) if summary.flops else None, "warmup": warmup,
+                   "flops_input": list(flops_size) if flops_size and summary.flops else None, "warmup": warmup,
                    **ex.describe(), "model_options": spec.options, "lpips": lpips})
 
-        base = {"model_label": model_label, "dataset": data.name, "dataset_hash": data.version_hash,
+        base: dict[str, Any] = {"model_label": model_label, "dataset": data.name,
+                                "dataset_hash": data.version_hash,
                 "run_id": run_id}
         if in_driver and deblurrer is not None:
             with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:

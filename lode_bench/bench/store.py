@@ -181,7 +181,7 @@ class ResultsStore:
         unknown = set(fields) - set(RUN_COLUMNS)
         if unknown:
             raise StoreError(f"unknown run fields: {sorted(unknown)}")
-        row = {c: None for c in RUN_COLUMNS}
+        row: dict[str, Any] = {c: None for c in RUN_COLUMNS}
         row.update(fields)
         row["run_id"] = run_id
         row["created"] = row["created"] or _now()
@@ -243,7 +243,9 @@ class ResultsStore:
         q += " ORDER BY model, dataset, protocol, image_id"
         out = []
         for r in self._conn.execute(q, list(where.values())):
-            out.append(ResultRow(*r[:8], metrics=decode_metrics(r[8]), runtime_s=r[9],
+            out.append(ResultRow(model=r[0], dataset=r[1], dataset_hash=r[2], protocol=r[3],
+                                 protocol_version=r[4], image_id=r[5], status=r[6], error=r[7],
+                                 metrics=decode_metrics(r[8]), runtime_s=r[9],
                                  mask_coverage=r[10], run_id=r[11]))
         return out
 

@@ -84,7 +84,7 @@ def _match(a: dict[str, Path], b: dict[str, Path], prefix: str = "") -> list[tup
 
 
 # -- GoPro ---------------------------------------------------------------------------
-def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", **kw: bool) -> DatasetIndex:
+def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", content_hash: bool = False) -> DatasetIndex:
     """GoPro (``GOPRO_Large/{train,test}/<sequence>/{blur,blur_gamma,sharp}/NNNNNN.png``).
 
     Args:
@@ -112,7 +112,7 @@ def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", **
             samples.append(Sample(s.id, s.blur, s.sharp, meta={
                 "sequence": seq.name, "n_frames": int(m.group(1)) if m else None, "track": track}))
     name = f"gopro-{split}" + ("-gamma" if track == "blur_gamma" else "")
-    return _finish("gopro", name, base, samples, problems, split, **kw)
+    return _finish("gopro", name, base, samples, problems, split, content_hash=content_hash)
 
 
 # -- HIDE / generic folder pairs ------------------------------------------------------
@@ -137,7 +137,7 @@ def _walk_images(folder: Path) -> dict[str, Path]:
     return out
 
 
-def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", **kw: bool) -> DatasetIndex:
+def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", content_hash: bool = False) -> DatasetIndex:
     """Any blur/sharp folder pair: ``root/{blur|input}/...`` and ``root/{sharp|target|gt}/...``
     (optional ``root/mask/...``), paired by relative path without extension. ``root`` may
     also be ``"BLUR_DIR,SHARP_DIR"``.
@@ -145,8 +145,8 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
     text = str(root)
     mask_dir: Path | None
     if "," in text:
-        b, s = text.split(",", 1)
-        blur_dir, sharp_dir, base, mask_dir = Path(b), Path(s), Path(b).parent, None
+        b_text, s_text = text.split(",", 1)
+        blur_dir, sharp_dir, base, mask_dir = Path(b_text), Path(s_text), Path(b_text).parent, None
         _require_dir(blur_dir, "blurry")
         _require_dir(sharp_dir, "sharp")
     else:
@@ -172,20 +172,20 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
             else:
                 with_mask.append(Sample(s.id, s.blur, s.sharp, mask=str(masks[s.id])))
         samples = with_mask
-    return _finish(kind, f"{kind}-{base.name}", base, samples, problems, split, **kw)
+    return _finish(kind, f"{kind}-{base.name}", base, samples, problems, split, content_hash=content_hash)
 
 
-def load_hide(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetIndex:
+def load_hide(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
     """HIDE as most deblurring repositories lay it out: ``test/HIDE/{input,target}``."""
     root = Path(root)
     for cand in (root / split / "HIDE", root / "HIDE", root):
         if _find_sub(cand, _BLUR_NAMES) and _find_sub(cand, _SHARP_NAMES):
-            return load_folder(cand, split=split, kind="hide", **kw)
+            return load_folder(cand, split=split, kind="hide", content_hash=content_hash)
     raise DatasetError(f"{root}: no HIDE input/target folders found")
 
 
 # -- RealBlur -----------------------------------------------------------------------
-def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", **kw: bool) -> DatasetIndex:
+def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", content_hash: bool = False) -> DatasetIndex:
     """RealBlur-J/R. Uses ``RealBlur_{J,R}_{split}_list.txt`` (lines: GT path and blurry path,
     relative to ``root``) when present; otherwise pairs ``sceneNNN/blur/blur_K.png`` with
     ``sceneNNN/gt/gt_K.png`` in the variant's folder.
@@ -225,11 +225,11 @@ def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", 
             for s in _pair(_match(blurs, gts, f"{scene.name}/blur_"), problems):
                 samples.append(Sample(s.id, s.blur, s.sharp, meta={"scene": scene.name}))
         root = base
-    return _finish(kind, f"{kind}-{split}", root, samples, problems, split, **kw)
+    return _finish(kind, f"{kind}-{split}", root, samples, problems, split, content_hash=content_hash)
 
 
 # -- ReLoBlur, LODE --------------------------------------------------------------------
-def load_reloblur(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetIndex:
+def load_reloblur(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
     """ReLoBlur: ``dataset/<split>/<scene>/<NN>/NN_{blur,sharp}.png`` with masks at
     ``masks/<split>/<scene>/<NN>/NN.png`` (binary, ``> 0``)."""
     root = Path(root)
@@ -251,10 +251,10 @@ def load_reloblur(root: str | Path, *, split: str = "test", **kw: bool) -> Datas
     for sharp in sorted(base.rglob("*_sharp.png")):
         if not sharp.with_name(sharp.name.replace("_sharp.png", "_blur.png")).is_file():
             problems.append(f"{sharp}: ground truth without a blurry image")
-    return _finish("reloblur", f"reloblur-{split}", root, samples, problems, split, **kw)
+    return _finish("reloblur", f"reloblur-{split}", root, samples, problems, split, content_hash=content_hash)
 
 
-def load_lode(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetIndex:
+def load_lode(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
     """LODE: ``val/{blur,sharp}/*.png`` with optical-flow masks ``localval/optical_mask/*.npy``
     (or PNG masks in ``val/mask``)."""
     root = Path(root)
@@ -270,11 +270,11 @@ def load_lode(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetIn
             problems.append(f"{s.id}: no mask ({cands[0]} or {cands[1]})")
         else:
             out.append(Sample(s.id, s.blur, s.sharp, mask=str(mask)))
-    return _finish("lode", f"lode-{split}", root, out, problems, split, **kw)
+    return _finish("lode", f"lode-{split}", root, out, problems, split, content_hash=content_hash)
 
 
 # -- RSBlur, BSD, REDS -------------------------------------------------------------------
-def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", **kw: bool) -> DatasetIndex:
+def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", content_hash: bool = False) -> DatasetIndex:
     """RSBlur: ``<scene>/<id>/{real_blur/real_blur.png, avg65_img/avg_blur.png, gt/gt_sharp.png}``.
     With ``RSBlur_real_<split>.txt`` (GT and blurry paths per line) only the listed pairs load."""
     root = Path(root)
@@ -303,10 +303,10 @@ def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", *
             problems.append(f"{sid}: missing {gt if not gt.is_file() else blur}")
         else:
             samples.append(Sample(sid, str(blur), str(gt), meta={"scene": d.parent.name}))
-    return _finish("rsblur", f"rsblur-{split}-{track}", root, samples, problems, split, **kw)
+    return _finish("rsblur", f"rsblur-{split}-{track}", root, samples, problems, split, content_hash=content_hash)
 
 
-def load_bsd(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetIndex:
+def load_bsd(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
     """BSD: ``BSD_<cfg>/<split>/<seq>/{Blur,Sharp}/RGB/NNNNNNNN.png`` (``root`` = ``BSD_<cfg>``)."""
     root = Path(root)
     base = _require_dir(root / split, f"BSD {split}")
@@ -315,10 +315,10 @@ def load_bsd(root: str | Path, *, split: str = "test", **kw: bool) -> DatasetInd
     for seq in sorted(p for p in base.iterdir() if p.is_dir()):
         pairs = _match(_images(seq / "Blur" / "RGB"), _images(seq / "Sharp" / "RGB"), f"{seq.name}/")
         samples += _pair(pairs, problems)
-    return _finish("bsd", f"bsd-{root.name}-{split}", root, samples, problems, split, **kw)
+    return _finish("bsd", f"bsd-{root.name}-{split}", root, samples, problems, split, content_hash=content_hash)
 
 
-def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", **kw: bool) -> DatasetIndex:
+def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", content_hash: bool = False) -> DatasetIndex:
     """REDS: ``<split>/<split>_{blur,blur_comp}/<seq>/NNNNNNNN.png`` with ``<split>_sharp``."""
     if track not in ("blur", "blur_comp"):
         raise DatasetError(f"REDS track must be 'blur' or 'blur_comp', not {track!r}")
@@ -330,4 +330,4 @@ def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", **kw
     samples: list[Sample] = []
     for seq in sorted({p.name for p in bdir.iterdir() if p.is_dir()} | {p.name for p in sdir.iterdir() if p.is_dir()}):
         samples += _pair(_match(_images(bdir / seq), _images(sdir / seq), f"{seq}/"), problems)
-    return _finish("reds", f"reds-{split}-{track}", root, samples, problems, split, **kw)
+    return _finish("reds", f"reds-{split}-{track}", root, samples, problems, split, content_hash=content_hash)

@@ -1,7 +1,9 @@
 """Adapters: run models lode-bench does not implement.
 
-* ``torchscript=FILE``: a TorchScript module (``torch.jit.save``), RGB in [0, 1] unless
-  options say otherwise; loaded with ``torch.jit.load`` on the CPU, then moved.
+* ``torchscript=FILE``: a TorchScript module (``torch.jit.save``) or a ``torch.export``
+  archive (``.pt2``, ``torch.export.save``), RGB in [0, 1] unless options say otherwise;
+  loaded on the CPU, then moved to the device. Export with dynamic H and W
+  (``torch.export.Dim``) so that any image size runs.
 * ``command="CMD {input} {output}"``: an external program that deblurs every image of
   an input folder into an output folder (same relative names, PNG). It runs once per
   dataset, without a shell; outputs already present are reused, so a killed run resumes.
@@ -139,9 +141,12 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
     if not path.is_file():
         raise LodeBenchError(f"{path}: TorchScript file not found")
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
-    except (RuntimeError, ValueError) as exc:
-        raise LodeBenchError(f"{path}: not a TorchScript file ({exc})") from exc
+        if path.suffix == ".pt2":  # torch.export archive (the successor of TorchScript)
+            module = torch.export.load(str(path)).module()
+        else:
+            module = torch.jit.load(str(path), map_location="cpu")
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file ({exc})") from exc
     card = dataclasses.replace(card, input_range=float(input_range), colour_order=colour_order,  # type: ignore[arg-type]
                                pad_multiple=int(pad_multiple))
     return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile)

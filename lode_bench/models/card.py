@@ -95,8 +95,9 @@ class ModelCard:
     def card_hash(self, *, options: Mapping[str, Any] | None = None,
                   checkpoint_sha256: str | None = None) -> str:
         """Hash of everything that can change this model's outputs."""
-        doc = {"card": self.summary(), "options": dict(options or {}), "ckpt": checkpoint_sha256}
-        doc["card"].pop("description", None)
+        card = self.summary()
+        card.pop("description", None)
+        doc = {"card": card, "options": dict(options or {}), "ckpt": checkpoint_sha256}
         text = json.dumps(doc, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -51,7 +51,11 @@ class TorchDeblurrer(Deblurrer):
                  tile: int | None = None, tile_overlap: int | None = None, auto_tile: bool = True) -> None:
         self.card = card
         self.device = select_device(device)
-        self.module = module.eval().to(self.device)
+        try:
+            module.eval()
+        except NotImplementedError:  # torch.export modules have no train/eval switch
+            pass
+        self.module = module.to(self.device)
         for p in self.module.parameters():
             p.requires_grad_(False)
         self.amp = amp

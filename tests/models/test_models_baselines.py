@@ -88,9 +88,13 @@ def test_torchscript_adapter(tmp_path):
     m = load_model(ModelSpec("torchscript", str(path)), device="cpu")
     img = np.random.default_rng(0).random((10, 12, 3), dtype=np.float32)
     np.testing.assert_allclose(m.deblur(img, Sample("a", "a")), img * 0.5, atol=1e-7)
+    exported = tmp_path / "half.pt2"
+    torch.export.save(torch.export.export(Half(), (torch.rand(1, 3, 10, 12),)), str(exported))
+    m2 = load_model(ModelSpec("torchscript", str(exported)), device="cpu")
+    np.testing.assert_allclose(m2.deblur(img, Sample("a", "a")), img * 0.5, atol=1e-7)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"nope")
-    with pytest.raises(LodeBenchError, match="not a TorchScript file"):
+    with pytest.raises(LodeBenchError, match="not a TorchScript"):
         load_model(ModelSpec("torchscript", str(bad)), device="cpu")
 
 
