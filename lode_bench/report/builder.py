@@ -139,7 +139,8 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
     missing = [r.model for r in table.rows if not src.has_output(r.model)]
     if missing:
         notes.append(f"{table.title}: no saved outputs for {', '.join(missing)} "
-                     "(run with --save-outputs to include them in pictures)")
+                     "(run with --save-outputs and pass --outputs [DATASET/]MODEL=DIR to "
+                     "include them in pictures)")
     gains = per_image_gain(results, dataset_hash=table.dataset_hash, protocol=table.protocol,
                            protocol_version=table.protocol_version, metric=metric,
                            baseline=baseline)

@@ -1,4 +1,5 @@
-"""Click commands: ``report``, the ``leaderboard`` group (``build``, ``validate``, ``export``)."""
+"""Click commands: ``report``, the ``leaderboard`` group (``build``, ``validate``, ``export``),
+and ``demo`` (defined in :mod:`lode_bench.demo`, re-exported here so the CLI finds it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from lode_bench.demo import demo_command
 from lode_bench.errors import LodeBenchError
+
+__all__ = ["demo_command", "leaderboard_group", "report_command"]
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
