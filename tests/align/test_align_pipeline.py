@@ -216,3 +216,13 @@ def test_blur_to_sharp_direction_changes_the_blurry_image(scenes) -> None:  # ty
     np.testing.assert_allclose(np.array(out.record.offset) * 255, p.offset, atol=1.0)
     y0, y1, x0, x1 = out.record.crop
     assert np.abs(out.blur.astype(float) - p.blur[y0:y1, x0:x1]).mean() > 5.0
+
+
+def test_slightly_different_sizes_are_aligned(scenes) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(3)
+    p = simulate_pair(scenes[0], (256, 384), rng)
+    for sharp in (p.sharp[:-6, :-5], np.pad(p.sharp, ((0, 6), (0, 8), (0, 0)), mode="reflect")):
+        out = align_pair(p.blur, sharp, AlignConfig(centroid=False))
+        assert out is not None and out.record.status == "ok"
+        assert out.blur.shape == out.sharp.shape
+        assert corner_errors(np.array(out.record.warp).reshape(3, 3), p.warp, (256, 384)).max() < 0.3
