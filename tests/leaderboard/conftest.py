@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lb_helpers import Board, Browser, find_chromium, make_board
+
+# The helpers module sits beside this file; make it importable under any import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lb_helpers import Board, Browser, find_chromium, make_board  # noqa: E402
 
 
 @pytest.fixture
