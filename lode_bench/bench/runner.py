@@ -226,7 +226,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             dataset=data.name, dataset_hash=data.version_hash, protocol=proto.name, protocol_version=proto.version,
             device=prov.get("device", "cpu"), precision=prov.get("precision", "float32"),
             tiling=str(prov.get("tile")) if prov.get("tile") else ("auto" if card.kind == "torch" else None),
-            seed=seed, checkpoint_sha256=ckpt_sha, git_hash=git_hash(), packages=package_versions(),
+            seed=spec.seed, checkpoint_sha256=ckpt_sha, git_hash=git_hash(), packages=package_versions(),
             params=summary.params, flops=summary.flops,
             extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
                    "dataset_warnings": data.warnings, "n_samples": len(samples), "n_skipped": summary.n_skipped,

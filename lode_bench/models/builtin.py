@@ -78,8 +78,9 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         training_set="GoPro train", weights_url="https://github.com/swz30/Restormer"), ()),
     (ModelCard(
         name="bladenet", kind="torch", factory=f"{_A}.bladenet:WholeNet",
-        description="BladeNet local deblurring (mask U-Net + spatial-attention U-Net), BGR input.",
-        colour_order="BGR", pad_multiple=16, pad_mode="reflect", tile_size=512, tile_overlap=64,
+        description="BladeNet local deblurring (mask U-Net + spatial-attention U-Net), BGR input; "
+                    "any size (its up-blocks pad like the official code).",
+        colour_order="BGR", pad_multiple=1, pad_mode="reflect", tile_size=512, tile_overlap=64,
         checkpoint_keys=(), licence="not stated in the repository",
         paper="Li, Wang et al. LODE: Deep Local Deblurring and A New Benchmark. ICIP 2022 (arXiv 2109.09149)",
         training_set="LODE synthetic local blur + REDS", weights_url="https://github.com/komejisatori/BladeNet"),

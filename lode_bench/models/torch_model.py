@@ -63,6 +63,8 @@ class TorchDeblurrer(Deblurrer):
         self.tile_overlap = card.tile_overlap if tile_overlap is None else tile_overlap
         self.auto_tile = auto_tile
         self.oom_fallbacks = 0
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
         self.last_runtime_s: float | None = None
 
     # -- forward --------------------------------------------------------------------

@@ -162,3 +162,20 @@ def test_torch_model_without_checkpoint_is_refused():
 
     with pytest.raises(LodeBenchError, match="needs a checkpoint"):
         load_model(ModelSpec("restormer"), device="cpu")
+
+
+@pytest.mark.parametrize("name,last", [("nafnet", "ending"), ("restormer", "output"),
+                                       ("mimo-unet", "feat_extract.5.main.0"), ("deepdeblur", "body_models.0.body.2")])  # 1 block: body.2 is last
+def test_global_residual_wiring(name, last):
+    # hand-derived: with the last convolution zeroed, the residual networks return their
+    # input exactly; DeepDeblur's finest scale returns the mean it adds back (127.5 of 255)
+    options, _ = SMALL[name]
+    model = load_model(ModelSpec(name, options=options, random_weights=True), device="cpu")
+    sd = model.module.state_dict()
+    for suffix in ("weight", "bias"):
+        if f"{last}.{suffix}" in sd:
+            sd[f"{last}.{suffix}"].zero_()
+    img = np.random.default_rng(1).random((24, 32, 3), dtype=np.float32)
+    out = model.deblur(img, Sample("x", "x.png"))
+    expected = np.full_like(img, 0.5) if name == "deepdeblur" else img
+    np.testing.assert_allclose(out, expected, atol=1e-6)
