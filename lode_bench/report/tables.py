@@ -52,8 +52,11 @@ def _arrow(higher: bool) -> str:
 
 
 def _cells(table: SummaryTable, row: MethodRow, column: str) -> tuple[str, str]:
+    """Mean text and interval text (empty when there is no value)."""
     iv = row.metrics[column]
     d = digits_for(column)
+    if math.isnan(iv.mean):
+        return fmt(iv.mean, d), ""
     return fmt(iv.mean, d), f"{fmt(iv.low, d)}–{fmt(iv.high, d)}"
 
 
@@ -76,7 +79,7 @@ def to_markdown(table: SummaryTable) -> str:
         cells = [_md_escape(row.model)]
         for c in table.columns:
             mean, ci = _cells(table, row, c)
-            cells.append((f"**{mean}**" if i in best[c] else mean) + f" [{ci}]")
+            cells.append((f"**{mean}**" if i in best[c] else mean) + (f" [{ci}]" if ci else ""))
         rt = fmt_runtime(row.runtime_s)
         cells += [f"**{rt}**" if i in best_rt else rt, fmt_params(row.params),
                   fmt_flops(row.flops), _n_text(row, table)]
@@ -115,7 +118,7 @@ def to_latex(table: SummaryTable, *, caption: str | None = None, label: str | No
         for c in table.columns:
             mean, ci = _cells(table, row, c)
             mean_tex = rf"\textbf{{{mean}}}" if i in best[c] else mean
-            cells.append(mean_tex + rf"\,{{\scriptsize[{ci.replace('–', '--')}]}}")
+            cells.append(mean_tex + (rf"\,{{\scriptsize[{ci.replace('–', '--')}]}}" if ci else ""))
         rt = fmt_runtime(row.runtime_s)
         cells += [rf"\textbf{{{rt}}}" if i in best_rt else rt, fmt_params(row.params),
                   fmt_flops(row.flops), latex_escape(_n_text(row, table))]
@@ -185,7 +188,8 @@ def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
             mean, ci = _cells(table, row, c)
             cls = ' class="best"' if i in best[c] else ""
             tds.append(f'<td{cls} data-sort="{sort_key(row.metrics[c].mean)}" '
-                       f'data-metric="{esc(c)}">{esc(mean)} <span class="ci">[{esc(ci)}]</span></td>')
+                       f'data-metric="{esc(c)}">{esc(mean)}'
+                       + (f' <span class="ci">[{esc(ci)}]</span>' if ci else "") + "</td>")
         cls = ' class="best"' if i in best_rt else ""
         tds += [f'<td{cls} data-sort="{sort_key(row.runtime_s)}">{esc(fmt_runtime(row.runtime_s))}</td>',
                 f'<td data-sort="{sort_key(row.params)}">{esc(fmt_params(row.params))}</td>',

@@ -191,3 +191,16 @@ def test_generalisation_matrix_cross_dataset(tmp_path):
     assert mat.loc["net-r [train: RealBlur-J]", "GoPro-test"] == pytest.approx(26.5)
     assert in_domain.to_numpy().tolist() == [[True, False], [False, True]]
     assert generalisation_matrix(tabs[:1], "PSNR") is None  # one test set: no cross view
+
+
+def test_method_with_only_failed_images(tmp_path):
+    with ResultsStore(tmp_path / "f.sqlite") as st:
+        st.put(ResultRow("good", "d", "h", "realblur", "1", "a", metrics={"PSNR": 30.0}))
+        for i in ("a", "b"):
+            st.put(ResultRow("bad", "d", "h", "realblur", "1", i, status="error",
+                             error="ECC did not converge"))
+        t = summarize(st.results_frame(), st.runs_frame())[0]
+    bad = t.row("bad")
+    assert (bad.n_ok, bad.n_error) == (0, 2) and math.isnan(bad.metrics["PSNR"].mean)
+    assert "| bad | – | – | – | – | 0 (2 failed) |" in tables.to_markdown(t)
+    assert t.best("PSNR") == {t.rows.index(t.row("good"))}
