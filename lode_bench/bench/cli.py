@@ -84,14 +84,29 @@ def summary_table(summaries: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _parse_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _parse_opts(pairs: tuple[str, ...]) -> dict[str | None, dict[str, Any]]:
+    """``KEY=VALUE`` (every torch model) or ``MODEL:KEY=VALUE`` (that model) -> {model: {key: value}}."""
+    out: dict[str | None, dict[str, Any]] = {}
     for p in pairs:
         k, sep, v = p.partition("=")
-        if not sep or not k:
-            raise click.BadParameter(f"expected KEY=VALUE, got {p!r}", param_hint="--model-opt")
-        out[k] = yaml.safe_load(v)
+        model, colon, key = k.rpartition(":")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE or MODEL:KEY=VALUE, got {p!r}", param_hint="--model-opt")
+        out.setdefault(model if colon else None, {})[key] = yaml.safe_load(v)
     return out
+
+
+def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights: bool, seed: int) -> Any:
+    from lode_bench.models.card import get_model_card
+    from lode_bench.models.loader import ModelSpec
+
+    spec = ModelSpec.parse(text)
+    card = get_model_card(spec.name)
+    mine = dict(opts.get(None, {})) if card.kind == "torch" else {}
+    for key, values in opts.items():
+        if key is not None and get_model_card(key).name == card.name:
+            mine.update(values)
+    return ModelSpec(spec.name, spec.checkpoint, mine, random_weights, seed)
 
 
 @click.command("run")
@@ -113,7 +128,8 @@ def _parse_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--workers", "-j", type=int, default=None, help="Scoring workers (default: CPU cores).")
 @click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial"]),
               default="thread", show_default=True)
-@click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Architecture option.")
+@click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL:]KEY=VALUE",
+              help="Architecture option (YAML value), for every torch model or the named one.")
 @click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--retry-errors", is_flag=True, help="Recompute images stored as errors.")
@@ -128,7 +144,6 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
     from lode_bench.bench.executor import LocalExecutor
     from lode_bench.bench.runner import run_benchmark
     from lode_bench.bench.suite import SuiteRun, load_suite
-    from lode_bench.models.loader import ModelSpec
 
     opts = _parse_opts(model_opts)
     settings: dict[str, Any] = {}
@@ -141,13 +156,14 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
         else:
             if not (models and datasets and protocols):
                 raise click.UsageError("give --model, --dataset and --protocol (or --suite FILE)")
-            jobs = [SuiteRun(ModelSpec.parse(m, options=dict(opts), random_weights=random_weights, seed=seed),
-                             d, p, split) for m in models for d in datasets for p in protocols]
+            specs = [_spec_for(m, opts, random_weights, seed) for m in models]
+            jobs = [SuiteRun(m, d, p, split) for m in specs for d in datasets for p in protocols]
         cli = {"device": device, "tile": tile, "amp": amp, "limit": limit, "workers": workers, "lpips": lpips}
         settings.update({k: v for k, v in cli.items() if v is not None})
         if retry_errors:
             settings["retry_errors"] = True
         summaries = []
+        warned: set[tuple[str, str]] = set()
         with LocalExecutor(settings.pop("workers", None), kind=executor_kind) as ex:  # type: ignore[arg-type]
             save_root = save_outputs or settings.pop("save_outputs", None)
             settings.pop("random_weights", None)
@@ -160,7 +176,9 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                                      save_outputs=save_dir, progress=not quiet, executor=ex, **settings)
                 summaries.append(summ)
                 for w in summ.warnings:
-                    click.echo(f"warning: {summ.dataset}: {w}", err=True)
+                    if (summ.dataset, w) not in warned:
+                        warned.add((summ.dataset, w))
+                        click.echo(f"warning: {summ.dataset}: {w}", err=True)
                 for image_id, msg in summ.errors[:3]:
                     click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
     except LodeBenchError as exc:

@@ -292,7 +292,7 @@ def _consume(ex: Executor, units: Iterator[WorkUnit], st: ResultsStore, summary:
     t0 = time.perf_counter()
     runtimes: list[float] = []
     bar = tqdm(total=total, desc=f"{summary.model} | {summary.dataset} | {summary.protocol}",
-               disable=not progress, unit="img", leave=False)
+               disable=None if progress else True, unit="img", leave=False)  # None: off without a TTY
     try:
         for unit, res in ex.map_unordered(execute_unit, units):
             row: ResultRow = res if isinstance(res, ResultRow) else unit.row(

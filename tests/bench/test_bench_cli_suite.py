@@ -40,12 +40,17 @@ def _slug(p: Path) -> str:
 
 def test_run_command_model_options_and_errors(tiny, tmp_path):
     store = str(tmp_path / "r.sqlite")
-    ok = CliRunner().invoke(run_command, ["-m", "mimo-unet", "--random-weights", "--model-opt", "num_res=1",
-                                          "--model-opt", "base_channel=8", "-d", str(tiny), "-p", "deepdeblur",
+    ok = CliRunner().invoke(run_command, ["-m", "mimo-unet", "-m", "identity", "--random-weights",
+                                          "--model-opt", "num_res=1", "--model-opt", "mimo-unet:base_channel=8",
+                                          "-d", str(tiny), "-p", "deepdeblur",
                                           "--store", store, "--executor", "thread", "-j", "1", "-q",
                                           "--device", "cpu", "--limit", "2"])
     assert ok.exit_code == 0, ok.output
     assert "mimo-unet@random0[base_channel=8,num_res=1]" in ok.output
+    assert any(line.split()[0] == "identity" for line in ok.output.splitlines())  # options: torch models only
+    bad_opt = CliRunner().invoke(run_command, ["-m", "identity", "--model-opt", "oops", "-d", str(tiny),
+                                               "-p", "deepdeblur", "--store", store])
+    assert bad_opt.exit_code == 2 and "KEY=VALUE" in bad_opt.output
     missing = CliRunner().invoke(run_command, ["-m", "identity", "--store", store])
     assert missing.exit_code == 2 and "--dataset" in missing.output
     bad = CliRunner().invoke(run_command, ["-m", "identity", "-d", f"gopro:{tmp_path}/nope", "-p", "gopro",
