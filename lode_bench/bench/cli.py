@@ -142,8 +142,7 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                 retry_errors: bool, lpips: str | None, quiet: bool) -> None:
     """Run models on datasets under protocols; one row per image in STORE; resumable."""
     from lode_bench.bench.executor import LocalExecutor
-    from lode_bench.bench.runner import run_benchmark
-    from lode_bench.bench.suite import SuiteRun, load_suite
+    from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
 
     opts = _parse_opts(model_opts)
     settings: dict[str, Any] = {}
@@ -158,34 +157,25 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                 raise click.UsageError("give --model, --dataset and --protocol (or --suite FILE)")
             specs = [_spec_for(m, opts, random_weights, seed) for m in models]
             jobs = [SuiteRun(m, d, p, split) for m in specs for d in datasets for p in protocols]
-        cli = {"device": device, "tile": tile, "amp": amp, "limit": limit, "workers": workers, "lpips": lpips}
+        cli = {"device": device, "tile": tile, "amp": amp, "limit": limit, "lpips": lpips}
         settings.update({k: v for k, v in cli.items() if v is not None})
         if retry_errors:
             settings["retry_errors"] = True
-        summaries = []
+        if workers is not None:
+            settings["workers"] = workers
         warned: set[tuple[str, str]] = set()
+
+        def report(summ: Any) -> None:
+            for w in summ.warnings:
+                if (summ.dataset, w) not in warned:
+                    warned.add((summ.dataset, w))
+                    click.echo(f"warning: {summ.dataset}: {w}", err=True)
+            for image_id, msg in summ.errors[:3]:
+                click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
+
         with LocalExecutor(settings.pop("workers", None), kind=executor_kind) as ex:  # type: ignore[arg-type]
-            save_root = save_outputs or settings.pop("save_outputs", None)
-            settings.pop("random_weights", None)
-            settings.pop("seed", None)
-            for job in jobs:
-                save_dir = None
-                if save_root is not None:
-                    save_dir = Path(save_root) / _slug(job.model.store_label()) / _slug(job.dataset)
-                summ = run_benchmark(job.model, job.dataset, job.protocol, store, split=job.split,
-                                     save_outputs=save_dir, progress=not quiet, executor=ex, **settings)
-                summaries.append(summ)
-                for w in summ.warnings:
-                    if (summ.dataset, w) not in warned:
-                        warned.add((summ.dataset, w))
-                        click.echo(f"warning: {summ.dataset}: {w}", err=True)
-                for image_id, msg in summ.errors[:3]:
-                    click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
+            summaries = run_suite(jobs, store, executor=ex, save_outputs=save_outputs or settings.pop(
+                "save_outputs", None), progress=not quiet, on_summary=report, **settings)
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary_table(summaries))
-
-
-def _slug(text: str) -> str:
-    keep = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text)
-    return keep.strip("._") or "x"

@@ -20,6 +20,7 @@ directory. Every run of the cross product goes into the same store.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,7 @@ import yaml
 from lode_bench.errors import ConfigError
 from lode_bench.models.loader import ModelSpec
 
-_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors",
-             "random_weights", "seed"}
+_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors"}
 
 
 @dataclass(frozen=True)
@@ -120,3 +120,58 @@ def load_suite(path: str | Path) -> Suite:
             for proto in protos:
                 runs.append(SuiteRun(m, spec, str(proto), split))
     return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, dict(settings))
+
+
+def output_dir(root: str | Path, run: SuiteRun) -> Path:
+    """``root/<model label>/<dataset spec>/`` with both parts made file-name safe."""
+
+    def slug(text: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text).strip("._") or "x"
+
+    return Path(root) / slug(run.model.store_label()) / slug(run.dataset)
+
+
+def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, executor: Any = None,
+              save_outputs: str | Path | None = None, progress: bool = True,
+              on_summary: Callable[[Any], None] | None = None, **settings: Any) -> list[Any]:
+    """Run every job of a suite into one store, sharing one executor.
+
+    Args:
+        runs: a loaded :class:`Suite` (its ``settings`` apply) or a list of jobs.
+        store: the results store.
+        executor: shared executor (default: a local thread pool).
+        save_outputs: root folder for output PNGs (``<root>/<model>/<dataset>/<id>.png``).
+        progress: progress bars.
+        on_summary: called with each :class:`~lode_bench.bench.runner.RunSummary` as it finishes.
+        **settings: :func:`~lode_bench.bench.runner.run_benchmark` options (override the suite's).
+
+    Returns:
+        The run summaries, in job order.
+    """
+    from lode_bench.bench.executor import LocalExecutor
+    from lode_bench.bench.runner import run_benchmark
+
+    opts: dict[str, Any] = {}
+    if isinstance(runs, Suite):
+        opts.update(runs.settings)
+        jobs: Sequence[SuiteRun] = runs.runs
+    else:
+        jobs = runs
+    opts.update(settings)
+    save_root = save_outputs if save_outputs is not None else opts.pop("save_outputs", None)
+    opts.pop("save_outputs", None)
+    workers = opts.pop("workers", None)
+    ex = executor or LocalExecutor(workers)
+    out = []
+    try:
+        for job in jobs:
+            save_dir = output_dir(save_root, job) if save_root is not None else None
+            summ = run_benchmark(job.model, job.dataset, job.protocol, store, split=job.split,
+                                 save_outputs=save_dir, progress=progress, executor=ex, **opts)
+            out.append(summ)
+            if on_summary is not None:
+                on_summary(summ)
+    finally:
+        if executor is None:
+            ex.close()
+    return out

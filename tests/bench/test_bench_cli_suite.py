@@ -111,3 +111,17 @@ def test_bad_suites_name_the_problem(tmp_path, text, match):
     f.write_text(text)
     with pytest.raises(ConfigError, match=match):
         load_suite(f)
+
+
+def test_run_suite_api_applies_settings(tiny, tmp_path, monkeypatch):
+    from lode_bench.bench.suite import run_suite
+
+    monkeypatch.setenv("TINY_DS", str(tiny))
+    f = tmp_path / "s.yaml"
+    f.write_text("models: [identity]\ndatasets: ['${TINY_DS}']\nprotocols: [deepdeblur, basicsr]\n"
+                 f"settings: {{limit: 2, save_outputs: '{tmp_path / 'o'}'}}\n")
+    seen = []
+    out = run_suite(load_suite(f), tmp_path / "r.sqlite", progress=False, on_summary=seen.append)
+    assert [s.protocol for s in out] == ["deepdeblur@1", "basicsr@1"] and seen == out
+    assert all(s.n_total == 2 for s in out)
+    assert len(list((tmp_path / "o" / "identity").rglob("*.png"))) == 2
