@@ -182,3 +182,10 @@ def test_safe_join_refuses_escape(tmp_path):
     os.symlink(tmp_path, tmp_path / "root" / "link")
     with pytest.raises(UnsafePathError):
         safe_join(tmp_path / "root", "link/x.png")
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    p = atomic_write_bytes(tmp_path / "f.bin", b"x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)
