@@ -48,8 +48,8 @@ def estimate_kernel(
     sharp: np.ndarray,
     *,
     size: int = 65,
-    reg: float = 1e-3,
-    floor: float = 0.05,
+    reg: float = 1e-2,
+    floor: float = 0.1,
     mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blur kernel ``K`` with ``blur ≈ sharp ⊛ K`` (size × size, sums to 1, centre = zero shift).
