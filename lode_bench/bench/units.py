@@ -11,6 +11,7 @@ a killed benchmark is safe.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class WorkUnit:
 
 
 _MODEL_CACHE: dict[str, Any] = {}
+_MODEL_LOCK = threading.Lock()
 
 
 def _worker_model(spec: ModelSpec) -> Any:
@@ -71,11 +73,12 @@ def _worker_model(spec: ModelSpec) -> Any:
     from lode_bench.models.loader import load_model
 
     key = repr(spec)
-    if key not in _MODEL_CACHE:
-        if len(_MODEL_CACHE) >= 4:
-            _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = load_model(spec, device="cpu")
-    return _MODEL_CACHE[key]
+    with _MODEL_LOCK:
+        if key not in _MODEL_CACHE:
+            if len(_MODEL_CACHE) >= 4:
+                _MODEL_CACHE.clear()
+            _MODEL_CACHE[key] = load_model(spec, device="cpu")
+        return _MODEL_CACHE[key]
 
 
 def _ensure_metrics() -> None:
