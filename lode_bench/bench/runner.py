@@ -44,7 +44,8 @@ class RunSummary:
         n_total: samples considered (after ``limit``).
         n_ok, n_error: rows written by this run, by status.
         n_skipped: samples already in the store (resumed).
-        means: per-column mean over every ``ok`` row of this model/dataset/protocol.
+        means: per-column mean over the ``ok`` rows of the samples considered (this run's and
+            earlier runs' rows of the same model, dataset version and protocol version).
         n_scored: rows behind ``means``.
         timing: ``wall_s``, ``images_per_s``, ``mean_runtime_s`` (model time per image).
         errors: first error rows of this run, ``(image_id, message)``.
@@ -234,12 +235,11 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                    **ex.describe(), "model_options": spec.options, "lpips": lpips})
 
         base: dict[str, Any] = {"model_label": model_label, "dataset": data.name,
-                                "dataset_hash": data.version_hash,
-                "run_id": run_id}
+                                "dataset_hash": data.version_hash, "run_id": run_id}
         if in_driver and deblurrer is not None:
             with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:
                 deblurrer.prepare_dataset(todo, Path(tmp))
-                if warmup and todo and card.kind in ("torch", "adapter"):
+                if warmup and todo and hasattr(deblurrer, "forward_tensor"):  # torch models only
                     _warm_up(deblurrer, todo[0], warmup)
                 units: Iterator[WorkUnit] = _driver_units(deblurrer, todo, base, proto, save_dir, prefetch)
                 _consume(ex, units, st, summary, len(todo), progress)
@@ -250,7 +250,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
 
         rows = st.rows(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
                        protocol_version=proto.version)
-        ok = [r for r in rows if r.status == "ok"]
+        considered = {s.id for s in samples}
+        ok = [r for r in rows if r.status == "ok" and r.image_id in considered]
         summary.n_scored = len(ok)
         summary.means = {c: mean_of([r.metrics.get(c, float("nan")) for r in ok]) for c in proto.columns}
         peak = getattr(deblurrer, "peak_memory_bytes", lambda: None)()

@@ -88,15 +88,15 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
     (ModelCard(
         name="torchscript", kind="adapter", factory="lode_bench.models.adapters:torchscript_factory",
         description="Any TorchScript file (--model torchscript=FILE), RGB in [0,1] by default.",
-        needs_checkpoint=True, licence="as the file", paper="", training_set="as the file"), ("jit",)),
+        needs_checkpoint=True, licence="as the file", paper="", training_set=""), ("jit",)),
     (ModelCard(
         name="command", kind="adapter", factory="lode_bench.models.adapters:command_factory",
         description='External program deblurring a folder (--model "command=CMD {input} {output}").',
-        needs_checkpoint=True, licence="as the program", paper="", training_set="as the program"), ("cmd",)),
+        needs_checkpoint=True, licence="as the program", paper="", training_set=""), ("cmd",)),
     (ModelCard(
         name="folder", kind="adapter", factory="lode_bench.models.adapters:folder_factory",
         description="Precomputed outputs (--model folder=DIR, files DIR/<sample id>.png).",
-        needs_checkpoint=True, licence="as the outputs", paper="", training_set="as the outputs"),
+        needs_checkpoint=True, licence="as the outputs", paper="", training_set=""),
         ("outputs", "precomputed")),
 )
 
