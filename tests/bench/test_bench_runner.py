@@ -159,3 +159,19 @@ def test_bad_requests_fail_before_any_row(tiny, tmp_path):
         run_benchmark("identity", str(tiny), "deepdeblur", store, progress=False, colour="red")
     with ResultsStore(store) as st:
         assert st.rows() == []
+
+
+def test_prefetch_keeps_order_and_reports_unreadable_files(tiny):
+    from lode_bench.bench.runner import _prefetch
+
+    ds = resolve_dataset(str(tiny))
+    victim = tiny / "test" / "blur" / "s002.png"
+    victim.write_bytes(b"\x89PNG\r\n\x1a\n")  # signature only
+    got = list(_prefetch(ds.samples, depth=3, needs_input=True))
+    assert [s.id for s, _ in got] == [s.id for s in ds.samples]
+    for s, img in got:
+        if s.id == "s002":
+            assert isinstance(img, LodeBenchError) and "s002.png" in str(img)
+        else:
+            np.testing.assert_array_equal(img, read_image(s.blur, dtype="float32"))
+    assert all(img is None for _, img in _prefetch(ds.samples, depth=2, needs_input=False))

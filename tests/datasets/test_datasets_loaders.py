@@ -172,3 +172,16 @@ def test_unknown_kind_and_plain_folder(tmp_path):
         resolve_dataset(f"gopro:{tmp_path / 'nothing'}")
     assert {"gopro", "gopro-gamma", "realblur-j", "realblur-r", "reloblur", "lode", "rsblur", "bsd", "reds",
             "hide", "folder", "manifest"} <= {k.name for k in list_dataset_kinds()}
+
+
+def test_sample_arrays_refuse_pickled_objects(tmp_path):
+    from lode_bench.datasets.types import Sample
+    from lode_bench.errors import LodeBenchError
+
+    p = tmp_path / "k.npy"
+    np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    s = Sample("x", "x.png", arrays={"kernel": str(p)})
+    with pytest.raises(LodeBenchError, match="cannot read 'kernel'"):
+        s.array("kernel")
+    with pytest.raises(LodeBenchError, match="no 'mask' array"):
+        s.array("mask")
