@@ -1,4 +1,4 @@
-"""Pair discovery by name and QC helpers (PSNR against scikit-image, CSV, thresholds)."""
+"""Pair discovery by name and QC functions (PSNR against scikit-image, CSV, thresholds)."""
 
 from __future__ import annotations
 

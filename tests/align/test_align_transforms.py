@@ -1,4 +1,4 @@
-"""Warp helpers against OpenCV and hand-derived cases."""
+"""Warp utilities against OpenCV and hand-derived cases."""
 
 from __future__ import annotations
 
