@@ -6,6 +6,7 @@ the ``lode-bench align`` command (:data:`lode_bench.align.cli.align_command`).
 """
 
 from lode_bench.align.centroid import centroid_align, estimate_kernel, kernel_centroid
+from lode_bench.align.dataset import AlignReport, align_dataset
 from lode_bench.align.geometric import (
     AlignmentError,
     GeometricConfig,
@@ -17,13 +18,7 @@ from lode_bench.align.geometric import (
 from lode_bench.align.masks import MaskConfig, blur_mask
 from lode_bench.align.pairs import Pair, PairingError, PairSet, find_pairs
 from lode_bench.align.photometric import PhotometricConfig, PhotometricMap, fit_photometric
-from lode_bench.align.pipeline import (
-    AlignConfig,
-    AlignedPair,
-    AlignReport,
-    align_dataset,
-    align_pair,
-)
+from lode_bench.align.pipeline import AlignConfig, AlignedPair, align_pair
 from lode_bench.align.qc import QCRecord, QCThresholds
 from lode_bench.align.simulate import SimulatedPair, simulate_pair
 from lode_bench.align.transforms import corner_errors, warp_to_template

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from lode_bench.align.dataset import align_dataset
 from lode_bench.align.geometric import GeometricConfig
 from lode_bench.align.masks import MaskConfig
 from lode_bench.align.photometric import PhotometricConfig
-from lode_bench.align.pipeline import AlignConfig, align_dataset
+from lode_bench.align.pipeline import AlignConfig
 from lode_bench.align.qc import QCThresholds
 from lode_bench.align.transforms import MOTION_MODELS
 from lode_bench.errors import LodeBenchError

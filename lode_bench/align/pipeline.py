@@ -1,4 +1,4 @@
-"""Aligning one captured pair, and a whole folder of pairs into a dataset.
+"""Aligning one captured pair.
 
 Per pair (template = the blurry image, whose pixels are kept as captured):
 
@@ -10,20 +10,13 @@ Per pair (template = the blurry image, whose pixels are kept as captured):
 4. local-blur mask (local blur);
 5. crop to the valid region, QC measures and flags.
 
-:func:`align_dataset` runs this over a folder (see :mod:`lode_bench.align.pairs`),
-writes the standard dataset layout through :class:`DatasetWriter` (resumable), a QC
-table ``qc.csv`` and an overview ``qc_overview.png``. A pair that cannot be aligned is
-recorded as failed with its reason, listed in the manifest's ``meta.failed``, and
-the run goes on.
-"""
+A folder of pairs is handled by :func:`lode_bench.align.dataset.align_dataset`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -37,7 +30,6 @@ from lode_bench.align.geometric import (
     to_grey,
 )
 from lode_bench.align.masks import MaskConfig, blur_mask
-from lode_bench.align.pairs import Pair, find_pairs
 from lode_bench.align.photometric import (
     PhotometricConfig,
     PhotometricMap,
@@ -49,8 +41,6 @@ from lode_bench.align.qc import (
     QCThresholds,
     apply_thresholds,
     masked_psnr,
-    render_overview,
-    write_qc_csv,
 )
 from lode_bench.align.transforms import (
     largest_valid_rect,
@@ -59,9 +49,8 @@ from lode_bench.align.transforms import (
     valid_region,
     warp_to_template,
 )
-from lode_bench.datasets.manifest import DatasetWriter
-from lode_bench.errors import ImageReadError, LodeBenchError
-from lode_bench.io import read_image, to_uint8
+from lode_bench.errors import LodeBenchError
+from lode_bench.io import to_uint8
 
 Mode = Literal["per-pair", "per-scene"]
 
@@ -314,138 +303,3 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
         return None
     return AlignedPair(blur=to_uint8(blur_a[y0:y1, x0:x1]), sharp=to_uint8(sharp_a[y0:y1, x0:x1]),
                        mask=out_mask, record=rec)
-
-
-@dataclass
-class AlignReport:
-    """What :func:`align_dataset` did."""
-
-    out_dir: Path
-    records: list[QCRecord]
-    unmatched: list[str]
-    qc_csv: Path
-    overview: Path | None
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.records if r.status == status)
-
-
-def _config_json(cfg: AlignConfig) -> dict[str, Any]:
-    return asdict(cfg)
-
-
-def align_dataset(
-    input_dir: str | Path,
-    out_dir: str | Path,
-    cfg: AlignConfig | None = None,
-    *,
-    name: str | None = None,
-    split: str = "test",
-    overview_count: int = 6,
-    progress: bool | None = None,
-    log: Callable[[str], None] | None = None,
-) -> AlignReport:
-    """Align every pair under ``input_dir`` and write the aligned dataset to ``out_dir``.
-
-    Args:
-        input_dir: folder of pairs (see :func:`lode_bench.align.pairs.find_pairs`).
-        out_dir: output dataset root (resumes when it already holds a partial run).
-        cfg: alignment settings.
-        name: dataset name in the manifest (default: the input folder's name).
-        split: split the samples are written to.
-        overview_count: pairs shown in ``qc_overview.png`` (0 = no overview).
-        progress: show a progress bar (``None``: only on a terminal).
-        log: called with one line per failed pair and per unmatched file.
-
-    Returns:
-        The report: QC records of all pairs (failed ones included), unmatched names,
-        paths of the QC table and overview.
-    """
-    from tqdm.auto import tqdm
-
-    cfg = cfg or AlignConfig()
-    root_in, root_out = Path(input_dir), Path(out_dir)
-    pairs = find_pairs(root_in)
-    unmatched = [u.replace(str(root_in) + "/", "") for u in pairs.unmatched]
-    meta = {"tool": "lode-bench align", "input": root_in.name, "config": _config_json(cfg)}
-    writer = DatasetWriter(root_out, name or root_in.resolve().name, meta=meta)
-    records: list[QCRecord] = []
-    files: dict[str, dict[str, Path]] = {}
-    bar = tqdm(total=len(pairs.pairs), desc="align", unit="pair",
-               disable=None if progress is None else not progress)
-    for scene_name, plist in pairs.scenes().items():
-        scene_tf: SceneTransform | None = None
-        scene_err: str | None = None
-        for p in plist:
-            rec = QCRecord(id=p.pair_id, scene=scene_name,
-                           blur_source=p.blur.relative_to(root_in).as_posix(),
-                           sharp_source=p.sharp.relative_to(root_in).as_posix())
-            if writer.has_sample(p.pair_id, split=split):
-                entry = writer.sample(p.pair_id, split=split) or {}
-                records.append(QCRecord.from_json(entry.get("align", rec.to_json())))
-                files[p.pair_id] = {r: root_out / rel for r, rel in entry.get("files", {}).items()}
-                bar.update(1)
-                continue
-            if cfg.mode == "per-scene" and scene_tf is None and scene_err is None:
-                scene_tf, scene_err = _scene_transform(plist, cfg)
-            _process(p, cfg, rec, scene_tf, scene_err, writer, split, files)
-            records.append(rec)
-            if rec.status == "failed" and log is not None:
-                log(f"FAILED {rec.id}: {rec.reason}")
-            bar.update(1)
-    bar.close()
-    if log is not None:
-        for u in unmatched:
-            log(f"UNMATCHED {u}")
-    writer.meta["failed"] = [{"id": r.id, "flags": r.flags, "reason": r.reason}
-                             for r in records if r.status == "failed"]
-    writer.meta["unmatched"] = unmatched
-    writer.finalize()
-    qc_csv = write_qc_csv(root_out / "qc.csv", records)
-    overview = None
-    if overview_count > 0:
-        overview = render_overview(root_out / "qc_overview.png", records, files, count=overview_count)
-    return AlignReport(out_dir=root_out, records=records, unmatched=unmatched, qc_csv=qc_csv,
-                       overview=overview)
-
-
-def _scene_transform(plist: list[Pair], cfg: AlignConfig) -> tuple[SceneTransform | None, str | None]:
-    keys = [p.key for p in plist]
-    ref = plist[keys.index(cfg.reference)] if cfg.reference in keys else plist[0]
-    note = "" if cfg.reference in (None, ref.key) else f" (reference {cfg.reference!r} not in scene)"
-    try:
-        st = estimate_scene_transform(read_image(ref.blur), read_image(ref.sharp), cfg, ref.key)
-    except (LodeBenchError, ValueError, cv2.error) as exc:
-        return None, f"reference pair {ref.pair_id} failed{note}: {exc}"
-    if note:
-        st.notes.append(note.strip())
-    return st, None
-
-
-def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform | None,
-             scene_err: str | None, writer: DatasetWriter, split: str,
-             files: dict[str, dict[str, Path]]) -> None:
-    if scene_err is not None:
-        rec.fail("reference_failed", scene_err)
-        return
-    try:
-        blur = read_image(p.blur)
-        sharp = read_image(p.sharp)
-    except ImageReadError as exc:
-        rec.fail("read_error", str(exc))
-        return
-    try:
-        out = align_pair(blur, sharp, cfg, record=rec, scene=scene_tf)
-    except Exception as exc:  # noqa: BLE001 - one bad pair must not stop the run
-        rec.fail("error", f"unexpected {type(exc).__name__}: {exc}")
-        return
-    if out is None:
-        return
-    images: dict[str, np.ndarray] = {"blur": out.blur, "sharp": out.sharp}
-    if out.mask is not None:
-        images["mask"] = out.mask
-    extra: dict[str, Any] = {"align": rec.to_json(), "source": {"blur": rec.blur_source, "sharp": rec.sharp_source}}
-    if out.mask is not None:
-        extra["mask_coverage"] = rec.mask_coverage
-    entry = writer.write_sample(p.pair_id, images, split=split, extra=extra)
-    files[p.pair_id] = {r: writer.root / rel for r, rel in entry["files"].items()}

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from lode_bench.align.centroid import estimate_kernel, kernel_centroid
+from lode_bench.align.dataset import align_dataset
 from lode_bench.align.photometric import PhotometricConfig, identity_map
-from lode_bench.align.pipeline import AlignConfig, SceneTransform, align_dataset, align_pair
+from lode_bench.align.pipeline import AlignConfig, SceneTransform, align_pair
 from lode_bench.align.qc import QCRecord
 from lode_bench.align.simulate import random_homography, simulate_pair
 from lode_bench.align.transforms import corner_errors, translation_warp
