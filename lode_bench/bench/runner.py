@@ -232,7 +232,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
                    "dataset_warnings": data.warnings, "n_samples": len(samples), "n_skipped": summary.n_skipped,
                    "flops_input": list(flops_size) if flops_size and summary.flops else None, "warmup": warmup,
-                   **ex.describe(), "model_options": spec.options, "lpips": lpips})
+                   **ex.describe(), "model_options": spec.options, "lpips": lpips,
+                   "save_outputs": str(save_dir) if save_dir is not None else None})
 
         base: dict[str, Any] = {"model_label": model_label, "dataset": data.name,
                                 "dataset_hash": data.version_hash, "run_id": run_id}
