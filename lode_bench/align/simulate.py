@@ -152,9 +152,10 @@ def simulate_pair(
 
     blur = blur_scene[oy:oy + h, ox:ox + w]
     to_scene = np.array([[1.0, 0, ox], [0, 1.0, oy], [0, 0, 1.0]]) @ np.linalg.inv(warp)
-    sharp = cv2.warpPerspective(sharp_scene, to_scene, (w, h),
+    # float32: OpenCV 5.0's INTER_CUBIC is wrong on float64 input
+    sharp = cv2.warpPerspective(sharp_scene.astype(np.float32), to_scene, (w, h),
                                 flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REFLECT)
+                                borderMode=cv2.BORDER_REFLECT).astype(np.float64)
     gain = rng.uniform(*gain_range, size=3)
     offset = rng.uniform(*offset_range, size=3)
     sharp = sharp * gain + offset

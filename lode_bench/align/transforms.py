@@ -106,13 +106,17 @@ def warp_to_template(
     m = to_3x3(warp)
     flags = interpolation | cv2.WARP_INVERSE_MAP
     src = np.ascontiguousarray(img)
+    if src.dtype == np.float64 and interpolation == cv2.INTER_CUBIC:
+        # OpenCV 5.0's INTER_CUBIC is wrong on CV_64F input (an identity warp moves values
+        # by up to 1.0 on [0, 1] data); float32 is exact to ~1e-7 relative.
+        src = src.astype(np.float32)
     if np.allclose(m[2], [0.0, 0.0, 1.0]):
         out = cv2.warpAffine(src, m[:2], (w, h), flags=flags, borderMode=border)
     else:
         out = cv2.warpPerspective(src, m, (w, h), flags=flags, borderMode=border)
     if img.ndim == 3 and out.ndim == 2:
         out = out[..., None]
-    return out
+    return out.astype(img.dtype, copy=False)
 
 
 def valid_region(
