@@ -189,3 +189,13 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_tiff_is_rgb_in_unit_range(tmp_path, rng, dtype):
+    rgb = rng.random((5, 6, 3)).astype(dtype)
+    p = tmp_path / "f.tif"
+    assert cv2.imwrite(str(p), np.ascontiguousarray(rgb[..., ::-1]))
+    back = read_image(p, dtype="float32")
+    np.testing.assert_allclose(back, rgb.astype(np.float32), atol=1e-7)
+    np.testing.assert_array_equal(read_image(p), np.rint(rgb * 255).astype(np.uint8))
