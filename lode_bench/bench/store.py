@@ -71,7 +71,8 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _encode_value(v: float) -> float | str | None:
+def encode_number(v: float | None) -> float | str | None:
+    """JSON-safe number: ``inf``/``-inf``/``nan`` as strings, ``None`` kept."""
     if v is None:
         return None
     v = float(v)
@@ -89,7 +90,7 @@ def _decode_value(v: Any) -> float:
 
 
 def encode_metrics(metrics: Mapping[str, float]) -> str:
-    return json.dumps({k: _encode_value(v) for k, v in metrics.items()}, sort_keys=True)
+    return json.dumps({k: encode_number(v) for k, v in metrics.items()}, sort_keys=True)
 
 
 def decode_metrics(text: str | None) -> dict[str, float]:

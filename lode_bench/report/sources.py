@@ -16,7 +16,6 @@ The ``identity`` baseline's output is the blurry input itself.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,10 @@ from lode_bench.datasets.manifest import Manifest, ManifestError, load_manifest
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.images import read_image, read_mask
 from lode_bench.io.paths import safe_join
+from lode_bench.report.summary import json_field
 
 _OUTPUT_KEYS = ("outputs_dir", "save_outputs", "output_dir", "outputs")
 _EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-
-
-def _extra(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            obj = json.loads(value)
-        except json.JSONDecodeError:
-            return {}
-        return obj if isinstance(obj, dict) else {}
-    return {}
 
 
 class ImageSource:
@@ -120,7 +108,7 @@ def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
             candidates.append(Path(text))
             if ":" in text and not Path(text).exists():
                 candidates.append(Path(text.split(":", 1)[1]))
-            extra = _extra(r.get("extra"))
+            extra = json_field(r.get("extra"))
             for k in ("dataset_root", "dataset_path"):
                 if extra.get(k):
                     candidates.append(Path(str(extra[k])))
@@ -139,7 +127,7 @@ def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
     dirs: dict[str, Path] = {}
     if runs is not None and not runs.empty:
         for _, r in runs[runs["dataset_hash"] == dataset_hash].iterrows():
-            extra = _extra(r.get("extra"))
+            extra = json_field(r.get("extra"))
             for k in _OUTPUT_KEYS:
                 if isinstance(extra.get(k), str) and Path(extra[k]).is_dir():
                     dirs[str(r["model"])] = Path(extra[k])

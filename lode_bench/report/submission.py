@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from lode_bench.bench.store import encode_number
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_json
 from lode_bench.report.summary import BASE_COLUMNS, metric_columns
@@ -51,18 +52,6 @@ PROVENANCE_FIELDS = ("run_id", "created", "finished", "status", "model_card_hash
 
 class SubmissionError(LodeBenchError):
     """A submission file is unreadable or structurally malformed (the message names the key)."""
-
-
-def encode_number(v: float | None) -> float | str | None:
-    """JSON-safe number: ``inf``/``-inf``/``nan`` as strings, ``None`` kept."""
-    if v is None:
-        return None
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
 
 
 def decode_number(v: Any, where: str) -> float:

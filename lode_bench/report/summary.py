@@ -103,7 +103,8 @@ def metric_columns(frame: pd.DataFrame, protocol: str | None = None) -> list[str
     return ordered + [c for c in present if c not in ordered]
 
 
-def _json_field(value: Any) -> dict[str, Any]:
+def json_field(value: Any) -> dict[str, Any]:
+    """A JSON object stored as text (e.g. a run's ``extra``) as a dict; ``{}`` when not one."""
     if isinstance(value, dict):
         return value
     if isinstance(value, str) and value:
@@ -142,7 +143,7 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
             if info["flops"] is None:
                 info["flops"] = _none_if_nan(r.get("flops"))
             if info["train_set"] is None:
-                extra = _json_field(r.get("extra"))
+                extra = json_field(r.get("extra"))
                 card: dict[str, Any] = (extra["model_card"] if isinstance(extra.get("model_card"), dict)
                                         else {})
                 ts = extra.get("train_set") or extra.get("training_set") or card.get("training_set")
