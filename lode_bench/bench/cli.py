@@ -71,10 +71,12 @@ def summary_table(summaries: list[Any]) -> str:
     cols: list[str] = []
     for s in summaries:
         cols += [c for c in s.means if c not in cols]
-    head = ["model", "dataset", "protocol", "images", "ok", "errors", "resumed", *cols, "img/s", "s/img"]
+    head = ["model", "dataset", "protocol", "images", "ok", "errors", "resumed", "retried", *cols, "img/s",
+            "s/img"]
     body = []
     for s in summaries:
         body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
+                     str(getattr(s, "n_retried", 0)),
                      *[_fmt(s.means.get(c)) for c in cols], _fmt(s.timing.get("images_per_s"), 2),
                      _fmt(s.timing.get("mean_runtime_s"), 3)])
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
@@ -126,8 +128,11 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 @click.option("--limit", type=int, default=None, help="Only the first N images of each dataset.")
 @click.option("--split", default=None, help="Dataset split (default: test).")
 @click.option("--workers", "-j", type=int, default=None, help="Scoring workers (default: CPU cores).")
-@click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial"]),
-              default="thread", show_default=True)
+@click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial", "ray"]),
+              default="thread", show_default=True,
+              help="Local pool, or a Ray cluster (torch models: one actor per GPU, loaded once).")
+@click.option("--ray-address", default=None, metavar="HOST:PORT",
+              help="Ray cluster to join (default with --executor ray: a private local Ray).")
 @click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL:]KEY=VALUE",
               help="Architecture option (YAML value), for every torch model or the named one.")
 @click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
@@ -138,10 +143,11 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
                 suite: Path | None, store: Path, device: str | None, tile: int | None, amp: bool | None,
                 save_outputs: Path | None, limit: int | None, split: str | None, workers: int | None,
-                executor_kind: str, model_opts: tuple[str, ...], random_weights: bool, seed: int,
+                executor_kind: str, ray_address: str | None, model_opts: tuple[str, ...],
+                random_weights: bool, seed: int,
                 retry_errors: bool, lpips: str | None, quiet: bool) -> None:
     """Run models on datasets under protocols; one row per image in STORE; resumable."""
-    from lode_bench.bench.executor import LocalExecutor
+    from lode_bench.bench.executors import make_executor
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
 
     opts = _parse_opts(model_opts)
@@ -172,8 +178,11 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                     click.echo(f"warning: {summ.dataset}: {w}", err=True)
             for image_id, msg in summ.errors[:3]:
                 click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
+            if summ.n_retried:
+                click.echo(f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
+                           "after a worker was lost", err=True)
 
-        with LocalExecutor(settings.pop("workers", None), kind=executor_kind) as ex:  # type: ignore[arg-type]
+        with make_executor(executor_kind, workers=settings.pop("workers", None), address=ray_address) as ex:
             summaries = run_suite(jobs, store, executor=ex, save_outputs=save_outputs or settings.pop(
                 "save_outputs", None), progress=not quiet, on_summary=report, **settings)
     except LodeBenchError as exc:

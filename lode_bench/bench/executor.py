@@ -28,13 +28,26 @@ from lode_bench.errors import ConfigError
 PRELOAD = ("lode_bench.bench.units", "lode_bench.metrics.catalog", "skimage.metrics", "scipy.ndimage", "cv2")
 
 T = TypeVar("T")
+S = TypeVar("S")
 R = TypeVar("R")
 
 
 class Executor(ABC):
-    """Runs work units; see :meth:`map_unordered`."""
+    """Runs work units; see :meth:`map_unordered` and :meth:`map_stateful`.
+
+    Attributes:
+        workers: parallel slots (pool size, or CPUs of a cluster).
+        hosts_models: True when :meth:`map_stateful` places its state (a loaded model) on
+            remote workers, one per GPU or CPU slot; the runner then sends device models
+            there instead of running them in the driver.
+        retried: items resubmitted so far because the worker running them was lost
+            (a killed process, a dead node); failures raised by the function itself are
+            never retried.
+    """
 
     workers: int = 1
+    hosts_models: bool = False
+    retried: int = 0
 
     @abstractmethod
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
@@ -45,6 +58,31 @@ class Executor(ABC):
         a generator that does expensive work per item (model inference) overlaps with the
         execution of earlier items.
         """
+
+    def map_stateful(self, setup: Callable[[], S], fn: Callable[[S, T], R], items: Iterable[T], *,
+                     max_in_flight: int | None = None, num_gpus: float = 0.0,
+                     num_cpus: float = 1.0) -> Iterator[tuple[T, R | BaseException]]:
+        """Like :meth:`map_unordered`, for work that needs expensive state (a loaded model).
+
+        Each worker calls ``setup()`` once and then ``fn(state, item)`` per item. This
+        default builds the state once in this process and runs the items one by one (a
+        device model in the driver); remote executors override it with one long-lived
+        worker per ``num_gpus`` GPUs (or ``num_cpus`` CPUs on CPU-only clusters).
+
+        Yields:
+            ``(item, result or exception)``; a failing ``setup()`` fails every item.
+        """
+        try:
+            state = setup()
+        except Exception as exc:  # noqa: BLE001 - reported per item
+            for item in items:
+                yield item, exc
+            return
+        for item in items:
+            try:
+                yield item, fn(state, item)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                yield item, exc
 
     def close(self) -> None:  # noqa: B027
         """Release workers."""

@@ -25,7 +25,15 @@ import numpy as np
 from lode_bench.bench.executor import Executor, LocalExecutor
 from lode_bench.bench.provenance import git_hash, package_versions
 from lode_bench.bench.store import ResultRow, ResultsStore
-from lode_bench.bench.units import WorkUnit, check_prediction, describe_error, execute_unit, mean_of
+from lode_bench.bench.units import (
+    ModelHost,
+    WorkUnit,
+    check_prediction,
+    describe_error,
+    execute_hosted_unit,
+    execute_unit,
+    mean_of,
+)
 from lode_bench.datasets.types import DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image, safe_join
@@ -44,6 +52,8 @@ class RunSummary:
         n_total: samples considered (after ``limit``).
         n_ok, n_error: rows written by this run, by status.
         n_skipped: samples already in the store (resumed).
+        n_retried: images resubmitted because the worker running them was lost (a killed
+            process or node); each still ends as one ``ok`` or ``error`` row.
         means: per-column mean over the ``ok`` rows of the samples considered (this run's and
             earlier runs' rows of the same model, dataset version and protocol version).
         n_scored: rows behind ``means``.
@@ -62,6 +72,7 @@ class RunSummary:
     n_ok: int = 0
     n_error: int = 0
     n_skipped: int = 0
+    n_retried: int = 0
     means: dict[str, float] = field(default_factory=dict)
     n_scored: int = 0
     timing: dict[str, float | None] = field(default_factory=dict)
@@ -168,6 +179,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         label: store the rows under this model name instead of the derived one.
         executor: where scoring runs (default: a local thread pool of ``workers``; the metric
             code releases the GIL, so threads scale without process start-up or pickling).
+            An executor that hosts models (Ray) also runs torch models, one actor per GPU
+            (or per CPU slot), each loading the model once.
         workers: pool size when no executor is given.
         retry_errors: recompute images whose stored row is an error.
         warmup: untimed forward passes before timing (device models).
@@ -211,8 +224,12 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
 
-        probe = load_model(spec, device=device, amp=amp, tile=tile) if todo else None
+        # A cluster executor hosts torch models on its workers; the driver copy (on the CPU)
+        # only counts parameters and FLOPs.
+        probe_device = "cpu" if ex.hosts_models and (card.kind == "torch" or card.name == "torchscript") else device
+        probe = load_model(spec, device=probe_device, amp=amp, tile=tile) if todo else None
         in_driver = probe is not None and probe.runs_in_driver
+        hosted = in_driver and ex.hosts_models and hasattr(probe, "forward_tensor")
         if in_driver:
             deblurrer = probe
         elif probe is not None:
@@ -222,6 +239,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             summary.params = deblurrer.param_count()
             if flops_size and todo and card.kind == "torch":
                 summary.flops = deblurrer.flops(*flops_size)
+        if hosted:
+            prov = {"device": f"ray:{'cuda' if _model_gpus(ex, device) else 'cpu'}",
+                    "precision": prov.get("precision", "float32"), "tile": prov.get("tile")}
         st.start_run(
             run_id, model=model_label, model_card_hash=card.card_hash(options=spec.options, checkpoint_sha256=ckpt_sha),
             dataset=data.name, dataset_hash=data.version_hash, protocol=proto.name, protocol_version=proto.version,
@@ -237,17 +257,28 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
 
         base: dict[str, Any] = {"model_label": model_label, "dataset": data.name,
                                 "dataset_hash": data.version_hash, "run_id": run_id}
-        if in_driver and deblurrer is not None:
+        retried_before = ex.retried
+        if hosted and deblurrer is not None:
+            deblurrer.close()
+            deblurrer = None
+            host = ModelHost(spec, device=device, amp=amp, tile=tile, warmup=warmup,
+                             warmup_sample=todo[0] if todo else None)
+            units = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s), **base)
+                     for s in todo)
+            results = ex.map_stateful(host, execute_hosted_unit, units, num_gpus=_model_gpus(ex, device))
+            _consume(results, st, summary, len(todo), progress)
+        elif in_driver and deblurrer is not None:
             with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:
                 deblurrer.prepare_dataset(todo, Path(tmp))
                 if warmup and todo and hasattr(deblurrer, "forward_tensor"):  # torch models only
                     _warm_up(deblurrer, todo[0], warmup)
                 units: Iterator[WorkUnit] = _driver_units(deblurrer, todo, base, proto, save_dir, prefetch)
-                _consume(ex, units, st, summary, len(todo), progress)
+                _consume(ex.map_unordered(execute_unit, units), st, summary, len(todo), progress)
         else:
             units = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s), **base)
                      for s in todo)
-            _consume(ex, units, st, summary, len(todo), progress)
+            _consume(ex.map_unordered(execute_unit, units), st, summary, len(todo), progress)
+        summary.n_retried = ex.retried - retried_before
 
         rows = st.rows(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
                        protocol_version=proto.version)
@@ -260,7 +291,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             prov = deblurrer.provenance()
         st.finish_run(run_id, status="finished", tiling=str(prov["tile"]) if prov.get("tile") else None,
                       extra={"timing": summary.timing, "peak_memory_bytes": peak, "n_ok": summary.n_ok,
-                             "n_error": summary.n_error, "n_skipped": summary.n_skipped, "means": summary.means,
+                             "n_error": summary.n_error, "n_skipped": summary.n_skipped,
+                             "n_retried": summary.n_retried, "means": summary.means,
                              "oom_fallbacks": prov.get("oom_fallbacks")})
         return summary
     except BaseException:
@@ -287,8 +319,15 @@ def _warm_up(model: Deblurrer, sample: Sample, n: int) -> None:
         pass
 
 
-def _consume(ex: Executor, units: Iterator[WorkUnit], st: ResultsStore, summary: RunSummary, total: int,
+def _model_gpus(ex: Executor, device: str) -> float:
+    """GPUs per hosted model (executors that host models say how many)."""
+    fn = getattr(ex, "model_gpus", None)
+    return float(fn(device)) if fn is not None else 0.0
+
+
+def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary: RunSummary, total: int,
              progress: bool) -> None:
+    """Store each ``(unit, row or exception)`` as it arrives; count and time them."""
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
@@ -296,7 +335,7 @@ def _consume(ex: Executor, units: Iterator[WorkUnit], st: ResultsStore, summary:
     bar = tqdm(total=total, desc=f"{summary.model} | {summary.dataset} | {summary.protocol}",
                disable=None if progress else True, unit="img", leave=False)  # None: off without a TTY
     try:
-        for unit, res in ex.map_unordered(execute_unit, units):
+        for unit, res in results:
             row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
                 status="error", error=describe_error(res), runtime_s=unit.runtime_s)
             st.put(row)

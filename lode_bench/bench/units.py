@@ -102,8 +102,14 @@ def check_prediction(pred: np.ndarray, shape: tuple[int, ...], sample_id: str) -
                                  f"the input/ground-truth shape {tuple(shape)}")
 
 
-def execute_unit(unit: WorkUnit) -> ResultRow:
-    """Run (if needed) and score one unit; problems become an error row."""
+def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
+    """Run (if needed) and score one unit; problems become an error row.
+
+    Args:
+        unit: the unit.
+        model: an already loaded :class:`~lode_bench.models.base.Deblurrer` to run when
+            the unit carries no prediction (default: this process's copy of ``unit.model``).
+    """
     if unit.error is not None:
         return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s)
     try:
@@ -116,14 +122,15 @@ def execute_unit(unit: WorkUnit) -> ResultRow:
         runtime = unit.runtime_s
         pred = unit.prediction
         if pred is None:
-            if unit.model is None:
-                raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
-            model = _worker_model(unit.model)
+            if model is None:
+                if unit.model is None:
+                    raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
+                model = _worker_model(unit.model)
             blurry = read_image(s.blur, dtype="uint8" if model.accepts_uint8 else "float32")
             t0 = time.perf_counter()
-            out = model.deblur(blurry, s)
-            runtime = time.perf_counter() - t0
-            check_prediction(np.asarray(out), blurry.shape, s.id)
+            out = np.asarray(model.deblur(blurry, s))
+            runtime = getattr(model, "last_runtime_s", None) or (time.perf_counter() - t0)
+            check_prediction(out, blurry.shape, s.id)
             pred = unit.protocol.prepare(np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0)
         check_prediction(pred, gt.shape, s.id)
         mask = None
@@ -137,6 +144,41 @@ def execute_unit(unit: WorkUnit) -> ResultRow:
                         metrics=values, runtime_s=runtime, mask_coverage=score.mask_coverage)
     except Exception as exc:  # noqa: BLE001 - every per-image failure becomes a row
         return unit.row(status="error", error=describe_error(exc), runtime_s=unit.runtime_s)
+
+
+@dataclass(frozen=True)
+class ModelHost:
+    """Picklable recipe for a model that a remote worker loads once and keeps (see
+    :meth:`~lode_bench.bench.executor.Executor.map_stateful`).
+
+    Calling it loads the model on ``device`` (``"auto"``: the GPU the worker was given,
+    else the CPU) and runs ``warmup`` untimed passes on ``warmup_sample``.
+    """
+
+    spec: ModelSpec
+    device: str = "auto"
+    amp: bool = False
+    tile: int | None = None
+    warmup: int = 0
+    warmup_sample: Sample | None = None
+
+    def __call__(self) -> Any:
+        from lode_bench.models.loader import load_model
+
+        model = load_model(self.spec, device=self.device, amp=self.amp, tile=self.tile)
+        if self.warmup and self.warmup_sample is not None:
+            try:
+                img = read_image(self.warmup_sample.blur, dtype="float32")
+                for _ in range(self.warmup):
+                    model.deblur(img, self.warmup_sample)
+            except Exception:  # noqa: BLE001 - the timed pass reports the problem as a row
+                pass
+        return model
+
+
+def execute_hosted_unit(model: Any, unit: WorkUnit) -> ResultRow:
+    """:func:`execute_unit` with a model the worker holds (argument order of ``map_stateful``)."""
+    return execute_unit(unit, model=model)
 
 
 def mean_of(values: list[float]) -> float:

@@ -52,6 +52,18 @@ def _size(value: str | None) -> tuple[int, int] | None:
 @click.option(
     "--list", "list_only", is_flag=True, help="List the shipped recipes and camera profiles."
 )
+@click.option(
+    "--executor",
+    "executor_name",
+    type=click.Choice(["serial", "thread", "process", "ray"]),
+    default="serial",
+    show_default=True,
+    help="Where samples are computed: here, a local pool, or a Ray cluster (one task per sequence).",
+)
+@click.option("--workers", "-j", type=int, default=None, help="Local pool size (default: CPU cores).")
+@click.option(
+    "--ray-address", default=None, help="Ray cluster HOST:PORT (default: a private local Ray)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(
     recipe: str | None,
@@ -62,6 +74,9 @@ def synth(
     size: str | None,
     kind: str,
     list_only: bool,
+    executor_name: str,
+    workers: int | None,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
     """Synthesise a blur dataset with RECIPE (a name from configs/synth or a YAML file).
@@ -81,6 +96,10 @@ def synth(
         return
     if recipe is None or out_dir is None:
         raise click.UsageError("give a RECIPE and --out DIR (or --list)")
+    if recipe == "builtin" and executor_name != "serial":
+        raise click.UsageError(
+            "the quick built-in dataset is built in this process; --executor applies to recipes"
+        )
     try:
         if recipe == "builtin":
             m = build_builtin_dataset(
@@ -92,16 +111,28 @@ def synth(
                 progress=not quiet,
             )
         else:
+            from lode_bench.bench.executors import make_executor
+
             r = load_recipe(recipe)
-            m = run_recipe(
-                r,
-                out_dir,
-                source=source,
-                seed=seed,
-                limit=limit,
-                size=_size(size),
-                progress=not quiet,
+            executor = (
+                None
+                if executor_name == "serial" and ray_address is None
+                else make_executor(executor_name, workers=workers, address=ray_address)
             )
+            try:
+                m = run_recipe(
+                    r,
+                    out_dir,
+                    source=source,
+                    seed=seed,
+                    limit=limit,
+                    size=_size(size),
+                    progress=not quiet,
+                    executor=executor,
+                )
+            finally:
+                if executor is not None:
+                    executor.close()
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")
