@@ -1,0 +1,187 @@
+"""Ray executor on a real local cluster: same bytes and rows as the local executor, worker kills survived.
+
+One cluster serves the whole module (``ray_cluster`` in conftest.py). References are
+always the in-process/local-pool results of the same call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]')")
+
+from lode_bench.bench.executor import LocalExecutor  # noqa: E402
+from lode_bench.bench.ray_executor import RayExecutor, WorkerLostError  # noqa: E402
+from lode_bench.bench.runner import run_benchmark  # noqa: E402
+from lode_bench.bench.store import ResultsStore  # noqa: E402
+from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402
+from lode_bench.synth.pipeline import run_recipe  # noqa: E402
+from lode_bench.synth.recipes import load_recipe  # noqa: E402
+
+# The cluster's workers cannot import this test file: ship its functions by value.
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+SMALL_NAF = {"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1, "dec_blk_nums": [1, 1]}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def row_facts(store: Path) -> list[tuple]:
+    """Store rows without what legitimately differs between runs (run id, timing)."""
+    with ResultsStore(store) as st:
+        rows = st.rows()
+    return [(r.model, r.dataset, r.dataset_hash, r.protocol, r.protocol_version, r.image_id, r.status, r.error,
+             sorted(r.metrics.items()), r.mask_coverage) for r in rows]
+
+
+def _fail_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("three is bad")
+    return x * x
+
+
+def _load_offset(k: int):  # setup for map_stateful: the "model" is an offset
+    return lambda: k
+
+
+def _add_state(state: int, x: int) -> int:
+    if x == 3:
+        raise ValueError("model failed on three")
+    return state + x
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """Built-in global samples (with kernels) and local samples (no kernel: non-blind methods fail there)."""
+    root = tmp_path_factory.mktemp("ds") / "builtin"
+    build_builtin_dataset(root, kind="both", n_samples=4, size=(96, 128), seed=5)
+    return root
+
+
+def test_functions_errors_come_back_not_retried(ray_cluster) -> None:
+    with RayExecutor(ray_cluster.address) as ex:
+        out = dict(ex.map_unordered(_fail_on_three, range(6)))
+        stateful = dict(ex.map_stateful(_load_offset(100), _add_state, range(5), num_cpus=1))
+        assert ex.workers == 2 and ex.describe()["executor"] == "ray"
+        assert ex.retried == 0  # an exception of the function is a result, never a retry
+    assert isinstance(out[3], ValueError) and "three is bad" in str(out[3])
+    assert {k: v for k, v in out.items() if k != 3} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
+    assert isinstance(stateful[3], ValueError) and "model failed" in str(stateful[3])
+    assert {k: v for k, v in stateful.items() if k != 3} == {0: 100, 1: 101, 2: 102, 4: 104}
+
+
+def test_synth_byte_identical_to_local(ray_cluster, tmp_path) -> None:
+    recipe = load_recipe("lode-local")
+    run_recipe(recipe, tmp_path / "serial", limit=6, size=(64, 80), progress=False)
+    with LocalExecutor(2, "process") as ex:
+        run_recipe(recipe, tmp_path / "pool", limit=6, size=(64, 80), progress=False, executor=ex,
+                   samples_per_task=2)
+    with RayExecutor(ray_cluster.address) as ex:
+        run_recipe(recipe, tmp_path / "ray", limit=6, size=(64, 80), progress=False, executor=ex,
+                   samples_per_task=2)
+    ref = tree(tmp_path / "serial")
+    assert len([k for k in ref if k.endswith(".png")]) == 6 * 3  # blur, sharp, mask
+    assert tree(tmp_path / "pool") == ref
+    assert tree(tmp_path / "ray") == ref
+
+
+def test_synth_survives_a_killed_worker(ray_cluster, tmp_path) -> None:
+    recipe = load_recipe("lode-local")
+    run_recipe(recipe, tmp_path / "serial", limit=8, size=(120, 160), progress=False)
+    ray_cluster.killed.clear()
+    with RayExecutor(ray_cluster.address) as ex:
+        killer = ray_cluster.kill_worker_when_busy("_apply")
+        run_recipe(recipe, tmp_path / "ray", limit=8, size=(120, 160), progress=False, executor=ex,
+                   samples_per_task=1)
+        killer.join(timeout=5)
+        retried = ex.retried
+    assert ray_cluster.killed, "no busy worker was seen to kill"
+    assert retried >= 1
+    assert tree(tmp_path / "ray") == tree(tmp_path / "serial")
+
+
+def _bench(dataset: Path, store: Path, outputs: Path, executor, model: str, **kw):
+    return run_benchmark(model, str(dataset), "gopro", store, executor=executor, progress=False,
+                         save_outputs=outputs, **kw)
+
+
+def test_benchmark_rows_identical_to_local(ray_cluster, dataset, tmp_path) -> None:
+    runs = [("identity", {}), ("wiener", {}),
+            ("nafnet", {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"})]
+    local, ray_sums = [], []
+    with LocalExecutor(2, "thread") as ex:
+        local = [_bench(dataset, tmp_path / "local.sqlite", tmp_path / "out-local" / m, ex, m, **kw)
+                 for m, kw in runs]
+    with RayExecutor(ray_cluster.address) as ex:
+        ray_sums = [_bench(dataset, tmp_path / "ray.sqlite", tmp_path / "out-ray" / m, ex, m, **kw)
+                    for m, kw in runs]
+    facts = row_facts(tmp_path / "local.sqlite")
+    assert len(facts) == 3 * 8
+    assert row_facts(tmp_path / "ray.sqlite") == facts
+    assert tree(tmp_path / "out-ray") == tree(tmp_path / "out-local")
+    for a, b in zip(local, ray_sums, strict=True):
+        assert (a.n_ok, a.n_error, a.means) == (b.n_ok, b.n_error, b.means)
+        assert b.n_retried == 0
+    wiener = ray_sums[1]  # the non-blind method fails on the 4 local samples (no kernel): rows, not retries
+    assert (wiener.n_ok, wiener.n_error) == (4, 4)
+    assert all("kernel" in msg for _, msg in wiener.errors)
+    with ResultsStore(tmp_path / "ray.sqlite") as st:
+        runs_frame = st.runs_frame()
+    devices = set(runs_frame.loc[runs_frame["model"].str.startswith("nafnet"), "device"])
+    assert devices == {"ray:cpu"}
+
+
+def test_benchmark_survives_a_killed_model_actor(ray_cluster, dataset, tmp_path) -> None:
+    kw = {"random_weights": True, "model_options": {**SMALL_NAF, "width": 16}, "device": "cpu"}
+    with LocalExecutor(2, "thread") as ex:
+        _bench(dataset, tmp_path / "local.sqlite", tmp_path / "out-local", ex, "nafnet", **kw)
+    ray_cluster.killed.clear()
+    with RayExecutor(ray_cluster.address) as ex:
+        killer = ray_cluster.kill_worker_when_busy("_StatefulWorker.call")
+        summ = _bench(dataset, tmp_path / "ray.sqlite", tmp_path / "out-ray", ex, "nafnet", **kw)
+        killer.join(timeout=5)
+    assert ray_cluster.killed, "no busy model actor was seen to kill"
+    assert summ.n_retried >= 1 and summ.n_ok == 8 and summ.n_error == 0
+    assert row_facts(tmp_path / "ray.sqlite") == row_facts(tmp_path / "local.sqlite")
+    assert tree(tmp_path / "out-ray") == tree(tmp_path / "out-local")
+
+
+def test_items_lost_too_often_become_errors(ray_cluster) -> None:
+    import os
+
+    def die(x: int) -> int:
+        if x == 1:
+            os._exit(1)  # the worker process disappears every time it runs this item
+        return x
+
+    with RayExecutor(ray_cluster.address, max_retries=1) as ex:
+        out = dict(ex.map_unordered(die, range(3)))
+        assert ex.retried == 1
+    assert out[0] == 0 and out[2] == 2
+    assert isinstance(out[1], WorkerLostError) and "lost 2 times" in str(out[1])
+
+
+def test_cli_synth_and_run_on_ray(ray_cluster, tmp_path) -> None:
+    from lode_bench.bench.cli import run_command
+    from lode_bench.synth.cli import synth
+
+    res = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "ds"), "--limit", "3", "--size",
+                                     "48x64", "--quiet", "--executor", "ray", "--ray-address", ray_cluster.address])
+    assert res.exit_code == 0, res.output
+    ref = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "ref"), "--limit", "3", "--size",
+                                     "48x64", "--quiet"])
+    assert ref.exit_code == 0 and tree(tmp_path / "ds") == tree(tmp_path / "ref")
+    res = CliRunner().invoke(run_command, ["-m", "identity", "-d", str(tmp_path / "ds"), "-p", "gopro", "--store",
+                                           str(tmp_path / "s.sqlite"), "--executor", "ray", "--ray-address",
+                                           ray_cluster.address, "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "retried" in res.output.splitlines()[0]
+    with ResultsStore(tmp_path / "s.sqlite") as st:
+        assert len([r for r in st.rows() if r.status == "ok"]) == 3
