@@ -56,12 +56,18 @@ from lode_bench.errors import LodeBenchError
 @click.option("--overview-count", type=click.IntRange(0), default=6, show_default=True,
               help="Worst pairs shown in qc_overview.png.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any pair failed.")
+@click.option("--executor", "executor_name", type=click.Choice(["serial", "thread", "process", "ray"]),
+              default="serial", show_default=True,
+              help="Where scenes are aligned: here, a local pool, or a Ray cluster (one task per scene).")
+@click.option("--workers", "-j", type=int, default=None, help="Local pool size (default: CPU cores).")
+@click.option("--ray-address", default=None, metavar="HOST:PORT",
+              help="Ray cluster to join (default with --executor ray: a private local Ray).")
 def align_command(
     input_dir: Path, out_dir: Path, mode: str, reference: str | None, motion: str, init: str,
     iterations: int, local: bool, photometric: str, curve: bool, direction: str,
     centroid: bool | None, kernel_size: int, mask_method: str, mask_threshold: float | None,
     flow_threshold: float, min_area: int, min_correlation: float, split: str, name: str | None,
-    overview_count: int, strict: bool,
+    overview_count: int, strict: bool, executor_name: str, workers: int | None, ray_address: str | None,
 ) -> None:
     """Align captured blurry/sharp pairs in INPUT_DIR and write an aligned dataset.
 
@@ -81,10 +87,18 @@ def align_command(
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    from lode_bench.bench.executors import make_executor
+
     try:
-        report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
-                               overview_count=overview_count,
-                               log=lambda line: click.echo(line, err=True))
+        executor = (None if executor_name == "serial" and ray_address is None
+                    else make_executor(executor_name, workers=workers, address=ray_address))
+        try:
+            report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
+                                   overview_count=overview_count, executor=executor,
+                                   log=lambda line: click.echo(line, err=True))
+        finally:
+            if executor is not None:
+                executor.close()
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     ok, flagged, failed = report.count("ok"), report.count("flagged"), report.count("failed")

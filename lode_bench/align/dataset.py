@@ -6,14 +6,18 @@ pair), writes the standard dataset layout through :class:`DatasetWriter` (resuma
 a QC table ``qc.csv`` and an overview ``qc_overview.png``. A pair that cannot be
 aligned is recorded as failed with its reason, listed in the manifest's
 ``meta.failed``, and the run goes on.
+
+The work is one unit per scene (:func:`align_scene`: plain data in, images and QC
+records out, no disk writes), so an executor (a local pool or a Ray cluster) can align
+scenes in parallel; this process alone writes the dataset and its journal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -29,6 +33,9 @@ from lode_bench.align.qc import QCRecord, render_overview, write_qc_csv
 from lode_bench.datasets.manifest import DatasetWriter
 from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import read_image
+
+if TYPE_CHECKING:
+    from lode_bench.bench.executor import Executor
 
 
 @dataclass
@@ -49,6 +56,44 @@ def _config_json(cfg: AlignConfig) -> dict[str, Any]:
     return asdict(cfg)
 
 
+@dataclass(frozen=True)
+class SceneJob:
+    """The pairs of one scene still to align (``scene_pairs``: all of them, for the reference)."""
+
+    scene: str
+    pairs: tuple[Pair, ...]
+    scene_pairs: tuple[Pair, ...]
+    cfg: AlignConfig
+    root_in: Path
+
+
+@dataclass
+class AlignedSample:
+    """One pair's outcome: its QC record and, unless it failed, the images and manifest extras."""
+
+    record: QCRecord
+    images: dict[str, np.ndarray] | None = None
+    extra: dict[str, Any] | None = None
+
+
+def _record(p: Pair, scene: str, root_in: Path) -> QCRecord:
+    return QCRecord(id=p.pair_id, scene=scene, blur_source=p.blur.relative_to(root_in).as_posix(),
+                    sharp_source=p.sharp.relative_to(root_in).as_posix())
+
+
+def align_scene(job: SceneJob) -> list[AlignedSample]:
+    """Align the pending pairs of one scene (no disk writes); a bad pair becomes a failed record."""
+    scene_tf: SceneTransform | None = None
+    scene_err: str | None = None
+    out = []
+    for p in job.pairs:
+        rec = _record(p, job.scene, job.root_in)
+        if job.cfg.mode == "per-scene" and scene_tf is None and scene_err is None:
+            scene_tf, scene_err = _scene_transform(list(job.scene_pairs), job.cfg)
+        out.append(_process(p, job.cfg, rec, scene_tf, scene_err))
+    return out
+
+
 def align_dataset(
     input_dir: str | Path,
     out_dir: str | Path,
@@ -59,6 +104,7 @@ def align_dataset(
     overview_count: int = 6,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> AlignReport:
     """Align every pair under ``input_dir`` and write the aligned dataset to ``out_dir``.
 
@@ -71,6 +117,8 @@ def align_dataset(
         overview_count: pairs shown in ``qc_overview.png`` (0 = no overview).
         progress: show a progress bar (``None``: only on a terminal).
         log: called with one line per failed pair and per unmatched file.
+        executor: align scenes on this executor (one unit per scene); ``None`` aligns
+            them here, one after the other. The outputs do not depend on it.
 
     Returns:
         The report: QC records of all pairs (failed ones included), unmatched names,
@@ -84,31 +132,49 @@ def align_dataset(
     unmatched = [u.replace(str(root_in) + "/", "") for u in pairs.unmatched]
     meta = {"tool": "lode-bench align", "input": root_in.name, "config": _config_json(cfg)}
     writer = DatasetWriter(root_out, name or root_in.resolve().name, meta=meta)
-    records: list[QCRecord] = []
+    scenes = pairs.scenes()
+    order = {p.pair_id: i for i, p in enumerate(p for plist in scenes.values() for p in plist)}
+    by_id: dict[str, QCRecord] = {}
     files: dict[str, dict[str, Path]] = {}
     bar = tqdm(total=len(pairs.pairs), desc="align", unit="pair",
                disable=None if progress is None else not progress)
-    for scene_name, plist in pairs.scenes().items():
-        scene_tf: SceneTransform | None = None
-        scene_err: str | None = None
+    jobs: list[SceneJob] = []
+    for scene_name, plist in scenes.items():
+        todo = []
         for p in plist:
-            rec = QCRecord(id=p.pair_id, scene=scene_name,
-                           blur_source=p.blur.relative_to(root_in).as_posix(),
-                           sharp_source=p.sharp.relative_to(root_in).as_posix())
             if writer.has_sample(p.pair_id, split=split):
                 entry = writer.sample(p.pair_id, split=split) or {}
-                records.append(QCRecord.from_json(entry.get("align", rec.to_json())))
+                by_id[p.pair_id] = QCRecord.from_json(entry.get("align", _record(p, scene_name, root_in).to_json()))
                 files[p.pair_id] = {r: root_out / rel for r, rel in entry.get("files", {}).items()}
                 bar.update(1)
-                continue
-            if cfg.mode == "per-scene" and scene_tf is None and scene_err is None:
-                scene_tf, scene_err = _scene_transform(plist, cfg)
-            _process(p, cfg, rec, scene_tf, scene_err, writer, split, files)
-            records.append(rec)
+            else:
+                todo.append(p)
+        if todo:
+            jobs.append(SceneJob(scene_name, tuple(todo), tuple(plist), cfg, root_in))
+
+    def done(job: SceneJob, result: list[AlignedSample] | BaseException) -> None:
+        if isinstance(result, BaseException):  # the unit itself broke (e.g. its worker was lost)
+            msg = f"scene {job.scene!r} could not be aligned: {type(result).__name__}: {result}"
+            result = [AlignedSample(_record(p, job.scene, root_in)) for p in job.pairs]
+            for a in result:
+                a.record.fail("error", msg)
+        for a in result:
+            rec = a.record
+            if a.images is not None:
+                entry = writer.write_sample(rec.id, a.images, split=split, extra=a.extra)
+                files[rec.id] = {r: writer.root / rel for r, rel in entry["files"].items()}
+            by_id[rec.id] = rec
             if rec.status == "failed" and log is not None:
                 log(f"FAILED {rec.id}: {rec.reason}")
             bar.update(1)
+
+    results: Iterable[tuple[SceneJob, list[AlignedSample] | BaseException]] = (
+        ((job, align_scene(job)) for job in jobs) if executor is None
+        else executor.map_unordered(align_scene, jobs))
+    for job, result in results:
+        done(job, result)
     bar.close()
+    records = sorted(by_id.values(), key=lambda r: order.get(r.id, len(order)))
     if log is not None:
         for u in unmatched:
             log(f"UNMATCHED {u}")
@@ -138,29 +204,27 @@ def _scene_transform(plist: list[Pair], cfg: AlignConfig) -> tuple[SceneTransfor
 
 
 def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform | None,
-             scene_err: str | None, writer: DatasetWriter, split: str,
-             files: dict[str, dict[str, Path]]) -> None:
+             scene_err: str | None) -> AlignedSample:
     if scene_err is not None:
         rec.fail("reference_failed", scene_err)
-        return
+        return AlignedSample(rec)
     try:
         blur = read_image(p.blur)
         sharp = read_image(p.sharp)
     except ImageReadError as exc:
         rec.fail("read_error", str(exc))
-        return
+        return AlignedSample(rec)
     try:
         out = align_pair(blur, sharp, cfg, record=rec, scene=scene_tf)
     except Exception as exc:  # noqa: BLE001 - one bad pair must not stop the run
         rec.fail("error", f"unexpected {type(exc).__name__}: {exc}")
-        return
+        return AlignedSample(rec)
     if out is None:
-        return
+        return AlignedSample(rec)
     images: dict[str, np.ndarray] = {"blur": out.blur, "sharp": out.sharp}
     if out.mask is not None:
         images["mask"] = out.mask
     extra: dict[str, Any] = {"align": rec.to_json(), "source": {"blur": rec.blur_source, "sharp": rec.sharp_source}}
     if out.mask is not None:
         extra["mask_coverage"] = rec.mask_coverage
-    entry = writer.write_sample(p.pair_id, images, split=split, extra=extra)
-    files[p.pair_id] = {r: writer.root / rel for r, rel in entry["files"].items()}
+    return AlignedSample(rec, images, extra)

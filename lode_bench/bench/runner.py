@@ -258,13 +258,13 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         base: dict[str, Any] = {"model_label": model_label, "dataset": data.name,
                                 "dataset_hash": data.version_hash, "run_id": run_id}
         retried_before = ex.retried
-        if hosted and deblurrer is not None:
+        units: Iterator[WorkUnit] = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s),
+                                              **base) for s in todo)
+        if hosted and deblurrer is not None:  # one worker per GPU (or CPU slot) loads the model once
             deblurrer.close()
             deblurrer = None
             host = ModelHost(spec, device=device, amp=amp, tile=tile, warmup=warmup,
                              warmup_sample=todo[0] if todo else None)
-            units = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s), **base)
-                     for s in todo)
             results = ex.map_stateful(host, execute_hosted_unit, units, num_gpus=_model_gpus(ex, device))
             _consume(results, st, summary, len(todo), progress)
         elif in_driver and deblurrer is not None:
@@ -272,11 +272,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                 deblurrer.prepare_dataset(todo, Path(tmp))
                 if warmup and todo and hasattr(deblurrer, "forward_tensor"):  # torch models only
                     _warm_up(deblurrer, todo[0], warmup)
-                units: Iterator[WorkUnit] = _driver_units(deblurrer, todo, base, proto, save_dir, prefetch)
+                units = _driver_units(deblurrer, todo, base, proto, save_dir, prefetch)
                 _consume(ex.map_unordered(execute_unit, units), st, summary, len(todo), progress)
-        else:
-            units = (WorkUnit(sample=s, protocol=proto, model=spec, save_path=_save_path(save_dir, s), **base)
-                     for s in todo)
+        else:  # CPU models run inside the workers, next to the scoring
             _consume(ex.map_unordered(execute_unit, units), st, summary, len(todo), progress)
         summary.n_retried = ex.retried - retried_before
 

@@ -38,12 +38,9 @@ CLUSTER_ENV = {
 }
 os.environ.update(CLUSTER_ENV)
 
-ray = pytest.importorskip(
-    "ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]'): Ray executor tests skipped"
-)
+SKIP_REASON = "the 'ray' extra is not installed (pip install 'lode-bench[ray]'): Ray cluster tests skipped"
 
-if not sys.platform.startswith("linux"):  # pragma: no cover - process-tree teardown reads /proc
-    pytest.skip("Ray cluster tests need Linux (/proc)", allow_module_level=True)
+LINUX = sys.platform.startswith("linux")  # the process-tree teardown reads /proc
 
 START_TIMEOUT_S = 90.0
 
@@ -134,6 +131,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[LocalCluster]:
     """Head node with 2 CPUs on 127.0.0.1; the test process is set up to connect to it."""
+    ray = pytest.importorskip("ray", reason=SKIP_REASON)
+    if not LINUX:  # pragma: no cover
+        pytest.skip("the Ray cluster tests need Linux (/proc)")
     from ray._private import ray_constants
 
     temp_dir = Path(tempfile.mkdtemp(prefix="lbray-"))  # short: Ray's socket paths must fit 107 bytes

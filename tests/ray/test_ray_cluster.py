@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -185,3 +186,44 @@ def test_cli_synth_and_run_on_ray(ray_cluster, tmp_path) -> None:
     assert "retried" in res.output.splitlines()[0]
     with ResultsStore(tmp_path / "s.sqlite") as st:
         assert len([r for r in st.rows() if r.status == "ok"]) == 3
+
+
+def _capture_folder(root: Path) -> Path:
+    """Two scenes of captured-like pairs simulated from scikit-image photographs, one unreadable file."""
+    from skimage import data
+
+    from lode_bench.align.simulate import simulate_pair
+    from lode_bench.io import write_image
+
+    rng = np.random.default_rng(11)
+    for scene, photo in (("s1", data.astronaut()[::2, ::2]), ("s2", data.coffee()[::2, ::2])):
+        for i in range(2):
+            p = simulate_pair(np.ascontiguousarray(photo), (120, 160), rng)
+            write_image(root / scene / "blur" / f"{i:03d}.png", p.blur)
+            write_image(root / scene / "sharp" / f"{i:03d}.png", p.sharp)
+    (root / "s2" / "sharp" / "001.png").write_bytes(b"not a png")
+    return root
+
+
+def _without_seconds(records) -> list[dict]:
+    return [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in records]
+
+
+def test_align_same_images_and_records_as_local(ray_cluster, tmp_path) -> None:
+    from lode_bench.align.dataset import align_dataset
+    from lode_bench.align.geometric import GeometricConfig
+    from lode_bench.align.pipeline import AlignConfig
+    from lode_bench.datasets.manifest import load_manifest
+
+    src = _capture_folder(tmp_path / "in")
+    cfg = AlignConfig(geometric=GeometricConfig(iterations=50))
+    ref = align_dataset(src, tmp_path / "serial", cfg, progress=False, overview_count=0)
+    with RayExecutor(ray_cluster.address) as ex:
+        got = align_dataset(src, tmp_path / "ray", cfg, progress=False, overview_count=0, executor=ex)
+    assert [r.id for r in got.records] == ["s1/000", "s1/001", "s2/000", "s2/001"]
+    assert _without_seconds(got.records) == _without_seconds(ref.records)
+    assert got.records[3].status == "failed" and got.records[3].flags == ["read_error"]
+    images = {k: v for k, v in tree(tmp_path / "serial").items() if k.endswith(".png")}
+    assert len(images) == 3 * 2 and {k: tree(tmp_path / "ray")[k] for k in images} == images
+    man_ref, man_ray = load_manifest(tmp_path / "serial"), load_manifest(tmp_path / "ray")
+    assert man_ray.manifest_hash == man_ref.manifest_hash  # ids, files and their sha256
