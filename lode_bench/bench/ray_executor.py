@@ -47,6 +47,10 @@ class WorkerLostError(LodeBenchError):
     """An item whose worker was lost more often than the executor retries."""
 
 
+class SetupError(LodeBenchError):
+    """The state of :meth:`RayExecutor.map_stateful` (e.g. a model) could not be built on a worker."""
+
+
 def import_ray() -> Any:
     """The ``ray`` module, or a :class:`ConfigError` saying how to install it."""
     try:
@@ -152,6 +156,8 @@ class RayExecutor(Executor):
             cause = getattr(exc, "cause", None)
             return False, cause if isinstance(cause, BaseException) else exc
         except self._system_errors(ray) as exc:
+            if getattr(exc, "actor_init_failed", False):  # setup() raised: retrying cannot help
+                return False, SetupError(f"worker setup failed: {exc}")
             return True, exc
         except ray.exceptions.RayError as exc:  # anything else from Ray: report, do not loop
             return False, exc
@@ -270,6 +276,8 @@ class RayExecutor(Executor):
 
     # -- lifecycle ----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
+        """Executor facts for the run record (connects, to count the cluster's CPUs)."""
+        self._ray()
         return {"executor": "ray", "workers": self.workers, "ray_address": self.address or "local"}
 
     def close(self) -> None:

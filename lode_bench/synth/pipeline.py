@@ -27,6 +27,7 @@ Sources:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,12 +269,35 @@ def compute_job(
 
 @dataclass(frozen=True)
 class SynthTask:
-    """A batch of planned samples of one sequence (or scene), computed by one worker."""
+    """A batch of planned samples of one sequence (or of scenes), computed by one worker.
+
+    Object recipes name their library by ``library_source`` (``"builtin"`` or a folder)
+    and ``library_size``; each worker process loads it once (it is megabytes, too large to
+    ship with every task). An in-memory ``library`` is shipped as it is.
+    """
 
     jobs: tuple[Job, ...]
     recipe: Recipe
     seed: int
     library: ObjectLibrary | None = None
+    library_source: str | None = None
+    library_size: tuple[int, int] | None = None
+
+
+_LIBRARIES: dict[tuple[str, tuple[int, int] | None], ObjectLibrary] = {}
+_LIBRARIES_LOCK = threading.Lock()
+
+
+def _task_library(task: SynthTask) -> ObjectLibrary | None:
+    if task.library is not None or task.library_source is None:
+        return task.library
+    key = (task.library_source, task.library_size)
+    with _LIBRARIES_LOCK:
+        if key not in _LIBRARIES:
+            if len(_LIBRARIES) >= 2:
+                _LIBRARIES.clear()
+            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size)
+        return _LIBRARIES[key]
 
 
 @dataclass
@@ -295,9 +319,10 @@ def _sample_extra(res: SampleResult, recipe: Recipe, seed: int, job: Job) -> dic
 def compute_task(task: SynthTask) -> list[ComputedSample]:
     """Compute every sample of ``task`` (no disk writes; each job seeded by its index)."""
     out = []
+    library = _task_library(task)
     for job in task.jobs:
         rng = np.random.default_rng([task.seed, job.index])
-        res = compute_job(job, task.recipe, rng, task.library)
+        res = compute_job(job, task.recipe, rng, library)
         out.append(ComputedSample(job.sample_id, dict(res.images), dict(res.arrays or {}),
                                   _sample_extra(res, task.recipe, task.seed, job), job.paths))
     return out
@@ -386,11 +411,9 @@ def run_recipe(
     seed = int(recipe["seed"] if seed is None else seed)
     builtin_size = size or (240, 320)
     jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit)
-    library = (
-        object_library(source, size=size if str(source) != "builtin" else builtin_size)
-        if recipe.kind in ("local-objects", "local-shake")
-        else None
-    )
+    object_kind = recipe.kind in ("local-objects", "local-shake")
+    library_size = size if str(source) != "builtin" else builtin_size
+    library = object_library(source, size=library_size) if object_kind else None
     meta: dict[str, Any] = {
         "recipe": recipe.name,
         "recipe_hash": recipe.recipe_hash,
@@ -402,7 +425,12 @@ def run_recipe(
     split = recipe["split"]
     pending = list(iter_pending(writer, jobs, split))
     if executor is not None:
-        tasks = [SynthTask(g, recipe, seed, library) for g in group_jobs(pending, samples_per_task)]
+        by_name = object_kind and isinstance(source, (str, Path))
+        tasks = [
+            SynthTask(g, recipe, seed, None if by_name else library,
+                      str(source) if by_name else None, library_size if by_name else None)
+            for g in group_jobs(pending, samples_per_task)
+        ]
         with tqdm(total=len(pending), desc=f"synth {recipe.name}", unit="sample",
                   disable=not progress) as bar:
             _run_tasks(executor, tasks, writer, split, bar)

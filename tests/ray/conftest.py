@@ -101,7 +101,6 @@ class LocalCluster:
             while time.monotonic() < end:
                 pids = self.busy_workers(prefix)
                 if pids:
-                    time.sleep(0.05)  # let it get into its work
                     try:
                         os.kill(pids[0], signal.SIGKILL)
                         self.killed.append(pids[0])

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]')")
 
 from lode_bench.bench.executor import LocalExecutor  # noqa: E402
-from lode_bench.bench.ray_executor import RayExecutor, WorkerLostError  # noqa: E402
+from lode_bench.bench.ray_executor import RayExecutor, SetupError, WorkerLostError  # noqa: E402
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
 from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402
@@ -52,6 +52,10 @@ def _load_offset(k: int):  # setup for map_stateful: the "model" is an offset
     return lambda: k
 
 
+def _broken_setup() -> int:
+    raise OSError("no such checkpoint on this node")
+
+
 def _add_state(state: int, x: int) -> int:
     if x == 3:
         raise ValueError("model failed on three")
@@ -70,8 +74,11 @@ def test_functions_errors_come_back_not_retried(ray_cluster) -> None:
     with RayExecutor(ray_cluster.address) as ex:
         out = dict(ex.map_unordered(_fail_on_three, range(6)))
         stateful = dict(ex.map_stateful(_load_offset(100), _add_state, range(5), num_cpus=1))
+        broken = dict(ex.map_stateful(_broken_setup, _add_state, range(3), num_cpus=1))
         assert ex.workers == 2 and ex.describe()["executor"] == "ray"
-        assert ex.retried == 0  # an exception of the function is a result, never a retry
+        assert ex.retried == 0  # an exception of the function (or of the setup) is a result, never a retry
+    assert set(broken) == {0, 1, 2}
+    assert all(isinstance(v, SetupError) and "no such checkpoint" in str(v) for v in broken.values())
     assert isinstance(out[3], ValueError) and "three is bad" in str(out[3])
     assert {k: v for k, v in out.items() if k != 3} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
     assert isinstance(stateful[3], ValueError) and "model failed" in str(stateful[3])
