@@ -1,6 +1,6 @@
 """Local pool vs. Ray on the same cores: a synthesis run, benchmark runs, and Ray's start-up cost.
 
-Run: ``python benchmarks/bench_ray.py [--cpus 2] [--samples 16] [--size 240x320]``
+Run: ``python benchmarks/bench_ray.py [--cpus 2] [--samples 16] [--size 240x320] [--repeats 2]``
 (needs the ``ray`` extra: ``pip install 'lode-bench[ray]'``).
 
 Measured in one process, same inputs, fresh output folders each time:
@@ -16,7 +16,8 @@ Measured in one process, same inputs, fresh output folders each time:
   (torch: in the driver for the local pool, one model actor per CPU slot on Ray); the
   stored rows are checked to be identical.
 
-Ratios are Ray wall time / local wall time (> 1: Ray is slower). On one small machine
+Times are the best of ``--repeats`` rounds (each round: local, then a fresh Ray instance;
+fresh folders and stores). Ratios are Ray wall time / local wall time (> 1: Ray is slower). On one small machine
 Ray can only add overhead; it pays off when the work spreads over several machines.
 """
 
@@ -65,6 +66,7 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--size", default="240x320")
+    ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     h, w = (int(v) for v in args.size.split("x"))
     work = Path(tempfile.mkdtemp(prefix="bench-ray-"))
@@ -73,39 +75,42 @@ def main() -> None:
     def timed(name: str, fn) -> None:  # type: ignore[no-untyped-def]
         t = time.perf_counter()
         fn()
-        times[name] = time.perf_counter() - t
+        times[name] = min(times.get(name, float("inf")), time.perf_counter() - t)
 
     try:
         recipe = load_recipe("lode-local")
         synth = {"limit": args.samples, "size": (h, w), "progress": False}
-        timed("synth serial", lambda: run_recipe(recipe, work / "s-serial", **synth))
-        with LocalExecutor(args.cpus, "process") as pool:
-            timed("synth local pool", lambda: run_recipe(recipe, work / "s-pool", executor=pool,
-                                                         samples_per_task=2, **synth))
         ds = work / "dataset"
         build_builtin_dataset(ds, kind="both", n_samples=args.samples, size=(h, w), seed=1)
         runs = {"wiener": {}, "nafnet": {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"}}
-        with LocalExecutor(args.cpus, "thread") as pool:
-            for m, kw in runs.items():
-                timed(f"run {m} local pool", lambda m=m, kw=kw: run_benchmark(
-                    m, str(ds), "gopro", work / "local.sqlite", executor=pool, progress=False, **kw))
+        for r in range(args.repeats):
+            rd = work / f"round{r}"
+            timed("synth serial", lambda rd=rd: run_recipe(recipe, rd / "s-serial", **synth))
+            with LocalExecutor(args.cpus, "process") as pool:
+                timed("synth local pool", lambda rd=rd, pool=pool: run_recipe(
+                    recipe, rd / "s-pool", executor=pool, samples_per_task=2, **synth))
+            with LocalExecutor(args.cpus, "thread") as pool:
+                for m, kw in runs.items():
+                    timed(f"run {m} local pool", lambda m=m, kw=kw, rd=rd, pool=pool: run_benchmark(
+                        m, str(ds), "gopro", rd / "local.sqlite", executor=pool, progress=False, **kw))
 
-        ray_ex = RayExecutor(None, init_kwargs={"num_cpus": args.cpus})
-        try:
-            timed("ray start-up (init + first task)", lambda: list(ray_ex.map_unordered(_noop, [0])))
-            timed("ray 200 empty tasks", lambda: list(ray_ex.map_unordered(_noop, range(200))))
-            timed("synth ray", lambda: run_recipe(recipe, work / "s-ray", executor=ray_ex, samples_per_task=2,
-                                                  **synth))
-            for m, kw in runs.items():
-                timed(f"run {m} ray", lambda m=m, kw=kw: run_benchmark(
-                    m, str(ds), "gopro", work / "ray.sqlite", executor=ray_ex, progress=False, **kw))
-        finally:
-            ray_ex.close()
+            ray_ex = RayExecutor(None, init_kwargs={"num_cpus": args.cpus})
+            try:
+                timed("ray start-up (init + first task)", lambda ex=ray_ex: list(ex.map_unordered(_noop, [0])))
+                timed("ray 200 empty tasks", lambda ex=ray_ex: list(ex.map_unordered(_noop, range(200))))
+                timed("synth ray", lambda rd=rd, ex=ray_ex: run_recipe(
+                    recipe, rd / "s-ray", executor=ex, samples_per_task=2, **synth))
+                for m, kw in runs.items():
+                    timed(f"run {m} ray", lambda m=m, kw=kw, rd=rd, ex=ray_ex: run_benchmark(
+                        m, str(ds), "gopro", rd / "ray.sqlite", executor=ex, progress=False, **kw))
+            finally:
+                ray_ex.close()
 
-        same_synth = _files(work / "s-ray") == _files(work / "s-serial") == _files(work / "s-pool")
-        same_rows = _rows(work / "ray.sqlite") == _rows(work / "local.sqlite")
+        rds = [work / f"round{r}" for r in range(args.repeats)]
+        same_synth = all(_files(rd / "s-ray") == _files(rd / "s-serial") == _files(rd / "s-pool") for rd in rds)
+        same_rows = all(_rows(rd / "ray.sqlite") == _rows(rd / "local.sqlite") for rd in rds)
         print(f"cpus={args.cpus}  samples={args.samples} (runs: {2 * args.samples} images)  size={h}x{w}  "
-              f"(cpu cores here: {os.cpu_count()})")
+              f"best of {args.repeats}  (cpu cores here: {os.cpu_count()})")
         for name, t in times.items():
             print(f"{name:<36} {t:8.2f} s")
         print(f"{'ray per empty task':<36} {1000 * times['ray 200 empty tasks'] / 200:8.2f} ms")
