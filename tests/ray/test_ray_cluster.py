@@ -234,3 +234,19 @@ def test_align_same_images_and_records_as_local(ray_cluster, tmp_path) -> None:
     assert len(images) == 3 * 2 and {k: tree(tmp_path / "ray")[k] for k in images} == images
     man_ref, man_ray = load_manifest(tmp_path / "serial"), load_manifest(tmp_path / "ray")
     assert man_ray.manifest_hash == man_ref.manifest_hash  # ids, files and their sha256
+
+
+def test_client_without_the_token_is_refused_clearly(ray_cluster, dataset, tmp_path) -> None:
+    """No silent fallback to a private local cluster: the command fails and says what is missing."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(RAY_AUTH_MODE="disabled", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
+               RAY_NUM_REDIS_GET_RETRIES="2")  # Ray retries 20 times (1 s each) before giving up
+    proc = subprocess.run(
+        [sys.executable, "-m", "lode_bench.cli", "run", "-m", "identity", "-d", str(dataset), "-p", "gopro",
+         "--store", str(tmp_path / "s.sqlite"), "--executor", "ray", "--ray-address", ray_cluster.address, "-q"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "cannot connect to the Ray cluster" in proc.stderr and "RAY_AUTH_TOKEN" in proc.stderr
