@@ -23,13 +23,17 @@ from concurrent.futures import (
 from concurrent.futures import Executor as _FuturesExecutor
 from typing import Any, Literal, TypeVar
 
-from lode_bench.errors import ConfigError
+from lode_bench.errors import ConfigError, LodeBenchError
 
 PRELOAD = ("lode_bench.bench.units", "lode_bench.metrics.catalog", "skimage.metrics", "scipy.ndimage", "cv2")
 
 T = TypeVar("T")
 S = TypeVar("S")
 R = TypeVar("R")
+
+
+class SetupError(LodeBenchError):
+    """The state of :meth:`Executor.map_stateful` (e.g. a model) could not be built on a worker."""
 
 
 class Executor(ABC):
@@ -70,13 +74,15 @@ class Executor(ABC):
         worker per ``num_gpus`` GPUs (or ``num_cpus`` CPUs on CPU-only clusters).
 
         Yields:
-            ``(item, result or exception)``; a failing ``setup()`` fails every item.
+            ``(item, result or exception)``; when ``setup()`` fails, the items it would
+            have run come back with a :class:`SetupError`.
         """
         try:
             state = setup()
         except Exception as exc:  # noqa: BLE001 - reported per item
+            err = SetupError(f"worker setup failed: {type(exc).__name__}: {exc}")
             for item in items:
-                yield item, exc
+                yield item, err
             return
         for item in items:
             try:

@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from lode_bench.bench.executor import Executor
+from lode_bench.bench.executor import Executor, SetupError
 from lode_bench.errors import ConfigError, LodeBenchError
 
 T = TypeVar("T")
@@ -45,10 +45,6 @@ INSTALL_HINT = "the Ray executor needs the 'ray' extra: pip install 'lode-bench[
 
 class WorkerLostError(LodeBenchError):
     """An item whose worker was lost more often than the executor retries."""
-
-
-class SetupError(LodeBenchError):
-    """The state of :meth:`RayExecutor.map_stateful` (e.g. a model) could not be built on a worker."""
 
 
 def import_ray() -> Any:
@@ -212,12 +208,19 @@ class RayExecutor(Executor):
         return min(n, self.max_actors) if self.max_actors else n
 
     def model_gpus(self, device: str = "auto") -> float:
-        """GPUs per model actor for a run on ``device`` (0 for ``cpu`` or a GPU-less cluster)."""
+        """GPUs per model actor for a run on ``device`` (0 for ``cpu`` or a GPU-less cluster).
+
+        Raises:
+            ConfigError: ``device`` names CUDA but the cluster has no GPU.
+        """
         if device == "cpu":
             return 0.0
+        gpus = self.cluster_resources().get("GPU", 0)
+        if device.startswith("cuda") and gpus < 1:
+            raise ConfigError(f"device {device!r} requested but the Ray cluster has no GPU")
         if self.gpus_per_model is not None:
             return float(self.gpus_per_model)
-        return 1.0 if self.cluster_resources().get("GPU", 0) >= 1 else 0.0
+        return 1.0 if gpus >= 1 else 0.0
 
     def map_stateful(self, setup: Callable[[], S], fn: Callable[[S, T], R], items: Iterable[T], *,
                      max_in_flight: int | None = None, num_gpus: float = 0.0,

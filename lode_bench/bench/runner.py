@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lode_bench.bench.executor import Executor, LocalExecutor
+from lode_bench.bench.executor import Executor, LocalExecutor, SetupError
 from lode_bench.bench.provenance import git_hash, package_versions
 from lode_bench.bench.store import ResultRow, ResultsStore
 from lode_bench.bench.units import (
@@ -330,10 +330,15 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
 
     t0 = time.perf_counter()
     runtimes: list[float] = []
+    not_run: list[SetupError] = []
     bar = tqdm(total=total, desc=f"{summary.model} | {summary.dataset} | {summary.protocol}",
                disable=None if progress else True, unit="img", leave=False)  # None: off without a TTY
     try:
         for unit, res in results:
+            if isinstance(res, SetupError):  # no model on that worker: not an answer about the image
+                not_run.append(res)
+                bar.update(1)
+                continue
             row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
                 status="error", error=describe_error(res), runtime_s=unit.runtime_s)
             st.put(row)
@@ -348,6 +353,9 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
             bar.update(1)
     finally:
         bar.close()
+    if not_run:
+        raise SetupError(f"{len(not_run)} image(s) not run ({summary.n_ok + summary.n_error} stored): "
+                         f"{not_run[0]}; fix the cause and run again to resume")
     wall = time.perf_counter() - t0
     n = summary.n_ok + summary.n_error
     summary.timing = {"wall_s": wall, "images_per_s": n / wall if wall > 0 and n else None,

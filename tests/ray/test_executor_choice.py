@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lode_bench.bench.executor import LocalExecutor
+from lode_bench.bench.executor import LocalExecutor, SetupError
 from lode_bench.bench.executors import EXECUTOR_NAMES, make_executor
 from lode_bench.errors import ConfigError
 from lode_bench.synth.pipeline import Job, group_jobs, plan_jobs, run_recipe
@@ -74,7 +74,8 @@ def test_default_map_stateful_sets_up_once_and_reports_errors() -> None:
         raise OSError("no GPU")
 
     out = dict(LocalExecutor(1, "serial").map_stateful(broken, _use_state, [1, 2]))
-    assert all(isinstance(v, OSError) for v in out.values()) and set(out) == {1, 2}
+    assert set(out) == {1, 2}
+    assert all(isinstance(v, SetupError) and "OSError: no GPU" in str(v) for v in out.values())
 
 
 def test_group_jobs_per_sequence_and_size() -> None:

@@ -19,6 +19,7 @@ from lode_bench.bench.executor import LocalExecutor  # noqa: E402
 from lode_bench.bench.ray_executor import RayExecutor, SetupError, WorkerLostError  # noqa: E402
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
+from lode_bench.errors import ConfigError  # noqa: E402
 from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402
 from lode_bench.synth.pipeline import run_recipe  # noqa: E402
 from lode_bench.synth.recipes import load_recipe  # noqa: E402
@@ -159,6 +160,20 @@ def test_benchmark_survives_a_killed_model_actor(ray_cluster, dataset, tmp_path)
     assert summ.n_retried >= 1 and summ.n_ok == 8 and summ.n_error == 0
     assert row_facts(tmp_path / "ray.sqlite") == row_facts(tmp_path / "local.sqlite")
     assert tree(tmp_path / "out-ray") == tree(tmp_path / "out-local")
+
+
+def test_model_that_cannot_load_on_the_workers_stores_nothing(ray_cluster, dataset, tmp_path) -> None:
+    kw = {"random_weights": True, "model_options": SMALL_NAF}
+    with RayExecutor(ray_cluster.address) as ex:
+        with pytest.raises(ConfigError, match="no GPU"):
+            _bench(dataset, tmp_path / "s.sqlite", None, ex, "nafnet", device="cuda", **kw)
+        # the driver copy loads on the CPU; the workers fail to open the (absent) MPS device
+        with pytest.raises(SetupError, match="MPS") as err:
+            _bench(dataset, tmp_path / "s.sqlite", None, ex, "nafnet", device="mps", **kw)
+        assert ex.retried == 0
+    assert "8 image(s) not run (0 stored)" in str(err.value)
+    with ResultsStore(tmp_path / "s.sqlite") as st:
+        assert st.rows() == [] and set(st.runs_frame()["status"]) == {"failed"}
 
 
 def test_items_lost_too_often_become_errors(ray_cluster) -> None:
