@@ -1,14 +1,17 @@
 """A real local Ray cluster for the Ray executor tests, started and stopped by process id.
 
-The head node is started with ``ray start --head --block`` on 127.0.0.1 with 2 CPUs, a
-private ``--temp-dir`` (so no stale session can capture the connection) and token
-authentication with a fresh token passed through the environment (never written to the
-home folder). Teardown kills exactly the processes descended from that ``ray start``
-process (never ``ray stop``, which would kill every Ray process of the user).
+Two nodes on 127.0.0.1, one CPU each: a head node (``ray start --head --block``) and a
+worker node (``ray start --block --address=...``), sharing a private ``--temp-dir`` (so no
+stale session can capture the connection), with token authentication and a fresh token
+passed through the environment (never written to the home folder). Teardown kills exactly
+the processes descended from the two ``ray start`` processes (never ``ray stop``, which
+would kill every Ray process of the user).
 
-Ray refuses a second node on the loopback address of the same machine (it rewrites
-127.0.0.1 to the machine's network address for joining nodes), so the cluster is one
-node whose worker processes are separate OS processes, as on any node of a real cluster.
+Keeping Ray on the loopback address takes two settings: ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+for the head (Ray then uses 127.0.0.1 as the node address), and, for the joining node, which
+Ray would refuse under that setting, a ``ray start`` whose rewrite of a loopback
+``--address`` to the machine's network address is switched off (Ray 2.x's
+``resolve_ip_for_localhost``; the joining node then takes 127.0.0.1 as its own address).
 """
 
 from __future__ import annotations
@@ -85,13 +88,13 @@ class LocalCluster:
 
     address: str
     env: dict[str, str]
-    proc: subprocess.Popen[bytes]
+    procs: list[subprocess.Popen[bytes]]
     temp_dir: Path
     killed: list[int] = field(default_factory=list)
 
     def busy_workers(self, prefix: str) -> list[int]:
         """Worker processes of this cluster whose title starts with ``ray::<prefix>``."""
-        return [p for p in descendants(self.proc.pid) if cmdline(p).startswith("ray::" + prefix)]
+        return [p for proc in self.procs for p in descendants(proc.pid) if cmdline(p).startswith("ray::" + prefix)]
 
     def kill_worker_when_busy(self, prefix: str, *, timeout: float = 60.0) -> threading.Thread:
         """Start a thread that SIGKILLs the first worker seen running ``prefix`` (pid kept in ``killed``)."""
@@ -127,9 +130,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
+_JOIN = ("import sys; import ray._private.services as s; s.resolve_ip_for_localhost = lambda h: h; "
+         "from ray.scripts.scripts import main; sys.argv = ['ray', *sys.argv[1:]]; main()")
+
+
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[LocalCluster]:
-    """Head node with 2 CPUs on 127.0.0.1; the test process is set up to connect to it."""
+    """Head and worker node, 1 CPU each, on 127.0.0.1; the test process is set up to connect."""
     ray = pytest.importorskip("ray", reason=SKIP_REASON)
     if not LINUX:  # pragma: no cover
         pytest.skip("the Ray cluster tests need Linux (/proc)")
@@ -137,40 +144,51 @@ def ray_cluster() -> Iterator[LocalCluster]:
 
     temp_dir = Path(tempfile.mkdtemp(prefix="lbray-"))  # short: Ray's socket paths must fit 107 bytes
     port = _free_port()
-    env = {**CLUSTER_ENV, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # keep Ray on the loopback address
-    ray_bin = str(Path(sys.executable).with_name("ray"))
-    log = open(temp_dir / "head.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [ray_bin, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-         "--num-cpus=2", "--num-gpus=0", f"--temp-dir={temp_dir}", "--include-dashboard=false",
-         "--disable-usage-stats", f"--ray-client-server-port={_free_port()}",
-         f"--dashboard-agent-listen-port={_free_port()}", "--object-store-memory=200000000"],
-        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, **CLUSTER_ENV}
+    common = ["--block", "--num-cpus=1", "--num-gpus=0", f"--temp-dir={temp_dir}", "--disable-usage-stats",
+              f"--dashboard-agent-listen-port={_free_port()}", "--object-store-memory=150000000"]
+    logs = [open(temp_dir / f"{n}.log", "wb") for n in ("head", "worker")]  # noqa: SIM115 - closed at teardown
+    procs = [subprocess.Popen(
+        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--node-ip-address=127.0.0.1",
+         f"--port={port}", "--include-dashboard=false", f"--ray-client-server-port={_free_port()}", *common],
+        env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}, stdout=logs[0], stderr=subprocess.STDOUT)]
     saved_flag = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = False  # this process too resolves 127.0.0.1 as itself
-    cluster = LocalCluster(f"127.0.0.1:{port}", env, proc, temp_dir)
-    try:
+    cluster = LocalCluster(address, dict(CLUSTER_ENV), procs, temp_dir)
+
+    def wait_for(cpus: float, what: str) -> None:
         end = time.monotonic() + START_TIMEOUT_S
         while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"ray start exited: {(temp_dir / 'head.log').read_text(errors='replace')[-2000:]}")
+            for name, proc in zip(("head", "worker"), procs, strict=False):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"ray start ({name}) exited: "
+                                       f"{(temp_dir / f'{name}.log').read_text(errors='replace')[-2000:]}")
             try:
-                ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-                ready = ray.cluster_resources().get("CPU") == 2
+                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                ready = ray.cluster_resources().get("CPU") == cpus
                 ray.shutdown()
                 if ready:
-                    break
+                    return
             except Exception:  # noqa: BLE001 - not up yet
                 if ray.is_initialized():
                     ray.shutdown()
             if time.monotonic() > end:
-                raise RuntimeError("the Ray head node did not come up in time")
+                raise RuntimeError(f"the Ray {what} did not come up in time")
             time.sleep(0.5)
+
+    try:
+        wait_for(1, "head node")
+        procs.append(subprocess.Popen([sys.executable, "-c", _JOIN, "start", f"--address={address}", *common],
+                                      env=env, stdout=logs[1], stderr=subprocess.STDOUT))
+        wait_for(2, "worker node")
         yield cluster
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        _stop(proc)
-        log.close()
+        for proc in reversed(procs):
+            _stop(proc)
+        for log in logs:
+            log.close()
         ray_constants.ENABLE_RAY_CLUSTER = saved_flag
         shutil.rmtree(temp_dir, ignore_errors=True)

@@ -71,6 +71,21 @@ def dataset(tmp_path_factory) -> Path:
     return root
 
 
+def _node_of(x: int) -> str:
+    import time
+
+    time.sleep(0.3)
+    return ray.get_runtime_context().get_node_id()
+
+
+def test_work_spreads_over_both_nodes(ray_cluster) -> None:
+    with RayExecutor(ray_cluster.address) as ex:
+        nodes = dict(ex.map_unordered(_node_of, range(4)))
+        alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        assert ex.workers == 2
+    assert len(alive) == 2 and set(nodes.values()) == alive
+
+
 def test_functions_errors_come_back_not_retried(ray_cluster) -> None:
     with RayExecutor(ray_cluster.address) as ex:
         out = dict(ex.map_unordered(_fail_on_three, range(6)))
