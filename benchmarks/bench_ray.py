@@ -94,9 +94,7 @@ def main() -> None:
                     timed(f"run {m} local pool", lambda m=m, kw=kw, rd=rd, pool=pool: run_benchmark(
                         m, str(ds), "gopro", rd / "local.sqlite", executor=pool, progress=False, **kw))
 
-            # a private Ray temp folder, removed at the end: no session is left for a later ray.init()
-            ray_tmp = tempfile.mkdtemp(prefix="bray-")  # short: Ray's socket paths must fit 107 bytes
-            ray_ex = RayExecutor(None, init_kwargs={"num_cpus": args.cpus, "_temp_dir": ray_tmp})
+            ray_ex = RayExecutor(None, init_kwargs={"num_cpus": args.cpus})  # private session folder
             try:
                 timed("ray start-up (init + first task)", lambda ex=ray_ex: list(ex.map_unordered(_noop, [0])))
                 timed("ray 200 empty tasks", lambda ex=ray_ex: list(ex.map_unordered(_noop, range(200))))
@@ -107,7 +105,6 @@ def main() -> None:
                         m, str(ds), "gopro", rd / "ray.sqlite", executor=ex, progress=False, **kw))
             finally:
                 ray_ex.close()
-                shutil.rmtree(ray_tmp, ignore_errors=True)
 
         rds = [work / f"round{r}" for r in range(args.repeats)]
         same_synth = all(_files(rd / "s-ray") == _files(rd / "s-serial") == _files(rd / "s-pool") for rd in rds)

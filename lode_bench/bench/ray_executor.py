@@ -20,7 +20,7 @@ on the unit), so running one twice is harmless. Only the driver writes the resul
 store and dataset journals.
 
 Connecting: ``address=None`` starts a private local Ray instance (never one left over
-in the temp folder); ``address="HOST:PORT"`` joins a cluster started with
+in the temp folder; its session folder is private and removed on :meth:`close`); ``address="HOST:PORT"`` joins a cluster started with
 ``ray start --head``. A cluster started with token authentication (the default of
 ``ray start`` in recent Ray) needs the same ``RAY_AUTH_MODE=token`` and token
 (``RAY_AUTH_TOKEN`` or ``RAY_AUTH_TOKEN_PATH``) in the driver's environment.
@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -109,6 +111,7 @@ class RayExecutor(Executor):
         self.workers = 0
         self._started = False
         self._task: Any = None
+        self._temp_dir: str | None = None
 
     # -- cluster ----------------------------------------------------------------------
     def _ray(self) -> Any:
@@ -119,6 +122,9 @@ class RayExecutor(Executor):
                                       "configure_logging": False}
             if self.address is None:
                 kwargs.update(address="local", include_dashboard=False)
+                if "_temp_dir" not in self.init_kwargs:  # a private session folder, removed on close,
+                    self._temp_dir = tempfile.mkdtemp(prefix="lbray-")  # so none is left to capture
+                    kwargs["_temp_dir"] = self._temp_dir  # a later ray.init(); short for socket paths
             else:
                 kwargs.update(address=self.address)
             kwargs.update(self.init_kwargs)
@@ -291,3 +297,6 @@ class RayExecutor(Executor):
                 ray.shutdown()
             self._started = False
             self._task = None
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
