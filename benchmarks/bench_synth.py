@@ -6,7 +6,7 @@ Measured in the same run, on the same PNG files (a camera pan over a built-in ph
 
 * ``decode``: PNG decode only (``lode_bench.io.read_image``, one thread) — the limit;
 * ``naive``: decode + ``(x / 255) ** 2.2`` in float64 + sum, one frame at a time;
-* ``lode-bench``: ``FolderFrameSource.read_range`` + ``FrameAccumulator`` (gamma 2.2),
+* ``lode-bench``: ``FolderFrameSource.iter_range`` + ``FrameAccumulator`` (gamma 2.2),
   with 1 decode thread and with 2;
 * in memory (frames already decoded): the accumulator alone vs. the naive arithmetic.
 
@@ -78,7 +78,8 @@ def main() -> None:
                 src = FolderFrameSource(d)
                 acc = FrameAccumulator(gamma)
                 for start in range(0, len(src), 12):  # windows of 12 frames, as the pipeline
-                    for f in src.read_range(start, min(start + 12, len(src)), workers=workers):
+                    # streamed as in the pipeline: accumulate while the window decodes
+                    for f in src.iter_range(start, min(start + 12, len(src)), workers=workers):
                         acc.add(f)
                 return acc.mean_encoded_uint8()
 

@@ -13,9 +13,11 @@ default of 240 fps, GoPro's capture rate, is assumed).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import cv2
@@ -86,7 +88,12 @@ class FrameSource:
 
     def read_range(self, start: int, stop: int) -> list[np.ndarray]:
         """Frames ``start .. stop-1`` in order."""
-        return [self.read(i) for i in range(start, stop)]
+        return list(self.iter_range(start, stop))
+
+    def iter_range(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        """Frames ``start .. stop-1`` in order, one at a time (lets the caller overlap work)."""
+        for i in range(start, stop):
+            yield self.read(i)
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -178,10 +185,27 @@ class FolderFrameSource(FrameSource):
 
     def read_range(self, start: int, stop: int, *, workers: int = 2) -> list[np.ndarray]:
         """Frames ``start .. stop-1``, decoded by ``workers`` threads (decoding releases the GIL)."""
+        return list(self.iter_range(start, stop, workers=workers))
+
+    def iter_range(self, start: int, stop: int, *, workers: int = 2) -> Iterator[np.ndarray]:
+        """Frames ``start .. stop-1`` in order, decoded ahead by ``workers`` threads.
+
+        At most ``2 × workers`` frames are decoded ahead of the consumer, so the caller's
+        work on frame *i* (e.g. accumulation) overlaps with decoding frames *i+1, ...*.
+        """
         if workers <= 1 or stop - start <= 1:
-            return super().read_range(start, stop)
+            yield from super().iter_range(start, stop)
+            return
+        indices = iter(range(start, stop))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.read, range(start, stop)))
+            pending: deque[Future[np.ndarray]] = deque(
+                pool.submit(self.read, i) for i in islice(indices, 2 * workers))
+            while pending:
+                frame = pending.popleft().result()
+                nxt = next(indices, None)
+                if nxt is not None:
+                    pending.append(pool.submit(self.read, nxt))
+                yield frame
 
 
 class VideoFrameSource(FrameSource):

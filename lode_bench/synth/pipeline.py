@@ -247,12 +247,12 @@ def compute_job(
             f"{job.source.name}: window {job.start}..{job.start + job.n - 1} "
             f"needs {job.n} frames, source has {len(job.source)}"
         )
-    frames = job.source.read_range(job.start, job.start + job.n)
     if recipe.kind == "global":
-        res = global_sample(frames, recipe, rng)
+        # streamed: averaging overlaps with decoding the rest of the window
+        res = global_sample(job.source.iter_range(job.start, job.start + job.n), recipe, rng)
         res.extra["kind"] = "global"
     else:
-        res = local_real_sample(frames, recipe, rng)
+        res = local_real_sample(job.source.read_range(job.start, job.start + job.n), recipe, rng)
         res.extra["kind"] = "local"
     res.extra.update(
         source=job.source.name,

@@ -6,7 +6,7 @@ finished samples and writes through :class:`~lode_bench.datasets.manifest.Datase
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -94,32 +94,46 @@ def linear_average(
 
 
 def global_sample(
-    frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator
+    frames: Iterable[np.ndarray], recipe: Recipe, rng: np.random.Generator
 ) -> SampleResult:
     """Average a window of frames into every track of a ``global`` recipe.
 
     Args:
-        frames: the window (H×W×3 uint8); target = frame ``n // 2`` (the middle one for odd n).
+        frames: the window (H×W×3 uint8), a sequence or an iterator (consumed while it
+            decodes); target = frame ``n // 2`` (the middle one for odd n).
         recipe: a ``global`` recipe.
         rng: per-sample generator (degradation draws).
     """
-    if len(frames) == 0:
-        raise NotEnoughFramesError("empty window")
     fr = recipe["frames"]
     factor, preset = int(fr["interpolation"]), str(fr["interpolation_preset"])
     params = _degradation_params(recipe)
     jpeg = recipe["jpeg"]
+    tracks = recipe.tracks()
+    # The first plain track accumulates while the window is still being decoded.
+    first_role, first_response = next(iter(tracks.items()))
+    early = FrameAccumulator(first_response) if factor == 1 and params is None else None
+    window: list[np.ndarray] = []
+    for f in frames:
+        window.append(f)
+        if early is not None:
+            early.add(f)
+    frames = window
+    if len(frames) == 0:
+        raise NotEnoughFramesError("empty window")
     sharp = frames[len(frames) // 2]
     images: dict[str, np.ndarray] = {}
     extra: dict[str, Any] = {}
     sat_frac = None
     if params is not None and params.saturation is not None:
         sat_frac = np.mean([f == 255 for f in frames], axis=0)
-    for role, response in recipe.tracks().items():
+    for role, response in tracks.items():
         if factor == 1 and params is None:
-            acc = FrameAccumulator(response)
-            for f in frames:
-                acc.add(f)
+            if role == first_role and early is not None:
+                acc = early
+            else:
+                acc = FrameAccumulator(response)
+                for f in frames:
+                    acc.add(f)
             blur, n_avg = acc.mean_encoded_uint8(), acc.count
         else:
             lin, n_avg = linear_average(frames, response, factor=factor, preset=preset)

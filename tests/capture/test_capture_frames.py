@@ -134,3 +134,23 @@ def test_array_source() -> None:
     assert src.info(2).timestamp == pytest.approx(2 / 240)
     with pytest.raises(FrameSourceError):
         ArrayFrameSource([])
+
+
+def test_iter_range_streams_in_order_with_threads(tmp_path):
+    import numpy as np
+
+    from lode_bench.capture.frames import FolderFrameSource
+    from lode_bench.io import write_image
+
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 256, (6, 7, 3), dtype=np.uint8) for _ in range(9)]
+    for i, f in enumerate(frames):
+        write_image(tmp_path / f"{i:04d}.png", f)
+    src = FolderFrameSource(tmp_path, fps=240)
+    for workers in (1, 2, 3):
+        got = list(src.iter_range(2, 9, workers=workers))
+        assert len(got) == 7
+        for a, b in zip(got, frames[2:9], strict=True):
+            np.testing.assert_array_equal(a, b)
+    it = src.iter_range(0, 9, workers=2)
+    np.testing.assert_array_equal(next(it), frames[0])  # usable lazily
