@@ -140,11 +140,8 @@ def prepare_pair(
         ShapeMismatchError: shapes differ.
         MetricInputError: bad rank, dtype, NaN/inf or data_range.
     """
-    dr = check_data_range(data_range)
-    p = check_image(pred, name="prediction", allow_grey=allow_grey)
-    t = check_image(target, name="target", allow_grey=allow_grey)
-    check_same_shape(p, t)
-    return to_float255(p, dr), to_float255(t, dr)
+    p, t, _ = validate_pair(pred, target, data_range=data_range, allow_grey=allow_grey)
+    return to_float255(p, data_range), to_float255(t, data_range)
 
 
 def rgb_to_y_bt601(img: np.ndarray) -> np.ndarray:
