@@ -10,8 +10,9 @@ Local samples follow the ``lode-local`` recipe (objects moving over a photograph
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from tqdm import tqdm
@@ -24,6 +25,9 @@ from lode_bench.synth.kernels import translation_psf
 from lode_bench.synth.pipeline import object_library
 from lode_bench.synth.recipes import Recipe, validate_recipe
 from lode_bench.synth.samples import local_object_sample
+
+if TYPE_CHECKING:
+    from lode_bench.bench.executor import Executor
 
 BUILTIN_GLOBAL: dict[str, Any] = {
     "name": "builtin-global",
@@ -74,6 +78,48 @@ def global_kernel_sample(
     }
 
 
+@lru_cache(maxsize=2)
+def _builtin_recipe(kind: str) -> Recipe:
+    if kind == "global":
+        return validate_recipe(BUILTIN_GLOBAL, name="builtin-global")
+    return validate_recipe(BUILTIN_LOCAL, name="builtin-local")
+
+
+@lru_cache(maxsize=4)
+def _builtin_library(size: tuple[int, int]) -> Any:
+    """The built-in object library, built once per process (read-only afterwards)."""
+    return object_library("builtin", size=size)
+
+
+BuiltinJob = tuple[str, int, int, tuple[int, int]]  # (kind, index, seed, size)
+
+
+def builtin_sample(job: BuiltinJob) -> dict[str, Any]:
+    """Compute one built-in sample (pure: the same job gives the same arrays anywhere).
+
+    Args:
+        job: ``(kind, index, seed, (H, W))`` with kind ``"global"`` or ``"local"``.
+
+    Returns:
+        ``{"id", "images", "arrays", "extra"}`` ready for :meth:`DatasetWriter.write_sample`.
+    """
+    k, i, seed, size = job
+    recipe = _builtin_recipe(k)
+    rng = np.random.default_rng([seed, 0 if k == "global" else 1, i])
+    if k == "global":
+        s = global_kernel_sample(recipe, rng, size)
+        images, arrays, extra = s["images"], s["arrays"], s["extra"]
+    else:
+        res = local_object_sample(_builtin_library(size), recipe, rng)
+        images, arrays, extra = (
+            res.images,
+            res.arrays,
+            {**res.extra, "kind": "local", "source": "builtin:objects"},
+        )
+    extra.update(recipe=recipe.name, recipe_hash=recipe.recipe_hash, seed=seed, sample_index=i)
+    return {"id": f"{k}_{i:04d}", "images": images, "arrays": arrays or None, "extra": extra}
+
+
 def build_builtin_dataset(
     out_dir: str | Path,
     *,
@@ -83,6 +129,7 @@ def build_builtin_dataset(
     seed: int = 0,
     progress: bool = False,
     name: str = "lode-builtin",
+    executor: Executor | None = None,
 ) -> Manifest:
     """Make (or resume) a small dataset from the built-in scene.
 
@@ -95,47 +142,54 @@ def build_builtin_dataset(
         seed: base seed; sample ``i`` of a kind uses ``default_rng([seed, kind_id, i])``.
         progress: show a progress bar.
         name: dataset name in the manifest.
+        executor: compute samples on this executor (a local pool or a Ray cluster); only
+            this process writes files, so the dataset's bytes do not depend on it.
 
     Returns:
         The finalised manifest (split ``test``; ids ``global_0000``, ``local_0000``, ...).
+
+    Raises:
+        ConfigError: bad ``kind`` or ``n_samples``.
+        LodeBenchError: the first sample that failed on the executor (finished samples
+            are kept; a re-run resumes).
     """
     if kind not in ("local", "global", "both"):
         raise ConfigError(f"kind must be 'local', 'global' or 'both', got {kind!r}")
     if n_samples < 1:
         raise ConfigError(f"n_samples must be >= 1, got {n_samples}")
     kinds = ["global", "local"] if kind == "both" else [kind]
-    recipes = {
-        "global": validate_recipe(BUILTIN_GLOBAL, name="builtin-global"),
-        "local": validate_recipe(BUILTIN_LOCAL, name="builtin-local"),
-    }
+    size = (int(size[0]), int(size[1]))
     meta = {
         "generator": "lode-bench build_builtin_dataset",
         "seed": seed,
         "size": list(size),
         "recipes": {
-            k: {"name": recipes[k].name, "recipe_hash": recipes[k].recipe_hash} for k in kinds
+            k: {"name": _builtin_recipe(k).name, "recipe_hash": _builtin_recipe(k).recipe_hash}
+            for k in kinds
         },
     }
     writer = DatasetWriter(out_dir, name, meta=meta)
-    library = object_library("builtin", size=size) if "local" in kinds else None
-    jobs = [(k, i) for k in kinds for i in range(n_samples)]
-    for k, i in tqdm(jobs, desc="builtin dataset", unit="sample", disable=not progress):
-        sid = f"{k}_{i:04d}"
-        if writer.has_sample(sid, split="test"):
+    jobs: list[BuiltinJob] = [
+        (k, i, seed, size)
+        for k in kinds
+        for i in range(n_samples)
+        if not writer.has_sample(f"{k}_{i:04d}", split="test")
+    ]
+    bar = tqdm(total=len(jobs), desc="builtin dataset", unit="sample", disable=not progress)
+    first_error: BaseException | None = None
+    results = (
+        ((job, builtin_sample(job)) for job in jobs)
+        if executor is None
+        else executor.map_unordered(builtin_sample, jobs)
+    )
+    for _job, res in results:
+        bar.update()
+        if isinstance(res, BaseException):
+            first_error = first_error or res
             continue
-        recipe = recipes[k]
-        rng = np.random.default_rng([seed, 0 if k == "global" else 1, i])
-        if k == "global":
-            s = global_kernel_sample(recipe, rng, size)
-            images, arrays, extra = s["images"], s["arrays"], s["extra"]
-        else:
-            assert library is not None
-            res = local_object_sample(library, recipe, rng)
-            images, arrays, extra = (
-                res.images,
-                res.arrays,
-                {**res.extra, "kind": "local", "source": "builtin:objects"},
-            )
-        extra.update(recipe=recipe.name, recipe_hash=recipe.recipe_hash, seed=seed, sample_index=i)
-        writer.write_sample(sid, images, split="test", arrays=arrays or None, extra=extra)
+        writer.write_sample(res["id"], res["images"], split="test", arrays=res["arrays"],
+                            extra=res["extra"])
+    bar.close()
+    if first_error is not None:
+        raise first_error
     return writer.finalize()

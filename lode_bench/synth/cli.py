@@ -96,11 +96,12 @@ def synth(
         return
     if recipe is None or out_dir is None:
         raise click.UsageError("give a RECIPE and --out DIR (or --list)")
-    if recipe == "builtin" and executor_name != "serial":
-        raise click.UsageError(
-            "the quick built-in dataset is built in this process; --executor applies to recipes"
-        )
+    from lode_bench.bench.executors import make_executor
+
+    executor = None
     try:
+        if executor_name != "serial" or ray_address is not None:
+            executor = make_executor(executor_name, workers=workers, address=ray_address)
         if recipe == "builtin":
             m = build_builtin_dataset(
                 out_dir,
@@ -109,32 +110,24 @@ def synth(
                 size=_size(size) or (240, 320),
                 seed=seed or 0,
                 progress=not quiet,
+                executor=executor,
             )
         else:
-            from lode_bench.bench.executors import make_executor
-
-            r = load_recipe(recipe)
-            executor = (
-                None
-                if executor_name == "serial" and ray_address is None
-                else make_executor(executor_name, workers=workers, address=ray_address)
+            m = run_recipe(
+                load_recipe(recipe),
+                out_dir,
+                source=source,
+                seed=seed,
+                limit=limit,
+                size=_size(size),
+                progress=not quiet,
+                executor=executor,
             )
-            try:
-                m = run_recipe(
-                    r,
-                    out_dir,
-                    source=source,
-                    seed=seed,
-                    limit=limit,
-                    size=_size(size),
-                    progress=not quiet,
-                    executor=executor,
-                )
-            finally:
-                if executor is not None:
-                    executor.close()
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if executor is not None:
+            executor.close()
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")
 
 
