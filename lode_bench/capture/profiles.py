@@ -29,7 +29,9 @@ PROFILE_KEYS = {"name", "response", "noise", "white_balance", "ccm", "notes"}
 
 def profiles_dir() -> Path:
     """The ``capture/profiles`` folder shipped next to the package."""
-    return Path(__file__).resolve().parents[2] / "capture" / "profiles"
+    from lode_bench.resources import asset_dir
+
+    return asset_dir("capture", "profiles")
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,9 @@ DEGRADATION_DEFAULTS: dict[str, Any] = {
 
 def recipes_dir() -> Path:
     """``configs/synth`` next to the package."""
-    return Path(__file__).resolve().parents[2] / "configs" / "synth"
+    from lode_bench.resources import asset_dir
+
+    return asset_dir("configs", "synth")
 
 
 def list_recipes() -> list[str]:
