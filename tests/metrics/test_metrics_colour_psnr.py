@@ -73,7 +73,7 @@ def test_psnr_known_crop_values(dataset: str, method: str) -> None:
     assert round(psnr(out, gt), 4) == KNOWN_CROP_PSNR[(dataset, method)]
 
 
-@pytest.mark.parametrize(("name", "official"), [("I03", 21.11), ("I04", 20.99), ("I19", 21.62)])
+@pytest.mark.parametrize(("name", "official"), [("I03", 21.11), ("I04", 20.99), ("I06", 27.01), ("I08", 23.30), ("I19", 21.62)])
 def test_psnr_tid2013_official_values(name: str, official: float) -> None:
     dist, ref = tid_pair(name)
     assert round(psnr(dist, ref), 2) == official

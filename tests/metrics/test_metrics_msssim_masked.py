@@ -27,7 +27,7 @@ C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
 # ---------------------------------------------------------------- MS-SSIM
 @pytest.mark.parametrize(
-    ("name", "official"), [("I03", 0.6733), ("I04", 0.9996), ("I19", 0.8462)]
+    ("name", "official"), [("I03", 0.6733), ("I04", 0.9996), ("I06", 0.9998), ("I08", 0.9566), ("I19", 0.8462)]
 )
 def test_ms_ssim_tid2013_within_5e3(name: str, official: float) -> None:
     dist, ref = tid_pair(name)

@@ -147,7 +147,7 @@ def test_ssim_skimage_default_equals_skimage(noisy_pair: tuple[np.ndarray, np.nd
 
 # ---------------------------------------------------------------- Wang reference
 @pytest.mark.parametrize(
-    ("name", "official"), [("I03", 0.6993), ("I04", 0.9978), ("I19", 0.6519)]
+    ("name", "official"), [("I03", 0.6993), ("I04", 0.9978), ("I06", 0.9989), ("I08", 0.9669), ("I19", 0.6519)]
 )
 def test_ssim_wang_tid2013_official_values(name: str, official: float) -> None:
     dist, ref = tid_pair(name)
