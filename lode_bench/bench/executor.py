@@ -21,6 +21,7 @@ from concurrent.futures import (
     wait,
 )
 from concurrent.futures import Executor as _FuturesExecutor
+from itertools import islice
 from typing import Any, Literal, TypeVar
 
 from lode_bench.errors import ConfigError, LodeBenchError
@@ -163,14 +164,8 @@ class LocalExecutor(Executor):
         limit = max_in_flight or 2 * self.workers
         it = iter(items)
         pending: dict[Future[R], T] = {}
-        exhausted = False
         while True:
-            while not exhausted and len(pending) < limit:
-                try:
-                    item = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
+            for item in islice(it, limit - len(pending)):
                 pending[pool.submit(fn, item)] = item
             if not pending:
                 return

@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any, TypeVar
 
 from lode_bench.bench.executor import Executor, SetupError
@@ -180,14 +181,8 @@ class RayExecutor(Executor):
         limit = max_in_flight or 2 * self.workers
         it = iter(items)
         pending: dict[Any, tuple[T, int]] = {}
-        exhausted = False
         while True:
-            while not exhausted and len(pending) < limit:
-                try:
-                    item = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
+            for item in islice(it, max(0, limit - len(pending))):
                 pending[task.remote(fn_ref, item)] = (item, 1)
             if not pending:
                 return
