@@ -26,6 +26,7 @@ Sources:
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -80,6 +81,15 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "seq"
 
 
+def window_stride(n: int, duty_cycle: float) -> int:
+    """Source frames between the starts of consecutive windows of ``n`` frames.
+
+    ``max(n, floor((n - 1) / duty_cycle + 1/2))``: the window's ``n - 1`` intervals are
+    the exposed ``duty_cycle`` of the output period (REDS: ``(5 - 1) / 0.8 = 5``).
+    """
+    return max(n, int(math.floor((n - 1) / duty_cycle + 0.5 + 1e-9)))
+
+
 def plan_windows(
     n_available: int,
     n_choices: list[int],
@@ -93,8 +103,12 @@ def plan_windows(
     Args:
         n_available: frames in the source.
         n_choices: allowed window lengths (frames averaged).
-        duty_cycle: exposed fraction; the next window starts ``round(n / duty_cycle)``
-            frames after the current one.
+        duty_cycle: exposed fraction of each output frame period. A window of ``n``
+            frames spans ``n - 1`` source intervals, so the next window starts
+            ``(n - 1) / duty_cycle`` frames after the current one (rounded half up, and
+            at least ``n`` so windows never share a frame): REDS' 5-frame windows at
+            duty cycle 0.8 start every 5 frames (PROTOCOLS §3.2); at duty cycle 1 the
+            windows tile the source (stride ``n``, as GoPro).
         rng: draws the window lengths.
         per_sequence: draw one length per group of this many windows (GoPro layout);
             ``None``: one draw per window.
@@ -114,7 +128,7 @@ def plan_windows(
             break
         out.append((cursor, n, group))
         in_group += 1
-        cursor += max(n, int(round(n / duty_cycle)))
+        cursor += window_stride(n, duty_cycle)
     return out
 
 

@@ -18,7 +18,7 @@ Schema (defaults in brackets)::
     response: <response spec>          [gamma]  linear space of averaging / compositing
     frames:
       n: [odd ints] | {min: int, max: int}   [[7, 9, 11, 13]]  frames averaged
-      duty_cycle: float in (0, 1]     [1.0]    window stride = round(n / duty_cycle)
+      duty_cycle: float in (0, 1]     [1.0]    window stride = max(n, (n - 1) / duty_cycle)
       interpolation: int >= 1         [1]      ×k optical-flow frame interpolation
       interpolation_preset: ultrafast | fast | medium  [medium]
       windows_per_sequence: int       [100]    (gopro layout: one n per sub-sequence)
@@ -235,6 +235,24 @@ DEGRADATION_DEFAULTS: dict[str, Any] = {
 }
 
 
+def algorithm_versions(cfg: Mapping[str, Any]) -> dict[str, int]:
+    """Versions of the synthesis steps a recipe uses whose output changed over time.
+
+    They enter the recipe hash, so a dataset made before a step changed its output never
+    carries the hash of one made after. Only steps the recipe uses are listed (a recipe
+    that uses none keeps its original hash): ``window_stride`` 2 = windows start every
+    ``(n - 1) / duty_cycle`` frames (was ``n / duty_cycle``); ``degradations`` 2 = read
+    noise with standard deviation β2, per-image β draws, camera CCM and white balance.
+    """
+    out: dict[str, int] = {}
+    frames = cfg.get("frames")
+    if cfg.get("kind") in ("global", "local-real") and frames and frames["duty_cycle"] < 1:
+        out["window_stride"] = 2
+    if cfg.get("kind") == "global" and cfg.get("degradations") is not None:
+        out["degradations"] = 2
+    return out
+
+
 def recipes_dir() -> Path:
     """``configs/synth`` next to the package."""
     from lode_bench.resources import asset_dir
@@ -370,7 +388,11 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         raise ConfigError(f"{where}{exc}") from exc
     except UnknownNameError as exc:
         raise ConfigError(f"{where}{exc}") from exc
-    canon = json.dumps({"config": cfg, "responses": digests}, sort_keys=True, separators=(",", ":"))
+    doc_hashed: dict[str, Any] = {"config": cfg, "responses": digests}
+    versions = algorithm_versions(cfg)
+    if versions:
+        doc_hashed["versions"] = versions
+    canon = json.dumps(doc_hashed, sort_keys=True, separators=(",", ":"))
     return Recipe(
         config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest()
     )

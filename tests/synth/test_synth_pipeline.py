@@ -87,10 +87,52 @@ def test_window_plan_disjoint_and_duty_cycle() -> None:
     ends = [s + n for s, n, _ in w]
     assert all(e <= s2 for e, (s2, _, _) in zip(ends, w[1:], strict=False)) and ends[-1] <= 100
     w2 = plan_windows(100, [5], 0.8, np.random.default_rng(0))
-    assert [s for s, _, _ in w2[:3]] == [0, 6, 12]  # stride round(5 / 0.8) = 6
+    assert [s for s, _, _ in w2[:3]] == [0, 5, 10]  # stride (5 - 1) / 0.8 = 5 (REDS)
     g = plan_windows(100, [7, 9], 1.0, np.random.default_rng(1), per_sequence=3)
     for grp in {x[2] for x in g}:
         assert len({n for _, n, gg in g if gg == grp}) == 1  # one n per GoPro sub-sequence
+
+
+def test_reds_window_starts_every_five_frames_in_the_manifest(tmp_path: Path) -> None:
+    """REDS: 5-frame windows at duty 0.8 span 4 intervals, so they start every 4/0.8 = 5."""
+    src = builtin_global_source(n_frames=23, size=(32, 48), seed=2)
+    d = tmp_path / "seq"
+    for i in range(len(src)):
+        write_image(d / f"{i:06d}.png", src.read(i))
+    doc = {"kind": "global", "response": "srgb", "frames": {"n": [5], "duty_cycle": 0.8}}
+    m = run_recipe(validate_recipe(doc, name="reds-stride"), tmp_path / "ds", source=d,
+                   progress=False)
+    ranges = sorted(tuple(s["frame_range"]) for s in m.samples)
+    assert ranges == [(0, 5), (5, 10), (10, 15), (15, 20)]
+    assert sorted(s["target_frame"] for s in m.samples) == [2, 7, 12, 17]
+    # the shipped reds-like recipe plans the same windows (planning only, no interpolation run)
+    from lode_bench.synth.pipeline import plan_jobs
+
+    jobs = plan_jobs(load_recipe("reds-like"), d, seed=0, size=(32, 48), limit=None)
+    assert [(j.start, j.n) for j in jobs] == [(0, 5), (5, 5), (10, 5), (15, 5)]
+
+
+def test_recipe_hash_records_changed_step_versions() -> None:
+    """Recipes whose output changed get a new hash; others (built-in sets) keep theirs."""
+    from lode_bench.synth.builtin_dataset import _builtin_recipe
+    from lode_bench.synth.recipes import algorithm_versions
+
+    assert algorithm_versions(load_recipe("reds-like").config) == {"window_stride": 2}
+    assert algorithm_versions(load_recipe("rsblur-like").config) == {"degradations": 2}
+    for r in (load_recipe("gopro"), _builtin_recipe("global"), _builtin_recipe("local")):
+        assert algorithm_versions(r.config) == {}
+    a = validate_recipe({"kind": "global", "frames": {"duty_cycle": 0.8}})
+    b = validate_recipe({"kind": "global", "frames": {"duty_cycle": 1.0}})
+    assert a.recipe_hash != b.recipe_hash
+
+
+def test_window_stride_rule() -> None:
+    from lode_bench.synth.pipeline import window_stride
+
+    assert window_stride(5, 0.8) == 5 and window_stride(9, 0.8) == 10
+    assert window_stride(7, 1.0) == 7  # GoPro: windows tile the source, never share a frame
+    assert window_stride(7, 0.8) == 8  # 7.5 rounds half up
+    assert window_stride(5, 0.5) == 8
 
 
 # ---------------------------------------------------------------- GoPro layout + exact formula
