@@ -9,6 +9,12 @@ A profile file (``capture/profiles/<name>.yaml``)::
     ccm: [[...], [...], [...]]     # camera RGB -> linear sRGB, optional (identity)
     notes: free text
 
+``noise``: raw noise ``y = beta1 * Poisson(x / beta1) + beta2 * N(0, 1)`` on [0, 1] raw
+values, i.e. variance ``beta1 * x + beta2 ** 2`` (``beta2`` is the read-noise standard
+deviation, as in RSBlur's code). ``white_balance``: ranges the red / blue gains are drawn
+from (``[g, g]`` for a fixed gain). ``ccm``: a 3×3 matrix ``M`` with
+``linear_srgb = M @ camera_rgb`` (column vectors), or a list of them (one drawn per image).
+
 Recipes name a profile as ``profile:<name>``; a path to a YAML file also works.
 """
 
@@ -44,6 +50,12 @@ class CameraProfile:
     white_balance: dict[str, list[float]] = field(default_factory=dict)
     ccm: np.ndarray | None = field(default=None, compare=False)
     notes: str = ""
+
+    def ccms(self) -> np.ndarray | None:
+        """The colour-correction matrices as a (k, 3, 3) stack (``None``: identity)."""
+        if self.ccm is None:
+            return None
+        return self.ccm[None] if self.ccm.ndim == 2 else self.ccm
 
 
 def list_profiles() -> list[str]:
@@ -83,12 +95,25 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     wb_raw: Any = doc.get("white_balance") or {}
     if not isinstance(wb_raw, dict) or set(wb_raw) - {"red_gain", "blue_gain"}:
         raise ConfigError(f"{p}: white_balance must map red_gain/blue_gain to [low, high]")
-    wb = {k: [float(v[0]), float(v[1])] for k, v in wb_raw.items()}
+    wb: dict[str, list[float]] = {}
+    for k, v in wb_raw.items():
+        ok = isinstance(v, (list, tuple)) and len(v) == 2
+        ok = ok and all(isinstance(g, (int, float)) and not isinstance(g, bool) for g in v)
+        if not ok or not 0 < v[0] <= v[1]:
+            raise ConfigError(f"{p}: white_balance.{k} must be [low, high] with 0 < low <= high")
+        wb[k] = [float(v[0]), float(v[1])]
     ccm = None
     if doc.get("ccm") is not None:
-        ccm = np.asarray(doc["ccm"], dtype=np.float64)
-        if ccm.shape != (3, 3):
-            raise ConfigError(f"{p}: ccm must be a 3×3 matrix, got shape {ccm.shape}")
+        try:
+            ccm = np.asarray(doc["ccm"], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{p}: ccm must be a 3×3 matrix or a list of them ({exc})") from exc
+        if not (ccm.shape == (3, 3) or (ccm.ndim == 3 and ccm.shape[1:] == (3, 3) and len(ccm))):
+            raise ConfigError(
+                f"{p}: ccm must be a 3×3 matrix or a list of them, got shape {ccm.shape}"
+            )
+        if not np.all(np.isfinite(ccm)) or np.any(np.abs(np.linalg.det(ccm)) < 1e-9):
+            raise ConfigError(f"{p}: ccm must be finite and invertible")
     return CameraProfile(
         name=str(doc.get("name", p.stem)),
         response=response,

@@ -25,7 +25,13 @@ Schema (defaults in brackets)::
     tracks: {role: <response spec>}   [{blur: <response>}]  (global)
     degradations: null | {saturation: [lo, hi] | null,
                    noise: {beta1, beta2} | profile:<name> | null,
+                   camera: profile:<name> | null,
                    bayer: bool, red_gain: [lo, hi], blue_gain: [lo, hi], crop: int}
+        noise: beta1 = shot-noise gain, beta2 = read-noise standard deviation
+        (variance beta1·x + beta2²), each drawn per image from U(0.5 β, 1.5 β).
+        camera: the profile's colour-correction matrix (sRGB -> camera RGB before the
+        mosaic, back after demosaicking; identity when it has none) and, unless
+        red_gain / blue_gain are given, its white-balance gain ranges.
     jpeg: null | {quality: int}
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
               size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
@@ -43,9 +49,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from lode_bench.capture.profiles import load_profile
+from lode_bench.capture.profiles import CameraProfile, load_profile
 from lode_bench.capture.response import CameraResponse, response_from_spec
 from lode_bench.errors import ConfigError, UnknownNameError
 
@@ -110,6 +117,10 @@ DEGRADATION_SCHEMA: dict[str, tuple[Check, str]] = {
             )
         ),
         "{beta1, beta2}, profile:<name> or null",
+    ),
+    "camera": (
+        lambda v: v is None or (isinstance(v, str) and v.startswith("profile:")),
+        "profile:<name> or null",
     ),
     "bayer": (lambda v: isinstance(v, bool), "true or false"),
     "red_gain": (_pair, "[low, high]"),
@@ -228,6 +239,7 @@ DEFAULTS: dict[str, Any] = {
 DEGRADATION_DEFAULTS: dict[str, Any] = {
     "saturation": [0.25, 1.75],
     "noise": {"beta1": 8.8915e-5, "beta2": 2.9430e-5},
+    "camera": None,
     "bayer": True,
     "red_gain": [1.9, 2.4],
     "blue_gain": [1.5, 1.9],
@@ -305,12 +317,33 @@ class Recipe:
             return prof.noise["beta1"], prof.noise["beta2"]
         return float(n["beta1"]), float(n["beta2"])
 
+    def camera(self) -> CameraProfile | None:
+        """The degradations' camera profile (``None`` when not set)."""
+        d = self.config["degradations"]
+        if d is None or d.get("camera") is None:
+            return None
+        return load_profile(str(d["camera"]).split(":", 1)[1])
+
+    def ccm(self) -> np.ndarray | None:
+        """(k, 3, 3) camera RGB -> linear sRGB matrices of the camera (``None``: identity)."""
+        cam = self.camera()
+        return None if cam is None else cam.ccms()
+
     def n_choices(self) -> list[int]:
         n = self.config["frames"]["n"]
         if isinstance(n, dict):
             vals = [v for v in range(n["min"], n["max"] + 1) if v % 2 == 1]
             return vals or [n["min"]]
         return [n] if isinstance(n, int) else list(n)
+
+
+def _camera_white_balance(spec: str, where: str) -> dict[str, list[float]]:
+    """The camera profile's white-balance ranges, as recipe keys (none when it has none)."""
+    try:
+        prof = load_profile(spec.split(":", 1)[1])
+    except (ConfigError, UnknownNameError) as exc:
+        raise ConfigError(f"{where}recipe key 'degradations.camera': {exc}") from exc
+    return {k: list(v) for k, v in prof.white_balance.items()}
 
 
 def _where(path: Path | None) -> str:
@@ -366,6 +399,8 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
                 raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, got {val!r}")
             _check_section(val, schema, f"{sec}.", where)
             base = dict(DEGRADATION_DEFAULTS) if sec == "degradations" else dict(cfg[sec])
+            if sec == "degradations" and val.get("camera") is not None:
+                base.update(_camera_white_balance(val["camera"], where))
             base.update(val)
             cfg[sec] = base
     cfg.update(top)
@@ -384,6 +419,11 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         digests = {role: r.digest() for role, r in recipe.tracks().items()}
         digests["response"] = recipe.response().digest()
         recipe.noise()
+        ccm = recipe.ccm()
+        if ccm is not None:
+            digests["camera_ccm"] = hashlib.sha256(
+                np.ascontiguousarray(ccm, dtype=np.float64).tobytes()
+            ).hexdigest()
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from exc
     except UnknownNameError as exc:

@@ -63,6 +63,7 @@ def _degradation_params(recipe: Recipe) -> DegradationParams | None:
         bayer=bool(d["bayer"]),
         red_gain=(float(d["red_gain"][0]), float(d["red_gain"][1])),
         blue_gain=(float(d["blue_gain"][0]), float(d["blue_gain"][1])),
+        ccm=recipe.ccm(),
         crop=int(d["crop"]),
     )
 

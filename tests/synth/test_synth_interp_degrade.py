@@ -102,7 +102,8 @@ def test_poisson_gaussian_noise_statistics() -> None:
         x = np.full(200_000, level)
         y = poisson_gaussian_noise(x, b1, b2, rng)
         assert y.mean() == pytest.approx(level, abs=3e-4)
-        assert y.var() == pytest.approx(b1 * level + b2, rel=0.02)  # tolerance: 2 % (sampling)
+        # beta2 is the read-noise standard deviation (RSBlur's code); tolerance 2 % (sampling)
+        assert y.var() == pytest.approx(b1 * level + b2**2, rel=0.02)
 
 
 def test_degradations_identity_when_disabled_and_saturation_kept() -> None:
@@ -120,7 +121,9 @@ def test_degradations_identity_when_disabled_and_saturation_kept() -> None:
     out2, info2 = apply_rsblur_degradations(
         img2, np.random.default_rng(2), full, saturated_fraction=sat
     )
-    assert set(info2) == {"saturation_boost", "bayer_pattern", "red_gain", "blue_gain"}
+    assert set(info2) == {
+        "saturation_boost", "bayer_pattern", "red_gain", "blue_gain", "beta1", "beta2"
+    }
     assert 0.25 <= info2["saturation_boost"] <= 1.75 and 1.9 <= info2["red_gain"] <= 2.4
     np.testing.assert_array_equal(out2[:8, :8], 1.0)  # saturated pixels keep pre-noise values
     resid = (out2 - img2)[10:-4, 10:-4]
