@@ -18,11 +18,19 @@ from lode_bench.capture.response import (
     response_from_spec,
     save_inverse_crf_table,
 )
-from lode_bench.capture.robertson import CalibrationError, calibrate_inverse_crf
+from lode_bench.capture.robertson import (
+    CalibrationError,
+    CalibrationResult,
+    CalibrationWarning,
+    calibrate_crf,
+    calibrate_inverse_crf,
+)
 
 __all__ = [
     "ArrayFrameSource",
     "CalibrationError",
+    "CalibrationResult",
+    "CalibrationWarning",
     "CameraProfile",
     "CameraResponse",
     "FolderFrameSource",
@@ -30,6 +38,7 @@ __all__ = [
     "FrameSource",
     "FrameSourceError",
     "VideoFrameSource",
+    "calibrate_crf",
     "calibrate_inverse_crf",
     "extract_video_frames",
     "extrapolate_reds_table",

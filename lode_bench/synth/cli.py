@@ -170,7 +170,9 @@ def extract(
     "images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
-    "--times", required=True, help="Exposure times in seconds, comma separated, one per image."
+    "--times",
+    default=None,
+    help="Exposure times in seconds, comma separated, one per image (default: from EXIF).",
 )
 @click.option(
     "--out",
@@ -186,30 +188,78 @@ def extract(
     default=None,
     help="Also write a camera profile YAML that uses the table.",
 )
-@click.option("--max-iter", type=int, default=30, show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(["robertson", "debevec", "auto"]),
+    default="auto",
+    show_default=True,
+    help="Robertson, Debevec, or the one whose table makes the exposures agree best.",
+)
+@click.option(
+    "--smoothness", type=float, default=10.0, show_default=True, help="Debevec's lambda."
+)
+@click.option(
+    "--samples", type=int, default=200, show_default=True, help="Debevec's sample pixels."
+)
+@click.option("--max-iter", type=int, default=30, show_default=True, help="Robertson iterations.")
 def calibrate_crf(
-    images: tuple[Path, ...], times: str, out_path: Path, profile_path: Path | None, max_iter: int
+    images: tuple[Path, ...],
+    times: str | None,
+    out_path: Path,
+    profile_path: Path | None,
+    method: str,
+    smoothness: float,
+    samples: int,
+    max_iter: int,
 ) -> None:
-    """Estimate a 256x3 inverse camera response from bracketed IMAGES (Robertson)."""
+    """Estimate a 256x3 inverse camera response from bracketed IMAGES (Robertson/Debevec)."""
+    import warnings
+
     import yaml
 
     from lode_bench.capture.response import save_inverse_crf_table
-    from lode_bench.capture.robertson import calibrate_from_files
+    from lode_bench.capture.robertson import CalibrationWarning, calibrate_from_files
     from lode_bench.io import atomic_write_text
 
+    t: list[float] | None = None
+    if times is not None:
+        try:
+            t = [float(v) for v in times.split(",") if v.strip()]
+        except ValueError as exc:
+            raise click.BadParameter(f"--times must be numbers, got {times!r}") from exc
+        if len(t) != len(images):
+            raise click.BadParameter(f"{len(images)} images but {len(t)} exposure times")
     try:
-        t = [float(v) for v in times.split(",") if v.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"--times must be numbers, got {times!r}") from exc
-    if len(t) != len(images):
-        raise click.BadParameter(f"{len(images)} images but {len(t)} exposure times")
-    try:
-        table = calibrate_from_files(list(images), t, max_iter=max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CalibrationWarning)  # reported below
+            res = calibrate_from_files(
+                list(images),
+                t,
+                method=method,
+                smoothness=smoothness,
+                samples=samples,
+                max_iter=max_iter,
+            )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
+    for msg in res.warnings:
+        click.echo(f"warning: {msg}", err=True)
+    used = res.method.capitalize()
+    detail = (
+        f"{used} calibration (lambda {smoothness:g}, {samples} samples)"
+        if res.method == "debevec"
+        else f"{used} calibration"
+    )
+    tried = ", ".join(f"{m} {r:.4f}" for m, r in res.residuals.items())
     names = ", ".join(p.name for p in images)
+    times_used = ", ".join(f"{v:g}" for v in res.exposure_times)
+    if t is None:
+        times_used += " (EXIF)"
     save_inverse_crf_table(
-        out_path, table, comment=f"Robertson calibration from {names}\nexposure times (s): {t}"
+        out_path,
+        res.table,
+        comment=f"{detail} from {names}\nexposure times (s): {times_used}\n"
+        f"consistency residual (stops): {tried}",
     )
     if profile_path is not None:
         rel = Path(out_path).resolve()
@@ -225,7 +275,10 @@ def calibrate_crf(
                 "order": "bgr",
                 "extrapolate": True,
             },
-            "notes": f"Calibrated with Robertson's method from {len(images)} exposures.",
+            "notes": f"{detail} from {len(images)} exposures.",
         }
         atomic_write_text(profile_path, yaml.safe_dump(doc, sort_keys=False))
-    click.echo(f"inverse CRF written to {out_path}")
+    click.echo(
+        f"inverse CRF written to {out_path} ({res.method}, consistency residual "
+        f"{res.residual:.4f} stops; tried: {tried})"
+    )
