@@ -418,7 +418,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
     try:  # resolve every response now so a bad one fails early, and hash table contents
         digests = {role: r.digest() for role, r in recipe.tracks().items()}
         digests["response"] = recipe.response().digest()
-        recipe.noise()
+        noise = recipe.noise()
+        if noise is not None and isinstance(cfg["degradations"]["noise"], str):
+            digests["noise"] = json.dumps([float(v) for v in noise])  # the profile's numbers
         ccm = recipe.ccm()
         if ccm is not None:
             digests["camera_ccm"] = hashlib.sha256(

@@ -202,6 +202,13 @@ def test_recipe_camera_supplies_ccm_and_white_balance(tmp_path: Path) -> None:
     h1 = validate_recipe({"kind": "global", "degradations": {"camera": f"profile:{p}"}})
     h2 = validate_recipe({"kind": "global", "degradations": {"camera": f"profile:{q}"}})
     assert h1.recipe_hash != h2.recipe_hash
+    # so do the noise numbers of a profile named by ``noise: profile:<name>``
+    n1, n2 = tmp_path / "n1.yaml", tmp_path / "n2.yaml"
+    n1.write_text("name: n\nnoise: {beta1: 1.0e-4, beta2: 1.0e-3}\n")
+    n2.write_text("name: n\nnoise: {beta1: 1.0e-4, beta2: 2.0e-3}\n")
+    r1 = validate_recipe({"kind": "global", "degradations": {"noise": f"profile:{n1}"}})
+    r2 = validate_recipe({"kind": "global", "degradations": {"noise": f"profile:{n2}"}})
+    assert r1.recipe_hash != r2.recipe_hash
 
 
 @pytest.mark.parametrize(
