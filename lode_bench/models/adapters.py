@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import IMAGE_EXTENSIONS, read_image, safe_join
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.card import ModelCard
+from lode_bench.models.pt2_check import check_pt2_archive
 
 
 class FolderDeblurrer(Deblurrer):
@@ -125,6 +127,15 @@ def command_factory(card: ModelCard, checkpoint: str | None, *, workdir: str | N
     return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s)
 
 
+def _is_pt2(path: Path) -> bool:
+    """True for a zip archive written by ``torch.export.save`` (whatever its file name)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("/archive_format") and n.count("/") == 1 for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str = "auto", amp: bool = False,
                         tile: int | None = None, input_range: float = 1.0, colour_order: str = "RGB",
                         pad_multiple: int = 1, **_: Any) -> Deblurrer:
@@ -140,13 +151,18 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
     path = Path(checkpoint)
     if not path.is_file():
         raise LodeBenchError(f"{path}: TorchScript file not found")
+    is_pt2 = path.suffix == ".pt2" or zipfile.is_zipfile(path) and _is_pt2(path)
+    if is_pt2:  # torch.export archive: refused unless it loads without pickle or compiled code
+        check_pt2_archive(path)
     try:
-        if path.suffix == ".pt2":  # torch.export archive (the successor of TorchScript)
+        if is_pt2:
             module = torch.export.load(str(path)).module()
         else:
             module = torch.jit.load(str(path), map_location="cpu")
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - any load failure is one line about the file
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file that loads "
+                             f"({type(exc).__name__}: {first})") from exc
     card = dataclasses.replace(card, input_range=float(input_range), colour_order=colour_order,  # type: ignore[arg-type]
                                pad_multiple=int(pad_multiple))
     return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile)
