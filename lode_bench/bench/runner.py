@@ -27,9 +27,11 @@ from lode_bench.bench.provenance import git_hash, package_versions
 from lode_bench.bench.store import ResultRow, ResultsStore
 from lode_bench.bench.units import (
     ModelHost,
+    OutputWriteError,
     WorkUnit,
     check_prediction,
     describe_error,
+    error_detail,
     execute_hosted_unit,
     execute_unit,
     mean_of,
@@ -80,19 +82,64 @@ class RunSummary:
     params: int | None = None
     flops: float | None = None
     warnings: list[str] = field(default_factory=list)
+    error_log: str | None = None
 
 
 def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
     proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
-    return proto.with_lpips(lpips) if lpips else proto
+    if not lpips:
+        return proto
+    from lode_bench.metrics.lpips_metric import find_backbone_weights
+
+    find_backbone_weights(lpips)  # missing weights stop the run here, before any image
+    return proto.with_lpips(lpips)
 
 
-def _resolve_dataset(dataset: str | DatasetIndex, split: str | None) -> DatasetIndex:
+def _resolve_dataset(dataset: str | DatasetIndex, split: str | None, verify_hashes: bool = False) -> DatasetIndex:
     if isinstance(dataset, DatasetIndex):
         return dataset
     from lode_bench.datasets.registry import resolve_dataset
 
-    return resolve_dataset(dataset, split=split)
+    return resolve_dataset(dataset, split=split, full_verify=verify_hashes)
+
+
+def _check_numbers(**values: Any) -> None:
+    """Refuse numeric options out of range (``tile 0``, ``limit -1``...), naming the option."""
+    minimum = {"tile": 16, "limit": 1, "workers": 1, "warmup": 0, "prefetch": 1, "seed": 0}
+    for name, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise LodeBenchError(f"{name} must be an integer, got {v!r}")
+        if v < minimum[name]:
+            raise LodeBenchError(f"{name} must be >= {minimum[name]}, got {v}")
+
+
+def clean_stale_temp_files(folder: Path, *, older_than_s: float = 2.0) -> int:
+    """Remove ``.<name>.<random>.tmp`` files that killed atomic writes left in ``folder`` (recursive).
+
+    Files younger than ``older_than_s`` are kept (another process may be writing them).
+
+    Returns:
+        How many were removed.
+    """
+    import os
+    import re
+
+    if not folder.is_dir():
+        return 0
+    pattern = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
+    now = time.time()
+    n = 0
+    for p in folder.rglob(".*.tmp"):
+        try:
+            if pattern.match(p.name) and p.is_file() and not p.is_symlink() \
+                    and now - p.stat().st_mtime > older_than_s:
+                os.unlink(p)
+                n += 1
+        except OSError:
+            continue
+    return n
 
 
 def _prefetch(samples: list[Sample], depth: int, needs_input: bool) -> Iterator[tuple[Sample, Any]]:
@@ -130,7 +177,7 @@ def _driver_units(model: Deblurrer, samples: list[Sample], base: dict[str, Any],
     for s, img in _prefetch(samples, prefetch, needs_input):
         unit = WorkUnit(sample=s, protocol=proto, save_path=_save_path(save_dir, s), **base)
         if isinstance(img, BaseException):
-            unit.error = describe_error(img)
+            unit.error, unit.error_detail = describe_error(img), error_detail(img)
             yield unit
             continue
         try:
@@ -142,7 +189,7 @@ def _driver_units(model: Deblurrer, samples: list[Sample], base: dict[str, Any],
             unit.prediction = proto.prepare(out, data_range=255.0 if out.dtype == np.uint8 else 1.0)
             unit.runtime_s = runtime
         except Exception as exc:  # noqa: BLE001 - one image's failure is that image's row
-            unit.error = describe_error(exc)
+            unit.error, unit.error_detail = describe_error(exc), error_detail(exc)
         yield unit
 
 
@@ -157,7 +204,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                   model_options: dict[str, Any] | None = None, random_weights: bool = False, seed: int = 0,
                   label: str | None = None, executor: Executor | None = None, workers: int | None = None,
                   retry_errors: bool = False, warmup: int = 1, prefetch: int = 4, lpips: str | None = None,
-                  flops_size: tuple[int, int] | None = (256, 256), **kw: Any) -> RunSummary:
+                  flops_size: tuple[int, int] | None = (256, 256), verify_hashes: bool = False,
+                  **kw: Any) -> RunSummary:
     """Run one model on one dataset under one protocol and store one row per image.
 
     Args:
@@ -187,6 +235,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         prefetch: images read ahead of the model.
         lpips: add an LPIPS column with this backbone (``"alex"``, ``"vgg"``).
         flops_size: H, W at which FLOPs are counted (``None`` to skip).
+        verify_hashes: recompute every file's sha256 against a lode-bench manifest (by
+            default files whose size and modification time match a cached full check are
+            trusted).
 
     Returns:
         The :class:`RunSummary`.
@@ -196,6 +247,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     """
     if kw:
         raise LodeBenchError(f"run_benchmark: unknown options {sorted(kw)}")
+    _check_numbers(tile=tile, limit=limit, workers=workers, warmup=warmup, prefetch=prefetch, seed=seed)
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if checkpoint is not None or model_options or random_weights or seed or label:
         spec = ModelSpec(spec.name, checkpoint if checkpoint is not None else spec.checkpoint,
@@ -203,7 +255,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                          seed or spec.seed, label or spec.label)
     card = spec.card
     proto = _resolve_protocol(protocol, lpips)
-    data = _resolve_dataset(dataset, split)
+    data = _resolve_dataset(dataset, split, verify_hashes)
     ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
     model_label = spec.store_label(ckpt_sha)
     own_store = not isinstance(store, ResultsStore)
@@ -222,7 +274,12 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         summary.n_total, summary.n_skipped = len(samples), len(samples) - len(todo)
         save_dir = Path(save_outputs) if save_outputs is not None else None
         if save_dir is not None:
-            save_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                save_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputWriteError(f"{save_dir}: cannot create the outputs folder "
+                                       f"({exc.strerror or exc})") from None
+            clean_stale_temp_files(save_dir)
 
         # A cluster executor hosts torch models on its workers; the driver copy (on the CPU)
         # only counts parameters and FLOPs.
@@ -323,6 +380,23 @@ def _model_gpus(ex: Executor, device: str) -> float:
     return float(fn(device)) if fn is not None else 0.0
 
 
+def error_log_path(store_path: str | Path) -> Path:
+    """The text log next to a store that keeps the full text of every error row."""
+    p = Path(store_path)
+    return p.with_name(p.stem + ".errors.log")
+
+
+def _log_error(st: ResultsStore, row: ResultRow) -> None:
+    """Append the full error text of ``row`` to the store's error log (best effort)."""
+    try:
+        with open(error_log_path(st.path), "a", encoding="utf-8") as fh:
+            fh.write(f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
+                     f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
+                     f"{row.detail}\n")
+    except OSError:
+        pass
+
+
 def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary: RunSummary, total: int,
              progress: bool) -> None:
     """Store each ``(unit, row or exception)`` as it arrives; count and time them."""
@@ -339,15 +413,22 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
                 not_run.append(res)
                 bar.update(1)
                 continue
+            if isinstance(res, OutputWriteError):  # the tool's own I/O failed: stop, keep what is stored
+                raise res
             row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
-                status="error", error=describe_error(res), runtime_s=unit.runtime_s)
+                status="error", error=describe_error(res), runtime_s=unit.runtime_s,
+                detail=error_detail(res))
             st.put(row)
+            if row.detail and row.status != "ok":
+                _log_error(st, row)
             if row.status == "ok":
                 summary.n_ok += 1
             else:
                 summary.n_error += 1
                 if len(summary.errors) < 20:
                     summary.errors.append((row.image_id, row.error or ""))
+                if row.detail:
+                    summary.error_log = str(error_log_path(st.path))
             if row.runtime_s is not None:
                 runtimes.append(row.runtime_s)
             bar.update(1)

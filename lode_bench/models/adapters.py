@@ -7,6 +7,8 @@
 * ``command="CMD {input} {output}"``: an external program that deblurs every image of
   an input folder into an output folder (same relative names, PNG). It runs once per
   dataset, without a shell; outputs already present are reused, so a killed run resumes.
+  It gets ``timeout_per_image_s`` (default 300) seconds per image it is given
+  (``--model-opt command:timeout_per_image_s=S``); past that its process group is killed.
 * ``folder=DIR``: precomputed outputs, ``DIR/<sample id>.<ext>`` for any image extension.
 """
 
@@ -73,16 +75,27 @@ class CommandDeblurrer(FolderDeblurrer):
         card: the adapter's card.
         command: command line with ``{input}`` and ``{output}`` placeholders.
         workdir: where inputs are linked and outputs written (kept for resuming).
-        timeout_s: time limit of the command.
+        timeout_s: time limit of one call of the command (default: ``timeout_per_image_s``
+            times the number of images it is given).
+        timeout_per_image_s: default time allowed per image (``DEFAULT_TIMEOUT_PER_IMAGE_S``).
+
+    When the limit passes, the command and every process it started (its process group)
+    are killed and the run stops with one line naming the command.
     """
 
+    DEFAULT_TIMEOUT_PER_IMAGE_S = 300.0
+
     def __init__(self, card: ModelCard, command: str, workdir: str | Path | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, timeout_per_image_s: float | None = None) -> None:
         if "{input}" not in command or "{output}" not in command:
             raise LodeBenchError(f"command {command!r} must contain {{input}} and {{output}}")
+        for name, v in (("timeout_s", timeout_s), ("timeout_per_image_s", timeout_per_image_s)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+                raise LodeBenchError(f"model 'command': {name} must be a positive number of seconds, got {v!r}")
         self.card = card
         self.command = command
         self.timeout_s = timeout_s
+        self.timeout_per_image_s = float(timeout_per_image_s or self.DEFAULT_TIMEOUT_PER_IMAGE_S)
         self._workdir = Path(workdir) if workdir else None
         self.folder = Path(".")
 
@@ -111,20 +124,55 @@ class CommandDeblurrer(FolderDeblurrer):
         if not todo:
             return
         argv = [a.replace("{input}", str(inp)).replace("{output}", str(out)) for a in shlex.split(self.command)]
+        limit = self.timeout_s if self.timeout_s is not None else self.timeout_per_image_s * len(todo)
+        returncode, stderr = _run_bounded(argv, limit, self.command)
+        if returncode != 0:
+            tail = " ".join(stderr.strip().splitlines()[-3:])[-300:]
+            raise LodeBenchError(f"command {self.command!r} exited with {returncode}: {tail}")
+
+
+def _run_bounded(argv: list[str], limit_s: float, shown: str) -> tuple[int, str]:
+    """Run ``argv`` in its own process group; kill the whole group after ``limit_s`` seconds."""
+    import signal
+
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+    except OSError as exc:
+        raise LodeBenchError(f"command {argv[0]!r} failed to start: {exc.strerror or exc}") from None
+    try:
+        _, stderr = proc.communicate(timeout=limit_s)
+    except subprocess.TimeoutExpired:
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise LodeBenchError(f"command {argv[0]!r} failed to run: {exc}") from exc
-        if proc.returncode != 0:
-            raise LodeBenchError(f"command {self.command!r} exited with {proc.returncode}: "
-                                 f"{proc.stderr.strip()[-500:]}")
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise LodeBenchError(f"command {shown!r} did not finish within {limit_s:g} s; it and the processes it "
+                             "started were stopped (raise the limit with --model-opt "
+                             "command:timeout_per_image_s=SECONDS)") from None
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    finally:
+        try:  # children left behind by a command that exited are stopped too
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return proc.returncode, stderr or ""
 
 
 def command_factory(card: ModelCard, checkpoint: str | None, *, workdir: str | None = None,
-                    timeout_s: float | None = None, **_: Any) -> Deblurrer:
+                    timeout_s: float | None = None, timeout_per_image_s: float | None = None,
+                    **_: Any) -> Deblurrer:
     if not checkpoint:
         raise LodeBenchError('model "command" needs a command line: --model "command=CMD {input} {output}"')
-    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s)
+    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s,
+                            timeout_per_image_s=timeout_per_image_s)
 
 
 def _is_pt2(path: Path) -> bool:

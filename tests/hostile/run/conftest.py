@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_helpers import Cli, write_dataset
+from hostile_helpers import Cli, mount_tmpfs, umount, write_dataset
 
 
 @pytest.fixture
@@ -16,3 +16,19 @@ def cli() -> Cli:
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "ds")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash-verification cache inside the test's folder."""
+    monkeypatch.setenv("LODE_BENCH_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):
+    """A 1 MiB tmpfs (skips where mounting is not permitted)."""
+    mnt = tmp_path / "small"
+    if not mount_tmpfs(mnt, "1m"):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mnt
+    umount(mnt)

@@ -56,3 +56,54 @@ def assert_one_line_error(code: int, out: str, *needles: str) -> str:
     return msg
 
 
+
+
+def mount_tmpfs(path: Path, size: str = "1m") -> bool:
+    """Mount a small tmpfs at ``path`` (created); False where mounting is not permitted."""
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                             capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0
+
+
+def remount(path: Path, option: str) -> None:
+    import subprocess
+
+    subprocess.run(["mount", "-o", f"remount,{option}", str(path)], check=True, timeout=30)
+
+
+def umount(path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30, check=False)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write a filler file until the file system holding ``folder`` is full."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+        try:
+            while True:
+                fh.write(b"\0" * 512)
+                fh.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def store_rows(path: Path) -> list:
+    from lode_bench.bench.store import ResultsStore
+
+    with ResultsStore(path) as st:
+        return st.rows()
