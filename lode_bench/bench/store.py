@@ -203,8 +203,11 @@ class ResultsStore:
                 self._conn.executescript(_SCHEMA)
             row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: not a lode-bench results store or unreadable "
-                             f"({_first_line(exc)})") from exc
+            text = _first_line(exc)
+            if "not a database" in text or "malformed" in text:
+                raise StoreError(f"{self.path}: not a lode-bench results store, or a damaged one ({text})") from exc
+            hint = "; is the disk full?" if "disk" in text or "full" in text else ""
+            raise StoreError(f"{self.path}: cannot open the results store ({text}{hint})") from exc
         if row is None:
             if self.readonly:
                 raise StoreError(f"{self.path}: not a lode-bench results store (no schema version)")

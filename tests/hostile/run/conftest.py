@@ -26,9 +26,9 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def small_fs(tmp_path: Path):
-    """A 1 MiB tmpfs (skips where mounting is not permitted)."""
+    """A 4 MiB tmpfs (skips where mounting is not permitted)."""
     mnt = tmp_path / "small"
-    if not mount_tmpfs(mnt, "1m"):
+    if not mount_tmpfs(mnt, "4m"):
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mnt
     umount(mnt)
