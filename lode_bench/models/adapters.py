@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import shutil
@@ -200,11 +201,19 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
     if not path.is_file():
         raise LodeBenchError(f"{path}: TorchScript file not found")
     is_pt2 = path.suffix == ".pt2" or zipfile.is_zipfile(path) and _is_pt2(path)
+    data = b""
     if is_pt2:  # torch.export archive: refused unless it loads without pickle or compiled code
-        check_pt2_archive(path)
+        try:
+            data = path.read_bytes()  # checked and loaded from the same bytes
+            check_pt2_archive(io.BytesIO(data), name=str(path))
+        except LodeBenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged archive is one line too
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise LodeBenchError(f"{path}: not a readable torch.export archive ({type(exc).__name__}: {first})") from None
     try:
         if is_pt2:
-            module = torch.export.load(str(path)).module()
+            module = torch.export.load(io.BytesIO(data)).module()
         else:
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - any load failure is one line about the file

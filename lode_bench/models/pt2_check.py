@@ -27,7 +27,7 @@ import re
 import tokenize
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lode_bench.errors import LodeBenchError
 
@@ -132,18 +132,20 @@ def _check_payloads(z: zipfile.ZipFile, name: str, where: str, *, constants: boo
                                      f"({path_name[:40]!r}), which is loaded with pickle")
 
 
-def check_pt2_archive(path: str | Path) -> None:
+def check_pt2_archive(path: str | Path | IO[bytes], *, name: str | None = None) -> None:
     """Refuse a ``torch.export`` archive that would run code or unpickle objects when loaded.
 
     Args:
-        path: the ``.pt2`` file.
+        path: the ``.pt2`` file, or its bytes as a binary file object (load those same
+            bytes afterwards, so the file cannot change in between).
+        name: file name for messages (default: ``path``).
 
     Raises:
         UnsafeArchiveError: naming the file and the part that is not allowed.
     """
     import torch
 
-    where = str(path)
+    where = name or str(path)
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
