@@ -36,6 +36,7 @@ from lode_bench.bench.units import (
     execute_unit,
     mean_of,
 )
+from lode_bench.datasets.manifest import remove_stale_temp_files
 from lode_bench.datasets.types import DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image, safe_join
@@ -115,31 +116,13 @@ def _check_numbers(**values: Any) -> None:
             raise LodeBenchError(f"{name} must be >= {minimum[name]}, got {v}")
 
 
-def clean_stale_temp_files(folder: Path, *, older_than_s: float = 2.0) -> int:
-    """Remove ``.<name>.<random>.tmp`` files that killed atomic writes left in ``folder`` (recursive).
+def _check_unique_ids(data: DatasetIndex) -> None:
+    """Refuse a dataset (from any loader or plugin) in which two samples share an id."""
+    from collections import Counter
 
-    Files younger than ``older_than_s`` are kept (another process may be writing them).
-
-    Returns:
-        How many were removed.
-    """
-    import os
-    import re
-
-    if not folder.is_dir():
-        return 0
-    pattern = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
-    now = time.time()
-    n = 0
-    for p in folder.rglob(".*.tmp"):
-        try:
-            if pattern.match(p.name) and p.is_file() and not p.is_symlink() \
-                    and now - p.stat().st_mtime > older_than_s:
-                os.unlink(p)
-                n += 1
-        except OSError:
-            continue
-    return n
+    dup = sorted(k for k, n in Counter(s.id for s in data.samples).items() if n > 1)
+    if dup:
+        raise LodeBenchError(f"{data.root}: duplicate sample ids {dup[:5]}; each id must name one sample")
 
 
 def _prefetch(samples: list[Sample], depth: int, needs_input: bool) -> Iterator[tuple[Sample, Any]]:
@@ -256,6 +239,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     card = spec.card
     proto = _resolve_protocol(protocol, lpips)
     data = _resolve_dataset(dataset, split, verify_hashes)
+    _check_unique_ids(data)
     ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
     model_label = spec.store_label(ckpt_sha)
     own_store = not isinstance(store, ResultsStore)
@@ -279,7 +263,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             except OSError as exc:
                 raise OutputWriteError(f"{save_dir}: cannot create the outputs folder "
                                        f"({exc.strerror or exc})") from None
-            clean_stale_temp_files(save_dir)
+            remove_stale_temp_files(save_dir)
 
         # A cluster executor hosts torch models on its workers; the driver copy (on the CPU)
         # only counts parameters and FLOPs.

@@ -150,21 +150,33 @@ def load_manifest(root: str | Path) -> Manifest:
                     meta=dict(doc.get("meta", {})), manifest_hash=mhash)
 
 
-def _remove_stale_temp_files(root: Path, older_than_s: float = 2.0) -> None:
-    """Remove ``.<name>.<random>.tmp`` files left by killed atomic writes (older than a moment,
-    so that a writer still running elsewhere keeps its own)."""
+def remove_stale_temp_files(root: str | Path, *, older_than_s: float = 2.0) -> int:
+    """Remove ``.<name>.<random>.tmp`` files left by killed atomic writes under ``root``.
+
+    Files modified in the last ``older_than_s`` seconds are kept: a writer still running
+    elsewhere may be about to rename them.
+
+    Returns:
+        How many were removed.
+    """
     import re
     import time
 
+    root = Path(root)
+    if not root.is_dir():
+        return 0
     pattern = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
     now = time.time()
+    n = 0
     for p in root.rglob(".*.tmp"):
         try:
             if pattern.match(p.name) and p.is_file() and not p.is_symlink() \
                     and now - p.stat().st_mtime > older_than_s:
                 p.unlink()
+                n += 1
         except OSError:
             continue
+    return n
 
 
 class DatasetWriter:
@@ -198,7 +210,7 @@ class DatasetWriter:
         self._samples: dict[str, dict[str, Any]] = {}
         self._journal = self.root / JOURNAL_NAME
         self._old_meta: dict[str, Any] | None = None
-        _remove_stale_temp_files(self.root)
+        remove_stale_temp_files(self.root)
         self._load_existing()
         if identity and self._samples:
             self._check_identity(identity, overwrite)

@@ -146,10 +146,11 @@ def capture() -> None:
 @capture.command("extract")
 @click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--start", type=int, default=0, show_default=True)
-@click.option("--stop", type=int, default=None, help="Frame index to stop before (default: end).")
-@click.option("--step", type=int, default=1, show_default=True)
-@click.option("--fps", type=float, default=None, help="Override the container's frame rate.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--stop", type=click.IntRange(min=1), default=None, help="Frame index to stop before (default: end).")
+@click.option("--step", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
+              help="Override the container's frame rate.")
 @click.option("--quiet", is_flag=True)
 def extract(
     video: Path,
@@ -193,7 +194,7 @@ def extract(
     default=None,
     help="Also write a camera profile YAML that uses the table.",
 )
-@click.option("--max-iter", type=int, default=30, show_default=True)
+@click.option("--max-iter", type=click.IntRange(min=1), default=30, show_default=True)
 def calibrate_crf(
     images: tuple[Path, ...], times: str, out_path: Path, profile_path: Path | None, max_iter: int
 ) -> None:

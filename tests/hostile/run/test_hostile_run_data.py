@@ -193,3 +193,20 @@ def test_symlink_inside_root_still_loads(cli, tmp_path):
     code, out = cli("run", "-m", "identity", "-d", f"folder:{root}", "-p", "gopro", "--store",
                     tmp_path / "r.sqlite", "-q", "--executor", "serial")
     assert code == 0, out
+
+
+def test_duplicate_ids_from_any_loader_refused(dataset, tmp_path):
+    """A plugin loader (or a hand-built index) with two samples under one id: nothing stored."""
+    from lode_bench.bench.runner import run_benchmark
+    from lode_bench.datasets.registry import resolve_dataset
+    from lode_bench.datasets.types import DatasetIndex
+    from lode_bench.errors import LodeBenchError
+
+    good = resolve_dataset(str(dataset))
+    twice = [good.samples[0], good.samples[1], type(good.samples[1])(good.samples[0].id, good.samples[1].blur,
+                                                                     good.samples[1].sharp)]
+    index = DatasetIndex("dup", "plugin", str(dataset), twice, "v1")
+    store = tmp_path / "r.sqlite"
+    with pytest.raises(LodeBenchError, match="duplicate sample ids"):
+        run_benchmark("identity", index, "gopro", store, progress=False)
+    assert not store.exists() or store_rows(store) == []

@@ -191,3 +191,13 @@ def test_corrupt_checkpoint_names_the_cause(cli, dataset, tmp_path, kind, needle
     assert "weights_only" not in msg and "False" not in msg
     if kind != "global":
         assert "other than tensors" not in msg
+
+
+@pytest.mark.parametrize("args", [["--step", "0"], ["--start", "-1"], ["--stop", "0"], ["--fps", "0"]])
+def test_capture_extract_numeric_options_validated(cli, tmp_path, args):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not decoded: the options are checked first")
+    code, out = cli("capture", "extract", video, "--out", tmp_path / "frames", *args)
+    assert code == 2, out
+    assert "Invalid value" in out and args[0] in out
+    assert not (tmp_path / "frames").exists()
