@@ -180,8 +180,9 @@ class ResultsStore:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot create the store's folder {self.path.parent} "
-                             f"({exc.strerror or exc})") from exc
+            blocker = next((a for a in self.path.parents if a.exists() and not a.is_dir()), None)
+            why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+            raise StoreError(f"{self.path}: cannot create the store's folder ({why})") from None
         if self.path.exists() and not self.path.is_file():
             raise StoreError(f"{self.path}: not a file (a results store is one SQLite file)")
         try:

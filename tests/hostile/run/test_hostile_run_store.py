@@ -75,8 +75,8 @@ def test_malformed_metrics_json(cli, dataset, tmp_path):
 def test_store_parent_is_a_file(cli, dataset, tmp_path):
     parent = tmp_path / "file.txt"
     parent.write_text("x")
-    code, out = _run(cli, dataset, parent / "r.sqlite")
-    assert_one_line_error(code, out, str(parent))
+    code, out = _run(cli, dataset, parent / "sub" / "r.sqlite")
+    assert_one_line_error(code, out, f"{parent} is a file")
     assert parent.read_text() == "x"
 
 
