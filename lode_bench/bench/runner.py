@@ -29,9 +29,11 @@ from lode_bench.bench.units import (
     ModelHost,
     OutputWriteError,
     WorkUnit,
+    append_error_log,
     check_prediction,
     describe_error,
     error_detail,
+    error_log_path,
     execute_hosted_unit,
     execute_unit,
     mean_of,
@@ -364,23 +366,6 @@ def _model_gpus(ex: Executor, device: str) -> float:
     return float(fn(device)) if fn is not None else 0.0
 
 
-def error_log_path(store_path: str | Path) -> Path:
-    """The text log next to a store that keeps the full text of every error row."""
-    p = Path(store_path)
-    return p.with_name(p.stem + ".errors.log")
-
-
-def _log_error(st: ResultsStore, row: ResultRow) -> None:
-    """Append the full error text of ``row`` to the store's error log (best effort)."""
-    try:
-        with open(error_log_path(st.path), "a", encoding="utf-8") as fh:
-            fh.write(f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
-                     f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
-                     f"{row.detail}\n")
-    except OSError:
-        pass
-
-
 def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary: RunSummary, total: int,
              progress: bool) -> None:
     """Store each ``(unit, row or exception)`` as it arrives; count and time them."""
@@ -404,7 +389,7 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
                 detail=error_detail(res))
             st.put(row)
             if row.detail and row.status != "ok":
-                _log_error(st, row)
+                append_error_log(error_log_path(st.path), row)
             if row.status == "ok":
                 summary.n_ok += 1
             else:

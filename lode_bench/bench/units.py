@@ -219,3 +219,20 @@ def mean_of(values: list[float]) -> float:
     """Mean that keeps ``inf`` (identical images) and ignores NaN."""
     vals = [v for v in values if not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
+
+
+def error_log_path(store_path: str | Path) -> Path:
+    """The text log next to a store that keeps the full text of every error row."""
+    p = Path(store_path)
+    return p.with_name(p.stem + ".errors.log")
+
+
+def append_error_log(log: Path, row: ResultRow) -> None:
+    """Append the full error text of ``row`` to ``log`` (best effort: the row is stored anyway)."""
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
+                     f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
+                     f"{row.detail}\n")
+    except OSError:
+        pass
