@@ -121,13 +121,14 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 @click.option("--suite", type=click.Path(path_type=Path), help="Suite YAML (models × datasets × protocols).")
 @click.option("--store", required=True, type=click.Path(path_type=Path), help="Results store (SQLite file).")
 @click.option("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
-@click.option("--tile", type=int, default=None, help="Tiled inference with this tile side.")
+@click.option("--tile", type=click.IntRange(min=16), default=None, help="Tiled inference with this tile side.")
 @click.option("--amp", is_flag=True, default=None, help="Mixed precision.")
 @click.option("--save-outputs", type=click.Path(path_type=Path), default=None,
               help="Write outputs as PNG under DIR/<model>/<dataset>/<id>.png.")
-@click.option("--limit", type=int, default=None, help="Only the first N images of each dataset.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N images of each dataset.")
 @click.option("--split", default=None, help="Dataset split (default: test).")
-@click.option("--workers", "-j", type=int, default=None, help="Scoring workers (default: CPU cores).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+              help="Scoring workers (default: CPU cores).")
 @click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial", "ray"]),
               default="thread", show_default=True,
               help="Local pool, or a Ray cluster (torch models: one actor per GPU, loaded once).")
@@ -136,16 +137,19 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 @click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL:]KEY=VALUE",
               help="Architecture option (YAML value), for every torch model or the named one.")
 @click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--retry-errors", is_flag=True, help="Recompute images stored as errors.")
 @click.option("--lpips", default=None, help="Add an LPIPS column (alex, vgg, squeeze).")
+@click.option("--verify", "verify_hashes", is_flag=True,
+              help="Recompute the sha256 of every file of a lode-bench dataset (default: files whose size "
+                   "and modification time match an earlier full check are trusted).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
                 suite: Path | None, store: Path, device: str | None, tile: int | None, amp: bool | None,
                 save_outputs: Path | None, limit: int | None, split: str | None, workers: int | None,
                 executor_kind: str, ray_address: str | None, model_opts: tuple[str, ...],
                 random_weights: bool, seed: int,
-                retry_errors: bool, lpips: str | None, quiet: bool) -> None:
+                retry_errors: bool, lpips: str | None, verify_hashes: bool, quiet: bool) -> None:
     """Run models on datasets under protocols; one row per image in STORE; resumable."""
     from lode_bench.bench.executors import make_executor
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
@@ -167,6 +171,8 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
         settings.update({k: v for k, v in cli.items() if v is not None})
         if retry_errors:
             settings["retry_errors"] = True
+        if verify_hashes:
+            settings["verify_hashes"] = True
         if workers is not None:
             settings["workers"] = workers
         warned: set[tuple[str, str]] = set()
@@ -178,6 +184,8 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
                     click.echo(f"warning: {summ.dataset}: {w}", err=True)
             for image_id, msg in summ.errors[:3]:
                 click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
+            if summ.errors and summ.error_log:
+                click.echo(f"note: full error text in {summ.error_log}", err=True)
             if summ.n_retried:
                 click.echo(f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
                            "after a worker was lost", err=True)

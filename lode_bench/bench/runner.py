@@ -27,13 +27,18 @@ from lode_bench.bench.provenance import git_hash, package_versions
 from lode_bench.bench.store import ResultRow, ResultsStore
 from lode_bench.bench.units import (
     ModelHost,
+    OutputWriteError,
     WorkUnit,
+    append_error_log,
     check_prediction,
     describe_error,
+    error_detail,
+    error_log_path,
     execute_hosted_unit,
     execute_unit,
     mean_of,
 )
+from lode_bench.datasets.manifest import remove_stale_temp_files
 from lode_bench.datasets.types import DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image, safe_join
@@ -80,19 +85,46 @@ class RunSummary:
     params: int | None = None
     flops: float | None = None
     warnings: list[str] = field(default_factory=list)
+    error_log: str | None = None
 
 
 def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
     proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
-    return proto.with_lpips(lpips) if lpips else proto
+    if not lpips:
+        return proto
+    from lode_bench.metrics.lpips_metric import find_backbone_weights
+
+    find_backbone_weights(lpips)  # missing weights stop the run here, before any image
+    return proto.with_lpips(lpips)
 
 
-def _resolve_dataset(dataset: str | DatasetIndex, split: str | None) -> DatasetIndex:
+def _resolve_dataset(dataset: str | DatasetIndex, split: str | None, verify_hashes: bool = False) -> DatasetIndex:
     if isinstance(dataset, DatasetIndex):
         return dataset
     from lode_bench.datasets.registry import resolve_dataset
 
-    return resolve_dataset(dataset, split=split)
+    return resolve_dataset(dataset, split=split, full_verify=verify_hashes)
+
+
+def _check_numbers(**values: Any) -> None:
+    """Refuse numeric options out of range (``tile 0``, ``limit -1``...), naming the option."""
+    minimum = {"tile": 16, "limit": 1, "workers": 1, "warmup": 0, "prefetch": 1, "seed": 0}
+    for name, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise LodeBenchError(f"{name} must be an integer, got {v!r}")
+        if v < minimum[name]:
+            raise LodeBenchError(f"{name} must be >= {minimum[name]}, got {v}")
+
+
+def _check_unique_ids(data: DatasetIndex) -> None:
+    """Refuse a dataset (from any loader or plugin) in which two samples share an id."""
+    from collections import Counter
+
+    dup = sorted(k for k, n in Counter(s.id for s in data.samples).items() if n > 1)
+    if dup:
+        raise LodeBenchError(f"{data.root}: duplicate sample ids {dup[:5]}; each id must name one sample")
 
 
 def _prefetch(samples: list[Sample], depth: int, needs_input: bool) -> Iterator[tuple[Sample, Any]]:
@@ -130,7 +162,7 @@ def _driver_units(model: Deblurrer, samples: list[Sample], base: dict[str, Any],
     for s, img in _prefetch(samples, prefetch, needs_input):
         unit = WorkUnit(sample=s, protocol=proto, save_path=_save_path(save_dir, s), **base)
         if isinstance(img, BaseException):
-            unit.error = describe_error(img)
+            unit.error, unit.error_detail = describe_error(img), error_detail(img)
             yield unit
             continue
         try:
@@ -142,7 +174,7 @@ def _driver_units(model: Deblurrer, samples: list[Sample], base: dict[str, Any],
             unit.prediction = proto.prepare(out, data_range=255.0 if out.dtype == np.uint8 else 1.0)
             unit.runtime_s = runtime
         except Exception as exc:  # noqa: BLE001 - one image's failure is that image's row
-            unit.error = describe_error(exc)
+            unit.error, unit.error_detail = describe_error(exc), error_detail(exc)
         yield unit
 
 
@@ -157,7 +189,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                   model_options: dict[str, Any] | None = None, random_weights: bool = False, seed: int = 0,
                   label: str | None = None, executor: Executor | None = None, workers: int | None = None,
                   retry_errors: bool = False, warmup: int = 1, prefetch: int = 4, lpips: str | None = None,
-                  flops_size: tuple[int, int] | None = (256, 256), **kw: Any) -> RunSummary:
+                  flops_size: tuple[int, int] | None = (256, 256), verify_hashes: bool = False,
+                  **kw: Any) -> RunSummary:
     """Run one model on one dataset under one protocol and store one row per image.
 
     Args:
@@ -187,6 +220,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         prefetch: images read ahead of the model.
         lpips: add an LPIPS column with this backbone (``"alex"``, ``"vgg"``).
         flops_size: H, W at which FLOPs are counted (``None`` to skip).
+        verify_hashes: recompute every file's sha256 against a lode-bench manifest (by
+            default files whose size and modification time match a cached full check are
+            trusted).
 
     Returns:
         The :class:`RunSummary`.
@@ -196,6 +232,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     """
     if kw:
         raise LodeBenchError(f"run_benchmark: unknown options {sorted(kw)}")
+    _check_numbers(tile=tile, limit=limit, workers=workers, warmup=warmup, prefetch=prefetch, seed=seed)
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if checkpoint is not None or model_options or random_weights or seed or label:
         spec = ModelSpec(spec.name, checkpoint if checkpoint is not None else spec.checkpoint,
@@ -203,7 +240,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                          seed or spec.seed, label or spec.label)
     card = spec.card
     proto = _resolve_protocol(protocol, lpips)
-    data = _resolve_dataset(dataset, split)
+    data = _resolve_dataset(dataset, split, verify_hashes)
+    _check_unique_ids(data)
     ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
     model_label = spec.store_label(ckpt_sha)
     own_store = not isinstance(store, ResultsStore)
@@ -222,7 +260,12 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         summary.n_total, summary.n_skipped = len(samples), len(samples) - len(todo)
         save_dir = Path(save_outputs) if save_outputs is not None else None
         if save_dir is not None:
-            save_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                save_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputWriteError(f"{save_dir}: cannot create the outputs folder "
+                                       f"({exc.strerror or exc})") from None
+            remove_stale_temp_files(save_dir)
 
         # A cluster executor hosts torch models on its workers; the driver copy (on the CPU)
         # only counts parameters and FLOPs.
@@ -339,15 +382,22 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
                 not_run.append(res)
                 bar.update(1)
                 continue
+            if isinstance(res, OutputWriteError):  # the tool's own I/O failed: stop, keep what is stored
+                raise res
             row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
-                status="error", error=describe_error(res), runtime_s=unit.runtime_s)
+                status="error", error=describe_error(res), runtime_s=unit.runtime_s,
+                detail=error_detail(res))
             st.put(row)
+            if row.detail and row.status != "ok":
+                append_error_log(error_log_path(st.path), row)
             if row.status == "ok":
                 summary.n_ok += 1
             else:
                 summary.n_error += 1
                 if len(summary.errors) < 20:
                     summary.errors.append((row.image_id, row.error or ""))
+                if row.detail:
+                    summary.error_log = str(error_log_path(st.path))
             if row.runtime_s is not None:
                 runtimes.append(row.runtime_s)
             bar.update(1)

@@ -94,9 +94,41 @@ def encode_metrics(metrics: Mapping[str, float]) -> str:
 
 
 def decode_metrics(text: str | None) -> dict[str, float]:
+    """Inverse of :func:`encode_metrics`.
+
+    Raises:
+        ValueError: malformed JSON or a value that is not a number.
+    """
     if not text:
         return {}
-    return {k: _decode_value(v) for k, v in json.loads(text).items()}
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("metrics are not a JSON object")
+    return {str(k): _decode_value(v) for k, v in doc.items()}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` when the folder does not allow SQLite's WAL files."""
+    if not path.is_file():
+        raise sqlite3.OperationalError("file not found")
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30.0, isolation_level=None)
 
 
 @dataclass(frozen=True)
@@ -126,6 +158,7 @@ class ResultRow:
     runtime_s: float | None = None
     mask_coverage: float | None = None
     run_id: str | None = None
+    detail: str | None = field(default=None, compare=False, repr=False)  # full error text (log only)
 
     @property
     def key(self) -> ResultKey:
@@ -140,21 +173,59 @@ class ResultsStore:
         path: the ``.sqlite`` file (created with its folder if missing).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+            if not readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((a for a in self.path.parents if a.exists() and not a.is_dir()), None)
+            why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+            raise StoreError(f"{self.path}: cannot create the store's folder ({why})") from None
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"{self.path}: not a file (a results store is one SQLite file)")
+        try:
+            if readonly or (self.path.is_file() and not _writable(self.path)):
+                self.readonly = True
+                self._conn = _connect_readonly(self.path)
+            else:
+                self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+                try:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.OperationalError as exc:
+                    if "readonly" not in str(exc) and "read-only" not in str(exc):
+                        raise
+                    self._conn.close()
+                    self.readonly = True
+                    self._conn = _connect_readonly(self.path)
+            if not self.readonly:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
             row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a lode-bench results store ({exc})") from exc
+        except sqlite3.Error as exc:
+            text = _first_line(exc)
+            if "not a database" in text or "malformed" in text:
+                raise StoreError(f"{self.path}: not a lode-bench results store, or a damaged one ({text})") from exc
+            hint = "; is the disk full?" if "disk" in text or "full" in text else ""
+            raise StoreError(f"{self.path}: cannot open the results store ({text}{hint})") from exc
         if row is None:
-            self._conn.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+            if self.readonly:
+                raise StoreError(f"{self.path}: not a lode-bench results store (no schema version)")
+            self._write("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            return
+        try:
+            version = int(str(row[0]).strip())
+        except ValueError:
+            version = None
+        if version != SCHEMA_VERSION:
+            self._conn.close()
+            raise StoreError(f"{self.path}: store schema {str(row[0])[:40]!r} is not supported "
+                             f"(expected {SCHEMA_VERSION})")
+
+    def _write(self, sql: str, params: Any = ()) -> None:
+        with self.transaction() as c:
+            c.execute(sql, params)
 
     def close(self) -> None:
         self._conn.close()
@@ -167,14 +238,36 @@ class ResultsStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; any SQLite failure (disk full, corruption, read-only file)
+        rolls it back (committed rows stay intact) and becomes a :class:`StoreError`."""
+        if self.readonly:
+            raise StoreError(f"{self.path}: the store is read-only here; results cannot be written "
+                             "(give a writable --store)")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc, "cannot write") from exc
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
             self._conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, "cannot write") from exc
+            raise
+
+    def _error(self, exc: BaseException, what: str) -> StoreError:
+        return StoreError(f"{self.path}: {what} ({_first_line(exc)}); rows committed earlier are kept")
+
+    def _query(self, sql: str, params: Any = ()) -> list[Any]:
+        """``SELECT`` rows; SQLite failures (e.g. a corrupt page) become a :class:`StoreError`."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read the store ({_first_line(exc)})") from exc
 
     # -- runs ---------------------------------------------------------------------
     def start_run(self, run_id: str, **fields: Any) -> None:
@@ -199,8 +292,11 @@ class ResultsStore:
     def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
         """Mark a run finished (or failed); an ``extra`` dict is merged into the stored one."""
         if isinstance(fields.get("extra"), Mapping):
-            row = self._conn.execute("SELECT extra FROM runs WHERE run_id=?", (run_id,)).fetchone()
-            merged = json.loads(row[0]) if row and row[0] else {}
+            found = self._query("SELECT extra FROM runs WHERE run_id=?", (run_id,))
+            try:
+                merged = json.loads(found[0][0]) if found and found[0][0] else {}
+            except ValueError:
+                merged = {}
             merged.update(fields["extra"])
             fields["extra"] = merged
         sets = {"finished": _now(), "status": status, **fields}
@@ -232,8 +328,7 @@ class ResultsStore:
              "AND protocol_version=?")
         if not include_errors:
             q += " AND status='ok'"
-        cur = self._conn.execute(q, (model, dataset_hash, protocol, protocol_version))
-        return {r[0] for r in cur}
+        return {r[0] for r in self._query(q, (model, dataset_hash, protocol, protocol_version))}
 
     def rows(self, **where: Any) -> list[ResultRow]:
         """Result rows, optionally filtered by equality on columns."""
@@ -243,10 +338,15 @@ class ResultsStore:
             q += " WHERE " + " AND ".join(f"{k}=?" for k in where)
         q += " ORDER BY model, dataset, protocol, image_id"
         out = []
-        for r in self._conn.execute(q, list(where.values())):
+        for r in self._query(q, list(where.values())):
+            try:
+                metrics = decode_metrics(r[8])
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+                raise StoreError(f"{self.path}: malformed metrics JSON in the row of model {r[0]!r}, "
+                                 f"image {r[5]!r} ({type(exc).__name__})") from exc
             out.append(ResultRow(model=r[0], dataset=r[1], dataset_hash=r[2], protocol=r[3],
                                  protocol_version=r[4], image_id=r[5], status=r[6], error=r[7],
-                                 metrics=decode_metrics(r[8]), runtime_s=r[9],
+                                 metrics=metrics, runtime_s=r[9],
                                  mask_coverage=r[10], run_id=r[11]))
         return out
 
@@ -264,5 +364,5 @@ class ResultsStore:
         return pd.DataFrame.from_records(recs, columns=None if recs else base)
 
     def runs_frame(self) -> pd.DataFrame:
-        cur = self._conn.execute(f"SELECT {','.join(RUN_COLUMNS)} FROM runs ORDER BY created")
-        return pd.DataFrame.from_records(cur.fetchall(), columns=list(RUN_COLUMNS))
+        rows = self._query(f"SELECT {','.join(RUN_COLUMNS)} FROM runs ORDER BY created")
+        return pd.DataFrame.from_records(rows, columns=list(RUN_COLUMNS))

@@ -123,10 +123,17 @@ def load_suite(path: str | Path) -> Suite:
 
 
 def output_dir(root: str | Path, run: SuiteRun) -> Path:
-    """``root/<model label>/<dataset spec>/`` with both parts made file-name safe."""
+    """``root/<model label>/<dataset spec>/`` with both parts made file-name safe.
+
+    A part that had to be changed gets ``~`` and 8 hex digits of the sha256 of the
+    original text, so that different labels ("m x", "m_x") never share a folder."""
+    import hashlib
 
     def slug(text: str) -> str:
-        return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text).strip("._") or "x"
+        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text).strip("._") or "x"
+        if safe == text:
+            return safe
+        return f"{safe[:80]}~{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
     return Path(root) / slug(run.model.store_label()) / slug(run.dataset)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class WorkUnit:
     error: str | None = None
     save_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    error_detail: str | None = None
 
     def row(self, **kw: Any) -> ResultRow:
         return ResultRow(model=self.model_label, dataset=self.dataset, dataset_hash=self.dataset_hash,
@@ -88,11 +90,36 @@ def _ensure_metrics() -> None:
     register_builtin_metrics()
 
 
+class OutputWriteError(LodeBenchError):
+    """Writing a saved output failed (disk full, permissions): a failure of the tool, not of
+    the model, so the run stops instead of storing an error row."""
+
+
+_MAX_MESSAGE = 500
+
+
 def describe_error(exc: BaseException) -> str:
-    """One-line message: LodeBench errors as they are, others with their type."""
+    """One-line message for a result row: the exception type and its message.
+
+    LodeBench errors keep their own text (lines joined); an error whose text carries a
+    traceback (TorchScript, remote workers) is reduced to its last line, which names the
+    original exception.
+    """
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     if isinstance(exc, LodeBenchError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        msg = "; ".join(lines) or type(exc).__name__
+    elif len(lines) > 1 and any(ln.startswith("Traceback") for ln in lines):
+        last = lines[-1].removeprefix("builtins.")
+        head = last.split(":", 1)[0]
+        msg = last if head.isidentifier() and ":" in last else f"{type(exc).__name__}: {last}"
+    else:
+        msg = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return msg if len(msg) <= _MAX_MESSAGE else msg[:_MAX_MESSAGE - 3] + "..."
+
+
+def error_detail(exc: BaseException) -> str:
+    """The full text of an error (traceback included) for the run's error log."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
 
 
 def check_prediction(pred: np.ndarray, shape: tuple[int, ...], sample_id: str) -> None:
@@ -111,7 +138,7 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
             the unit carries no prediction (default: this process's copy of ``unit.model``).
     """
     if unit.error is not None:
-        return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s)
+        return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s, detail=unit.error_detail)
     try:
         _ensure_metrics()
         s = unit.sample
@@ -137,13 +164,20 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
         if s.mask is not None and unit.protocol.mask != "none":
             mask = unit.protocol.load_mask(s.mask)
         score = unit.protocol.score(pred, gt, mask=mask, image_id=s.id)
-        if unit.save_path and pred.dtype == np.uint8:
-            write_image(Path(unit.save_path), pred)
         values = {k: float(v) for k, v in score.values.items()}
-        return unit.row(status="ok" if score.ok else "error", error=score.error_message,
-                        metrics=values, runtime_s=runtime, mask_coverage=score.mask_coverage)
+        row = unit.row(status="ok" if score.ok else "error", error=score.error_message,
+                       metrics=values, runtime_s=runtime, mask_coverage=score.mask_coverage)
     except Exception as exc:  # noqa: BLE001 - every per-image failure becomes a row
-        return unit.row(status="error", error=describe_error(exc), runtime_s=unit.runtime_s)
+        return unit.row(status="error", error=describe_error(exc), runtime_s=unit.runtime_s,
+                        detail=error_detail(exc))
+    if unit.save_path and pred.dtype == np.uint8:
+        try:
+            write_image(Path(unit.save_path), pred)
+        except (OSError, LodeBenchError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe_error(exc)
+            raise OutputWriteError(f"{unit.save_path}: cannot save the output ({reason}); the run stopped, "
+                                   "rows stored so far are kept: fix the cause and run again to resume") from None
+    return row
 
 
 @dataclass(frozen=True)
@@ -185,3 +219,20 @@ def mean_of(values: list[float]) -> float:
     """Mean that keeps ``inf`` (identical images) and ignores NaN."""
     vals = [v for v in values if not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
+
+
+def error_log_path(store_path: str | Path) -> Path:
+    """The text log next to a store that keeps the full text of every error row."""
+    p = Path(store_path)
+    return p.with_name(p.stem + ".errors.log")
+
+
+def append_error_log(log: Path, row: ResultRow) -> None:
+    """Append the full error text of ``row`` to ``log`` (best effort: the row is stored anyway)."""
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
+                     f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
+                     f"{row.detail}\n")
+    except OSError:
+        pass

@@ -26,12 +26,27 @@ OFFICIAL_COUNTS: dict[tuple[str, str], int] = {
 }
 
 
-def _images(folder: Path) -> dict[str, Path]:
-    """stem -> path of the images directly in ``folder``."""
+def _add_image(out: dict[str, Path], key: str, p: Path, folder: Path, root: Path | None) -> None:
+    """``out[key] = p``, refusing two files for one id and files that resolve outside ``root``."""
+    if key in out:
+        raise DatasetError(f"{folder}: {out[key].name} and {p.name} give the same sample id {key!r}; "
+                           "keep one of them")
+    base = (root or folder).resolve()
+    real = p.resolve()
+    if base not in real.parents:
+        raise DatasetError(f"{p}: symbolic link leads out of the dataset root {root or folder} (to {real})")
+    out[key] = p
+
+
+def _images(folder: Path, root: Path | None = None) -> dict[str, Path]:
+    """stem -> path of the images directly in ``folder`` (none may resolve outside ``root``)."""
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.iterdir())
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+            _add_image(out, p.stem, p, folder, root)
+    return out
 
 
 def _require_dir(path: Path, what: str) -> Path:
@@ -108,7 +123,7 @@ def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", co
             problems.append(f"{seq}: sequence has no {track!r} folder")
             continue
         m = re.search(r"_(\d+)_\d+$", seq.name)
-        for s in _pair(_match(_images(seq / track), _images(seq / "sharp"), f"{seq.name}/"), problems):
+        for s in _pair(_match(_images(seq / track, base), _images(seq / "sharp", base), f"{seq.name}/"), problems):
             samples.append(Sample(s.id, s.blur, s.sharp, meta={
                 "sequence": seq.name, "n_frames": int(m.group(1)) if m else None, "track": track}))
     name = f"gopro-{split}" + ("-gamma" if track == "blur_gamma" else "")
@@ -128,12 +143,12 @@ def _find_sub(root: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _walk_images(folder: Path) -> dict[str, Path]:
-    """relative id (posix, no extension) -> path, recursively."""
-    out = {}
+def _walk_images(folder: Path, root: Path | None = None) -> dict[str, Path]:
+    """relative id (posix, no extension) -> path, recursively (none may resolve outside ``root``)."""
+    out: dict[str, Path] = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-            out[p.relative_to(folder).with_suffix("").as_posix()] = p
+            _add_image(out, p.relative_to(folder).with_suffix("").as_posix(), p, folder, root)
     return out
 
 
@@ -161,10 +176,11 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
         blur_dir, sharp_dir = found_b, found_s
         mask_dir = _find_sub(base, ("mask", "masks"))
     problems: list[str] = []
-    samples = _pair(_match(_walk_images(blur_dir), _walk_images(sharp_dir)), problems)
+    inside = None if "," in text else base
+    samples = _pair(_match(_walk_images(blur_dir, inside), _walk_images(sharp_dir, inside)), problems)
     if mask_dir is not None:
-        masks = {**_walk_images(mask_dir), **{p.relative_to(mask_dir).with_suffix("").as_posix(): p
-                                               for p in mask_dir.rglob("*.npy")}}
+        masks = {**_walk_images(mask_dir, base), **{p.relative_to(mask_dir).with_suffix("").as_posix(): p
+                                                     for p in mask_dir.rglob("*.npy")}}
         with_mask = []
         for s in samples:
             if s.id not in masks:

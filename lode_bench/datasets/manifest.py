@@ -45,6 +45,7 @@ FORMAT = "lode-bench-dataset"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 JOURNAL_NAME = ".manifest.journal.jsonl"
+META_NAME = ".manifest.meta.json"  # the meta of an unfinished run (its identity), until finalize
 
 
 class ManifestError(LodeBenchError):
@@ -130,14 +131,52 @@ def load_manifest(root: str | Path) -> Manifest:
     samples = doc.get("samples")
     if not isinstance(samples, list) or not all(isinstance(s, dict) and "id" in s for s in samples):
         raise ManifestError(f"{path}: 'samples' must be a list of objects with an 'id'")
-    for s in samples:
+    seen: dict[tuple[str, str], int] = {}
+    dups: list[str] = []
+    for n, s in enumerate(samples):
+        key = (str(s.get("split")), str(s["id"]))
+        if key in seen:
+            dups.append(f"{key[0]}/{key[1]} (samples {seen[key]} and {n})")
+        seen.setdefault(key, n)
         for rel in s.get("files", {}).values():
             safe_join(root, rel)
+    if dups:
+        raise ManifestError(f"{path}: duplicate sample ids: {', '.join(dups[:5])}"
+                            + (f" and {len(dups) - 5} more" if len(dups) > 5 else ""))
     mhash = samples_hash(samples)
     if doc.get("manifest_hash") and doc["manifest_hash"] != mhash:
         raise ManifestError(f"{path}: manifest_hash does not match its samples (edited by hand?)")
     return Manifest(root=root, name=str(doc.get("name", root.name)), samples=samples,
                     meta=dict(doc.get("meta", {})), manifest_hash=mhash)
+
+
+def remove_stale_temp_files(root: str | Path, *, older_than_s: float = 2.0) -> int:
+    """Remove ``.<name>.<random>.tmp`` files left by killed atomic writes under ``root``.
+
+    Files modified in the last ``older_than_s`` seconds are kept: a writer still running
+    elsewhere may be about to rename them.
+
+    Returns:
+        How many were removed.
+    """
+    import re
+    import time
+
+    root = Path(root)
+    if not root.is_dir():
+        return 0
+    pattern = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
+    now = time.time()
+    n = 0
+    for p in root.rglob(".*.tmp"):
+        try:
+            if pattern.match(p.name) and p.is_file() and not p.is_symlink() \
+                    and now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+                n += 1
+        except OSError:
+            continue
+    return n
 
 
 class DatasetWriter:
@@ -147,6 +186,13 @@ class DatasetWriter:
         root: dataset folder (created if needed).
         name: dataset name stored in the manifest.
         meta: dataset-level metadata (recipe, tool version, ...).
+        identity: keys of ``meta`` that define the dataset (recipe hash, seed, size): an
+            existing dataset in ``root`` whose values differ is refused, so that samples of
+            two parameter sets never mix.
+        overwrite: instead of refusing, delete the other dataset's samples and start anew.
+
+    Raises:
+        ManifestError: ``root`` holds samples made with other ``identity`` values.
 
     Example:
         >>> w = DatasetWriter("out/ds", "demo")  # doctest: +SKIP
@@ -155,14 +201,52 @@ class DatasetWriter:
         >>> w.finalize()  # doctest: +SKIP
     """
 
-    def __init__(self, root: str | Path, name: str, *, meta: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, root: str | Path, name: str, *, meta: Mapping[str, Any] | None = None,
+                 identity: Sequence[str] = (), overwrite: bool = False) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.name = name
-        self.meta = dict(meta or {})
+        self.meta = json.loads(canonical_json(dict(meta or {})))
         self._samples: dict[str, dict[str, Any]] = {}
         self._journal = self.root / JOURNAL_NAME
+        self._old_meta: dict[str, Any] | None = None
+        remove_stale_temp_files(self.root)
         self._load_existing()
+        if identity and self._samples:
+            self._check_identity(identity, overwrite)
+        if identity:
+            atomic_write_json(self.root / META_NAME, self.meta)
+
+    def _check_identity(self, identity: Sequence[str], overwrite: bool) -> None:
+        """Refuse to mix samples of another recipe/seed/size (or, with ``overwrite``, drop them)."""
+        old = self._old_meta
+        if old is None:
+            try:
+                old = json.loads((self.root / META_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+        if not isinstance(old, dict):
+            diffs = ["unknown parameters (no manifest meta)"]
+        else:
+            diffs = [f"{k}={canonical_json(old.get(k))} (now {canonical_json(self.meta.get(k))})"
+                     for k in identity if k in old and old.get(k) != self.meta.get(k)]
+        if not diffs:
+            return
+        if not overwrite:
+            raise ManifestError(f"{self.root}: holds {len(self._samples)} sample(s) made with other parameters: "
+                                f"{'; '.join(diffs)}; use another output folder or --overwrite to replace them")
+        for s in self._samples.values():
+            for rel in s.get("files", {}).values():
+                try:
+                    safe_join(self.root, rel).unlink()
+                except (OSError, LodeBenchError):
+                    pass
+        for fname in (MANIFEST_NAME, JOURNAL_NAME):
+            try:
+                (self.root / fname).unlink()
+            except FileNotFoundError:
+                pass
+        self._samples = {}
 
     @staticmethod
     def _key(sample_id: str, split: str) -> str:
@@ -172,7 +256,9 @@ class DatasetWriter:
         mpath = self.root / MANIFEST_NAME
         if mpath.is_file():
             try:
-                for s in load_manifest(self.root).samples:
+                man = load_manifest(self.root)
+                self._old_meta = dict(man.meta)
+                for s in man.samples:
                     self._samples[self._key(s["id"], s.get("split", ""))] = s
             except ManifestError:
                 pass  # rewritten on finalize
@@ -272,9 +358,10 @@ class DatasetWriter:
                "meta": json.loads(canonical_json(self.meta)), "manifest_hash": mhash,
                "samples": samples}
         atomic_write_json(self.root / MANIFEST_NAME, doc, indent=1)
-        try:
-            self._journal.unlink()
-        except FileNotFoundError:
-            pass
+        for leftover in (self._journal, self.root / META_NAME):
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                pass
         return Manifest(root=self.root, name=self.name, samples=samples, meta=self.meta,
                         manifest_hash=mhash)

@@ -8,6 +8,7 @@ names a callable ``loader(root, *, split=..., **options) -> DatasetIndex``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,11 +85,93 @@ def list_dataset_kinds() -> list[DatasetKind]:
     return out
 
 
+def _cache_dir() -> Path:
+    env = os.environ.get("LODE_BENCH_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lode-bench"
+
+
+def verify_manifest_files(man: Any, *, full: bool = False) -> list[str]:
+    """Check every file a manifest lists: present, and its sha256 equal to the manifest's.
+
+    By default a file whose size and modification time equal those recorded at an earlier
+    full check of the same dataset version (a small cache in the user's cache folder,
+    ``LODE_BENCH_CACHE_DIR`` to move it) is trusted without re-hashing; ``full`` re-hashes
+    every file.
+
+    Returns:
+        One line per problem (missing file, different content), empty when all is well.
+    """
+    import hashlib
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lode_bench.io.atomic import atomic_write_json, sha256_file
+
+    key = hashlib.sha256(f"{Path(man.root).resolve()}\0{man.manifest_hash}".encode()).hexdigest()[:32]
+    cache_file = _cache_dir() / "verified" / f"{key}.json"
+    cache: dict[str, Any] = {}
+    if not full:
+        try:
+            loaded = json.loads(cache_file.read_text(encoding="utf-8"))
+            cache = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            cache = {}
+    problems: list[str] = []
+    todo: list[tuple[Path, str, str, list[int]]] = []
+    fresh: dict[str, Any] = {}
+    for s in man.samples:
+        hashes = s.get("sha256") or {}
+        for role in s.get("files", {}):
+            p = man.path_of(s, role)
+            try:
+                st = p.stat()
+            except OSError:
+                problems.append(f"{p}: missing ({role} of sample {s['id']})")
+                continue
+            if not p.is_file():
+                problems.append(f"{p}: not a file ({role} of sample {s['id']})")
+                continue
+            want = hashes.get(role) if isinstance(hashes, dict) else None
+            if not want:
+                continue
+            stamp = [st.st_size, st.st_mtime_ns]
+            hit = cache.get(str(p))
+            if hit == [*stamp, want]:
+                fresh[str(p)] = hit
+            else:
+                todo.append((p, want, role, stamp))
+    def digest(item: tuple[Path, str, str, list[int]]) -> str:
+        try:
+            return sha256_file(item[0])
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+
+    with ThreadPoolExecutor(4) as pool:
+        for (p, want, role, stamp), got in zip(todo, pool.map(digest, todo), strict=True):
+            if got != want:
+                problems.append(f"{p}: content differs from manifest.json (sha256 {got[:12]}... instead of "
+                                f"{want[:12]}...; {role} changed after the dataset was written)")
+            else:
+                fresh[str(p)] = [*stamp, want]
+    if todo and not problems:
+        try:
+            atomic_write_json(cache_file, fresh, indent=None)
+        except OSError:
+            pass  # the cache only saves time
+    return problems
+
+
 def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify: bool = True,
-                          **_: Any) -> DatasetIndex:
+                          full_verify: bool = False, **_: Any) -> DatasetIndex:
     """A lode-bench dataset (``manifest.json``): roles ``blur``/``sharp``/``mask`` become the
     sample's images; ``.npy`` roles (e.g. ``kernel``) become per-sample arrays. ``split=None``
-    takes every split (ids then carry the split, ``test/0001``, when there are several)."""
+    takes every split (ids then carry the split, ``test/0001``, when there are several).
+
+    With ``verify`` every listed file must exist and hash as the manifest says (see
+    :func:`verify_manifest_files`; ``full_verify`` re-hashes every file), so that results
+    are never stored under a dataset version the files do not match."""
     from lode_bench.datasets.manifest import ManifestError, load_manifest
 
     try:
@@ -96,10 +179,10 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
     except ManifestError as exc:
         raise DatasetError(str(exc)) from exc
     if verify:
-        problems = man.verify()
+        problems = verify_manifest_files(man, full=full_verify)
         if problems:
-            shown = "\n  ".join(problems[:20])
-            raise DatasetError(f"{root}: {len(problems)} file(s) listed in manifest.json are missing:\n  {shown}")
+            shown = "; ".join(problems[:5]) + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else "")
+            raise DatasetError(f"{root}: {len(problems)} file(s) do not match manifest.json: {shown}")
     chosen = man.split(split) if split else list(man.samples)
     if not chosen:
         splits = sorted({str(s.get('split')) for s in man.samples})
@@ -118,22 +201,28 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
             id=sid, blur=str(man.path_of(s, "blur")),
             sharp=str(man.path_of(s, "sharp")) if "sharp" in files else None,
             mask=str(man.path_of(s, "mask")) if "mask" in files else None, arrays=arrays, meta=meta))
+    ids = [x.id for x in samples]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise DatasetError(f"{root}/manifest.json: duplicate sample ids {dup[:5]}")
     samples.sort(key=lambda x: x.id)
     vh = man.manifest_hash if not split else f"{man.manifest_hash}:{split}"
     return DatasetIndex(name=man.name, kind="manifest", root=str(Path(root)), samples=samples, version_hash=vh)
 
 
-def _resolve(spec: str, split: str | None, opts: dict[str, Any]) -> DatasetIndex:
+def _resolve(spec: str, split: str | None, opts: dict[str, Any], full_verify: bool = False) -> DatasetIndex:
     register_builtin_datasets()
     kind, sep, path = spec.partition(":")
     if not sep or (len(kind) == 1 and path.startswith(("\\", "/"))):  # no kind, or a Windows drive
         p = Path(spec)
         if (p / "manifest.json").is_file():
-            return load_manifest_dataset(p, split=split, **opts)
+            return load_manifest_dataset(p, split=split, full_verify=full_verify, **opts)
         raise DatasetError(f"{spec}: not a lode-bench dataset (no manifest.json); use KIND:PATH, "
                            f"KIND one of {', '.join(DATASETS.names())}")
     entry = DATASETS.get(kind)
     kw = dict(opts)
+    if full_verify and isinstance(entry, DatasetKind) and entry.name == "manifest":
+        kw["full_verify"] = True
     if split is not None:
         kw["split"] = split
     if isinstance(entry, DatasetKind):
@@ -141,16 +230,19 @@ def _resolve(spec: str, split: str | None, opts: dict[str, Any]) -> DatasetIndex
     return entry(path, **kw)  # type: ignore[operator]
 
 
-def resolve_dataset(spec: str, *, split: str | None = None, **options: Any) -> DatasetIndex:
+def resolve_dataset(spec: str, *, split: str | None = None, full_verify: bool = False,
+                    **options: Any) -> DatasetIndex:
     """Load a dataset from ``"KIND:PATH"`` or a manifest folder.
 
     Args:
         spec: e.g. ``"gopro:/data/GOPRO_Large"``, ``"realblur-j:/data/RealBlur"``, ``"out/synth"``.
         split: split to load (default: the kind's, ``test`` for most).
+        full_verify: re-hash every file of a lode-bench dataset (manifest) instead of
+            trusting files unchanged since an earlier full check.
         **options: loader options (``track=``, ``content_hash=True`` ...).
 
     Raises:
         DatasetError: naming the folder and listing pairing problems.
         UnknownNameError: unknown kind ("did you mean ...").
     """
-    return _resolve(spec, split, options)
+    return _resolve(spec, split, options, full_verify)

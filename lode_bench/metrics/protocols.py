@@ -100,10 +100,13 @@ class Protocol:
         raise KeyError(column)
 
     def with_lpips(self, net: str = "alex", **params: Any) -> Protocol:
-        """This protocol plus an LPIPS column (``LPIPS`` for alex, ``LPIPS-<net>`` otherwise)."""
+        """This protocol plus an LPIPS column (``LPIPS`` for alex, ``LPIPS-<net>`` otherwise).
+
+        The version gains ``+lpips-<net>`` (id ``gopro@1+lpips-alex``), so that stored rows
+        with and without the column never share a key."""
         column = "LPIPS" if net == "alex" else f"LPIPS-{net}"
         call = MetricCall(column, f"lpips_{net}", dict(params))
-        return replace(self, calls=(*self.calls, call),
+        return replace(self, calls=(*self.calls, call), version=f"{self.version}+lpips-{net}",
                        description=self.description + f" Plus LPIPS ({net}, v0.1).")
 
     def prepare(self, pred: np.ndarray, *, data_range: float = 255.0) -> np.ndarray:

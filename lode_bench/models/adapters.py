@@ -7,15 +7,19 @@
 * ``command="CMD {input} {output}"``: an external program that deblurs every image of
   an input folder into an output folder (same relative names, PNG). It runs once per
   dataset, without a shell; outputs already present are reused, so a killed run resumes.
+  It gets ``timeout_per_image_s`` (default 300) seconds per image it is given
+  (``--model-opt command:timeout_per_image_s=S``); past that its process group is killed.
 * ``folder=DIR``: precomputed outputs, ``DIR/<sample id>.<ext>`` for any image extension.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import IMAGE_EXTENSIONS, read_image, safe_join
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.card import ModelCard
+from lode_bench.models.pt2_check import check_pt2_archive
 
 
 class FolderDeblurrer(Deblurrer):
@@ -71,16 +76,27 @@ class CommandDeblurrer(FolderDeblurrer):
         card: the adapter's card.
         command: command line with ``{input}`` and ``{output}`` placeholders.
         workdir: where inputs are linked and outputs written (kept for resuming).
-        timeout_s: time limit of the command.
+        timeout_s: time limit of one call of the command (default: ``timeout_per_image_s``
+            times the number of images it is given).
+        timeout_per_image_s: default time allowed per image (``DEFAULT_TIMEOUT_PER_IMAGE_S``).
+
+    When the limit passes, the command and every process it started (its process group)
+    are killed and the run stops with one line naming the command.
     """
 
+    DEFAULT_TIMEOUT_PER_IMAGE_S = 300.0
+
     def __init__(self, card: ModelCard, command: str, workdir: str | Path | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, timeout_per_image_s: float | None = None) -> None:
         if "{input}" not in command or "{output}" not in command:
             raise LodeBenchError(f"command {command!r} must contain {{input}} and {{output}}")
+        for name, v in (("timeout_s", timeout_s), ("timeout_per_image_s", timeout_per_image_s)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+                raise LodeBenchError(f"model 'command': {name} must be a positive number of seconds, got {v!r}")
         self.card = card
         self.command = command
         self.timeout_s = timeout_s
+        self.timeout_per_image_s = float(timeout_per_image_s or self.DEFAULT_TIMEOUT_PER_IMAGE_S)
         self._workdir = Path(workdir) if workdir else None
         self.folder = Path(".")
 
@@ -109,20 +125,64 @@ class CommandDeblurrer(FolderDeblurrer):
         if not todo:
             return
         argv = [a.replace("{input}", str(inp)).replace("{output}", str(out)) for a in shlex.split(self.command)]
+        limit = self.timeout_s if self.timeout_s is not None else self.timeout_per_image_s * len(todo)
+        returncode, stderr = _run_bounded(argv, limit, self.command)
+        if returncode != 0:
+            tail = " ".join(stderr.strip().splitlines()[-3:])[-300:]
+            raise LodeBenchError(f"command {self.command!r} exited with {returncode}: {tail}")
+
+
+def _run_bounded(argv: list[str], limit_s: float, shown: str) -> tuple[int, str]:
+    """Run ``argv`` in its own process group; kill the whole group after ``limit_s`` seconds."""
+    import signal
+
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+    except OSError as exc:
+        raise LodeBenchError(f"command {argv[0]!r} failed to start: {exc.strerror or exc}") from None
+    try:
+        _, stderr = proc.communicate(timeout=limit_s)
+    except subprocess.TimeoutExpired:
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise LodeBenchError(f"command {argv[0]!r} failed to run: {exc}") from exc
-        if proc.returncode != 0:
-            raise LodeBenchError(f"command {self.command!r} exited with {proc.returncode}: "
-                                 f"{proc.stderr.strip()[-500:]}")
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise LodeBenchError(f"command {shown!r} did not finish within {limit_s:g} s; it and the processes it "
+                             "started were stopped (raise the limit with --model-opt "
+                             "command:timeout_per_image_s=SECONDS)") from None
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    finally:
+        try:  # children left behind by a command that exited are stopped too
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return proc.returncode, stderr or ""
 
 
 def command_factory(card: ModelCard, checkpoint: str | None, *, workdir: str | None = None,
-                    timeout_s: float | None = None, **_: Any) -> Deblurrer:
+                    timeout_s: float | None = None, timeout_per_image_s: float | None = None,
+                    **_: Any) -> Deblurrer:
     if not checkpoint:
         raise LodeBenchError('model "command" needs a command line: --model "command=CMD {input} {output}"')
-    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s)
+    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s,
+                            timeout_per_image_s=timeout_per_image_s)
+
+
+def _is_pt2(path: Path) -> bool:
+    """True for a zip archive written by ``torch.export.save`` (whatever its file name)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("/archive_format") and n.count("/") == 1 for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str = "auto", amp: bool = False,
@@ -140,13 +200,26 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
     path = Path(checkpoint)
     if not path.is_file():
         raise LodeBenchError(f"{path}: TorchScript file not found")
+    is_pt2 = path.suffix == ".pt2" or zipfile.is_zipfile(path) and _is_pt2(path)
+    data = b""
+    if is_pt2:  # torch.export archive: refused unless it loads without pickle or compiled code
+        try:
+            data = path.read_bytes()  # checked and loaded from the same bytes
+            check_pt2_archive(io.BytesIO(data), name=str(path))
+        except LodeBenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged archive is one line too
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise LodeBenchError(f"{path}: not a readable torch.export archive ({type(exc).__name__}: {first})") from None
     try:
-        if path.suffix == ".pt2":  # torch.export archive (the successor of TorchScript)
-            module = torch.export.load(str(path)).module()
+        if is_pt2:
+            module = torch.export.load(io.BytesIO(data)).module()
         else:
             module = torch.jit.load(str(path), map_location="cpu")
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - any load failure is one line about the file
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file that loads "
+                             f"({type(exc).__name__}: {first})") from exc
     card = dataclasses.replace(card, input_range=float(input_range), colour_order=colour_order,  # type: ignore[arg-type]
                                pad_multiple=int(pad_multiple))
     return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile)

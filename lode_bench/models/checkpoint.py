@@ -11,6 +11,7 @@ mis-shaped keys are reported by name.
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,24 +26,60 @@ class CheckpointError(LodeBenchError):
     """A checkpoint file is unsafe, unreadable or does not fit the architecture."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _clean(text: str) -> str:
+    """One line without terminal colour codes."""
+    return " ".join(_ANSI.sub("", text).split())[:300]
+
+
+def _unpickling_cause(exc: BaseException) -> str:
+    """The reason weights-only unpickling gave, without PyTorch's advice to turn it off."""
+    text = _ANSI.sub("", str(exc))
+    m = re.search(r"(?i)unsupported global:?\s*(?:GLOBAL\s+)?([\w.]+)", text)
+    if m:
+        return (f"refused: it needs the Python object {m.group(1)}, a global weights-only loading does "
+                "not allow (unpickling it could run code)")
+    m = re.search(r"Unsupported operand (\d+)", text)
+    if m:
+        return (f"not a readable PyTorch checkpoint: unsupported pickle opcode {m.group(1)} (corrupt file, or a "
+                "pickle that is not a torch.save checkpoint)")
+    advice = ("weights_only", "weights only", "documentation of torch.load", "file an issue", "trusted source")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not any(a in ln.lower() for a in advice)]
+    cause = _clean(lines[0].replace("WeightsUnpickler error:", "")) if lines else type(exc).__name__
+    return f"refused by weights-only loading: {cause or type(exc).__name__}"
+
+
 def read_checkpoint(path: str | Path) -> Any:
     """``torch.load`` with ``weights_only=True`` on the CPU.
 
     Raises:
-        CheckpointError: missing file, or content that is not plain tensors/containers.
+        CheckpointError: missing file, or content that is not plain tensors/containers; the
+            message names the cause (truncated archive, not a pickle, unsupported opcode,
+            disallowed global) and never suggests turning weights-only loading off.
     """
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"{p}: checkpoint file not found")
     try:
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise CheckpointError(f"{p}: cannot read the checkpoint ({exc.strerror or exc})") from None
+    if not head:
+        raise CheckpointError(f"{p}: not a PyTorch checkpoint (empty file)")
+    is_zip, is_pickle = head.startswith(b"PK"), head[:1] == b"\x80"
+    if not (is_zip or is_pickle):
+        raise CheckpointError(f"{p}: not a PyTorch checkpoint (neither a torch.save zip archive nor a pickle)")
+    try:
         return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{p}: refused: the file contains Python objects other than tensors and plain "
-            f"containers, which weights-only loading does not allow ({str(exc).splitlines()[0]})"
-        ) from exc
-    except (RuntimeError, EOFError, ValueError, OSError) as exc:
-        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint ({exc})") from exc
+        raise CheckpointError(f"{p}: {_unpickling_cause(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - every other failure: a damaged file, named
+        what = "truncated or corrupt zip archive" if is_zip else "truncated or corrupt pickle"
+        detail = _clean(str(exc).split(". ")[0]) or type(exc).__name__
+        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint ({what}: {detail})") from None
 
 
 def extract_state_dict(obj: Any, keys: Sequence[str], *, source: str = "checkpoint") -> dict[str, torch.Tensor]:

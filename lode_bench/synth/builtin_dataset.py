@@ -130,6 +130,7 @@ def build_builtin_dataset(
     progress: bool = False,
     name: str = "lode-builtin",
     executor: Executor | None = None,
+    overwrite: bool = False,
 ) -> Manifest:
     """Make (or resume) a small dataset from the built-in scene.
 
@@ -144,12 +145,15 @@ def build_builtin_dataset(
         name: dataset name in the manifest.
         executor: compute samples on this executor (a local pool or a Ray cluster); only
             this process writes files, so the dataset's bytes do not depend on it.
+        overwrite: replace a dataset in ``out_dir`` made with another seed, size or kind
+            (default: refuse it, so that samples of both never mix).
 
     Returns:
         The finalised manifest (split ``test``; ids ``global_0000``, ``local_0000``, ...).
 
     Raises:
         ConfigError: bad ``kind`` or ``n_samples``.
+        ManifestError: ``out_dir`` holds a dataset made with other parameters.
         LodeBenchError: the first sample that failed on the executor (finished samples
             are kept; a re-run resumes).
     """
@@ -168,7 +172,8 @@ def build_builtin_dataset(
             for k in kinds
         },
     }
-    writer = DatasetWriter(out_dir, name, meta=meta)
+    writer = DatasetWriter(out_dir, name, meta=meta, identity=("generator", "seed", "size", "recipes"),
+                           overwrite=overwrite)
     jobs: list[BuiltinJob] = [
         (k, i, seed, size)
         for k in kinds

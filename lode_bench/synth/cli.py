@@ -37,8 +37,8 @@ def _size(value: str | None) -> tuple[int, int] | None:
     show_default=True,
     help="'builtin', a frame folder, a folder of sequence folders, a video, or an object library.",
 )
-@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-@click.option("--limit", type=int, default=None, help="At most this many samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the recipe's seed.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many samples.")
 @click.option(
     "--size", default=None, help="HxW of built-in scenes / resized backgrounds (default 240x320)."
 )
@@ -60,10 +60,13 @@ def _size(value: str | None) -> tuple[int, int] | None:
     show_default=True,
     help="Where samples are computed: here, a local pool, or a Ray cluster (one task per sequence).",
 )
-@click.option("--workers", "-j", type=int, default=None, help="Local pool size (default: CPU cores).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+              help="Local pool size (default: CPU cores).")
 @click.option(
     "--ray-address", default=None, help="Ray cluster HOST:PORT (default: a private local Ray)."
 )
+@click.option("--overwrite", is_flag=True,
+              help="Replace a dataset in --out made with another recipe, seed or size.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(
     recipe: str | None,
@@ -77,13 +80,15 @@ def synth(
     executor_name: str,
     workers: int | None,
     ray_address: str | None,
+    overwrite: bool,
     quiet: bool,
 ) -> None:
     """Synthesise a blur dataset with RECIPE (a name from configs/synth or a YAML file).
 
     RECIPE 'builtin' makes the quick built-in LODE-style dataset (global samples with
     their exact blur kernel, local samples with masks). Re-running on the same --out
-    skips finished samples and resumes an interrupted run.
+    skips finished samples and resumes an interrupted run; a folder made with another
+    recipe, seed or size is refused unless --overwrite is given.
     """
     from lode_bench.capture.profiles import list_profiles
     from lode_bench.synth.builtin_dataset import build_builtin_dataset
@@ -111,6 +116,7 @@ def synth(
                 seed=seed or 0,
                 progress=not quiet,
                 executor=executor,
+                overwrite=overwrite,
             )
         else:
             m = run_recipe(
@@ -122,6 +128,7 @@ def synth(
                 size=_size(size),
                 progress=not quiet,
                 executor=executor,
+                overwrite=overwrite,
             )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -139,10 +146,11 @@ def capture() -> None:
 @capture.command("extract")
 @click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--start", type=int, default=0, show_default=True)
-@click.option("--stop", type=int, default=None, help="Frame index to stop before (default: end).")
-@click.option("--step", type=int, default=1, show_default=True)
-@click.option("--fps", type=float, default=None, help="Override the container's frame rate.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--stop", type=click.IntRange(min=1), default=None, help="Frame index to stop before (default: end).")
+@click.option("--step", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
+              help="Override the container's frame rate.")
 @click.option("--quiet", is_flag=True)
 def extract(
     video: Path,
@@ -196,12 +204,12 @@ def extract(
     help="Robertson, Debevec, or the one whose table makes the exposures agree best.",
 )
 @click.option(
-    "--smoothness", type=float, default=10.0, show_default=True, help="Debevec's lambda."
+    "--smoothness", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Debevec's lambda."
 )
 @click.option(
-    "--samples", type=int, default=200, show_default=True, help="Debevec's sample pixels."
+    "--samples", type=click.IntRange(min=1), default=200, show_default=True, help="Debevec's sample pixels."
 )
-@click.option("--max-iter", type=int, default=30, show_default=True, help="Robertson iterations.")
+@click.option("--max-iter", type=click.IntRange(min=1), default=30, show_default=True, help="Robertson iterations.")
 def calibrate_crf(
     images: tuple[Path, ...],
     times: str | None,

@@ -400,6 +400,7 @@ def run_recipe(
     name: str | None = None,
     executor: Executor | None = None,
     samples_per_task: int = 8,
+    overwrite: bool = False,
 ) -> Manifest:
     """Synthesise a dataset with ``recipe`` from ``source`` into ``out_dir``.
 
@@ -418,6 +419,8 @@ def run_recipe(
             task per sequence or scene; ``None`` computes them here, one by one. The
             dataset's bytes do not depend on the executor.
         samples_per_task: most samples in one task (long sequences are split).
+        overwrite: replace a dataset in ``out_dir`` made with another recipe, seed or size
+            (default: refuse it, so that samples of both never mix).
 
     Returns:
         The finalised manifest.
@@ -434,8 +437,10 @@ def run_recipe(
         "seed": seed,
         "recipe_config": recipe.config,
         "generator": "lode-bench synth",
+        "size": list(size) if size else None,
     }
-    writer = DatasetWriter(out_dir, name or recipe.name, meta=meta)
+    writer = DatasetWriter(out_dir, name or recipe.name, meta=meta,
+                           identity=("generator", "recipe_hash", "seed", "size"), overwrite=overwrite)
     split = recipe["split"]
     pending = list(iter_pending(writer, jobs, split))
     if executor is not None:
