@@ -3,9 +3,11 @@
 Frames are written atomically as ``<out>/NNNNNN.png``; each finished frame is journalled
 (``.extract.journal.jsonl``: name, index, timestamp, sha256) so an interrupted run
 resumes where it stopped (frames already written and still hashing right are skipped
-with a cheap ``grab`` instead of a decode). At the end ``frames.json`` records the
-source, frame rate and timestamps, which :class:`~lode_bench.capture.frames.FolderFrameSource`
-reads back.
+without being converted or encoded). Timestamps are the container's presentation
+times when PyAV is installed (extra ``video``), else ``index / fps``. At the end
+``frames.json`` records the source, frame rate, timestamps and the timing report
+(:mod:`lode_bench.capture.timing`: variable frame rate, dropped and duplicated frames),
+which :class:`~lode_bench.capture.frames.FolderFrameSource` reads back.
 """
 
 from __future__ import annotations
@@ -15,12 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 from tqdm import tqdm
 
 from lode_bench.capture.frames import FRAMES_INDEX, FrameSourceError, VideoFrameSource
-from lode_bench.errors import ImageReadError
 from lode_bench.io import atomic_write_json, sha256_file
 from lode_bench.io.atomic import atomic_write_bytes, sha256_bytes
 from lode_bench.io.images import encode_image
@@ -77,38 +76,29 @@ def extract_video_frames(
     journal = out / JOURNAL
     done = _load_journal(journal)
     entries: list[dict[str, Any]] = []
-    cap = cv2.VideoCapture(str(src.path))
-    pos = 0
     try:
         with open(journal, "a", encoding="utf-8") as jf:
             for idx in tqdm(wanted, desc=f"extract {src.name}", unit="frame", disable=not progress):
                 name = f"{idx:06d}{ext}"
-                entry = {"name": name, "index": idx, "timestamp": idx / src.fps}
+                entry = {"name": name, "index": idx, "timestamp": src.info(idx).timestamp}
                 prev = done.get(name)
                 target = out / name
                 if prev and target.is_file() and sha256_file(target) == prev.get("sha256"):
                     entries.append({k: prev[k] for k in ("name", "index", "timestamp")})
                     continue
-                while pos < idx:
-                    if not cap.grab():
-                        raise ImageReadError(
-                            video, f"video ended at frame {pos}, before frame {idx}"
-                        )
-                    pos += 1
-                ok, bgr = cap.read()
-                if not ok or bgr is None:
-                    raise ImageReadError(video, f"cannot decode frame {idx}")
-                pos += 1
-                rgb = np.ascontiguousarray(bgr[..., 2::-1]) if bgr.ndim == 3 else bgr
-                data = encode_image(rgb, ext)
+                data = encode_image(src.read(idx), ext)
                 atomic_write_bytes(target, data)
                 jf.write(json.dumps({**entry, "sha256": sha256_bytes(data)}) + "\n")
                 jf.flush()
                 os.fsync(jf.fileno())
                 entries.append(entry)
     finally:
-        cap.release()
-    doc = {"source": Path(video).name, "fps": src.fps, "step": step, "frames": entries}
+        src.close()
+    timing = src.timing()
+    doc: dict[str, Any] = {"source": Path(video).name, "fps": src.fps, "step": step,
+                           "backend": src.backend, "frames": entries}
+    if timing is not None:
+        doc["timing"] = timing.as_dict()
     atomic_write_json(out / FRAMES_INDEX, doc)
     journal.unlink(missing_ok=True)
     return doc

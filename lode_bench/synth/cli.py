@@ -64,6 +64,10 @@ def _size(value: str | None) -> tuple[int, int] | None:
 @click.option(
     "--ray-address", default=None, help="Ray cluster HOST:PORT (default: a private local Ray)."
 )
+@click.option(
+    "--fps", type=float, default=None,
+    help="Capture rate of frame folders without frames.json (default 240), or a video's true rate.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(
     recipe: str | None,
@@ -77,6 +81,7 @@ def synth(
     executor_name: str,
     workers: int | None,
     ray_address: str | None,
+    fps: float | None,
     quiet: bool,
 ) -> None:
     """Synthesise a blur dataset with RECIPE (a name from configs/synth or a YAML file).
@@ -122,12 +127,17 @@ def synth(
                 size=_size(size),
                 progress=not quiet,
                 executor=executor,
+                fps=fps,
             )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         if executor is not None:
             executor.close()
+    for src, t in sorted(m.meta.get("timing", {}).items()):
+        vfr = ", variable frame rate" if t["variable_frame_rate"] else ""
+        click.echo(f"{src}: irregular timing ({t['n_dropped']} dropped, "
+                   f"{len(t['duplicated'])} duplicated{vfr}); windows chosen by time")
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")
 
 

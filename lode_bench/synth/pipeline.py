@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from lode_bench.capture.frames import FrameSource, FrameSourceError, open_frame_source
+from lode_bench.capture.frames import FrameSource, FrameSourceError, has_frames, open_frame_source
+from lode_bench.capture.timing import plan_windows_by_time
 from lode_bench.datasets.manifest import DatasetWriter, Manifest
 from lode_bench.errors import ConfigError
 from lode_bench.io import list_images, read_image
@@ -119,9 +120,12 @@ def plan_windows(
 
 
 def frame_sources(
-    source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int
+    source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int, fps: float | None = None
 ) -> list[FrameSource]:
-    """Resolve ``source`` into frame sequences for ``global`` / ``local-real`` recipes."""
+    """Resolve ``source`` into frame sequences for ``global`` / ``local-real`` recipes.
+
+    ``fps`` is the capture rate of frame folders (and overrides a video's container rate).
+    """
     if isinstance(source, FrameSource):
         return [source]
     if isinstance(source, list):
@@ -133,16 +137,12 @@ def frame_sources(
             return [builtin_local_source(size=size, seed=seed, response=recipe.response())]
         return [builtin_global_source(size=size, seed=seed)]
     p = Path(source)
-    if p.is_dir() and not list_images(p) and not (p / "frames.json").is_file():
-        subs = [
-            d
-            for d in sorted(p.iterdir())
-            if d.is_dir() and (list_images(d) or (d / "frames.json").is_file())
-        ]
+    if p.is_dir() and not has_frames(p):
+        subs = [d for d in sorted(p.iterdir()) if has_frames(d)]
         if not subs:
             raise FrameSourceError(f"{p}: holds neither frames nor sequence folders with frames")
-        return [open_frame_source(d) for d in subs]
-    return [open_frame_source(p)]
+        return [open_frame_source(d, fps=fps) for d in subs]
+    return [open_frame_source(p, fps=fps)]
 
 
 def _read_rgba(path: Path) -> np.ndarray:
@@ -189,9 +189,15 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
 
 
 def plan_jobs(
-    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None
+    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None,
+    fps: float | None = None, timing: dict[str, Any] | None = None,
 ) -> list[Job]:
-    """The deterministic list of samples a run will produce."""
+    """The deterministic list of samples a run will produce.
+
+    A source whose measured timestamps are irregular (variable frame rate, dropped or
+    duplicated frames; :mod:`lode_bench.capture.timing`) gets windows chosen by time;
+    its timing report goes into ``timing`` (source name -> report) when given.
+    """
     jobs: list[Job] = []
     split = recipe["split"]
     if recipe.kind in ("local-objects", "local-shake"):
@@ -200,14 +206,21 @@ def plan_jobs(
     fr = recipe["frames"]
     gopro = recipe["layout"] == "gopro"
     plan_rng = np.random.default_rng([seed, 7919])
-    for src in frame_sources(source, recipe, size=size, seed=seed):
-        windows = plan_windows(
-            len(src),
-            recipe.n_choices(),
-            float(fr["duty_cycle"]),
-            plan_rng,
-            per_sequence=int(fr["windows_per_sequence"]) if gopro else None,
-        )
+    for src in frame_sources(source, recipe, size=size, seed=seed, fps=fps):
+        report = src.timing()
+        per_seq = int(fr["windows_per_sequence"]) if gopro else None
+        if report is not None and report.irregular:
+            plan = plan_windows_by_time(src.timestamps, recipe.n_choices(),
+                                        float(fr["duty_cycle"]), plan_rng,
+                                        nominal_interval=report.nominal_interval,
+                                        per_sequence=per_seq)
+            windows = plan.windows
+            if timing is not None:
+                timing[src.name] = {**report.as_dict(), "windows": "by time",
+                                    "windows_moved_past_gaps": plan.skipped}
+        else:
+            windows = plan_windows(len(src), recipe.n_choices(), float(fr["duty_cycle"]),
+                                   plan_rng, per_sequence=per_seq)
         if not windows:
             raise NotEnoughFramesError(
                 f"{src.name}: {len(src)} frames, fewer than the "
@@ -263,7 +276,12 @@ def compute_job(
             job.source.info(job.start).timestamp,
             job.source.info(job.start + job.n - 1).timestamp,
         ],
+        bit_depth=job.source.bit_depth,
+        colour_path=job.source.colour_path,
     )
+    raw_meta = getattr(job.source, "raw_meta", None)
+    if raw_meta:
+        res.extra["raw"] = {k: v for k, v in raw_meta.items() if k not in ("bit_depth",)}
     return res
 
 
@@ -386,6 +404,7 @@ def run_recipe(
     name: str | None = None,
     executor: Executor | None = None,
     samples_per_task: int = 8,
+    fps: float | None = None,
 ) -> Manifest:
     """Synthesise a dataset with ``recipe`` from ``source`` into ``out_dir``.
 
@@ -404,13 +423,17 @@ def run_recipe(
             task per sequence or scene; ``None`` computes them here, one by one. The
             dataset's bytes do not depend on the executor.
         samples_per_task: most samples in one task (long sequences are split).
+        fps: capture rate of frame folders without ``frames.json`` (default 240), or
+            a video's true rate when its container says otherwise.
 
     Returns:
         The finalised manifest.
     """
     seed = int(recipe["seed"] if seed is None else seed)
     builtin_size = size or (240, 320)
-    jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit)
+    timing: dict[str, Any] = {}
+    jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit, fps=fps,
+                     timing=timing)
     object_kind = recipe.kind in ("local-objects", "local-shake")
     library_size = size if str(source) != "builtin" else builtin_size
     library = object_library(source, size=library_size) if object_kind else None
@@ -421,6 +444,10 @@ def run_recipe(
         "recipe_config": recipe.config,
         "generator": "lode-bench synth",
     }
+    if timing:
+        meta["timing"] = timing
+    if recipe.config.get("bit_depth", 8) != 8:
+        meta["output_bit_depth"] = recipe.config["bit_depth"]
     writer = DatasetWriter(out_dir, name or recipe.name, meta=meta)
     split = recipe["split"]
     pending = list(iter_pending(writer, jobs, split))

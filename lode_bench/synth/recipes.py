@@ -27,6 +27,9 @@ Schema (defaults in brackets)::
                    noise: {beta1, beta2} | profile:<name> | null,
                    bayer: bool, red_gain: [lo, hi], blue_gain: [lo, hi], crop: int}
     jpeg: null | {quality: int}
+    bit_depth: 8 | 16                  [8]     output PNG depth (global / local-real);
+                                               16-bit and RAW sources are averaged at full
+                                               precision either way
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
               size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
     mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
@@ -156,6 +159,7 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
         ),
         "a mapping role -> response spec",
     ),
+    "bit_depth": (lambda v: v in (8, 16) and not isinstance(v, bool), "8 or 16"),
     "jpeg": (
         lambda v: (
             v is None
@@ -182,6 +186,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "tracks": ("global",),
     "degradations": ("global",),
     "jpeg": ("global",),
+    "bit_depth": ("global", "local-real"),
     "layout": ("global", "local-real"),
     "samples": ("local-objects", "local-shake"),
     "objects": ("local-objects", "local-shake"),
