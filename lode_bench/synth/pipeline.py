@@ -26,6 +26,7 @@ Sources:
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -161,8 +162,21 @@ def _read_rgba(path: Path) -> np.ndarray:
     return np.dstack([np.clip(rgb, 0, 1), a]).astype(np.float32)
 
 
-def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLibrary:
-    """Resolve ``source`` into backgrounds + objects for ``local-objects`` / ``local-shake``."""
+def object_library(
+    source: Source, *, size: tuple[int, int] | None, objects_dir: str | Path | None = None
+) -> ObjectLibrary:
+    """Resolve ``source`` into backgrounds + objects for ``local-objects`` / ``local-shake``.
+
+    ``objects_dir`` (a recipe's ``objects.library``) replaces the source's objects by
+    those of a library folder built by ``lode-bench capture objects``.
+    """
+    if objects_dir is not None:
+        from lode_bench.capture.objects import load_object_library
+
+        base = object_library(source, size=size)
+        objs, doc = load_object_library(objects_dir)
+        return ObjectLibrary(backgrounds=base.backgrounds, objects=objs,
+                             name=f"{base.name}+{doc['name']}")
     if isinstance(source, ObjectLibrary):
         return source
     if str(source) == "builtin":
@@ -182,7 +196,13 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
     for f in list_images(bdir):
         img = read_image(f)
         bgs.append((f.stem, fit_photo(img, size) if size else img))
-    objs = [(f.stem, _read_rgba(f)) for f in list_images(odir) if not f.name.endswith(".mask.png")]
+    if (p / "library.json").is_file():  # a built library with backgrounds/: files checked
+        from lode_bench.capture.objects import load_object_library
+
+        objs = load_object_library(p)[0]
+    else:
+        objs = [(f.stem, _read_rgba(f)) for f in list_images(odir)
+                if not f.name.endswith(".mask.png")]
     if size is None and len({b.shape for _, b in bgs}) > 1:
         raise ConfigError(f"{bdir}: backgrounds differ in size; pass a size to resize them")
     return ObjectLibrary(backgrounds=bgs, objects=objs, name=p.name)
@@ -300,21 +320,23 @@ class SynthTask:
     library: ObjectLibrary | None = None
     library_source: str | None = None
     library_size: tuple[int, int] | None = None
+    objects_library: str | None = None
 
 
-_LIBRARIES: dict[tuple[str, tuple[int, int] | None], ObjectLibrary] = {}
+_LIBRARIES: dict[tuple[str, tuple[int, int] | None, str | None], ObjectLibrary] = {}
 _LIBRARIES_LOCK = threading.Lock()
 
 
 def _task_library(task: SynthTask) -> ObjectLibrary | None:
     if task.library is not None or task.library_source is None:
         return task.library
-    key = (task.library_source, task.library_size)
+    key = (task.library_source, task.library_size, task.objects_library)
     with _LIBRARIES_LOCK:
         if key not in _LIBRARIES:
             if len(_LIBRARIES) >= 2:
                 _LIBRARIES.clear()
-            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size)
+            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size,
+                                             objects_dir=task.objects_library)
         return _LIBRARIES[key]
 
 
@@ -436,7 +458,9 @@ def run_recipe(
                      timing=timing)
     object_kind = recipe.kind in ("local-objects", "local-shake")
     library_size = size if str(source) != "builtin" else builtin_size
-    library = object_library(source, size=library_size) if object_kind else None
+    objects_dir = recipe.object_library_path() if object_kind else None
+    library = (object_library(source, size=library_size, objects_dir=objects_dir)
+               if object_kind else None)
     meta: dict[str, Any] = {
         "recipe": recipe.name,
         "recipe_hash": recipe.recipe_hash,
@@ -446,6 +470,13 @@ def run_recipe(
     }
     if timing:
         meta["timing"] = timing
+    if objects_dir is not None:
+        from lode_bench.capture.objects import LIBRARY_INDEX
+        from lode_bench.io import sha256_file
+
+        lib_doc = json.loads((Path(objects_dir) / LIBRARY_INDEX).read_text(encoding="utf-8"))
+        meta["object_library"] = {"name": lib_doc["name"], "licence": lib_doc["licence"],
+                                  "index_sha256": sha256_file(Path(objects_dir) / LIBRARY_INDEX)}
     if recipe.config.get("bit_depth", 8) != 8:
         meta["output_bit_depth"] = recipe.config["bit_depth"]
     writer = DatasetWriter(out_dir, name or recipe.name, meta=meta)
@@ -455,7 +486,8 @@ def run_recipe(
         by_name = object_kind and isinstance(source, (str, Path))
         tasks = [
             SynthTask(g, recipe, seed, None if by_name else library,
-                      str(source) if by_name else None, library_size if by_name else None)
+                      str(source) if by_name else None, library_size if by_name else None,
+                      str(objects_dir) if by_name and objects_dir is not None else None)
             for g in group_jobs(pending, samples_per_task)
         ]
         with tqdm(total=len(pending), desc=f"synth {recipe.name}", unit="sample",

@@ -31,7 +31,9 @@ Schema (defaults in brackets)::
                                                16-bit and RAW sources are averaged at full
                                                precision either way
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
-              size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
+              size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel,
+              library: <folder>  (optional: objects from a ``capture objects`` library,
+                                  relative to the recipe file or the working folder)}
     mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
            dilate_px, feather_sigma}       (local-real)
 """
@@ -128,6 +130,7 @@ OBJECTS_SCHEMA: dict[str, tuple[Check, str]] = {
     "size": (lambda v: _pair(v) and 0 < v[0] and v[1] <= 1, "[low, high] fractions of min(H, W)"),
     "max_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
     "min_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
+    "library": (lambda v: isinstance(v, str) and v != "", "a path to an object library folder"),
 }
 MASK_SCHEMA: dict[str, tuple[Check, str]] = {
     "method": (lambda v: v in ("diff", "flow", "both"), "diff, flow or both"),
@@ -291,6 +294,17 @@ class Recipe:
                 raise ConfigError(f"degradations.noise: profile {n!r} has no beta1/beta2")
             return prof.noise["beta1"], prof.noise["beta2"]
         return float(n["beta1"]), float(n["beta2"])
+
+    def object_library_path(self) -> Path | None:
+        """``objects.library`` resolved (working folder first, then the recipe's folder)."""
+        o = self.config.get("objects") or {}
+        lib = o.get("library")
+        if not lib:
+            return None
+        p = Path(lib)
+        if not p.is_absolute() and not p.exists() and self.source_path is not None:
+            p = self.source_path.parent / p
+        return p
 
     def n_choices(self) -> list[int]:
         n = self.config["frames"]["n"]
