@@ -119,8 +119,11 @@ class FrameAccumulator:
                 np.add(self._sum, frame, out=self._sum, casting="unsafe")
             else:
                 lut = lut16(self.response)
-                for c in range(3):
-                    self._sum[..., c] += np.take(lut[c], frame[..., c])
+                if self.response.kind != "table":  # one curve for all channels: one gather
+                    np.add(self._sum, lut[0][frame], out=self._sum)
+                else:
+                    for c in range(3):
+                        self._sum[..., c] += lut[c][frame[..., c]]
         else:
             np.add(self._sum, frame, out=self._sum, casting="unsafe")
         self.count += 1
