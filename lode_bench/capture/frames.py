@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -386,8 +387,13 @@ def has_frames(folder: str | Path) -> bool:
     )
 
 
-def open_frame_source(path: str | Path, *, fps: float | None = None) -> FrameSource:
+def open_frame_source(
+    path: str | Path, *, fps: float | None = None, raw: dict[str, Any] | None = None
+) -> FrameSource:
     """A frame folder, a folder of RAW/DNG frames, or a video file, chosen by what ``path`` is.
+
+    ``raw``: decoding options of RAW folders (``colour``, ``white_balance``, ``demosaic``;
+    see :class:`~lode_bench.capture.raw_frames.RawFolderFrameSource`).
 
     Raises:
         FrameSourceError: naming the path when it is neither.
@@ -397,7 +403,10 @@ def open_frame_source(path: str | Path, *, fps: float | None = None) -> FrameSou
         from lode_bench.capture.raw_frames import RawFolderFrameSource, list_raw_files
 
         if not (p / FRAMES_INDEX).is_file() and not list_images(p) and list_raw_files(p):
-            return RawFolderFrameSource(p, fps=fps)
+            opts = dict(raw or {})
+            if isinstance(opts.get("white_balance"), list):
+                opts["white_balance"] = tuple(opts["white_balance"])
+            return RawFolderFrameSource(p, fps=fps, **opts)
         return FolderFrameSource(p, fps=fps)
     if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
         return VideoFrameSource(p, fps=fps)

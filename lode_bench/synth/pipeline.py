@@ -138,12 +138,13 @@ def frame_sources(
             return [builtin_local_source(size=size, seed=seed, response=recipe.response())]
         return [builtin_global_source(size=size, seed=seed)]
     p = Path(source)
+    raw = recipe.config.get("raw")
     if p.is_dir() and not has_frames(p):
         subs = [d for d in sorted(p.iterdir()) if has_frames(d)]
         if not subs:
             raise FrameSourceError(f"{p}: holds neither frames nor sequence folders with frames")
-        return [open_frame_source(d, fps=fps) for d in subs]
-    return [open_frame_source(p, fps=fps)]
+        return [open_frame_source(d, fps=fps, raw=raw) for d in subs]
+    return [open_frame_source(p, fps=fps, raw=raw)]
 
 
 def _read_rgba(path: Path) -> np.ndarray:

@@ -30,6 +30,9 @@ Schema (defaults in brackets)::
     bit_depth: 8 | 16                  [8]     output PNG depth (global / local-real);
                                                16-bit and RAW sources are averaged at full
                                                precision either way
+    raw: {colour: srgb | camera, white_balance: camera | none | [r, g, b],
+          demosaic: ahd | linear | dcb | vng | ppg | dht | aahd}
+                                       [srgb, camera, ahd]  decoding of RAW/DNG sources
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
               size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel,
               library: <folder>  (optional: objects from a ``capture objects`` library,
@@ -163,6 +166,20 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
         "a mapping role -> response spec",
     ),
     "bit_depth": (lambda v: v in (8, 16) and not isinstance(v, bool), "8 or 16"),
+    "raw": (
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) <= {"colour", "white_balance", "demosaic"}
+            and v.get("colour", "srgb") in ("srgb", "camera")
+            and v.get("demosaic", "ahd") in ("linear", "ahd", "dcb", "vng", "ppg", "dht", "aahd")
+            and (
+                v.get("white_balance", "camera") in ("camera", "none")
+                or (isinstance(v.get("white_balance"), list) and len(v["white_balance"]) == 3
+                    and all(_num(x) and x > 0 for x in v["white_balance"]))
+            )
+        ),
+        "{colour: srgb|camera, white_balance: camera|none|[r, g, b], demosaic: ahd|linear|...}",
+    ),
     "jpeg": (
         lambda v: (
             v is None
@@ -190,6 +207,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "degradations": ("global",),
     "jpeg": ("global",),
     "bit_depth": ("global", "local-real"),
+    "raw": ("global", "local-real"),
     "layout": ("global", "local-real"),
     "samples": ("local-objects", "local-shake"),
     "objects": ("local-objects", "local-shake"),

@@ -230,3 +230,33 @@ def test_window_must_not_mix_bit_depths() -> None:
     acc.add(np.zeros((4, 4, 3), np.uint16))
     with pytest.raises(AveragingError, match="mix bit depths"):
         acc.add(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_recipe_raw_options_reach_the_decoder(tmp_path: Path, rawpy_mod) -> None:
+    from lode_bench.errors import ConfigError
+    from lode_bench.io.raw import read_raw
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    for i in range(3):
+        _write_dng(folder / f"{i:03d}.dng", _mosaic(20 + i))
+    raw = {"colour": "camera", "white_balance": "none", "demosaic": "linear"}
+    recipe = validate_recipe({"kind": "global", "frames": {"n": [3]}, "response": "identity",
+                              "raw": raw}, name="r")
+    (s,) = run_recipe(recipe, tmp_path / "ds", source=folder, progress=False).samples
+    assert s["raw"]["colour"] == "camera" and "wb none" in s["colour_path"]
+    mean = np.mean([read_raw(folder / f"{i:03d}.dng", **raw).linear.astype(np.float64)
+                    for i in range(3)], axis=0)
+    got = read_image(tmp_path / "ds" / s["files"]["blur"]).astype(np.float64)
+    assert np.abs(got - np.rint(linear_to_srgb(mean) * 255)).max() <= 1
+    with pytest.raises(ConfigError, match="'raw'"):
+        validate_recipe({"kind": "global", "raw": {"demosaic": "magic"}}, name="bad")
+
+
+def test_16bit_tiff_frames_full_precision(tmp_path: Path) -> None:
+    frames = _frames16(3, seed=9)
+    for i, f in enumerate(frames):
+        write_image(tmp_path / "t" / f"{i:03d}.tif", f)
+    src = FolderFrameSource(tmp_path / "t")
+    np.testing.assert_array_equal(src.read(1), frames[1])
+    assert src.bit_depth == "16"
