@@ -90,10 +90,14 @@ class FrameSource:
             self, "_timestamps", None) is not None
 
     def timing(self) -> TimingReport | None:
-        """Timing analysis of measured timestamps (None when they are index / fps)."""
+        """Timing analysis of measured timestamps (None when they are index / fps).
+
+        Frames known to repeat the previous frame's content (``frames.json`` written by
+        ``capture extract``) are reported and kept out of windows too.
+        """
         if not self.has_real_timestamps or len(self) < 2:
             return None
-        return analyse_timing(self.timestamps)
+        return analyse_timing(self.timestamps, repeated=getattr(self, "repeated", ()))
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -211,6 +215,9 @@ class FolderFrameSource(FrameSource):
                 self.files = [safe_join(self.folder, e["name"]) for e in entries]
                 self._timestamps = [float(e["timestamp"]) for e in entries]
                 file_fps = float(doc["fps"])
+                names = {str(e["name"]): k for k, e in enumerate(entries)}
+                self.repeated = sorted(names[n] for n in doc.get("repeated_frames", [])
+                                       if n in names)
             except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
                 raise FrameSourceError(f"{index_path}: malformed frame index ({exc})") from exc
         else:

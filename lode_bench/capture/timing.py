@@ -12,7 +12,10 @@ timestamp (container presentation times read by :mod:`lode_bench.io.video`, or a
 * **duplicated** frames: an interval shorter than half a nominal interval (a repeated
   or zero-length timestamp);
 * **variable frame rate**: intervals spread by more than ``vfr_tolerance`` (5 %) of the
-  nominal one after drops and duplicates are set aside.
+  nominal one after drops and duplicates are set aside;
+* **repeated content** (given by the caller, e.g. found by ``capture extract``): a
+  frame whose decoded pixels equal the previous frame's exactly, as phones emit when
+  the encoder had no new picture; the interval before it counts as a duplicate.
 
 When timing is irregular, :func:`plan_windows_by_time` chooses windows by time: a
 drawn length *n* is an exposure of *n* nominal intervals, the window holds the frames
@@ -51,11 +54,12 @@ class TimingReport:
     duplicated: list[int] = field(default_factory=list)
     variable_frame_rate: bool = False
     interval_spread: float = 0.0
+    repeated: list[int] = field(default_factory=list)
 
     @property
     def irregular(self) -> bool:
-        """True when windows must be chosen by time (drops, duplicates or VFR)."""
-        return bool(self.dropped or self.duplicated or self.variable_frame_rate)
+        """True when windows must be chosen by time (drops, duplicates, repeats or VFR)."""
+        return bool(self.dropped or self.duplicated or self.repeated or self.variable_frame_rate)
 
     @property
     def n_dropped(self) -> int:
@@ -68,7 +72,7 @@ class TimingReport:
             "variable_frame_rate": self.variable_frame_rate,
             "interval_spread": round(self.interval_spread, 6),
             "dropped": self.dropped, "n_dropped": self.n_dropped,
-            "duplicated": self.duplicated,
+            "duplicated": self.duplicated, "repeated_content": self.repeated,
         }
 
     def summary(self) -> str:
@@ -82,13 +86,16 @@ class TimingReport:
             parts.append(f"{self.n_dropped} dropped frame(s) ({where})")
         if self.duplicated:
             parts.append(f"{len(self.duplicated)} duplicated frame(s) (at {self.duplicated[:5]})")
+        if self.repeated:
+            parts.append(f"{len(self.repeated)} repeated frame(s) (at {self.repeated[:5]})")
         if not self.irregular:
             parts.append("regular")
         return "; ".join(parts)
 
 
 def analyse_timing(
-    timestamps: Sequence[float], *, nominal_fps: float | None = None, vfr_tolerance: float = 0.05
+    timestamps: Sequence[float], *, nominal_fps: float | None = None, vfr_tolerance: float = 0.05,
+    repeated: Sequence[int] = (),
 ) -> TimingReport:
     """Nominal rate, drops, duplicates and VFR of a sequence of frame timestamps.
 
@@ -96,6 +103,7 @@ def analyse_timing(
         timestamps: seconds, one per frame, in presentation order.
         nominal_fps: the rate the camera was set to; default 1 / median interval.
         vfr_tolerance: relative spread of regular intervals tolerated as constant rate.
+        repeated: indices of frames whose content repeats the previous frame.
 
     Raises:
         TimingError: fewer than 2 frames, non-finite or decreasing timestamps.
@@ -127,6 +135,7 @@ def analyse_timing(
         n_frames=int(t.size), nominal_interval=nominal, nominal_fps=1.0 / nominal,
         duration=float(t[-1] - t[0]), dropped=dropped, duplicated=dups,
         variable_frame_rate=spread > vfr_tolerance, interval_spread=spread,
+        repeated=sorted(int(i) for i in repeated),
     )
 
 
@@ -146,6 +155,7 @@ def plan_windows_by_time(
     *,
     nominal_interval: float,
     per_sequence: int | None = None,
+    repeated: Sequence[int] = (),
 ) -> WindowPlan:
     """Disjoint exposure windows of fixed *duration*, over frames with regular spacing.
 
@@ -165,6 +175,8 @@ def plan_windows_by_time(
         rng: draws the lengths (same draw order as the index planner).
         nominal_interval: seconds between frames at the nominal rate.
         per_sequence: one length per group of this many windows (GoPro layout).
+        repeated: frames repeating the previous one's content (the interval before
+            each counts as a duplicate).
 
     Returns:
         A :class:`WindowPlan`; frames ``start .. start + count - 1`` of each window are
@@ -174,6 +186,9 @@ def plan_windows_by_time(
     nom = float(nominal_interval)
     dt = np.diff(t)
     ok = (dt >= DUP_FACTOR * nom) & (dt <= DROP_FACTOR * nom)
+    for i in repeated:
+        if 1 <= int(i) < t.size:
+            ok[int(i) - 1] = False
     bad_before = np.concatenate([[0], np.cumsum(~ok)])  # bad intervals among the first k
     out: list[tuple[int, int, int]] = []
     skipped, group, in_group = 0, 0, 0

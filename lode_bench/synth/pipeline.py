@@ -234,7 +234,7 @@ def plan_jobs(
             plan = plan_windows_by_time(src.timestamps, recipe.n_choices(),
                                         float(fr["duty_cycle"]), plan_rng,
                                         nominal_interval=report.nominal_interval,
-                                        per_sequence=per_seq)
+                                        per_sequence=per_seq, repeated=report.repeated)
             windows = plan.windows
             if timing is not None:
                 timing[src.name] = {**report.as_dict(), "windows": "by time",

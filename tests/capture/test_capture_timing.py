@@ -130,3 +130,57 @@ def test_synth_fps_for_frame_folders(tmp_path: Path) -> None:
     a, b = load_manifest(tmp_path / "a").samples, load_manifest(tmp_path / "b").samples
     assert a[1]["timestamps"] == [pytest.approx(5 / 120), pytest.approx(9 / 120)]
     assert b[1]["timestamps"] == [pytest.approx(5 / 240), pytest.approx(9 / 240)]  # default
+
+
+def test_repeated_frame_content_found_by_extract_and_avoided(tmp_path: Path) -> None:
+    av = pytest.importorskip("av", reason="PyAV (extra 'video') not installed")
+    pts = [int(round(i * NOMINAL_MS)) for i in range(30)]
+    path = tmp_path / "rep.mkv"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("ffv1", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "bgr0"
+        s.time_base = s.codec_context.time_base = Fraction(1, 1000)
+        for i, p in enumerate(pts):
+            k = i - 1 if i == 14 else i  # frame 14 repeats frame 13's picture
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[..., 0] = 5 * k
+            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="bgr0")
+            f.pts, f.time_base = p, s.time_base
+            for pk in s.encode(f):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    doc = extract_video_frames(path, tmp_path / "frames", progress=False)
+    assert doc["repeated_frames"] == ["000014.png"]
+    assert doc["timing"]["repeated_content"] == [14] and doc["timing"]["irregular"]
+    src = FolderFrameSource(tmp_path / "frames")
+    rep = src.timing()
+    assert rep is not None and rep.repeated == [14] and not rep.dropped
+    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]}, "response": "identity"},
+                             name="rep")
+    m = run_recipe(recipe, tmp_path / "ds", source=tmp_path / "frames", progress=False)
+    ranges = [s["frame_range"] for s in m.samples]
+    assert ranges and all(not (a <= 13 and 14 < b) for a, b in ranges)
+    assert m.meta["timing"]["frames"]["repeated_content"] == [14]
+
+
+def test_repeat_found_across_a_resumed_extraction(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("av", reason="PyAV (extra 'video') not installed")
+    import lode_bench.capture.extract as ex
+
+    (tmp_path / "a").mkdir()
+    test_repeated_frame_content_found_by_extract_and_avoided(tmp_path / "a")
+    video = tmp_path / "a" / "rep.mkv"
+    real = ex.atomic_write_bytes
+
+    def failing(path, data):
+        if Path(path).name == "000014.png":
+            raise KeyboardInterrupt  # killed while writing frame 14
+        return real(path, data)
+
+    monkeypatch.setattr(ex, "atomic_write_bytes", failing)
+    with pytest.raises(KeyboardInterrupt):
+        ex.extract_video_frames(video, tmp_path / "b", progress=False)
+    monkeypatch.setattr(ex, "atomic_write_bytes", real)
+    doc = ex.extract_video_frames(video, tmp_path / "b", progress=False)
+    assert doc["repeated_frames"] == ["000014.png"]
