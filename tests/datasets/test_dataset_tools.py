@@ -50,12 +50,16 @@ def test_verify_catches_changed_missing_and_extra(tmp_path: Path) -> None:
     (root / "test/blur/stray.png").write_bytes(b"x")
     (root / "splits").mkdir()
     (root / "splits/train.txt").write_text("tool output, not data\n")
+    grown = root / "test/mask/seq07_0000.png"
+    grown.write_bytes(grown.read_bytes() + b"\0")
     rep = verify_dataset(root)
-    assert rep.changed == ["test/blur/seq03_0001.png (sha256 differs from the manifest)"]
+    assert rep.changed == ["test/blur/seq03_0001.png (sha256 differs from the manifest)",
+                           f"test/mask/seq07_0000.png (size {grown.stat().st_size} bytes, "
+                           f"manifest {grown.stat().st_size - 1})"]
     assert rep.missing == ["test/sharp/seq05_0000.png"]
     assert rep.extra == ["test/blur/stray.png"]
     res = runner.invoke(main, ["dataset", "verify", str(root), "--quiet"])
-    assert res.exit_code == 1 and "1 missing, 1 changed, 1 extra" in res.output
+    assert res.exit_code == 1 and "1 missing, 2 changed, 1 extra" in res.output
     res = runner.invoke(main, ["dataset", "verify", str(root)])
     assert "missing: test/sharp/seq05_0000.png" in res.output and res.exit_code == 1
 
