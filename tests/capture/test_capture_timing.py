@@ -184,3 +184,14 @@ def test_repeat_found_across_a_resumed_extraction(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(ex, "atomic_write_bytes", real)
     doc = ex.extract_video_frames(video, tmp_path / "b", progress=False)
     assert doc["repeated_frames"] == ["000014.png"]
+
+
+def test_synth_cli_reports_irregular_timing(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "phone.mkv", _vfr_pts_ms())
+    rec = tmp_path / "r.yaml"
+    rec.write_text("kind: global\nframes: {n: [5]}\nresponse: identity\n")
+    res = CliRunner().invoke(synth, [str(rec), "--out", str(tmp_path / "ds"), "--source",
+                                     str(video), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "phone: irregular timing (1 dropped, 0 duplicated, variable frame rate); " \
+           "windows chosen by time" in res.output
