@@ -165,7 +165,7 @@ NUMERIC = ("n_frames", "mask_coverage", "blur_mad", "blur_size", "saturated_frac
            "noise_sigma")
 
 
-def _summary(values: list[float]) -> dict[str, float] | None:
+def _summary(values: list[float | None]) -> dict[str, float] | None:
     v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if v.size == 0:
         return None

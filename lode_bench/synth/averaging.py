@@ -97,6 +97,7 @@ class FrameAccumulator:
         self._check(frame)
         if self._sum is None:
             self._dtype = frame.dtype
+            acc_type: type[np.generic]
             if frame.dtype == np.uint8:
                 acc_type = np.uint32 if self._identity else np.float64
             elif frame.dtype == np.uint16:
