@@ -79,17 +79,22 @@ class PyAVReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._av = _av()
+        _av()  # fail early, naming the extra, when PyAV is absent
         self._container: Any = None
         self._iter: Any = None
         self._next = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (sent to worker processes): the open decoder stays behind."""
+        return {"path": self.path, "_container": None, "_iter": None, "_next": 0}
+
     def _open(self) -> None:
+        av = _av()
         self.close()
         try:
-            self._container = self._av.open(str(self.path))
+            self._container = av.open(str(self.path))
             self._iter = self._container.decode(self._container.streams.video[0])
-        except self._av.FFmpegError as exc:
+        except av.FFmpegError as exc:
             raise ImageReadError(self.path, f"cannot open video ({exc})") from exc
         self._next = 0
 
@@ -99,6 +104,7 @@ class PyAVReader:
         Raises:
             ImageReadError: the video ends before ``index`` or a frame cannot be decoded.
         """
+        av = _av()
         if self._iter is None or index < self._next:
             self._open()
         try:
@@ -111,7 +117,7 @@ class PyAVReader:
             raise ImageReadError(
                 self.path, f"video ended at frame {self._next}, before frame {index}"
             ) from None
-        except self._av.FFmpegError as exc:
+        except av.FFmpegError as exc:
             raise ImageReadError(self.path, f"cannot decode frame {index} ({exc})") from exc
 
     def close(self) -> None:

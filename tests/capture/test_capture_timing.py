@@ -195,3 +195,16 @@ def test_synth_cli_reports_irregular_timing(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "phone: irregular timing (1 dropped, 0 duplicated, variable frame rate); " \
            "windows chosen by time" in res.output
+
+
+def test_pyav_source_pickles_for_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    video = _write_video(tmp_path / "phone.mkv", _vfr_pts_ms())
+    src = VideoFrameSource(video)
+    want = src.read(5)
+    src.read(3)  # an open decoder mid-stream
+    copy = pickle.loads(pickle.dumps(src))
+    np.testing.assert_array_equal(copy.read(5), want)
+    assert copy.timestamps == src.timestamps
+    assert want[0, 0, 0] == 25  # frame 5's red level as written (ffv1 is lossless)
