@@ -208,3 +208,19 @@ def test_pyav_source_pickles_for_worker_processes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(copy.read(5), want)
     assert copy.timestamps == src.timestamps
     assert want[0, 0, 0] == 25  # frame 5's red level as written (ffv1 is lossless)
+
+
+def test_vfr_video_on_a_process_pool_matches_serial(tmp_path: Path) -> None:
+    from lode_bench.bench.executors import make_executor
+
+    video = _write_video(tmp_path / "phone.mkv", _vfr_pts_ms())
+    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]}, "response": "gamma"},
+                             name="vfr")
+    serial = run_recipe(recipe, tmp_path / "a", source=video, progress=False)
+    ex = make_executor("process", workers=2)
+    try:
+        pooled = run_recipe(recipe, tmp_path / "b", source=video, progress=False, executor=ex,
+                            samples_per_task=2)
+    finally:
+        ex.close()
+    assert serial.manifest_hash == pooled.manifest_hash
