@@ -3,9 +3,13 @@
 Frames are written atomically as ``<out>/NNNNNN.png``; each finished frame is journalled
 (``.extract.journal.jsonl``: name, index, timestamp, sha256) so an interrupted run
 resumes where it stopped (frames already written and still hashing right are skipped
-with a cheap ``grab`` instead of a decode). At the end ``frames.json`` records the
-source, frame rate and timestamps, which :class:`~lode_bench.capture.frames.FolderFrameSource`
-reads back.
+without being converted or encoded). Timestamps are the container's presentation
+times when PyAV is installed (extra ``video``), else ``index / fps``. At the end
+``frames.json`` records the source, frame rate, timestamps and the timing report
+(:mod:`lode_bench.capture.timing`: variable frame rate, dropped and duplicated frames),
+and ``repeated_frames``: frames whose decoded pixels equal the previous frame's exactly
+(a repeat emitted by the encoder; real consecutive frames differ at least by noise),
+which :class:`~lode_bench.capture.frames.FolderFrameSource` reads back.
 """
 
 from __future__ import annotations
@@ -15,17 +19,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from lode_bench.capture.frames import FRAMES_INDEX, FrameSourceError, VideoFrameSource
-from lode_bench.errors import ImageReadError
-from lode_bench.io import atomic_write_json, sha256_file
+from lode_bench.io import atomic_write_json, read_image, sha256_file
 from lode_bench.io.atomic import atomic_write_bytes, sha256_bytes
 from lode_bench.io.images import encode_image
 
 JOURNAL = ".extract.journal.jsonl"
+LOSSLESS = (".png", ".tif", ".tiff", ".bmp")
 
 
 def _load_journal(path: Path) -> dict[str, dict[str, Any]]:
@@ -77,38 +80,48 @@ def extract_video_frames(
     journal = out / JOURNAL
     done = _load_journal(journal)
     entries: list[dict[str, Any]] = []
-    cap = cv2.VideoCapture(str(src.path))
-    pos = 0
+    repeated: list[str] = []
+    prev_frame: np.ndarray | None = None
+    prev_idx = -2
     try:
         with open(journal, "a", encoding="utf-8") as jf:
             for idx in tqdm(wanted, desc=f"extract {src.name}", unit="frame", disable=not progress):
                 name = f"{idx:06d}{ext}"
-                entry = {"name": name, "index": idx, "timestamp": idx / src.fps}
+                entry = {"name": name, "index": idx, "timestamp": src.info(idx).timestamp}
                 prev = done.get(name)
                 target = out / name
                 if prev and target.is_file() and sha256_file(target) == prev.get("sha256"):
                     entries.append({k: prev[k] for k in ("name", "index", "timestamp")})
+                    if prev.get("repeats_previous"):
+                        repeated.append(name)
+                    prev_frame, prev_idx = None, idx
                     continue
-                while pos < idx:
-                    if not cap.grab():
-                        raise ImageReadError(
-                            video, f"video ended at frame {pos}, before frame {idx}"
-                        )
-                    pos += 1
-                ok, bgr = cap.read()
-                if not ok or bgr is None:
-                    raise ImageReadError(video, f"cannot decode frame {idx}")
-                pos += 1
-                rgb = np.ascontiguousarray(bgr[..., 2::-1]) if bgr.ndim == 3 else bgr
-                data = encode_image(rgb, ext)
+                frame = src.read(idx)
+                if prev_frame is None and prev_idx == idx - step and ext.lower() in LOSSLESS:
+                    prev_frame = read_image(out / entries[-1]["name"])  # resumed: from disk
+                repeat = bool(prev_frame is not None and prev_idx == idx - step
+                              and np.array_equal(frame, prev_frame))
+                if repeat:
+                    repeated.append(name)
+                prev_frame, prev_idx = frame, idx
+                data = encode_image(frame, ext)
                 atomic_write_bytes(target, data)
-                jf.write(json.dumps({**entry, "sha256": sha256_bytes(data)}) + "\n")
+                jf.write(json.dumps({**entry, "sha256": sha256_bytes(data),
+                                     "repeats_previous": repeat}) + "\n")
                 jf.flush()
                 os.fsync(jf.fileno())
                 entries.append(entry)
     finally:
-        cap.release()
-    doc = {"source": Path(video).name, "fps": src.fps, "step": step, "frames": entries}
+        src.close()
+    timing = src.timing()
+    if timing is not None and repeated:
+        by_name = {e["name"]: k for k, e in enumerate(entries)}
+        timing.repeated = sorted(int(entries[by_name[n]]["index"]) for n in repeated)
+    doc: dict[str, Any] = {"source": Path(video).name, "fps": src.fps, "step": step,
+                           "backend": src.backend, "frames": entries}
+    if timing is not None:
+        doc["timing"] = timing.as_dict()
+    doc["repeated_frames"] = repeated
     atomic_write_json(out / FRAMES_INDEX, doc)
     journal.unlink(missing_ok=True)
     return doc

@@ -15,7 +15,8 @@ Standard layout (every writer in lode-bench produces it)::
     {"format": "lode-bench-dataset", "format_version": 1, "name": ..., "meta": {...},
      "manifest_hash": <sha256 of the canonical sample list>,
      "samples": [{"id": ..., "split": ..., "files": {role: relpath}, "sha256": {role: hex},
-                  "size": [H, W], ... per-sample extras (source, recipe_hash, seed, ...)}]}
+                  "bytes": {role: file size}, "size": [H, W],
+                  ... per-sample extras (source, recipe_hash, seed, ...)}]}
 
 Writes are atomic: every image goes through a temporary file and a rename, finished
 samples are journalled (``.manifest.journal.jsonl``, one fsynced line per sample), and
@@ -316,6 +317,7 @@ class DatasetWriter:
         paths = dict(paths or {})
         files: dict[str, str] = {}
         hashes: dict[str, str] = {}
+        nbytes: dict[str, int] = {}
         size: list[int] | None = None
         for role, img in images.items():
             arr = np.asarray(img)
@@ -324,7 +326,7 @@ class DatasetWriter:
             rel = paths.get(role) or self.default_path(sample_id, split, role, ".png")
             data = encode_image(arr, Path(rel).suffix or ".png", png_compression=png_compression)
             atomic_write_bytes(safe_join(self.root, rel), data)
-            files[role], hashes[role] = rel, sha256_bytes(data)
+            files[role], hashes[role], nbytes[role] = rel, sha256_bytes(data), len(data)
             size = size or [int(arr.shape[0]), int(arr.shape[1])]
         for role, arr in (arrays or {}).items():
             rel = paths.get(role) or self.default_path(sample_id, split, role, ".npy")
@@ -334,9 +336,9 @@ class DatasetWriter:
             np.save(buf, np.asarray(arr), allow_pickle=False)
             data = buf.getvalue()
             atomic_write_bytes(safe_join(self.root, rel), data)
-            files[role], hashes[role] = rel, sha256_bytes(data)
+            files[role], hashes[role], nbytes[role] = rel, sha256_bytes(data), len(data)
         entry: dict[str, Any] = {"id": sample_id, "split": split, "files": files, "sha256": hashes,
-                                 "size": size}
+                                 "bytes": nbytes, "size": size}
         entry.update(json.loads(canonical_json(dict(extra or {}))))
         line = canonical_json(entry) + "\n"
         with open(self._journal, "a", encoding="utf-8") as fh:

@@ -1,4 +1,4 @@
-"""Click commands: ``synth`` and the ``capture`` group (``extract``, ``calibrate-crf``).
+"""Click commands: ``synth`` and the ``capture`` group (``extract``, ``calibrate-crf``, ``objects``).
 
 Wired into the main ``lode-bench`` group with ``main.add_command(synth)`` and
 ``main.add_command(capture)``.
@@ -67,6 +67,10 @@ def _size(value: str | None) -> tuple[int, int] | None:
 )
 @click.option("--overwrite", is_flag=True,
               help="Replace a dataset in --out made with another recipe, seed or size.")
+@click.option(
+    "--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+    help="Capture rate of frame folders without frames.json (default 240), or a video's true rate.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(
     recipe: str | None,
@@ -81,6 +85,7 @@ def synth(
     workers: int | None,
     ray_address: str | None,
     overwrite: bool,
+    fps: float | None,
     quiet: bool,
 ) -> None:
     """Synthesise a blur dataset with RECIPE (a name from configs/synth or a YAML file).
@@ -129,12 +134,17 @@ def synth(
                 progress=not quiet,
                 executor=executor,
                 overwrite=overwrite,
+                fps=fps,
             )
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         if executor is not None:
             executor.close()
+    for src, t in sorted(m.meta.get("timing", {}).items()):
+        vfr = ", variable frame rate" if t["variable_frame_rate"] else ""
+        click.echo(f"{src}: irregular timing ({t['n_dropped']} dropped, "
+                   f"{len(t['duplicated'])} duplicated{vfr}); windows chosen by time")
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")
 
 
@@ -204,10 +214,10 @@ def extract(
     help="Robertson, Debevec, or the one whose table makes the exposures agree best.",
 )
 @click.option(
-    "--smoothness", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Debevec's lambda."
+    "--smoothness", type=float, default=10.0, show_default=True, help="Debevec's lambda."
 )
 @click.option(
-    "--samples", type=click.IntRange(min=1), default=200, show_default=True, help="Debevec's sample pixels."
+    "--samples", type=int, default=200, show_default=True, help="Debevec's sample pixels."
 )
 @click.option("--max-iter", type=click.IntRange(min=1), default=30, show_default=True, help="Robertson iterations.")
 def calibrate_crf(
@@ -290,3 +300,62 @@ def calibrate_crf(
         f"inverse CRF written to {out_path} ({res.method}, consistency residual "
         f"{res.residual:.4f} stops; tried: {tried})"
     )
+
+
+@capture.command("objects")
+@click.option("--format", "fmt", required=True, type=click.Choice(["coco", "coco-panoptic", "voc"]),
+              help="Annotation format of the segmentation dataset.")
+@click.option("--annotations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="COCO instances / panoptic JSON.")
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of the source images (COCO).")
+@click.option("--panoptic-masks", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of the panoptic PNGs (coco-panoptic).")
+@click.option("--voc-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="VOC folder with SegmentationObject/, SegmentationClass/, JPEGImages/.")
+@click.option("--image-set", default=None, help="VOC ImageSets/Segmentation/<name>.txt to use.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--licence", required=True, help="Terms of the source images and annotations.")
+@click.option("--name", default=None, help="Library name (default: the --out folder name).")
+@click.option("--classes", default=None, help="Comma-separated class names to keep.")
+@click.option("--min-area", type=click.IntRange(1), default=1024, show_default=True)
+@click.option("--min-side", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--pad", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--feather", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Inward alpha feather in px (0: hard alpha).")
+@click.option("--max-objects", type=click.IntRange(1), default=None)
+@click.option("--include-crowd", is_flag=True, help="Also cut COCO crowd regions.")
+@click.option("--quiet", is_flag=True)
+def objects(fmt: str, annotations: Path | None, images: Path | None, panoptic_masks: Path | None,
+            voc_root: Path | None, image_set: str | None, out_dir: Path, licence: str,
+            name: str | None, classes: str | None, min_area: int, min_side: int, pad: int,
+            feather: float, max_objects: int | None, include_crowd: bool, quiet: bool) -> None:
+    """Build an object library (RGBA cut-outs + library.json) from a segmentation dataset."""
+    from lode_bench.capture import objects as ob
+
+    try:
+        if fmt == "voc":
+            if voc_root is None:
+                raise click.UsageError("--format voc needs --voc-root")
+            inst = ob.voc_objects(voc_root, image_set=image_set)
+            source = {"format": "voc", "root": voc_root.name, "image_set": image_set}
+        else:
+            if annotations is None or images is None:
+                raise click.UsageError(f"--format {fmt} needs --annotations and --images")
+            if fmt == "coco":
+                inst = ob.coco_instances(annotations, images, include_crowd=include_crowd)
+            else:
+                if panoptic_masks is None:
+                    raise click.UsageError("--format coco-panoptic needs --panoptic-masks")
+                inst = ob.coco_panoptic(annotations, panoptic_masks, images,
+                                        include_crowd=include_crowd)
+            source = {"format": fmt, "annotations": annotations.name}
+        doc = ob.build_object_library(
+            inst, out_dir, name=name or out_dir.name, licence=licence, source=source,
+            classes=[c for c in classes.split(",") if c.strip()] if classes else None,
+            min_area=min_area, min_side=min_side, pad=pad, feather=feather,
+            max_objects=max_objects, progress=not quiet)
+    except LodeBenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    per = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
+    click.echo(f"{len(doc['objects'])} objects ({per}) in {out_dir}")

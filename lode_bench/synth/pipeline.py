@@ -26,7 +26,7 @@ Sources:
 
 from __future__ import annotations
 
-import math
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from lode_bench.capture.frames import FrameSource, FrameSourceError, open_frame_source
+from lode_bench.capture.frames import FrameSource, FrameSourceError, has_frames, open_frame_source
+from lode_bench.capture.timing import plan_windows_by_time, window_stride
 from lode_bench.datasets.manifest import DatasetWriter, Manifest
 from lode_bench.errors import ConfigError
 from lode_bench.io import list_images, read_image
@@ -79,15 +80,6 @@ class Job:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "seq"
-
-
-def window_stride(n: int, duty_cycle: float) -> int:
-    """Source frames between the starts of consecutive windows of ``n`` frames.
-
-    ``max(n, floor((n - 1) / duty_cycle + 1/2))``: the window's ``n - 1`` intervals are
-    the exposed ``duty_cycle`` of the output period (REDS: ``(5 - 1) / 0.8 = 5``).
-    """
-    return max(n, int(math.floor((n - 1) / duty_cycle + 0.5 + 1e-9)))
 
 
 def plan_windows(
@@ -133,9 +125,12 @@ def plan_windows(
 
 
 def frame_sources(
-    source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int
+    source: Source, recipe: Recipe, *, size: tuple[int, int], seed: int, fps: float | None = None
 ) -> list[FrameSource]:
-    """Resolve ``source`` into frame sequences for ``global`` / ``local-real`` recipes."""
+    """Resolve ``source`` into frame sequences for ``global`` / ``local-real`` recipes.
+
+    ``fps`` is the capture rate of frame folders (and overrides a video's container rate).
+    """
     if isinstance(source, FrameSource):
         return [source]
     if isinstance(source, list):
@@ -147,16 +142,13 @@ def frame_sources(
             return [builtin_local_source(size=size, seed=seed, response=recipe.response())]
         return [builtin_global_source(size=size, seed=seed)]
     p = Path(source)
-    if p.is_dir() and not list_images(p) and not (p / "frames.json").is_file():
-        subs = [
-            d
-            for d in sorted(p.iterdir())
-            if d.is_dir() and (list_images(d) or (d / "frames.json").is_file())
-        ]
+    raw = recipe.config.get("raw")
+    if p.is_dir() and not has_frames(p):
+        subs = [d for d in sorted(p.iterdir()) if has_frames(d)]
         if not subs:
             raise FrameSourceError(f"{p}: holds neither frames nor sequence folders with frames")
-        return [open_frame_source(d) for d in subs]
-    return [open_frame_source(p)]
+        return [open_frame_source(d, fps=fps, raw=raw) for d in subs]
+    return [open_frame_source(p, fps=fps, raw=raw)]
 
 
 def _read_rgba(path: Path) -> np.ndarray:
@@ -175,8 +167,21 @@ def _read_rgba(path: Path) -> np.ndarray:
     return np.dstack([np.clip(rgb, 0, 1), a]).astype(np.float32)
 
 
-def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLibrary:
-    """Resolve ``source`` into backgrounds + objects for ``local-objects`` / ``local-shake``."""
+def object_library(
+    source: Source, *, size: tuple[int, int] | None, objects_dir: str | Path | None = None
+) -> ObjectLibrary:
+    """Resolve ``source`` into backgrounds + objects for ``local-objects`` / ``local-shake``.
+
+    ``objects_dir`` (a recipe's ``objects.library``) replaces the source's objects by
+    those of a library folder built by ``lode-bench capture objects``.
+    """
+    if objects_dir is not None:
+        from lode_bench.capture.objects import load_object_library
+
+        base = object_library(source, size=size)
+        objs, doc = load_object_library(objects_dir)
+        return ObjectLibrary(backgrounds=base.backgrounds, objects=objs,
+                             name=f"{base.name}+{doc['name']}")
     if isinstance(source, ObjectLibrary):
         return source
     if str(source) == "builtin":
@@ -196,16 +201,28 @@ def object_library(source: Source, *, size: tuple[int, int] | None) -> ObjectLib
     for f in list_images(bdir):
         img = read_image(f)
         bgs.append((f.stem, fit_photo(img, size) if size else img))
-    objs = [(f.stem, _read_rgba(f)) for f in list_images(odir) if not f.name.endswith(".mask.png")]
+    if (p / "library.json").is_file():  # a built library with backgrounds/: files checked
+        from lode_bench.capture.objects import load_object_library
+
+        objs = load_object_library(p)[0]
+    else:
+        objs = [(f.stem, _read_rgba(f)) for f in list_images(odir)
+                if not f.name.endswith(".mask.png")]
     if size is None and len({b.shape for _, b in bgs}) > 1:
         raise ConfigError(f"{bdir}: backgrounds differ in size; pass a size to resize them")
     return ObjectLibrary(backgrounds=bgs, objects=objs, name=p.name)
 
 
 def plan_jobs(
-    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None
+    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None,
+    fps: float | None = None, timing: dict[str, Any] | None = None,
 ) -> list[Job]:
-    """The deterministic list of samples a run will produce."""
+    """The deterministic list of samples a run will produce.
+
+    A source whose measured timestamps are irregular (variable frame rate, dropped or
+    duplicated frames; :mod:`lode_bench.capture.timing`) gets windows chosen by time;
+    its timing report goes into ``timing`` (source name -> report) when given.
+    """
     jobs: list[Job] = []
     split = recipe["split"]
     if recipe.kind in ("local-objects", "local-shake"):
@@ -214,14 +231,21 @@ def plan_jobs(
     fr = recipe["frames"]
     gopro = recipe["layout"] == "gopro"
     plan_rng = np.random.default_rng([seed, 7919])
-    for src in frame_sources(source, recipe, size=size, seed=seed):
-        windows = plan_windows(
-            len(src),
-            recipe.n_choices(),
-            float(fr["duty_cycle"]),
-            plan_rng,
-            per_sequence=int(fr["windows_per_sequence"]) if gopro else None,
-        )
+    for src in frame_sources(source, recipe, size=size, seed=seed, fps=fps):
+        report = src.timing()
+        per_seq = int(fr["windows_per_sequence"]) if gopro else None
+        if report is not None and report.irregular:
+            plan = plan_windows_by_time(src.timestamps, recipe.n_choices(),
+                                        float(fr["duty_cycle"]), plan_rng,
+                                        nominal_interval=report.nominal_interval,
+                                        per_sequence=per_seq, repeated=report.repeated)
+            windows = plan.windows
+            if timing is not None:
+                timing[src.name] = {**report.as_dict(), "windows": "by time",
+                                    "windows_moved_past_gaps": plan.skipped}
+        else:
+            windows = plan_windows(len(src), recipe.n_choices(), float(fr["duty_cycle"]),
+                                   plan_rng, per_sequence=per_seq)
         if not windows:
             raise NotEnoughFramesError(
                 f"{src.name}: {len(src)} frames, fewer than the "
@@ -277,7 +301,12 @@ def compute_job(
             job.source.info(job.start).timestamp,
             job.source.info(job.start + job.n - 1).timestamp,
         ],
+        bit_depth=job.source.bit_depth,
+        colour_path=job.source.colour_path,
     )
+    raw_meta = getattr(job.source, "raw_meta", None)
+    if raw_meta:
+        res.extra["raw"] = {k: v for k, v in raw_meta.items() if k not in ("bit_depth",)}
     return res
 
 
@@ -296,21 +325,23 @@ class SynthTask:
     library: ObjectLibrary | None = None
     library_source: str | None = None
     library_size: tuple[int, int] | None = None
+    objects_library: str | None = None
 
 
-_LIBRARIES: dict[tuple[str, tuple[int, int] | None], ObjectLibrary] = {}
+_LIBRARIES: dict[tuple[str, tuple[int, int] | None, str | None], ObjectLibrary] = {}
 _LIBRARIES_LOCK = threading.Lock()
 
 
 def _task_library(task: SynthTask) -> ObjectLibrary | None:
     if task.library is not None or task.library_source is None:
         return task.library
-    key = (task.library_source, task.library_size)
+    key = (task.library_source, task.library_size, task.objects_library)
     with _LIBRARIES_LOCK:
         if key not in _LIBRARIES:
             if len(_LIBRARIES) >= 2:
                 _LIBRARIES.clear()
-            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size)
+            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size,
+                                             objects_dir=task.objects_library)
         return _LIBRARIES[key]
 
 
@@ -401,6 +432,7 @@ def run_recipe(
     executor: Executor | None = None,
     samples_per_task: int = 8,
     overwrite: bool = False,
+    fps: float | None = None,
 ) -> Manifest:
     """Synthesise a dataset with ``recipe`` from ``source`` into ``out_dir``.
 
@@ -421,16 +453,22 @@ def run_recipe(
         samples_per_task: most samples in one task (long sequences are split).
         overwrite: replace a dataset in ``out_dir`` made with another recipe, seed or size
             (default: refuse it, so that samples of both never mix).
+        fps: capture rate of frame folders without ``frames.json`` (default 240), or
+            a video's true rate when its container says otherwise.
 
     Returns:
         The finalised manifest.
     """
     seed = int(recipe["seed"] if seed is None else seed)
     builtin_size = size or (240, 320)
-    jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit)
+    timing: dict[str, Any] = {}
+    jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit, fps=fps,
+                     timing=timing)
     object_kind = recipe.kind in ("local-objects", "local-shake")
     library_size = size if str(source) != "builtin" else builtin_size
-    library = object_library(source, size=library_size) if object_kind else None
+    objects_dir = recipe.object_library_path() if object_kind else None
+    library = (object_library(source, size=library_size, objects_dir=objects_dir)
+               if object_kind else None)
     meta: dict[str, Any] = {
         "recipe": recipe.name,
         "recipe_hash": recipe.recipe_hash,
@@ -439,6 +477,17 @@ def run_recipe(
         "generator": "lode-bench synth",
         "size": list(size) if size else None,
     }
+    if timing:
+        meta["timing"] = timing
+    if objects_dir is not None:
+        from lode_bench.capture.objects import LIBRARY_INDEX
+        from lode_bench.io import sha256_file
+
+        lib_doc = json.loads((Path(objects_dir) / LIBRARY_INDEX).read_text(encoding="utf-8"))
+        meta["object_library"] = {"name": lib_doc["name"], "licence": lib_doc["licence"],
+                                  "index_sha256": sha256_file(Path(objects_dir) / LIBRARY_INDEX)}
+    if recipe.config.get("bit_depth", 8) != 8:
+        meta["output_bit_depth"] = recipe.config["bit_depth"]
     writer = DatasetWriter(out_dir, name or recipe.name, meta=meta,
                            identity=("generator", "recipe_hash", "seed", "size"), overwrite=overwrite)
     split = recipe["split"]
@@ -447,7 +496,8 @@ def run_recipe(
         by_name = object_kind and isinstance(source, (str, Path))
         tasks = [
             SynthTask(g, recipe, seed, None if by_name else library,
-                      str(source) if by_name else None, library_size if by_name else None)
+                      str(source) if by_name else None, library_size if by_name else None,
+                      str(objects_dir) if by_name and objects_dir is not None else None)
             for g in group_jobs(pending, samples_per_task)
         ]
         with tqdm(total=len(pending), desc=f"synth {recipe.name}", unit="sample",

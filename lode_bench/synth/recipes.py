@@ -33,8 +33,16 @@ Schema (defaults in brackets)::
         mosaic, back after demosaicking; identity when it has none) and, unless
         red_gain / blue_gain are given, its white-balance gain ranges.
     jpeg: null | {quality: int}
+    bit_depth: 8 | 16                  [8]     output PNG depth (global / local-real);
+                                               16-bit and RAW sources are averaged at full
+                                               precision either way
+    raw: {colour: srgb | camera, white_balance: camera | none | [r, g, b],
+          demosaic: ahd | linear | dcb | vng | ppg | dht | aahd}
+                                       [srgb, camera, ahd]  decoding of RAW/DNG sources
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
-              size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
+              size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel,
+              library: <folder>  (optional: objects from a ``capture objects`` library,
+                                  relative to the recipe file or the working folder)}
     mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
            dilate_px, feather_sigma}       (local-real)
 """
@@ -136,6 +144,7 @@ OBJECTS_SCHEMA: dict[str, tuple[Check, str]] = {
     "size": (lambda v: _pair(v) and 0 < v[0] and v[1] <= 1, "[low, high] fractions of min(H, W)"),
     "max_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
     "min_kernel": (lambda v: _int(v) and v >= 3, "an int >= 3"),
+    "library": (lambda v: isinstance(v, str) and v != "", "a path to an object library folder"),
 }
 MASK_SCHEMA: dict[str, tuple[Check, str]] = {
     "method": (lambda v: v in ("diff", "flow", "both"), "diff, flow or both"),
@@ -167,6 +176,21 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
         ),
         "a mapping role -> response spec",
     ),
+    "bit_depth": (lambda v: v in (8, 16) and not isinstance(v, bool), "8 or 16"),
+    "raw": (
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) <= {"colour", "white_balance", "demosaic"}
+            and v.get("colour", "srgb") in ("srgb", "camera")
+            and v.get("demosaic", "ahd") in ("linear", "ahd", "dcb", "vng", "ppg", "dht", "aahd")
+            and (
+                v.get("white_balance", "camera") in ("camera", "none")
+                or (isinstance(v.get("white_balance"), list) and len(v["white_balance"]) == 3
+                    and all(_num(x) and x > 0 for x in v["white_balance"]))
+            )
+        ),
+        "{colour: srgb|camera, white_balance: camera|none|[r, g, b], demosaic: ahd|linear|...}",
+    ),
     "jpeg": (
         lambda v: (
             v is None
@@ -193,6 +217,8 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "tracks": ("global",),
     "degradations": ("global",),
     "jpeg": ("global",),
+    "bit_depth": ("global", "local-real"),
+    "raw": ("global", "local-real"),
     "layout": ("global", "local-real"),
     "samples": ("local-objects", "local-shake"),
     "objects": ("local-objects", "local-shake"),
@@ -328,6 +354,16 @@ class Recipe:
         """(k, 3, 3) camera RGB -> linear sRGB matrices of the camera (``None``: identity)."""
         cam = self.camera()
         return None if cam is None else cam.ccms()
+    def object_library_path(self) -> Path | None:
+        """``objects.library`` resolved (working folder first, then the recipe's folder)."""
+        o = self.config.get("objects") or {}
+        lib = o.get("library")
+        if not lib:
+            return None
+        p = Path(lib)
+        if not p.is_absolute() and not p.exists() and self.source_path is not None:
+            p = self.source_path.parent / p
+        return p
 
     def n_choices(self) -> list[int]:
         n = self.config["frames"]["n"]

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, cast
 
 import numpy as np
 
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError, LodeBenchError
-from lode_bench.synth.averaging import FrameAccumulator, quantize
+from lode_bench.io.bitdepth import frame_peak
+from lode_bench.synth.averaging import (
+    FrameAccumulator,
+    frame_to_linear,
+    frame_to_output,
+    frame_to_uint8,
+    quantize,
+    quantize16,
+)
 from lode_bench.synth.builtin import resize_object
 from lode_bench.synth.degrade import (
     DegradationParams,
@@ -77,18 +86,22 @@ def linear_average(
 ) -> tuple[np.ndarray, int]:
     """Linear-space mean of ``frames``, optionally over ×``factor`` interpolated frames.
 
+    Frames may be uint8 or uint16 codes (linearised by ``response``) or float linear.
+
     Returns:
         (H×W×3 float64 mean, number of frames averaged).
     """
+    linear_input = frames[0].dtype.kind == "f"
     if factor <= 1:
-        acc = FrameAccumulator(response)
+        acc = FrameAccumulator(response, linear_input=linear_input)
         for f in frames:
             acc.add(f)
         return acc.mean_linear(), acc.count
-    lin = [response.to_linear(f) for f in frames]
+    lin = [frame_to_linear(f, response) for f in frames]
+    flow = frames if frames[0].dtype == np.uint8 else [frame_to_uint8(f) for f in frames]
     total = np.zeros(frames[0].shape, dtype=np.float64)
     count = 0
-    for f in iter_interpolated(lin, factor, preset=cast(Preset, preset), flow_frames=frames):
+    for f in iter_interpolated(lin, factor, preset=cast(Preset, preset), flow_frames=flow):
         total += f
         count += 1
     return total / count, count
@@ -100,9 +113,11 @@ def global_sample(
     """Average a window of frames into every track of a ``global`` recipe.
 
     Args:
-        frames: the window (H×W×3 uint8), a sequence or an iterator (consumed while it
-            decodes); target = frame ``n // 2`` (the middle one for odd n).
-        recipe: a ``global`` recipe.
+        frames: the window (H×W×3 uint8 or uint16 codes, or float32 linear RAW frames),
+            a sequence or an iterator (consumed while it decodes); target = frame
+            ``n // 2`` (the middle one for odd n). Linear frames ignore the tracks'
+            responses (they are averaged as they are) and are encoded with sRGB.
+        recipe: a ``global`` recipe (``bit_depth`` 8 or 16 sets the output depth).
         rng: per-sample generator (degradation draws).
     """
     fr = recipe["frames"]
@@ -110,11 +125,21 @@ def global_sample(
     params = _degradation_params(recipe)
     jpeg = recipe["jpeg"]
     tracks = recipe.tracks()
+    bits = int(recipe.config.get("bit_depth", 8))
+    if bits == 16 and jpeg is not None:
+        raise ConfigError(f"recipe {recipe.name!r}: jpeg output needs bit_depth 8")
+    it = iter(frames)
+    head = next(it, None)
+    if head is None:
+        raise NotEnoughFramesError("empty window")
+    linear_input = head.dtype.kind == "f"
+    srgb = CameraResponse("srgb")
     # The first plain track accumulates while the window is still being decoded.
     first_role, first_response = next(iter(tracks.items()))
-    early = FrameAccumulator(first_response) if factor == 1 and params is None else None
+    early = (FrameAccumulator(first_response, linear_input=linear_input)
+             if factor == 1 and params is None else None)
     window: list[np.ndarray] = []
-    for f in frames:
+    for f in chain([head], it):
         window.append(f)
         if early is not None:
             early.add(f)
@@ -126,16 +151,16 @@ def global_sample(
     extra: dict[str, Any] = {}
     sat_frac = None
     if params is not None and params.saturation is not None:
-        sat_frac = np.mean([f == 255 for f in frames], axis=0)
+        sat_frac = np.mean([f >= frame_peak(f) for f in frames], axis=0)
     for role, response in tracks.items():
         if factor == 1 and params is None:
             if role == first_role and early is not None:
                 acc = early
             else:
-                acc = FrameAccumulator(response)
+                acc = FrameAccumulator(response, linear_input=linear_input)
                 for f in frames:
                     acc.add(f)
-            blur, n_avg = acc.mean_encoded_uint8(), acc.count
+            blur, n_avg = acc.mean_encoded(bits), acc.count
         else:
             lin, n_avg = linear_average(frames, response, factor=factor, preset=preset)
             if params is not None:
@@ -143,21 +168,28 @@ def global_sample(
                     lin, rng, params, saturated_fraction=sat_frac
                 )
                 extra[f"{role}_draws"] = draws
-            blur = quantize(response.from_linear(lin))
+            enc = (srgb if linear_input else response).from_linear(lin)
+            blur = quantize16(enc) if bits == 16 else quantize(enc)
         if jpeg is not None:
             blur = jpeg_roundtrip(blur, int(jpeg["quality"]))
         images[role] = blur
         extra["n_averaged"] = n_avg
     crop = params.crop if params is not None else 0
     images = {k: crop_border(v, crop) for k, v in images.items()}
-    images["sharp"] = crop_border(sharp, crop)
+    images["sharp"] = crop_border(frame_to_output(sharp, bits), crop)
+    if bits != 8:
+        extra["output_bit_depth"] = bits
     return SampleResult(images=images, extra=extra)
 
 
 def local_real_sample(
     frames: Sequence[np.ndarray], recipe: Recipe, rng: np.random.Generator
 ) -> SampleResult:
-    """Static-camera footage: motion mask from the window, blur only inside it (feathered)."""
+    """Static-camera footage: motion mask from the window, blur only inside it (feathered).
+
+    uint16 and float linear (RAW) windows are averaged and blended at full precision;
+    the motion mask and flow are computed on their 8-bit versions.
+    """
     del rng  # deterministic
     m = recipe["mask"]
     params = MotionMaskParams(
@@ -172,16 +204,28 @@ def local_real_sample(
     )
     response = recipe.response()
     fr = recipe["frames"]
-    mask = motion_mask(frames, params)
+    bits = int(recipe.config.get("bit_depth", 8))
+    codes8 = frames[0].dtype == np.uint8
+    frames8 = frames if codes8 else [frame_to_uint8(f) for f in frames]
+    mask = motion_mask(frames8, params)
     weight = feather(mask, params.feather_sigma)
     lin, n_avg = linear_average(
         frames, response, factor=int(fr["interpolation"]), preset=str(fr["interpolation_preset"])
     )
-    blur = blend_local_blur(frames, weight, response, average_linear=lin)
+    sharp = frames[len(frames) // 2]
+    if codes8 and bits == 8:
+        blur = blend_local_blur(frames, weight, response, average_linear=lin)
+    else:
+        encoding = CameraResponse("srgb") if sharp.dtype.kind == "f" else response
+        w = weight[..., None]
+        enc = encoding.from_linear(w * lin + (1.0 - w) * frame_to_linear(sharp, response))
+        blur = quantize16(enc) if bits == 16 else quantize(enc)
+        outside = weight <= 0
+        blur[outside] = frame_to_output(sharp, bits, encoding=encoding)[outside]
     support = weight > 0
-    arrays = {"flow_magnitude": flow_magnitude(frames)} if params.method != "diff" else {}
+    arrays = {"flow_magnitude": flow_magnitude(frames8)} if params.method != "diff" else {}
     return SampleResult(
-        images={"blur": blur, "sharp": frames[len(frames) // 2], "mask": support},
+        images={"blur": blur, "sharp": frame_to_output(sharp, bits), "mask": support},
         arrays=arrays,
         extra={
             "n_averaged": n_avg,
