@@ -148,9 +148,11 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     Files are paired by name, never by listing order. Exits with status 1 when any
     image failed (missing prediction, unreadable file, size mismatch, ECC failure, ...).
     """
+    from lode_bench.io.header import max_pixels
     from lode_bench.metrics.protocols import get_protocol
     from lode_bench.metrics.scoring import pair_folders, score_pairs, summarise
 
+    max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
     if example is not None:
         from lode_bench.examples import example_dirs
 
