@@ -176,3 +176,27 @@ def test_jpeg_cut_in_its_scan_but_ending_with_eoi_is_refused(tmp_path: Path) -> 
     # the intact file still reads, identical to OpenCV's decoding
     ref = cv2.cvtColor(cv2.imdecode(np.frombuffer(intact, np.uint8), -1), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(read_image(gt / "j.jpg"), ref)
+
+
+def test_metric_or_decoder_crash_on_one_pair_is_that_pair_s_error(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lode_bench.cli import main
+    from lode_bench.metrics.protocols import Protocol
+
+    pred, gt = _pair_dirs(tmp_path, "x")
+    real = Protocol.score
+
+    def flaky(self, pred_img, gt_img, *, mask=None, image_id=""):  # type: ignore[no-untyped-def]
+        if image_id == "x":
+            raise cv2.error("OpenCV(5.0.0) resize.cpp:1: error: (-215:Assertion failed) !ssize.empty()")
+        return real(self, pred_img, gt_img, mask=mask, image_id=image_id)
+
+    monkeypatch.setattr(Protocol, "score", flaky)
+    res = CliRunner().invoke(main, ["score", "--pred", str(pred), "--gt", str(gt), "-p",
+                                    "basicsr", "-q", "-j", "1"])
+    assert res.exit_code == 1 and res.exception is None or isinstance(res.exception, SystemExit)
+    failed = [ln for ln in res.output.splitlines() if ln.startswith("failed:")]
+    assert len(failed) == 1 and str(pred / "x.png") in failed[0] and "error" in failed[0]
+    assert "images: 1 scored, 1 failed" in res.output
