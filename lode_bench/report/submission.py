@@ -40,6 +40,8 @@ from lode_bench.report.summary import BASE_COLUMNS, metric_columns
 
 FORMAT = "lode-bench-submission"
 FORMAT_VERSION = 1
+#: Largest submission file read (bytes).
+MAX_SUBMISSION_BYTES = 64 * 1024 * 1024
 
 
 #: Run-table fields copied into a submission's provenance (``extra`` is left out: it may
@@ -73,7 +75,10 @@ def mean_of(values: list[float]) -> float:
         pos = any(v == math.inf for v in values)
         neg = any(v == -math.inf for v in values)
         return math.nan if pos and neg else (math.inf if pos else -math.inf)
-    return math.fsum(values) / len(values)
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:  # values near the float maximum: divide first (no overflow)
+        return math.fsum(v / len(values) for v in values)
 
 
 @dataclass
@@ -154,6 +159,16 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
         name = _req(method, "name", str, "method")
         if not name.strip():
             raise SubmissionError("method.name: must not be empty")
+        for key in ("description", "paper", "code", "training_set", "licence"):
+            if method.get(key) is not None and not isinstance(method[key], str):
+                raise SubmissionError(f"method.{key}: expected text, got {type(method[key]).__name__}")
+        for key in ("params", "flops"):
+            v = method.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or not math.isfinite(v) or v < 0):
+                raise SubmissionError(f"method.{key}: expected a number >= 0 or null")
+        if not isinstance(method.get("non_blind", False), bool):
+            raise SubmissionError("method.non_blind: expected true or false")
         provenance = dict(_req(doc, "provenance", dict, "top level"))
         blocks = []
         for b, block in enumerate(_req(doc, "results", list, "top level")):
@@ -194,6 +209,8 @@ def load_submission(path: str | Path) -> Submission:
     """
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_SUBMISSION_BYTES:
+            raise SubmissionError(f"{p}: larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{p}: cannot read submission ({exc})") from exc
@@ -201,6 +218,8 @@ def load_submission(path: str | Path) -> Submission:
         doc = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise SubmissionError(f"{p}: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise SubmissionError(f"{p}: malformed JSON (nested too deeply)") from None
     return parse_submission(doc, p)
 
 

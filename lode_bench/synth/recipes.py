@@ -43,11 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lode_bench.capture.profiles import load_profile
+from lode_bench.capture.profiles import load_named_profile
 from lode_bench.capture.response import CameraResponse, response_from_spec
 from lode_bench.errors import ConfigError, UnknownNameError
+from lode_bench.io.yamlfile import load_yaml, short_repr
 
 KINDS = ("global", "local-objects", "local-shake", "local-real")
 
@@ -71,7 +70,18 @@ def _pair_or_none(v: Any) -> bool:
 
 
 def _response(v: Any) -> bool:
-    return isinstance(v, (str, dict))
+    if isinstance(v, str):
+        return True  # the string forms are checked by response_from_spec (named errors)
+    if not isinstance(v, dict) or not isinstance(v.get("kind"), str):
+        return False
+    return (("gamma" not in v or (_num(v["gamma"]) and v["gamma"] > 0))
+            and ("path" not in v or (isinstance(v["path"], str) and v["path"] != ""))
+            and ("extrapolate" not in v or isinstance(v["extrapolate"], bool))
+            and ("order" not in v or isinstance(v["order"], str)))
+
+
+_RESPONSE_TEXT = ("identity, srgb, gamma, gamma-<g>, profile:<name> or a mapping {kind: str, "
+                  "gamma: number > 0, path: str, extrapolate: bool, order: str}")
 
 
 def _n_spec(v: Any) -> bool:
@@ -147,14 +157,14 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
     ),
     "layout": (lambda v: v in ("flat", "gopro"), "flat or gopro"),
     "samples": (lambda v: _int(v) and v >= 1, "an int >= 1"),
-    "response": (_response, "a response spec"),
+    "response": (_response, _RESPONSE_TEXT),
     "tracks": (
         lambda v: (
             isinstance(v, dict)
             and len(v) > 0
             and all(isinstance(k, str) and _response(x) for k, x in v.items())
         ),
-        "a mapping role -> response spec",
+        "a mapping role -> response spec (" + _RESPONSE_TEXT + ")",
     ),
     "jpeg": (
         lambda v: (
@@ -281,7 +291,7 @@ class Recipe:
             return None
         n = d["noise"]
         if isinstance(n, str):
-            prof = load_profile(n.split(":", 1)[1])
+            prof = load_named_profile(n.split(":", 1)[1])
             if not {"beta1", "beta2"} <= set(prof.noise):
                 raise ConfigError(f"degradations.noise: profile {n!r} has no beta1/beta2")
             return prof.noise["beta1"], prof.noise["beta2"]
@@ -310,7 +320,8 @@ def _check_section(
             )
         check, expected = schema[key]
         if not check(value):
-            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, got {value!r}")
+            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, "
+                              f"got {short_repr(value)}")
 
 
 def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = None) -> Recipe:
@@ -345,7 +356,8 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
                 cfg[sec] = None
                 continue
             if not isinstance(val, dict):
-                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, got {val!r}")
+                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, "
+                                  f"got {short_repr(val)}")
             _check_section(val, schema, f"{sec}.", where)
             base = dict(DEGRADATION_DEFAULTS) if sec == "degradations" else dict(cfg[sec])
             base.update(val)
@@ -370,6 +382,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         raise ConfigError(f"{where}{exc}") from exc
     except UnknownNameError as exc:
         raise ConfigError(f"{where}{exc}") from exc
+    except (TypeError, ValueError, OSError) as exc:  # a value the checks above let through
+        raise ConfigError(f"{where}recipe key 'response'/'tracks': invalid response "
+                          f"({type(exc).__name__}: {short_repr(str(exc))})") from exc
     canon = json.dumps({"config": cfg, "responses": digests}, sort_keys=True, separators=(",", ":"))
     return Recipe(
         config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest()
@@ -391,8 +406,4 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
                 f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}"
             )
         p = cand
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
-    return validate_recipe(doc, path=p)
+    return validate_recipe(load_yaml(p), path=p)

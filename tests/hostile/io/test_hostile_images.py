@@ -96,7 +96,7 @@ def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
     assert len(_failed_lines(small.stderr)) == 2
     bad = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
                   env={"LODE_BENCH_MAX_PIXELS": "lots"})
-    assert_one_line_error(bad, "LODE_BENCH_MAX_PIXELS", "positive integer")
+    assert_one_line_error(bad, "LODE_BENCH_MAX_PIXELS", "positive integer", code=2)
     # the API parameter wins over the default
     with pytest.raises(ImageReadError, match="too large"):
         read_image(gt / "x.png", max_pixels=100)
