@@ -243,7 +243,13 @@ def check_jpeg_strict(path: str | Path, data: bytes, header: ImageHeader) -> Non
     """
     if header.bits != 8:
         return
-    import simplejpeg
+    try:
+        import simplejpeg
+    except ImportError:  # a core dependency; only a broken installation lacks it
+        from lode_bench.errors import LodeBenchError
+
+        raise LodeBenchError("reading JPEG files needs the 'simplejpeg' package "
+                             "(pip install simplejpeg; it is a lode-bench dependency)") from None
 
     colorspace = "CMYK" if header.channels == 4 else "GRAY"
     try:

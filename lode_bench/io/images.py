@@ -98,7 +98,7 @@ def _decode(path: Path, max_pixels: int | None = None) -> np.ndarray:
         raise ImageReadError(path, "cannot decode image (out of memory)") from None
     if arr is None or arr.size == 0:
         raise ImageReadError(path, "cannot decode image (corrupt or unsupported format)")
-    if arr.shape[0] != header.height or arr.shape[1] != header.width:
+    if {arr.shape[0], arr.shape[1]} != {header.height, header.width}:  # rotated is fine
         raise ImageReadError(path, f"decoded size {arr.shape[1]}×{arr.shape[0]} differs from "
                                    f"the header's {header.width}×{header.height}")
     return arr

@@ -296,6 +296,16 @@ def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) 
         problems.append(f"{where}: missing {len(missing)} of {len(expected)} images: {_few(missing)}")
     if extra:
         problems.append(f"{where}: images not in the dataset: {_few(extra)}")
+    odd_rt = [r.image_id for r in block.rows if r.runtime_s is not None
+              and not (math.isfinite(r.runtime_s) and r.runtime_s >= 0)]
+    if odd_rt or (block.runtime_s is not None
+                  and not (math.isfinite(block.runtime_s) and block.runtime_s >= 0)):
+        problems.append(f"{where}: runtime_s must be a finite number of seconds >= 0 "
+                        f"(images {_few(odd_rt)})")
+    odd_cov = [r.image_id for r in block.rows if r.mask_coverage is not None
+               and not 0.0 <= r.mask_coverage <= 1.0]
+    if odd_cov:
+        problems.append(f"{where}: mask_coverage must lie in [0, 1] (images {_few(odd_cov)})")
     failed = [r for r in block.rows if r.status != "ok"]
     if failed:
         problems.append(f"{where}: {len(failed)} image(s) failed, e.g. {failed[0].image_id!r}: "

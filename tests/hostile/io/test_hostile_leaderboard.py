@@ -117,3 +117,18 @@ def test_two_submissions_claiming_one_name_are_both_refused(board: Board, tmp_pa
         assert not v["accepted"] and "ambiguous method name" in v["problems"][0]
         assert other.name in v["problems"][0]
     assert {m.lower().strip() for m in _methods(ranking)} == {m.lower() for m in MODELS} - {"fast-net"}
+
+
+@pytest.mark.parametrize(("field", "value", "needle"), [
+    ("runtime_s", -1.0, "runtime_s must be"), ("mask_coverage", 7.0, "mask_coverage must lie"),
+])
+def test_impossible_runtime_or_coverage_is_rejected(board: Board, tmp_path: Path, field: str,
+                                                    value: float, needle: str) -> None:
+    target = board.files["identity"]
+    doc = load_json(target)
+    doc["results"][0]["rows"][0][field] = value
+    target.write_text(json.dumps(doc))
+    res, ranking, verdicts = _build(board, tmp_path / "site")
+    assert not verdicts[target.name]["accepted"]
+    assert any(needle in p for p in verdicts[target.name]["problems"])
+    assert _methods(ranking) == set(MODELS) - {"identity"}
