@@ -255,10 +255,10 @@ def check_submission(spec: LeaderboardSpec, sub: Submission) -> list[str]:
     """Reasons to reject ``sub`` on ``spec`` (empty when it is acceptable)."""
     problems: list[str] = []
     if sub.leaderboard != spec.name:
-        problems.append(f"submitted to leaderboard {sub.leaderboard!r}, not {spec.name!r}")
+        problems.append(f"submitted to leaderboard {short_repr(sub.leaderboard)}, not {spec.name!r}")
     seen: set[str] = set()
     for block in sub.results:
-        where = f"results for dataset {block.dataset!r}"
+        where = f"results for dataset {short_repr(block.dataset)}"
         ds = spec.dataset(block.dataset)
         if ds is None:
             problems.append(f"{where}: dataset is not part of this leaderboard "
@@ -308,8 +308,8 @@ def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) 
         problems.append(f"{where}: mask_coverage must lie in [0, 1] (images {_few(odd_cov)})")
     failed = [r for r in block.rows if r.status != "ok"]
     if failed:
-        problems.append(f"{where}: {len(failed)} image(s) failed, e.g. {failed[0].image_id!r}: "
-                        f"{failed[0].error or failed[0].status}")
+        problems.append(f"{where}: {len(failed)} image(s) failed, e.g. {short_repr(failed[0].image_id)}: "
+                        f"{str(failed[0].error or failed[0].status)[:200]}")
     for m in spec.metrics:
         lacking = [r.image_id for r in block.rows if r.status == "ok"
                    and (m not in r.metrics or math.isnan(r.metrics[m]))]
@@ -326,7 +326,7 @@ def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) 
                     bad.append(("aggregate", why))
             if bad:
                 problems.append(f"{where}: {len(bad)} impossible {m} value(s), e.g. "
-                                f"{bad[0][0]!r}: {bad[0][1]}")
+                                f"{short_repr(bad[0][0])}: {bad[0][1]}")
                 continue
         if m not in block.aggregates:
             problems.append(f"{where}: no claimed aggregate for metric {m!r}")
@@ -346,7 +346,7 @@ def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) 
 
 
 def _few(items: list[str], k: int = 5) -> str:
-    shown = ", ".join(repr(i) for i in items[:k])
+    shown = ", ".join(short_repr(i) for i in items[:k])
     return shown + (f" (+{len(items) - k} more)" if len(items) > k else "")
 
 
@@ -385,6 +385,6 @@ def validate_all(spec: LeaderboardSpec, paths: list[Path] | None = None) -> list
             continue
         for v in claim:
             others = ", ".join(o.path.name for o in claim if o is not v)
-            v.problems.append(f"ambiguous method name {v.name!r}: also claimed by {others} "
+            v.problems.append(f"ambiguous method name {short_repr(v.name)}: also claimed by {others} "
                               "(keep one submission per method)")
     return verdicts

@@ -36,6 +36,7 @@ import pandas as pd
 from lode_bench.bench.store import encode_number
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_json
+from lode_bench.io.yamlfile import short_repr
 from lode_bench.report.summary import BASE_COLUMNS, metric_columns
 
 FORMAT = "lode-bench-submission"
@@ -59,12 +60,12 @@ class SubmissionError(LodeBenchError):
 def decode_number(v: Any, where: str) -> float:
     """Parse a JSON number or ``"inf"``/``"-inf"``/``"nan"``; booleans and other text refused."""
     if isinstance(v, bool) or v is None:
-        raise SubmissionError(f"{where}: expected a number, got {v!r}")
+        raise SubmissionError(f"{where}: expected a number, got {short_repr(v)}")
     if isinstance(v, (int, float)):
         return float(v)
     if isinstance(v, str) and v in ("inf", "-inf", "nan"):
         return float(v)
-    raise SubmissionError(f"{where}: expected a number, got {v!r}")
+    raise SubmissionError(f"{where}: expected a number, got {short_repr(v)}")
 
 
 def mean_of(values: list[float]) -> float:
@@ -150,10 +151,10 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
         if not isinstance(doc, Mapping):
             raise SubmissionError("top level: expected a JSON object")
         if doc.get("format") != FORMAT:
-            raise SubmissionError(f"format: expected {FORMAT!r}, got {doc.get('format')!r}")
+            raise SubmissionError(f"format: expected {FORMAT!r}, got {short_repr(doc.get('format'))}")
         if doc.get("format_version") != FORMAT_VERSION:
             raise SubmissionError(f"format_version: expected {FORMAT_VERSION}, "
-                                  f"got {doc.get('format_version')!r}")
+                                  f"got {short_repr(doc.get('format_version'))}")
         leaderboard = _req(doc, "leaderboard", str, "top level")
         method = dict(_req(doc, "method", dict, "top level"))
         name = _req(method, "name", str, "method")

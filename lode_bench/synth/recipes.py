@@ -316,7 +316,7 @@ def _check_section(
         dotted = f"{prefix}{key}"
         if key not in schema:
             raise ConfigError(
-                f"{where}unknown recipe key {dotted!r}; allowed here: {sorted(schema)}"
+                f"{where}unknown recipe key {short_repr(dotted)}; allowed here: {sorted(schema)}"
             )
         check, expected = schema[key]
         if not check(value):
