@@ -120,7 +120,25 @@ def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str
     else:
         import pandas as pd
 
-        atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False, float_format="%.10g"))
+        from lode_bench.io.csvcells import safe_cell
+
+        frame = pd.DataFrame(rows)
+        for col in frame.columns:  # text cells only: numbers stay numbers
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                frame[col] = frame[col].map(safe_cell)
+        frame.columns = [safe_cell(c) for c in frame.columns]
+        atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g"))
+
+
+def _check_out_path(path: Path) -> None:
+    """Raise LodeBenchError when ``path`` is a folder or lies under a file."""
+    if path.is_dir():
+        raise LodeBenchError(f"--out {path}: is a folder; give a .csv or .json file name")
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise LodeBenchError(f"--out {path}: {parent} is a file, not a folder")
+            break
 
 
 @main.command()
@@ -149,9 +167,13 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     Files are paired by name, never by listing order. Exits with status 1 when any
     image failed (missing prediction, unreadable file, size mismatch, ECC failure, ...).
     """
+    from lode_bench.io.header import max_pixels
     from lode_bench.metrics.protocols import get_protocol
     from lode_bench.metrics.scoring import pair_folders, score_pairs, summarise
 
+    max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
+    if out_file is not None:  # refuse an unwritable --out before scoring, not after
+        _check_out_path(out_file)
     if example is not None:
         from lode_bench.examples import example_dirs
 
@@ -181,7 +203,10 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     scores = list(score_pairs(pairing.pairs, proto, jobs=jobs, progress=not quiet))
     summary = summarise(scores, proto)
     if out_file is not None:
-        _write_scores(out_file, scores, pairing, summary, proto)
+        try:
+            _write_scores(out_file, scores, pairing, summary, proto)
+        except OSError as exc:
+            raise LodeBenchError(f"--out {out_file}: cannot write ({exc.strerror or exc})") from None
     click.echo(f"\nprotocol {proto.id}: {proto.reproduces}")
     width = max(len(c) for c in proto.columns) + 2
     click.echo(f"{'metric':<{width}}{'mean':>12}  better")

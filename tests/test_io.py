@@ -199,3 +199,66 @@ def test_float_tiff_is_rgb_in_unit_range(tmp_path, rng, dtype):
     back = read_image(p, dtype="float32")
     np.testing.assert_allclose(back, rgb.astype(np.float32), atol=1e-7)
     np.testing.assert_array_equal(read_image(p), np.rint(rgb * 255).astype(np.uint8))
+
+
+# --------------------------------------------------------------------------- headers
+def _encode(ext, arr, params=()):
+    ok, buf = cv2.imencode(ext, arr, list(params))
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize(("ext", "dtype", "channels", "params"), [
+    (".png", np.uint8, 3, ()), (".png", np.uint16, 4, ()), (".png", np.uint8, 1, ()),
+    (".jpg", np.uint8, 3, ()), (".jpg", np.uint8, 1, ()), (".bmp", np.uint8, 3, ()),
+    (".bmp", np.uint8, 4, ()), (".tif", np.uint8, 3, ()), (".tif", np.uint16, 1, ()),
+    (".tif", np.float32, 3, ()),
+    (".tif", np.uint8, 3, (cv2.IMWRITE_TIFF_COMPRESSION, 1)),
+])
+def test_header_matches_decoded_size(tmp_path, rng, ext, dtype, channels, params):
+    from lode_bench.io.header import read_header
+
+    h, w = 37, 53  # odd sizes: width and height must not be swapped
+    shape = (h, w) if channels == 1 else (h, w, channels)
+    arr = (rng.random(shape) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(dtype)
+    data = _encode(ext, arr, params)
+    hdr = read_header(tmp_path / f"x{ext}", data)
+    assert (hdr.width, hdr.height) == (w, h)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert decoded.shape[:2] == (h, w)
+    assert hdr.channels == (decoded.shape[2] if decoded.ndim == 3 else 1)
+
+
+def _bomb_bmp(w, h):
+    import struct
+
+    dib = struct.pack("<IiiHHIIiiII", 40, w, -h, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    body = dib + b"\x00" * 64
+    return b"BM" + struct.pack("<IHHI", 14 + len(body), 0, 0, 54) + body
+
+
+def _bomb_tiff(w, h):
+    import struct
+
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 1, 8), (277, 3, 1, 3)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", t, k, n, v) for t, k, n, v in entries) + b"\x00" * 4
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\x00" * 64
+
+
+def _bomb_jpeg(w, h, photo):
+    data = bytearray(_encode(".jpg", photo[:16, :16, ::-1].copy()))
+    i = data.find(b"\xff\xc0")
+    data[i + 5:i + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["bmp", "tif", "jpg"])
+def test_bombs_of_every_format_are_refused_from_the_header(tmp_path, photo, kind):
+    w, h = 60000, 60000
+    data = {"bmp": lambda: _bomb_bmp(w, h), "tif": lambda: _bomb_tiff(w, h),
+            "jpg": lambda: _bomb_jpeg(w, h, photo)}[kind]()
+    p = tmp_path / f"bomb.{kind}"
+    p.write_bytes(data)
+    with pytest.raises(ImageReadError, match=r"bomb\.\w+: image too large: header declares 60000×60000"):
+        read_image(p)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from lode_bench.io import atomic_write_bytes, atomic_write_text, read_image, read_mask
+from lode_bench.io.csvcells import safe_cell
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def qc_table_csv(records: Sequence[QCRecord]) -> str:
                 v = f"{v:.6g}"
             elif v is None:
                 v = ""
-            row[c] = v
+            row[c] = safe_cell(v)  # no spreadsheet formulas from pair names
         w.writerow(row)
     return buf.getvalue()
 

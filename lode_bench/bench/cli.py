@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.yamlfile import loads_yaml
 
 
 def ls_entries(kind: str) -> list[dict[str, Any]]:
@@ -94,7 +94,7 @@ def _parse_opts(pairs: tuple[str, ...]) -> dict[str | None, dict[str, Any]]:
         model, colon, key = k.rpartition(":")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE or MODEL:KEY=VALUE, got {p!r}", param_hint="--model-opt")
-        out.setdefault(model if colon else None, {})[key] = yaml.safe_load(v)
+        out.setdefault(model if colon else None, {})[key] = loads_yaml(v, f"--model-opt {k}")
     return out
 
 

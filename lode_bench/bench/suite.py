@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lode_bench.errors import ConfigError
+from lode_bench.io.yamlfile import load_yaml, short_repr
 from lode_bench.models.loader import ModelSpec
 
 _SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors"}
@@ -58,21 +57,68 @@ def _expand(text: str, where: str) -> str:
     return out
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+#: Type rule and its wording for each ``settings`` key (checked at load time).
+_SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "device": (_text, "a device name (auto, cpu, cuda, cuda:1, mps)"),
+    "amp": (lambda v: isinstance(v, bool), "true or false"),
+    "tile": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1 (pixels)"),
+    "limit": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1"),
+    "workers": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1"),
+    "warmup": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+    "lpips": (lambda v: v is None or v in ("alex", "vgg", "squeeze"), "null, alex, vgg or squeeze"),
+    "save_outputs": (lambda v: v is None or _text(v), "null or a folder"),
+    "retry_errors": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _kind(v: Any) -> str:
+    return type(v).__name__
+
+
 def _model(entry: Any, where: str) -> ModelSpec:
     if isinstance(entry, str):
         return ModelSpec.parse(_expand(entry, where))
     if isinstance(entry, dict):
         unknown = set(entry) - {"name", "checkpoint", "options", "label", "random_weights", "seed"}
         if unknown or "name" not in entry:
-            raise ConfigError(f"{where}: model entries need 'name' (unknown keys: {sorted(unknown)})")
+            raise ConfigError(f"{where}: model entries need 'name' (unknown keys: "
+                              f"{sorted(map(str, unknown))})")
+        rules: dict[str, tuple[Callable[[Any], bool], str]] = {
+            "name": (_text, "a model name"),
+            "checkpoint": (lambda v: v is None or _text(v), "null or a path/command (text)"),
+            "options": (lambda v: v is None or isinstance(v, dict), "a mapping"),
+            "label": (lambda v: v is None or _text(v), "null or a text label"),
+            "random_weights": (lambda v: isinstance(v, bool), "true or false"),
+            "seed": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+        }
+        for key, (ok, expected) in rules.items():
+            if key in entry and not ok(entry[key]):
+                raise ConfigError(f"{where}.{key}: must be {expected}, got {_kind(entry[key])} "
+                                  f"{short_repr(entry[key])}")
         ckpt = entry.get("checkpoint")
         opts = entry.get("options") or {}
-        if not isinstance(opts, dict):
-            raise ConfigError(f"{where}.options: must be a mapping")
-        return ModelSpec(str(entry["name"]), _expand(str(ckpt), where) if ckpt is not None else None,
-                         dict(opts), bool(entry.get("random_weights", False)), int(entry.get("seed", 0)),
+        return ModelSpec(entry["name"].strip(), _expand(ckpt, where) if ckpt is not None else None,
+                         dict(opts), entry.get("random_weights", False), entry.get("seed", 0),
                          entry.get("label"))
     raise ConfigError(f"{where}: model entry must be a string or a mapping, got {type(entry).__name__}")
+
+
+def _protocols(value: Any, where: str) -> list[str]:
+    """A protocol list (a single name is refused: it would be read letter by letter)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(_text(x) for x in value):
+        raise ConfigError(f"{where}: must be a list of protocol names (e.g. [gopro]), got "
+                          f"{_kind(value)} {short_repr(value)}")
+    return list(value)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -82,26 +128,29 @@ def load_suite(path: str | Path) -> Suite:
         ConfigError: naming the file and the bad key.
     """
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{p}: suite file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
+    if not p.exists():
+        raise ConfigError(f"{p}: suite file not found")
+    doc = load_yaml(p)
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a suite is a mapping with models, datasets, protocols")
     unknown = set(doc) - {"name", "description", "models", "datasets", "protocols", "settings"}
     if unknown:
-        raise ConfigError(f"{p}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{p}: unknown keys {sorted(map(str, unknown))}")
     for key in ("models", "datasets"):
         if not isinstance(doc.get(key), list) or not doc[key]:
             raise ConfigError(f"{p}: '{key}' must be a non-empty list")
-    default_protos = doc.get("protocols") or []
-    if not isinstance(default_protos, list):
-        raise ConfigError(f"{p}: 'protocols' must be a list")
+    for key in ("name", "description"):
+        if doc.get(key) is not None and not isinstance(doc[key], str):
+            raise ConfigError(f"{p}: '{key}' must be text, got {_kind(doc[key])}")
+    default_protos = _protocols(doc.get("protocols"), f"{p}: protocols")
     settings = doc.get("settings") or {}
     if not isinstance(settings, dict) or set(settings) - _SETTINGS:
         raise ConfigError(f"{p}: 'settings' accepts {sorted(_SETTINGS)}")
+    for key, value in settings.items():
+        ok, expected = _SETTING_RULES[key]
+        if not ok(value):
+            raise ConfigError(f"{p}: settings.{key}: must be {expected}, got {_kind(value)} "
+                              f"{short_repr(value)}")
     models = [_model(m, f"{p}: models[{i}]") for i, m in enumerate(doc["models"])]
     runs = []
     for i, d in enumerate(doc["datasets"]):
@@ -109,16 +158,24 @@ def load_suite(path: str | Path) -> Suite:
         if isinstance(d, str):
             spec, protos, split = _expand(d, where), default_protos, None
         elif isinstance(d, dict) and "spec" in d:
-            spec = _expand(str(d["spec"]), where)
-            protos = d.get("protocols") or default_protos
+            extra = set(d) - {"spec", "protocols", "split"}
+            if extra:
+                raise ConfigError(f"{where}: unknown keys {sorted(map(str, extra))} "
+                                  "(allowed: spec, protocols, split)")
+            if not _text(d["spec"]):
+                raise ConfigError(f"{where}.spec: must be 'KIND:PATH' text, got {_kind(d['spec'])}")
+            spec = _expand(d["spec"], where)
+            protos = _protocols(d.get("protocols"), f"{where}.protocols") or default_protos
             split = d.get("split")
+            if split is not None and not _text(split):
+                raise ConfigError(f"{where}.split: must be a split name, got {_kind(split)}")
         else:
             raise ConfigError(f"{where}: must be 'KIND:PATH' or a mapping with 'spec'")
         if not protos:
             raise ConfigError(f"{where}: no protocols (give 'protocols' for the suite or this dataset)")
         for m in models:
             for proto in protos:
-                runs.append(SuiteRun(m, spec, str(proto), split))
+                runs.append(SuiteRun(m, spec, proto, split))
     return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, dict(settings))
 
 

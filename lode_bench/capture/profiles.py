@@ -20,15 +20,16 @@ Recipes name a profile as ``profile:<name>``; a path to a YAML file also works.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from lode_bench.capture.response import CameraResponse, response_from_spec
 from lode_bench.errors import ConfigError, UnknownNameError
+from lode_bench.io.yamlfile import load_yaml, short_repr
 
 PROFILE_KEYS = {"name", "response", "noise", "white_balance", "ccm", "notes"}
 
@@ -64,24 +65,50 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+def profile_path(name: str) -> Path:
+    """The file of the shipped profile ``name`` (a plain name, looked up in ``capture/profiles``).
+
+    Names that would leave the profile folder (``../x``, ``/etc/x``, ``a/b``, a symlink
+    pointing elsewhere) are refused: a recipe's ``profile:<name>`` can only name a profile.
+
+    Raises:
+        ConfigError: the name is not a plain name or leaves the profile folder.
+        UnknownNameError: no such profile (lists the known ones).
+    """
+    from lode_bench.errors import UnsafePathError
+    from lode_bench.io.paths import safe_join
+
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
+        raise ConfigError(f"camera profile name {short_repr(name)} must be a plain name "
+                          "(letters, digits, '-', '_', '.'), looked up in capture/profiles")
+    try:
+        p = safe_join(profiles_dir(), f"{name}.yaml")
+    except UnsafePathError as exc:
+        raise ConfigError(f"camera profile {name!r} leaves the profile folder ({exc})") from None
+    if not p.is_file():
+        raise UnknownNameError(f"unknown camera profile {name!r}; known: {list_profiles()}")
+    return p
+
+
 def load_profile(name_or_path: str | Path) -> CameraProfile:
-    """Load a profile by name (from ``capture/profiles``) or from a YAML path.
+    """Load a profile by name (from ``capture/profiles``) or from a YAML file.
+
+    A :class:`~pathlib.Path`, or a string ending in ``.yaml``/``.yml`` naming an existing
+    file, is read as that file; anything else is a profile name (see :func:`profile_path`;
+    ``profile:<name>`` references in recipes always go through the name rules).
 
     Raises:
         UnknownNameError: no such profile (lists the known ones).
-        ConfigError: naming the file and the bad key.
+        ConfigError: naming the file and the bad key, or an invalid profile name.
     """
     p = Path(name_or_path)
-    if not (p.suffix in (".yaml", ".yml") and p.is_file()):
-        p = profiles_dir() / f"{name_or_path}.yaml"
-        if not p.is_file():
-            raise UnknownNameError(
-                f"unknown camera profile {str(name_or_path)!r}; known: {list_profiles()}"
-            )
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
+    explicit = isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml")
+    if not (explicit and p.is_file()):
+        p = profile_path(str(name_or_path))
+    doc = load_yaml(p)
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a profile must be a mapping")
     unknown = set(doc) - PROFILE_KEYS
@@ -114,6 +141,9 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
             )
         if not np.all(np.isfinite(ccm)) or np.any(np.abs(np.linalg.det(ccm)) < 1e-9):
             raise ConfigError(f"{p}: ccm must be finite and invertible")
+    for key in ("name", "notes"):
+        if key in doc and not isinstance(doc[key], str):
+            raise ConfigError(f"{p}: {key} must be text, got {type(doc[key]).__name__}")
     return CameraProfile(
         name=str(doc.get("name", p.stem)),
         response=response,
@@ -124,13 +154,22 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     )
 
 
+def load_named_profile(name: str) -> CameraProfile:
+    """The profile a ``profile:<name>`` reference names (plain names only, never a path)."""
+    return load_profile(profile_path(name))
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _float_map(path: Path, key: str, value: Any, allowed: set[str]) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {key} must be a mapping")
     unknown = set(value) - allowed
     if unknown:
         raise ConfigError(f"{path}: {key}: unknown key(s) {sorted(unknown)}")
-    try:
-        return {k: float(v) for k, v in value.items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {key}: values must be numbers ({exc})") from exc
+    bad = [k for k, v in value.items() if not _is_num(v)]
+    if bad:
+        raise ConfigError(f"{path}: {key}.{bad[0]}: must be a number, got {short_repr(value[bad[0]])}")
+    return {k: float(v) for k, v in value.items()}

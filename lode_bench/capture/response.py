@@ -239,9 +239,9 @@ def response_from_spec(spec: str | dict, *, base_dir: Path | None = None) -> Cam
     """
     if isinstance(spec, str):
         if spec.startswith("profile:"):
-            from lode_bench.capture.profiles import load_profile
+            from lode_bench.capture.profiles import load_named_profile
 
-            return load_profile(spec.split(":", 1)[1]).response
+            return load_named_profile(spec.split(":", 1)[1]).response
         if spec.startswith("gamma-"):
             try:
                 return CameraResponse("gamma", gamma=float(spec[6:]))

@@ -41,6 +41,7 @@ from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from lode_bench.io.images import encode_image
 from lode_bench.io.paths import safe_join
+from lode_bench.io.yamlfile import short_repr
 
 FORMAT = "lode-bench-dataset"
 FORMAT_VERSION = 1
@@ -113,6 +114,28 @@ class Manifest:
         return problems
 
 
+def _check_structure(path: Path, doc: dict[str, Any], samples: list[dict[str, Any]]) -> None:
+    """Types of the manifest's keys (one line naming the file and the key when wrong)."""
+    def bad(key: str, expected: str, value: Any) -> ManifestError:
+        return ManifestError(f"{path}: {key}: expected {expected}, got {type(value).__name__} "
+                             f"{short_repr(value)}")
+
+    for key, kind, text in (("name", str, "text"), ("meta", dict, "an object")):
+        if key in doc and doc[key] is not None and not isinstance(doc[key], kind):
+            raise bad(key, text, doc[key])
+    for i, s in enumerate(samples):
+        where = f"samples[{i}]"
+        if not isinstance(s["id"], str) or not s["id"]:
+            raise bad(f"{where}.id", "a non-empty string", s["id"])
+        if "split" in s and not isinstance(s["split"], str):
+            raise bad(f"{where}.split", "text", s["split"])
+        for key in ("files", "sha256"):
+            v = s.get(key, {})
+            if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str)
+                                                  for k, x in v.items()):
+                raise bad(f"{where}.{key}", "an object of role -> text", v)
+
+
 def load_manifest(root: str | Path) -> Manifest:
     """Load ``<root>/manifest.json``.
 
@@ -127,11 +150,19 @@ def load_manifest(root: str | Path) -> Manifest:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise ManifestError(f"{path}: malformed JSON (nested too deeply)") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path}: expected a JSON object at top level, got {type(doc).__name__}")
     if doc.get("format") != FORMAT:
-        raise ManifestError(f"{path}: not a lode-bench dataset manifest (format={doc.get('format')!r})")
+        raise ManifestError(f"{path}: not a lode-bench dataset manifest "
+                            f"(format={short_repr(doc.get('format'))})")
     samples = doc.get("samples")
     if not isinstance(samples, list) or not all(isinstance(s, dict) and "id" in s for s in samples):
         raise ManifestError(f"{path}: 'samples' must be a list of objects with an 'id'")
+    _check_structure(path, doc, samples)
     seen: dict[tuple[str, str], int] = {}
     dups: list[str] = []
     for n, s in enumerate(samples):

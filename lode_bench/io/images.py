@@ -18,7 +18,12 @@ Conversion rules of :func:`read_image` (every reader in lode-bench goes through 
 Files are validated before decoding: a missing, empty or truncated file (PNG without
 its ``IEND`` chunk, JPEG without its end-of-image marker, BMP shorter than its header
 says) raises :class:`~lode_bench.errors.ImageReadError` naming the file and the
-reason, instead of silently returning a partially grey image.
+reason, instead of silently returning a partially grey image. The header is read first
+and an image declaring more than the pixel limit (100 MP by default,
+``LODE_BENCH_MAX_PIXELS`` or ``max_pixels=`` to change it) is refused before anything is
+decoded; a JPEG whose decoder reports any warning (e.g. a scan cut short but ending with
+an end-of-image marker) is refused; decoder errors become the same file-naming error
+(see :mod:`lode_bench.io.header`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import numpy as np
 
 from lode_bench.errors import ImageReadError, ImageWriteError
 from lode_bench.io.atomic import atomic_write_bytes
+from lode_bench.io.header import ImageHeader, check_jpeg_strict, check_pixels, read_header
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -69,7 +75,7 @@ def _check_container(path: Path, data: bytes) -> None:
         )
 
 
-def _decode(path: Path) -> np.ndarray:
+def _decode(path: Path, max_pixels: int | None = None) -> np.ndarray:
     if not path.exists():
         raise ImageReadError(path, "file not found")
     if path.is_dir():
@@ -79,9 +85,22 @@ def _decode(path: Path) -> np.ndarray:
     except OSError as exc:
         raise ImageReadError(path, f"cannot read file ({exc.strerror})") from exc
     _check_container(path, data)
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    header = read_header(path, data)  # size refused before the decoder allocates anything
+    check_pixels(path, header, max_pixels)
+    if header.format == "jpeg":
+        check_jpeg_strict(path, data, header)
+    try:
+        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        reason = " ".join(str(exc).split())[-160:]
+        raise ImageReadError(path, f"cannot decode image (decoder error: {reason})") from None
+    except MemoryError:
+        raise ImageReadError(path, "cannot decode image (out of memory)") from None
     if arr is None or arr.size == 0:
         raise ImageReadError(path, "cannot decode image (corrupt or unsupported format)")
+    if {arr.shape[0], arr.shape[1]} != {header.height, header.width}:  # rotated is fine
+        raise ImageReadError(path, f"decoded size {arr.shape[1]}×{arr.shape[0]} differs from "
+                                   f"the header's {header.width}×{header.height}")
     return arr
 
 
@@ -91,7 +110,8 @@ def _composite(rgb: np.ndarray, alpha: np.ndarray, background: float) -> np.ndar
 
 
 def read_image(
-    path: str | Path, *, dtype: DType = "uint8", alpha: AlphaRule = "drop"
+    path: str | Path, *, dtype: DType = "uint8", alpha: AlphaRule = "drop",
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Read an image file into an H×W×3 RGB array.
 
@@ -100,6 +120,8 @@ def read_image(
         dtype: ``"uint8"`` (0–255), ``"float32"`` ([0, 1]) or ``"native"`` (uint8 or
             uint16 as stored).
         alpha: what to do with an alpha channel (see module docstring).
+        max_pixels: refuse images whose header declares more pixels (default
+            ``$LODE_BENCH_MAX_PIXELS`` or 100 MP; see :mod:`lode_bench.io.header`).
 
     Returns:
         Array of shape (H, W, 3), C-contiguous.
@@ -113,7 +135,7 @@ def read_image(
         ((720, 1280, 3), dtype('uint8'))
     """
     p = Path(path)
-    raw = _decode(p)
+    raw = _decode(p, max_pixels)
     if raw.dtype == np.uint8:
         peak = 255.0
     elif raw.dtype == np.uint16:
@@ -163,7 +185,8 @@ def read_image(
     return np.ascontiguousarray(out)
 
 
-def read_mask(path: str | Path, *, threshold: float | None = None) -> np.ndarray:
+def read_mask(path: str | Path, *, threshold: float | None = None,
+              max_pixels: int | None = None) -> np.ndarray:
     """Read a binary mask as an H×W ``bool`` array.
 
     * Image files: the maximum over colour channels is compared ``> threshold``
@@ -180,9 +203,12 @@ def read_mask(path: str | Path, *, threshold: float | None = None) -> np.ndarray
         if not p.exists():
             raise ImageReadError(p, "file not found")
         try:
-            arr = np.load(p, allow_pickle=False)
+            arr = np.load(p, allow_pickle=False, mmap_mode="r")  # header only, no copy yet
         except (ValueError, OSError, EOFError) as exc:
             raise ImageReadError(p, f"cannot load .npy mask ({exc})") from exc
+        if arr.ndim >= 2:
+            check_pixels(p, ImageHeader("npy", int(arr.shape[1]), int(arr.shape[0]), 1, 64),
+                         max_pixels)
         arr = np.asarray(arr, dtype=np.float64)
         if arr.ndim == 3 and arr.shape[2] == 2:
             arr = np.hypot(arr[..., 0], arr[..., 1])
@@ -193,7 +219,7 @@ def read_mask(path: str | Path, *, threshold: float | None = None) -> np.ndarray
         if not np.all(np.isfinite(arr)):
             raise ImageReadError(p, "mask array contains NaN or infinite values")
         return arr > (0.25 if threshold is None else threshold)
-    raw = _decode(p)
+    raw = _decode(p, max_pixels)
     if raw.ndim == 3:
         raw = raw[..., :3].max(axis=2) if raw.shape[2] in (3, 4) else raw[..., 0]
     return raw > (0 if threshold is None else threshold)

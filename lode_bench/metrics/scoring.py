@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError
@@ -119,6 +120,12 @@ def score_pair(pair: ImagePair, protocol: Protocol) -> ImageScore:
     except LodeBenchError as exc:
         return ImageScore(image_id=pair.image_id, values={c: math.nan for c in protocol.columns},
                           errors={"*": str(exc)})
+    except (cv2.error, ValueError, ArithmeticError, MemoryError, RuntimeError) as exc:
+        # a decoder or metric failure on this pair's content: one line naming the files,
+        # never a traceback that stops the other images
+        what = " ".join(str(exc).split())[:300] or type(exc).__name__
+        return ImageScore(image_id=pair.image_id, values={c: math.nan for c in protocol.columns},
+                          errors={"*": f"{pair.pred} vs {pair.gt}: {type(exc).__name__}: {what}"})
 
 
 def default_jobs() -> int:

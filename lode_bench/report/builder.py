@@ -189,6 +189,7 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
                                                       title=f"{model}: best and worst by {metric} gain"))
             made.append((path, f"{table.title}: {model}, best and worst images by {metric} gain "
                                f"over {baseline}"))
+    notes += [f"{table.title}: {p}" for p in src.problems]
     return made, notes
 
 

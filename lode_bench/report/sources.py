@@ -12,6 +12,10 @@ ground truth, mask) and the saved model outputs. Both are located from the run t
   ``<image_id>.png`` is looked up directly and under ``<model>/`` and ``<dataset>/<model>/``.
 
 The ``identity`` baseline's output is the blurry input itself.
+
+A file that cannot be read (corrupt, truncated, too large) does not stop the report: it
+is treated as absent, so the pictures that need it are skipped, and
+:attr:`ImageSource.problems` lists it (the report shows these as notes).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class ImageSource:
         self.manifest = manifest
         self.output_dirs = dict(output_dirs)
         self.dataset_name = dataset_name
+        self.problems: list[str] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         for s in manifest.samples:
             self._by_id.setdefault(str(s["id"]), s)
@@ -59,10 +64,19 @@ class ImageSource:
         s = self.sample(image_id)
         if s is None or role not in s.get("files", {}):
             return None
-        path = self.manifest.path_of(s, role)
-        if role == "mask":
-            return read_mask(path, threshold=0.25 if path.suffix == ".npy" else 0)
-        return read_image(path, dtype="uint8")
+        try:
+            path = self.manifest.path_of(s, role)
+            if role == "mask":
+                return read_mask(path, threshold=0.25 if path.suffix == ".npy" else 0)
+            return read_image(path, dtype="uint8")
+        except LodeBenchError as exc:
+            self._skip(f"{role} of {image_id}", exc)
+            return None
+
+    def _skip(self, what: str, exc: Exception) -> None:
+        note = f"skipped pictures needing the {what}: {exc}"
+        if note not in self.problems:
+            self.problems.append(note)
 
     def blur(self, image_id: str) -> np.ndarray | None:
         return self._role(image_id, "blur")
@@ -90,7 +104,11 @@ class ImageSource:
                 except LodeBenchError:
                     continue
                 if p.is_file():
-                    return read_image(p, dtype="uint8")
+                    try:
+                        return read_image(p, dtype="uint8")
+                    except LodeBenchError as exc:
+                        self._skip(f"saved output of {model} for {image_id}", exc)
+                        return None
         return None
 
 

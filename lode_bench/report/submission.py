@@ -36,10 +36,13 @@ import pandas as pd
 from lode_bench.bench.store import encode_number
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_json
+from lode_bench.io.yamlfile import short_repr
 from lode_bench.report.summary import BASE_COLUMNS, metric_columns
 
 FORMAT = "lode-bench-submission"
 FORMAT_VERSION = 1
+#: Largest submission file read (bytes).
+MAX_SUBMISSION_BYTES = 64 * 1024 * 1024
 
 
 #: Run-table fields copied into a submission's provenance (``extra`` is left out: it may
@@ -57,12 +60,12 @@ class SubmissionError(LodeBenchError):
 def decode_number(v: Any, where: str) -> float:
     """Parse a JSON number or ``"inf"``/``"-inf"``/``"nan"``; booleans and other text refused."""
     if isinstance(v, bool) or v is None:
-        raise SubmissionError(f"{where}: expected a number, got {v!r}")
+        raise SubmissionError(f"{where}: expected a number, got {short_repr(v)}")
     if isinstance(v, (int, float)):
         return float(v)
     if isinstance(v, str) and v in ("inf", "-inf", "nan"):
         return float(v)
-    raise SubmissionError(f"{where}: expected a number, got {v!r}")
+    raise SubmissionError(f"{where}: expected a number, got {short_repr(v)}")
 
 
 def mean_of(values: list[float]) -> float:
@@ -73,7 +76,10 @@ def mean_of(values: list[float]) -> float:
         pos = any(v == math.inf for v in values)
         neg = any(v == -math.inf for v in values)
         return math.nan if pos and neg else (math.inf if pos else -math.inf)
-    return math.fsum(values) / len(values)
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:  # values near the float maximum: divide first (no overflow)
+        return math.fsum(v / len(values) for v in values)
 
 
 @dataclass
@@ -145,15 +151,25 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
         if not isinstance(doc, Mapping):
             raise SubmissionError("top level: expected a JSON object")
         if doc.get("format") != FORMAT:
-            raise SubmissionError(f"format: expected {FORMAT!r}, got {doc.get('format')!r}")
+            raise SubmissionError(f"format: expected {FORMAT!r}, got {short_repr(doc.get('format'))}")
         if doc.get("format_version") != FORMAT_VERSION:
             raise SubmissionError(f"format_version: expected {FORMAT_VERSION}, "
-                                  f"got {doc.get('format_version')!r}")
+                                  f"got {short_repr(doc.get('format_version'))}")
         leaderboard = _req(doc, "leaderboard", str, "top level")
         method = dict(_req(doc, "method", dict, "top level"))
         name = _req(method, "name", str, "method")
         if not name.strip():
             raise SubmissionError("method.name: must not be empty")
+        for key in ("description", "paper", "code", "training_set", "licence"):
+            if method.get(key) is not None and not isinstance(method[key], str):
+                raise SubmissionError(f"method.{key}: expected text, got {type(method[key]).__name__}")
+        for key in ("params", "flops"):
+            v = method.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or not math.isfinite(v) or v < 0):
+                raise SubmissionError(f"method.{key}: expected a number >= 0 or null")
+        if not isinstance(method.get("non_blind", False), bool):
+            raise SubmissionError("method.non_blind: expected true or false")
         provenance = dict(_req(doc, "provenance", dict, "top level"))
         blocks = []
         for b, block in enumerate(_req(doc, "results", list, "top level")):
@@ -194,6 +210,8 @@ def load_submission(path: str | Path) -> Submission:
     """
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_SUBMISSION_BYTES:
+            raise SubmissionError(f"{p}: larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{p}: cannot read submission ({exc})") from exc
@@ -201,6 +219,8 @@ def load_submission(path: str | Path) -> Submission:
         doc = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise SubmissionError(f"{p}: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise SubmissionError(f"{p}: malformed JSON (nested too deeply)") from None
     return parse_submission(doc, p)
 
 

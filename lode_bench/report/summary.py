@@ -110,7 +110,7 @@ def json_field(value: Any) -> dict[str, Any]:
     if isinstance(value, str) and value:
         try:
             obj = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return {}
         return obj if isinstance(obj, dict) else {}
     return {}

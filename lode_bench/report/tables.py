@@ -12,6 +12,7 @@ import csv
 import io
 import math
 
+from lode_bench.io.csvcells import safe_row
 from lode_bench.report.html import esc, sort_key
 from lode_bench.report.summary import MethodRow, SummaryTable
 
@@ -137,7 +138,11 @@ def to_latex(table: SummaryTable, *, caption: str | None = None, label: str | No
 
 
 def to_csv(table: SummaryTable) -> str:
-    """Machine-readable CSV: full-precision means and bounds, a ``best`` flag per metric."""
+    """Machine-readable CSV: full-precision means and bounds, a ``best`` flag per metric.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`~lode_bench.io.csvcells.safe_cell`); numbers are written as numbers.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     head = ["dataset", "dataset_hash", "protocol", "protocol_version", "model", "n_ok", "n_error"]
@@ -145,7 +150,7 @@ def to_csv(table: SummaryTable) -> str:
         head += [f"{c}_mean", f"{c}_ci_low", f"{c}_ci_high", f"{c}_best",
                  f"{c}_higher_is_better"]
     head += ["runtime_s", "params", "flops", "train_set"]
-    w.writerow(head)
+    w.writerow(safe_row(head))
     best = {c: table.best(c) for c in table.columns}
     for i, row in enumerate(table.rows):
         rec: list[object] = [table.dataset, table.dataset_hash, table.protocol,
@@ -156,7 +161,7 @@ def to_csv(table: SummaryTable) -> str:
                     int(table.directions[c])]
         rec += [repr(row.runtime_s), "" if row.params is None else repr(row.params),
                 "" if row.flops is None else repr(row.flops), row.train_set or ""]
-        w.writerow(rec)
+        w.writerow(safe_row(rec))
     return buf.getvalue()
 
 

@@ -58,11 +58,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from lode_bench.capture.profiles import CameraProfile, load_profile
+from lode_bench.capture.profiles import CameraProfile, load_named_profile
 from lode_bench.capture.response import CameraResponse, response_from_spec
 from lode_bench.errors import ConfigError, UnknownNameError
+from lode_bench.io.yamlfile import load_yaml, short_repr
 
 KINDS = ("global", "local-objects", "local-shake", "local-real")
 
@@ -86,7 +86,18 @@ def _pair_or_none(v: Any) -> bool:
 
 
 def _response(v: Any) -> bool:
-    return isinstance(v, (str, dict))
+    if isinstance(v, str):
+        return True  # the string forms are checked by response_from_spec (named errors)
+    if not isinstance(v, dict) or not isinstance(v.get("kind"), str):
+        return False
+    return (("gamma" not in v or (_num(v["gamma"]) and v["gamma"] > 0))
+            and ("path" not in v or (isinstance(v["path"], str) and v["path"] != ""))
+            and ("extrapolate" not in v or isinstance(v["extrapolate"], bool))
+            and ("order" not in v or isinstance(v["order"], str)))
+
+
+_RESPONSE_TEXT = ("identity, srgb, gamma, gamma-<g>, profile:<name> or a mapping {kind: str, "
+                  "gamma: number > 0, path: str, extrapolate: bool, order: str}")
 
 
 def _n_spec(v: Any) -> bool:
@@ -167,14 +178,14 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
     ),
     "layout": (lambda v: v in ("flat", "gopro"), "flat or gopro"),
     "samples": (lambda v: _int(v) and v >= 1, "an int >= 1"),
-    "response": (_response, "a response spec"),
+    "response": (_response, _RESPONSE_TEXT),
     "tracks": (
         lambda v: (
             isinstance(v, dict)
             and len(v) > 0
             and all(isinstance(k, str) and _response(x) for k, x in v.items())
         ),
-        "a mapping role -> response spec",
+        "a mapping role -> response spec (" + _RESPONSE_TEXT + ")",
     ),
     "bit_depth": (lambda v: v in (8, 16) and not isinstance(v, bool), "8 or 16"),
     "raw": (
@@ -337,7 +348,7 @@ class Recipe:
             return None
         n = d["noise"]
         if isinstance(n, str):
-            prof = load_profile(n.split(":", 1)[1])
+            prof = load_named_profile(n.split(":", 1)[1])
             if not {"beta1", "beta2"} <= set(prof.noise):
                 raise ConfigError(f"degradations.noise: profile {n!r} has no beta1/beta2")
             return prof.noise["beta1"], prof.noise["beta2"]
@@ -348,7 +359,7 @@ class Recipe:
         d = self.config["degradations"]
         if d is None or d.get("camera") is None:
             return None
-        return load_profile(str(d["camera"]).split(":", 1)[1])
+        return load_named_profile(str(d["camera"]).split(":", 1)[1])
 
     def ccm(self) -> np.ndarray | None:
         """(k, 3, 3) camera RGB -> linear sRGB matrices of the camera (``None``: identity)."""
@@ -376,7 +387,7 @@ class Recipe:
 def _camera_white_balance(spec: str, where: str) -> dict[str, list[float]]:
     """The camera profile's white-balance ranges, as recipe keys (none when it has none)."""
     try:
-        prof = load_profile(spec.split(":", 1)[1])
+        prof = load_named_profile(spec.split(":", 1)[1])
     except (ConfigError, UnknownNameError) as exc:
         raise ConfigError(f"{where}recipe key 'degradations.camera': {exc}") from exc
     return {k: list(v) for k, v in prof.white_balance.items()}
@@ -393,11 +404,12 @@ def _check_section(
         dotted = f"{prefix}{key}"
         if key not in schema:
             raise ConfigError(
-                f"{where}unknown recipe key {dotted!r}; allowed here: {sorted(schema)}"
+                f"{where}unknown recipe key {short_repr(dotted)}; allowed here: {sorted(schema)}"
             )
         check, expected = schema[key]
         if not check(value):
-            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, got {value!r}")
+            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, "
+                              f"got {short_repr(value)}")
 
 
 def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = None) -> Recipe:
@@ -432,7 +444,8 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
                 cfg[sec] = None
                 continue
             if not isinstance(val, dict):
-                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, got {val!r}")
+                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, "
+                                  f"got {short_repr(val)}")
             _check_section(val, schema, f"{sec}.", where)
             base = dict(DEGRADATION_DEFAULTS) if sec == "degradations" else dict(cfg[sec])
             if sec == "degradations" and val.get("camera") is not None:
@@ -466,6 +479,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         raise ConfigError(f"{where}{exc}") from exc
     except UnknownNameError as exc:
         raise ConfigError(f"{where}{exc}") from exc
+    except (TypeError, ValueError, OSError) as exc:  # a value the checks above let through
+        raise ConfigError(f"{where}recipe key 'response'/'tracks': invalid response "
+                          f"({type(exc).__name__}: {short_repr(str(exc))})") from exc
     doc_hashed: dict[str, Any] = {"config": cfg, "responses": digests}
     versions = algorithm_versions(cfg)
     if versions:
@@ -491,8 +507,4 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
                 f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}"
             )
         p = cand
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: invalid YAML ({exc})") from exc
-    return validate_recipe(doc, path=p)
+    return validate_recipe(load_yaml(p), path=p)

@@ -142,11 +142,17 @@ def test_malformed_files_are_rejected_with_the_key(board, text, needle):
     assert v.problems[0].startswith("malformed:") and needle in v.problems[0], v.problems
 
 
-def test_duplicate_method_name_is_rejected(board):
+def test_duplicate_method_name_is_rejected_as_ambiguous(board):
     copy = board.root / "submissions" / "99-copy.json"
-    copy.write_text(board.files["slow-net"].read_text())
-    verdicts = validate_all(load_leaderboard(board.root))
-    assert not verdicts[-1].accepted and "already on the board" in verdicts[-1].problems[0]
+    copy.write_text(board.files["slow-net"].read_text().replace('"slow-net"', '" Slow-Net "', 1))
+    verdicts = {v.path.name: v for v in validate_all(load_leaderboard(board.root))}
+    first = verdicts[board.files["slow-net"].name]
+    # neither claimant wins by file-name order: both rejected, each naming the other file
+    assert not first.accepted and "99-copy.json" in first.problems[0]
+    assert not verdicts["99-copy.json"].accepted
+    assert board.files["slow-net"].name in verdicts["99-copy.json"].problems[0]
+    assert "ambiguous method name" in first.problems[0]
+    assert sum(v.accepted for v in verdicts.values()) == len(MODELS) - 1
 
 
 def test_spec_errors_name_the_key(tmp_path):
