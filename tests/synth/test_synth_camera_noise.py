@@ -173,7 +173,9 @@ def test_shipped_camera_ccms_are_white_preserving_and_invertible() -> None:
 
 
 # ---------------------------------------------------------------- recipes and profiles
-def test_recipe_camera_supplies_ccm_and_white_balance(tmp_path: Path) -> None:
+def test_recipe_camera_supplies_ccm_and_white_balance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = load_recipe("rsblur-like")
     params = _degradation_params(r)
     assert params is not None and params.ccm is not None
@@ -194,20 +196,24 @@ def test_recipe_camera_supplies_ccm_and_white_balance(tmp_path: Path) -> None:
         validate_recipe({"kind": "global", "degradations": {"camera": "rsblur-camera"}})
     with pytest.raises(ConfigError, match="degradations.camera"):
         validate_recipe({"kind": "global", "degradations": {"camera": "profile:nikon"}})
-    # the CCM's numbers enter the recipe hash
+    # the CCM's numbers enter the recipe hash (profiles named from a private profile folder:
+    # ``profile:`` takes plain names only)
+    import lode_bench.capture.profiles as profiles_mod
+
+    monkeypatch.setattr(profiles_mod, "profiles_dir", lambda: tmp_path)
     p = tmp_path / "cam.yaml"
     p.write_text("name: cam\nccm: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n")
     q = tmp_path / "cam2.yaml"
     q.write_text("name: cam\nccm: [[1, 0.1, 0], [0, 1, 0], [0, 0, 1]]\n")
-    h1 = validate_recipe({"kind": "global", "degradations": {"camera": f"profile:{p}"}})
-    h2 = validate_recipe({"kind": "global", "degradations": {"camera": f"profile:{q}"}})
+    h1 = validate_recipe({"kind": "global", "degradations": {"camera": "profile:cam"}})
+    h2 = validate_recipe({"kind": "global", "degradations": {"camera": "profile:cam2"}})
     assert h1.recipe_hash != h2.recipe_hash
     # so do the noise numbers of a profile named by ``noise: profile:<name>``
     n1, n2 = tmp_path / "n1.yaml", tmp_path / "n2.yaml"
     n1.write_text("name: n\nnoise: {beta1: 1.0e-4, beta2: 1.0e-3}\n")
     n2.write_text("name: n\nnoise: {beta1: 1.0e-4, beta2: 2.0e-3}\n")
-    r1 = validate_recipe({"kind": "global", "degradations": {"noise": f"profile:{n1}"}})
-    r2 = validate_recipe({"kind": "global", "degradations": {"noise": f"profile:{n2}"}})
+    r1 = validate_recipe({"kind": "global", "degradations": {"noise": "profile:n1"}})
+    r2 = validate_recipe({"kind": "global", "degradations": {"noise": "profile:n2"}})
     assert r1.recipe_hash != r2.recipe_hash
 
 

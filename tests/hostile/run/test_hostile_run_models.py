@@ -125,7 +125,7 @@ def test_suite_numeric_settings_validated(cli, dataset, tmp_path):
     suite = tmp_path / "suite.yaml"
     suite.write_text(f'models: [identity]\ndatasets: ["{dataset}"]\nprotocols: [gopro]\nsettings: {{limit: -1}}\n')
     code, out = cli("run", "--suite", suite, "--store", tmp_path / "r.sqlite", "-q")
-    assert_one_line_error(code, out, "limit must be >= 1")
+    assert_one_line_error(code, out, "settings.limit", ">= 1")
 
 
 # -- raising TorchScript model ------------------------------------------------------------------
