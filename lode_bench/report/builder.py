@@ -8,6 +8,8 @@ Output folder::
     tables/<key>.{md,tex,csv,html}
     plots/<key>__{bars,dist,pareto}_<metric>.png, <key>__gain_coverage_<metric>.png,
     plots/generalisation_<metric>.png
+    generalisation/            cross-dataset table, ranks, domain drop (two or more datasets;
+                               see :mod:`lode_bench.report.generalisation_files`)
     visuals/<key>__crop.png, visuals/<key>__best_worst_<model>.png
 
 Every file is written atomically. The report reads only the store (and, for pictures,
@@ -196,7 +198,9 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
                  n_resamples: int = 2000, seed: int = 0, baseline: str = "identity",
                  visuals: bool = True, datasets: Mapping[str, str | Path] | None = None,
                  outputs: Mapping[str, str | Path] | None = None,
-                 progress: bool = True) -> ReportResult:
+                 progress: bool = True, generalisation: bool | None = None,
+                 train_sets: Mapping[str, str] | None = None,
+                 rank_missing: str = "last") -> ReportResult:
     """Write the full report of a results store into ``out_dir``.
 
     Args:
@@ -210,6 +214,11 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
         datasets: dataset name or manifest hash -> folder, where the runs do not name it.
         outputs: model -> folder of saved outputs, where the runs do not name it.
         progress: show a progress bar.
+        generalisation: write the cross-dataset section (``generalisation/``: wide table,
+            rank aggregation, domain drop); ``None`` = when the store holds two or more
+            datasets.
+        train_sets: model -> training set, overriding runs and model cards.
+        rank_missing: missing-value rule of the ranking (``"last"`` or ``"skip"``).
 
     Raises:
         StoreError: when the store cannot be opened.
@@ -246,13 +255,26 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
                             + figure(p.relative_to(out).as_posix(),
                                      f"mean {metric}: models (by training set) × test sets; "
                                      "framed cells are in-domain"))
+    gen_summary = None
+    if generalisation or (generalisation is None and len({t.dataset_hash for t in summaries}) > 1):
+        from lode_bench.report.generalisation import build_generalisation
+        from lode_bench.report.generalisation_files import write_generalisation
+
+        gen = build_generalisation(results, summaries, train_sets=train_sets, baseline=baseline,
+                                   missing=rank_missing,  # type: ignore[arg-type]
+                                   n_resamples=n_resamples, confidence=confidence, seed=seed)
+        gen_files, gen_html, gen_summary = write_generalisation(gen, out)
+        res.files += gen_files
+        res.notes += gen.notes
+        sections.append(gen_html)
     res.files.append(atomic_write_text(out / "tables.md", "".join(
         f"### {t.title}\n\n{tables.to_markdown(t)}\n" for t in summaries)))
     res.files.append(atomic_write_text(out / "tables.tex", "\n".join(
         tables.to_latex(t) for t in summaries)))
     res.files.append(atomic_write_json(out / "summary.json", {
         "confidence": confidence, "n_resamples": n_resamples, "seed": seed,
-        "tables": [summary_dict(t) for t in summaries], "notes": res.notes}))
+        "tables": [summary_dict(t) for t in summaries], "notes": res.notes,
+        **({"generalisation": gen_summary} if gen_summary is not None else {})}))
     notes_html = "".join(f"<li>{esc(n)}</li>" for n in res.notes)
     body = ("<h1>lode-bench report</h1>"
             f"<p class=\"note\">Source: {esc(Path(store).name)}. Means over images with "
