@@ -38,7 +38,7 @@ def analyze_command(datasets: tuple[str, ...], out: Path, split: str | None, lim
     Per sample: blur kernel by regularised least squares between sharp and blurry (paired
     sets), its extent/direction/anisotropy/non-linearity, blurred-area fraction at DIS-flow
     thresholds 0-5 px, saturated fraction and noise level; blind estimates are marked
-    'estimated'. Exits 1 when some samples failed.
+    'estimated'. Exits 1 when some samples failed, 2 on bad input.
     """
     from lode_bench.analyze.dataset import analyze_datasets
     from lode_bench.analyze.sample import AnalyzeSettings
@@ -50,8 +50,9 @@ def analyze_command(datasets: tuple[str, ...], out: Path, split: str | None, lim
     try:
         analyses = analyze_datasets(list(datasets), out, settings=settings, split=split,
                                     limit=limit, workers=workers, progress=progress)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except LodeBenchError as exc:  # bad input: one line, exit status 2
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
     failed = 0
     for a in analyses:
         s = a.summary()

@@ -146,8 +146,13 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
                 rec[k] = v
             elif k == "paired":
                 rec[k] = v == "True"
+            elif v in ("", None):
+                rec[k] = math.nan
             else:
-                rec[k] = float(v) if v not in ("", None) else math.nan
+                try:
+                    rec[k] = int(v)
+                except ValueError:
+                    rec[k] = float(v)
         out.append(rec)
     return out
 

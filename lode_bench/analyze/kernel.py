@@ -153,17 +153,17 @@ def estimate_kernel(sharp: np.ndarray, blur: np.ndarray, *, ksize: int = 31, pat
     energy = den.mean(axis=(1, 2))
     good = energy >= texture * np.median(energy)
     good &= energy > 1e-12
-    lam = reg * energy[:, None, None]
-    full = np.fft.irfft2(num / (den + lam), s=(patch, patch))
-    kernels = np.stack([_crop_kernel(full[p], ksize, floor) for p in np.nonzero(good)[0]]) \
-        if good.any() else np.zeros((0, ksize, ksize))
     if good.any():
+        lam = reg * energy[good][:, None, None]
+        full = np.fft.irfft2(num[good] / (den[good] + lam), s=(patch, patch))
+        kernels = np.stack([_crop_kernel(f, ksize, floor) for f in full])
         pooled_lam = reg * den[good].mean()
         pooled = np.fft.irfft2(num[good].sum(0) / (den[good].sum(0) + pooled_lam * good.sum()),
                                s=(patch, patch))
         kernel = _crop_kernel(pooled, ksize, floor)
         resid = _residual(sp[good], bp[good], kernel, ksize)
     else:
+        kernels = np.zeros((0, ksize, ksize))
         kernel, resid = np.zeros((ksize, ksize)), np.nan
     return KernelEstimate(kernel=kernel, patch_kernels=kernels,
                           corners=np.array(corners, dtype=int)[good], n_patches=len(corners),
