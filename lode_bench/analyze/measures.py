@@ -58,7 +58,8 @@ def blurred_area_curve(magnitude: np.ndarray,
 def saturated_fraction(img: np.ndarray, level: int = SATURATION_LEVEL) -> float:
     """Share of pixels whose largest channel is ``>= level`` (H×W×3 uint8)."""
     x = np.asarray(img)
-    return float(np.mean((x.max(axis=2) if x.ndim == 3 else x) >= level))
+    top = np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2]) if x.ndim == 3 else x
+    return float(np.count_nonzero(top >= level) / top.size)
 
 
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)

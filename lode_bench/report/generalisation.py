@@ -18,8 +18,9 @@ and the per-dataset :class:`~lode_bench.report.summary.SummaryTable` objects.
   registered model card's ``training_set``.
 * **Domain drop**: for a model trained on T, its in-domain test set is the dataset whose
   normalised name contains T's key (:func:`train_key`: ``GoPro_Large train`` → ``gopro``,
-  found in ``gopro-test``). On every
-  other dataset with the same metric column, ``drop = in − out`` for higher-is-better
+  found in ``gopro-test``). Every column of another dataset is paired with the in-domain
+  column of the same metric name and protocol (or, without one, the only in-domain column
+  of that metric name), and ``drop = in − out`` for higher-is-better
   metrics and ``out − in`` otherwise, so **positive = worse out of domain**, in the
   metric's units; ``drop_pct`` is ``100·drop/|in|``.
 """
@@ -78,8 +79,8 @@ class GeneralisationResult:
         ranked_methods: methods entering the ranking (the baseline excluded).
         ranks: rank aggregation over ``ranked_methods``.
         train_sets: method -> training set (None when unknown).
-        drop: long table ``model, train_set, in_domain, dataset, metric, in_value,
-            out_value, drop, drop_pct``.
+        drop: long table ``model, train_set, in_domain, dataset, metric, protocol,
+            in_protocol, higher_is_better, in_value, out_value, drop, drop_pct``.
         notes: what was guessed, skipped or missing.
     """
 
@@ -305,19 +306,25 @@ def domain_drop(train_sets: Mapping[str, str | None], datasets: Sequence[str],
         if ind is None:
             notes.append(f"{m}: trained on {ts}, which is not among the test sets; no domain drop")
             continue
-        in_cols = {c.label: c for c in columns if c.dataset == ind}
+        in_cols = [c for c in columns if c.dataset == ind]
         for c in columns:
-            if c.dataset == ind or c.label not in in_cols:
+            if c.dataset == ind:
                 continue
-            vin = means.get((m, ind, c.label), math.nan)
+            same = [ic for ic in in_cols if ic.metric == c.metric]
+            exact = [ic for ic in same if ic.protocol == c.protocol]
+            ic = exact[0] if exact else (same[0] if len(same) == 1 else None)
+            if ic is None:
+                continue
+            vin = means.get((m, ind, ic.label), math.nan)
             vout = means.get((m, c.dataset, c.label), math.nan)
             if not (math.isfinite(vin) and math.isfinite(vout)):
                 continue
             d = (vin - vout) if c.higher_is_better else (vout - vin)
             rows.append({"model": m, "train_set": ts, "in_domain": ind, "dataset": c.dataset,
-                         "metric": c.label, "higher_is_better": c.higher_is_better,
+                         "metric": c.metric, "protocol": c.protocol, "in_protocol": ic.protocol,
+                         "higher_is_better": c.higher_is_better,
                          "in_value": vin, "out_value": vout, "drop": d,
                          "drop_pct": 100.0 * d / abs(vin) if vin != 0 else math.nan})
-    cols = ["model", "train_set", "in_domain", "dataset", "metric", "higher_is_better",
-            "in_value", "out_value", "drop", "drop_pct"]
+    cols = ["model", "train_set", "in_domain", "dataset", "metric", "protocol", "in_protocol",
+            "higher_is_better", "in_value", "out_value", "drop", "drop_pct"]
     return pd.DataFrame(rows, columns=cols), notes

@@ -8,7 +8,7 @@ Written under ``<report>/generalisation/``::
     drop.{md,csv}               in-domain vs out-of-domain drop (positive = worse)
     ranks_per_dataset.png       dot plot: mean rank per dataset (GLOWDeblur's first plot)
     rank_overall.png            bar plot: mean rank across datasets (its second plot)
-    drop_<metric>.png           heatmap of the drop per model and test set
+    drop_<metric>-<protocol>.png  heatmap of the drop per model and test set
 """
 
 from __future__ import annotations
@@ -201,9 +201,9 @@ def rank_bar_plot(g: GeneralisationResult) -> bytes:
     return plots._png(fig)
 
 
-def drop_matrix(g: GeneralisationResult, metric: str) -> pd.DataFrame:
-    """Rows ``model [train: T]`` × columns out-of-domain datasets: the drop of ``metric``."""
-    d = g.drop[g.drop["metric"] == metric]
+def drop_matrix(g: GeneralisationResult, metric: str, protocol: str) -> pd.DataFrame:
+    """Rows ``model [train: T]`` × out-of-domain datasets: the drop of ``metric`` (protocol)."""
+    d = g.drop[(g.drop["metric"] == metric) & (g.drop["protocol"] == protocol)]
     if d.empty:
         return pd.DataFrame()
     d = d.assign(row=[f"{m} [train: {t}]" for m, t in zip(d["model"], d["train_set"], strict=True)])
@@ -237,17 +237,18 @@ def write_generalisation(g: GeneralisationResult, out: Path) -> tuple[list[Path]
         figs.append((atomic_write_bytes(base / "rank_overall.png", rank_bar_plot(g)),
                      "mean of the per-dataset ranks; P(best) = share of bootstrap resamples "
                      "in which the method ranks first"))
-    for metric in dict.fromkeys(g.drop["metric"]):
-        mat = drop_matrix(g, metric)
+    for metric, proto in dict.fromkeys(zip(g.drop["metric"], g.drop["protocol"], strict=True)):
+        mat = drop_matrix(g, metric, proto)
         if mat.empty:
             continue
-        figs.append((atomic_write_bytes(base / f"drop_{slugify(metric)}.png",
-                                        plots.heatmap_plot(mat, metric=f"{metric} drop"
-                                                           + (" (dB)" if "psnr" in metric.lower() else ""),
+        unit = " (dB)" if "psnr" in metric.lower() else ""
+        figs.append((atomic_write_bytes(base / f"drop_{slugify(f'{metric}-{proto}')}.png",
+                                        plots.heatmap_plot(mat, metric=f"{metric} drop{unit}",
                                                            higher=False,
-                                                           title=f"{metric}: in-domain minus "
-                                                                 "out-of-domain (positive = worse)")),
-                     f"{metric} drop from the in-domain test set to each other test set"))
+                                                           title=f"{metric} ({proto}): in-domain "
+                                                                 "minus out-of-domain "
+                                                                 "(positive = worse)")),
+                     f"{metric} ({proto}) drop from the in-domain test set to each other test set"))
     files += [p for p, _ in figs]
     rank_note = (f"Ranks: per dataset, each method is ranked on every metric (ties share the "
                  f"mean rank; missing values rule: {r.missing if r else '-'}); the ranks are "
@@ -287,13 +288,14 @@ def _ranks_html(ranks: pd.DataFrame) -> str:
 
 
 def _drop_markdown(g: GeneralisationResult) -> str:
-    lines = ["| Model | Train set | In-domain | Test set | Metric | In | Out | Drop | Drop % |",
-             "|:---|:---|:---|:---|:---|---:|---:|---:|---:|"]
+    lines = ["| Model | Train set | In-domain | Test set | Metric | Protocol | In | Out | Drop | "
+             "Drop % |", "|:---|:---|:---|:---|:---|:---|---:|---:|---:|---:|"]
     for r in g.drop.itertuples():
         d = digits_for(r.metric)
         lines.append("| " + " | ".join([_md_escape(r.model), _md_escape(r.train_set),
                                         _md_escape(r.in_domain), _md_escape(r.dataset),
-                                        _md_escape(r.metric), fmt(r.in_value, d), fmt(r.out_value, d),
+                                        _md_escape(r.metric), _md_escape(r.protocol),
+                                        fmt(r.in_value, d), fmt(r.out_value, d),
                                         fmt(r.drop, d), fmt(r.drop_pct, 1)]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -304,12 +306,13 @@ def _drop_html(g: GeneralisationResult) -> str:
                 "(declare it in the model card, the run, or with --train-set MODEL=SET)</p>")
     trs = "".join(
         "<tr>" + "".join(f"<td>{esc(x)}</td>" for x in (r.model, r.train_set, r.in_domain,
-                                                       r.dataset, r.metric))
+                                                       r.dataset, r.metric, r.protocol))
         + "".join(f'<td data-sort="{sort_key(v)}">{esc(fmt(v, k))}</td>'
                   for v, k in ((r.in_value, digits_for(r.metric)), (r.out_value, digits_for(r.metric)),
                                (r.drop, digits_for(r.metric)), (r.drop_pct, 1)))
         + "</tr>" for r in g.drop.itertuples())
     return ('<table class="sortable"><thead><tr><th>Model</th><th>Train set</th>'
-            "<th>In-domain</th><th>Test set</th><th>Metric</th><th>In</th><th>Out</th>"
+            "<th>In-domain</th><th>Test set</th><th>Metric</th><th>Protocol</th><th>In</th>"
+            "<th>Out</th>"
             "<th>Drop (positive = worse)</th><th>Drop %</th></tr></thead>"
             f"<tbody>{trs}</tbody></table>")

@@ -46,6 +46,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             run_benchmark(m, str(man.root), "basicsr", st, progress=False, workers=1,
                           save_outputs=tmp / "out" / name / m if name == "synpan-b" else None,
                           flops_size=None)
+        if name == "synpan-a":  # a second protocol on one set, run by two methods only
+            for m in ("identity", "unsharp"):
+                run_benchmark(m, str(man.root), "gopro", st, progress=False, workers=1,
+                              flops_size=None)
     # a blur-only set: per-image sharpness of the outputs on synpan-b under an unknown
     # column name, and the same numbers under "NIQE" (a lower-is-better name)
     rows = []
@@ -81,21 +85,35 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     with (gdir / "table.csv").open() as f:
         table = list(csv.DictReader(f))
     cells = {(r["model"], r["dataset"], r["metric"]): r for r in table}
-    expect_cols = {("synpan-a", "PSNR"), ("synpan-a", "SSIM"), ("synpan-b", "PSNR"),
-                   ("synpan-b", "SSIM"), ("realworld", "MysteryQ"), ("realworld", "NIQE")}
+    # a column name shared by two protocols of one set is labelled with its protocol
+    expect_cols = {("synpan-a", "PSNR [basicsr]"), ("synpan-a", "SSIM [basicsr]"),
+                   ("synpan-a", "PSNR [gopro]"), ("synpan-a", "SSIM [gopro]"),
+                   ("synpan-b", "PSNR"), ("synpan-b", "SSIM"), ("realworld", "MysteryQ"),
+                   ("realworld", "NIQE")}
     assert {(d, k) for _, d, k in cells} == expect_cols
     assert len(table) == len(METHODS) * len(expect_cols)
-    means = ok.groupby(["dataset", "model"])[["PSNR", "SSIM", "MysteryQ", "NIQE"]].mean()
+    ok = ok.assign(col_protocol=ok["protocol"])
+    rows = []
+    for (d, m, proto), g in ok.groupby(["dataset", "model", "protocol"]):
+        for k in ("PSNR", "SSIM", "MysteryQ", "NIQE"):
+            if g[k].notna().any():
+                label = f"{k} [{proto}]" if d == "synpan-a" else k
+                rows.append({"dataset": d, "model": m, "col": label, "v": g[k].mean()})
+    means = pd.DataFrame(rows).pivot_table(index=["dataset", "model"], columns="col", values="v")
     for (m, d, k), r in cells.items():
-        assert float(r["mean"]) == pytest.approx(means.loc[(d, m), k], rel=1e-12)
+        want = means.loc[(d, m), k] if (d, m) in means.index else math.nan
+        if math.isnan(want):  # wiener and richardson-lucy never ran the gopro protocol
+            assert r["mean"] == "nan" and k.endswith("[gopro]") and m in ("wiener", "richardson-lucy")
+        else:
+            assert float(r["mean"]) == pytest.approx(want, rel=1e-12)
     # direction: PSNR from the protocol's MetricSpec; NIQE and the unknown name from the name
-    assert cells[("identity", "synpan-a", "PSNR")]["direction_source"] == "protocol"
+    assert cells[("identity", "synpan-a", "PSNR [gopro]")]["direction_source"] == "protocol"
     assert cells[("identity", "realworld", "NIQE")]["higher_is_better"] == "0"
     assert cells[("identity", "realworld", "MysteryQ")]["higher_is_better"] == "1"
     # best flags: the arg-best of each column
     for d, k in expect_cols:
         hib = cells[("identity", d, k)]["higher_is_better"] == "1"
-        col = means.xs(d)[k]
+        col = means.xs(d)[k].dropna()
         best = col.idxmax() if hib else col.idxmin()
         flagged = [m for m in METHODS if cells[(m, d, k)]["best"] == "1"]
         assert flagged == [best]
@@ -107,9 +125,10 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
         ks = [k for dd, k in expect_cols if dd == d]
         rs = []
         for k in ks:
-            v = means.xs(d).loc[ranked, k].to_numpy()
+            v = means.xs(d).reindex(ranked)[k].to_numpy()
             hib = cells[("identity", d, k)]["higher_is_better"] == "1"
-            rs.append(rankdata(-v if hib else v, method="average"))
+            key = np.where(np.isnan(v), np.inf, -v if hib else v)  # missing: shared last places
+            rs.append(rankdata(key, method="average"))
         per_ds[d] = np.mean(rs, axis=0)
         got = ranks[ranks["scope"] == d].set_index("model").loc[ranked, "mean_rank"].to_numpy()
         np.testing.assert_allclose(got, per_ds[d], rtol=0, atol=1e-12)
@@ -121,14 +140,19 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     # --- domain drop: unsharp declared as trained on synpan-a
     drop = pd.read_csv(gdir / "drop.csv")
     assert set(drop["model"]) == {"unsharp"}
-    psnr = drop[drop["metric"] == "PSNR"].iloc[0]
+    assert set(drop["model"]) == {"unsharp"}
+    # synpan-b's PSNR (basicsr) pairs with synpan-a's "PSNR [basicsr]", not its gopro PSNR
+    psnr = drop[drop["metric"] == "PSNR"]
+    assert len(psnr) == 1 and psnr.iloc[0]["protocol"] == psnr.iloc[0]["in_protocol"] == "basicsr"
+    psnr = psnr.iloc[0]
     assert psnr["in_domain"] == "synpan-a" and psnr["dataset"] == "synpan-b"
-    assert psnr["drop"] == pytest.approx(means.loc[("synpan-a", "unsharp"), "PSNR"]
+    assert psnr["drop"] == pytest.approx(means.loc[("synpan-a", "unsharp"), "PSNR [basicsr]"]
                                          - means.loc[("synpan-b", "unsharp"), "PSNR"], rel=1e-12)
+    assert set(drop["metric"]) == {"PSNR", "SSIM"}  # the blur-only set has no in-domain twin
     # --- plots, summary.json, HTML
     for name in ("ranks_per_dataset.png", "rank_overall.png"):
         assert (gdir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert list(gdir.glob("drop_psnr-*.png"))
+    assert list(gdir.glob("drop_psnr-basicsr-*.png"))
     summary = json.loads((out / "summary.json").read_text())
     gen = summary["generalisation"]
     assert gen["train_sets"]["unsharp"] == "synpan-a train" and gen["missing_rule"] == "last"
