@@ -10,6 +10,7 @@ Output folder::
     plots/generalisation_<metric>.png
     generalisation/            cross-dataset table, ranks, domain drop (two or more datasets;
                                see :mod:`lode_bench.report.generalisation_files`)
+    analysis/                  figures of ``lode-bench analyze`` folders (``analysis=``)
     visuals/<key>__crop.png, visuals/<key>__best_worst_<model>.png
 
 Every file is written atomically. The report reads only the store (and, for pictures,
@@ -19,7 +20,7 @@ the dataset folders and saved outputs the runs name; see :mod:`lode_bench.report
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,8 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
                  outputs: Mapping[str, str | Path] | None = None,
                  progress: bool = True, generalisation: bool | None = None,
                  train_sets: Mapping[str, str] | None = None,
-                 rank_missing: str = "last") -> ReportResult:
+                 rank_missing: str = "last",
+                 analysis: Sequence[str | Path] = ()) -> ReportResult:
     """Write the full report of a results store into ``out_dir``.
 
     Args:
@@ -219,6 +221,7 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
             datasets.
         train_sets: model -> training set, overriding runs and model cards.
         rank_missing: missing-value rule of the ranking (``"last"`` or ``"skip"``).
+        analysis: ``lode-bench analyze`` output folders to show (blur-pattern statistics).
 
     Raises:
         StoreError: when the store cannot be opened.
@@ -267,6 +270,13 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
         res.files += gen_files
         res.notes += gen.notes
         sections.append(gen_html)
+    if analysis:
+        from lode_bench.report.analysis_section import analysis_section
+
+        for folder in analysis:
+            a_files, a_html = analysis_section(folder, out)
+            res.files += a_files
+            sections.append(a_html)
     res.files.append(atomic_write_text(out / "tables.md", "".join(
         f"### {t.title}\n\n{tables.to_markdown(t)}\n" for t in summaries)))
     res.files.append(atomic_write_text(out / "tables.tex", "\n".join(

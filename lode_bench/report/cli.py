@@ -54,10 +54,14 @@ def _progress() -> bool:
 @click.option("--rank-missing", type=click.Choice(["last", "skip"]), default="last",
               show_default=True,
               help="Ranking of a missing value: share the last places, or leave it out.")
+@click.option("--analysis", "analysis", multiple=True,
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Output folder of `lode-bench analyze` to include (blur-pattern statistics).")
 def report_command(store: Path, out: Path, confidence: float, resamples: int, seed: int,
                    baseline: str, no_visuals: bool, dataset_root: tuple[str, ...],
                    outputs: tuple[str, ...], generalisation: bool | None = None,
-                   train_set: tuple[str, ...] = (), rank_missing: str = "last") -> None:
+                   train_set: tuple[str, ...] = (), rank_missing: str = "last",
+                   analysis: tuple[Path, ...] = ()) -> None:
     """Tables (Markdown, LaTeX, CSV, HTML), plots and visual comparisons from a store."""
     from lode_bench.report.builder import build_report
 
@@ -70,7 +74,7 @@ def report_command(store: Path, out: Path, confidence: float, resamples: int, se
                            outputs=_pairs(outputs, "--outputs"), progress=_progress(),
                            generalisation=generalisation,
                            train_sets=_pairs(train_set, "--train-set"),
-                           rank_missing=rank_missing)
+                           rank_missing=rank_missing, analysis=analysis)
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     for note in res.notes:

@@ -120,3 +120,35 @@ def test_analyze_cli_bad_pair_and_bad_input(sets: dict[str, Path]) -> None:
     res = CliRunner().invoke(main, ["analyze", str(sets["builtin"]), "--out", str(out),
                                     "--ksize", "20"])
     assert res.exit_code == 2 and "odd" in res.output
+
+
+def test_report_includes_the_analysis(sets: dict[str, Path]) -> None:
+    from lode_bench.bench.runner import run_benchmark
+    from lode_bench.report.cli import report_command
+
+    out = sets["tmp"] / "an-for-report"
+    res = CliRunner().invoke(main, ["analyze", f"lode={sets['builtin']}", str(sets["blur-only"]),
+                                    "--out", str(out), "-q", "--no-blind"])
+    assert res.exit_code == 0, res.output
+    store = sets["tmp"] / "r.sqlite"
+    run_benchmark("identity", str(sets["builtin"]), "basicsr", store, progress=False, workers=1,
+                  flops_size=None)
+    rep = sets["tmp"] / "report"
+    res = CliRunner().invoke(report_command, ["--store", str(store), "--out", str(rep),
+                                              "--no-visuals", "--resamples", "100",
+                                              "--analysis", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (rep / "index.html").read_text()
+    assert "Blur-pattern statistics" in html
+    summary = json.loads((out / "summary.json").read_text())
+    lode = summary["datasets"][0]
+    assert f"<td>lode</td><td>4</td><td>4</td><td>{lode['extent_px_median']:.1f}</td>" in html
+    # blur-only: the blind estimate is shown and marked (blind stays on for blur-only sets)
+    assert "(estimated)" in html
+    pngs = sorted(p.name for p in (rep / "analysis").rglob("*.png"))
+    assert "comparison.png" in pngs and sum(n.endswith("__histograms.png") for n in pngs) == 2
+    for p in (rep / "analysis").rglob("*.png"):
+        assert p.relative_to(rep).as_posix() in html
+    res = CliRunner().invoke(report_command, ["--store", str(store), "--out", str(rep),
+                                              "--analysis", str(sets["tmp"])])
+    assert res.exit_code != 0 and "summary.json" in res.output
