@@ -69,8 +69,8 @@ def diversity(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "features": "extent_px x direction_deg x anisotropy", "estimated": False,
                 "max_bits": math.log2((len(EXTENT_BINS) - 1) * 6 * 3)}
     blind = [r for r in rows if _finite(r.get("extent_blind_px"))]
-    codes = [(_bin(r["extent_blind_px"], EXTENT_BINS),) for r in blind]
-    return {"diversity_bits": entropy_bits(codes), "n": len(codes),
+    blind_codes = [(_bin(r["extent_blind_px"], EXTENT_BINS),) for r in blind]
+    return {"diversity_bits": entropy_bits(blind_codes), "n": len(blind_codes),
             "features": "extent_blind_px", "estimated": True,
             "max_bits": math.log2(len(EXTENT_BINS) - 1)}
 
@@ -112,8 +112,8 @@ class DatasetAnalysis:
             out[f"{c}_median"] = float(np.median(v)) if v.size else None
         curve = []
         for t in FLOW_THRESHOLDS:
-            v = [float(r[flow_column(t)]) for r in ok if _finite(r.get(flow_column(t)))]
-            curve.append(float(np.mean(v)) if v else None)
+            at_t = [float(r[flow_column(t)]) for r in ok if _finite(r.get(flow_column(t)))]
+            curve.append(float(np.mean(at_t)) if at_t else None)
         out["blurred_frac_curve"] = {"thresholds_px": list(FLOW_THRESHOLDS), "mean": curve}
         err = [float(r["extent_px"]) - float(r["true_extent_px"]) for r in ok
                if _finite(r.get("extent_px")) and _finite(r.get("true_extent_px"))]
@@ -248,7 +248,7 @@ def _run_one(a: DatasetAnalysis, out: Path, settings: AnalyzeSettings, limit: in
     for job, res in ex.map_unordered(_job, jobs):
         sample = job[1]
         if isinstance(res, BaseException):
-            row = dict.fromkeys(COLUMNS, math.nan)
+            row: dict[str, Any] = dict.fromkeys(COLUMNS, math.nan)
             row.update(dataset=a.label, sample_id=sample.id, status="error",
                        error=f"{type(res).__name__}: {res}", paired=sample.sharp is not None,
                        kernel_source="none", estimated="")

@@ -43,7 +43,7 @@ def _grey_u8(img: np.ndarray) -> np.ndarray:
 
 def flow_magnitude(sharp: np.ndarray, blur: np.ndarray) -> np.ndarray:
     """Per-pixel DIS optical-flow magnitude (px) from ``sharp`` to ``blur`` (H×W×3 uint8)."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     flow = dis.calc(_grey_u8(sharp), _grey_u8(blur), None)
     return np.hypot(flow[..., 0], flow[..., 1])
 

@@ -30,6 +30,7 @@ each method comes first.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -224,14 +225,11 @@ def aggregate_ranks(datasets: Sequence[DatasetScores], methods: Sequence[str], *
                                                        missing=missing)
                 start = stop
         q = [(1 - confidence) / 2, (1 + confidence) / 2]
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                dci = np.moveaxis(np.nanquantile(boot, q, axis=0), 0, -1)
-                ob = _nanmean_last(np.moveaxis(boot, 1, 2))  # (B, M)
-                oci = np.moveaxis(np.nanquantile(ob, q, axis=0), 0, -1)
+        ob = _nanmean_last(np.moveaxis(boot, 1, 2))  # (B, M) overall rank per resample
+        with warnings.catch_warnings():  # all-NaN columns (a method nowhere scored) give NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dci = np.moveaxis(np.nanquantile(boot, q, axis=0), 0, -1)
+            oci = np.moveaxis(np.nanquantile(ob, q, axis=0), 0, -1)
         best = np.nanmin(np.where(np.isnan(ob), np.inf, ob), axis=1, keepdims=True)
         win = (ob == best) & ~np.isnan(ob)
         p_best = (win / np.maximum(win.sum(axis=1, keepdims=True), 1)).mean(axis=0)
