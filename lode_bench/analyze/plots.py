@@ -35,11 +35,12 @@ def _extent(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, bool]:
     return _values(rows, "extent_blind_px"), True
 
 
-def _hist(ax: Any, v: np.ndarray, *, bins: Any, xlabel: str, title: str) -> None:
+def _hist(ax: Any, v: np.ndarray, *, bins: Any, xlabel: str, title: str,
+          empty: str = "no values") -> None:
     if v.size:
         ax.hist(v, bins=bins, color="#4a6fa5", edgecolor="#1d2330", linewidth=0.5)
     else:
-        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes,
+        ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes,
                 fontsize=8, color="#5b6478")
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel("samples", fontsize=8)
@@ -53,6 +54,7 @@ def histogram_figure(a: DatasetAnalysis) -> bytes:
     """2×3 histograms: extent, direction, anisotropy, non-linearity, saturation, noise."""
     rows = a.ok_rows
     div = a.summary()["diversity"]
+    paired_only = "no kernel: needs a sharp image (paired set)"
     fig = Figure(figsize=(10.5, 5.8))
     axes = fig.subplots(2, 3)
     ext, est = _extent(rows)
@@ -64,12 +66,14 @@ def histogram_figure(a: DatasetAnalysis) -> bytes:
                       if np.isfinite(float(r.get("direction_deg", math.nan)))
                       and float(r.get("anisotropy", 0.0)) >= 0.3])
     _hist(axes[0, 1], direc, bins=np.arange(0, 181, 15), xlabel="direction (deg, CCW from +x)",
-          title="direction (anisotropy ≥ 0.3)")
+          title="direction (anisotropy ≥ 0.3)", empty=paired_only if est else "no values")
     _hist(axes[0, 2], aniso, bins=np.linspace(0, 1, 11), xlabel="anisotropy 1 − λ₂/λ₁",
-          title="anisotropy")
+          title="anisotropy", empty=paired_only)
     _hist(axes[1, 0], _values(rows, "nonlinearity"), bins=12,
-          xlabel="non-linearity (curve RMS / extent)", title="trajectory non-linearity")
-    _hist(axes[1, 1], 100 * _values(rows, "saturated_frac"), bins=12,
+          xlabel="non-linearity (curve RMS / extent)", title="trajectory non-linearity",
+          empty=paired_only)
+    sat = 100 * _values(rows, "saturated_frac")
+    _hist(axes[1, 1], sat, bins=np.linspace(0, max(1.0, float(sat.max()) if sat.size else 1.0), 11),
           xlabel="saturated pixels (%)", title="saturation (max channel ≥ 250)")
     _hist(axes[1, 2], _values(rows, "noise_sigma"), bins=12, xlabel="noise σ (8-bit levels)",
           title="noise level (estimated)")
