@@ -32,16 +32,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft as sfft
 
 GAMMA = 2.2
 
 
+_DECODE = (np.arange(256, dtype=np.float64) / 255.0) ** GAMMA
+
+
 def linear_grey(img: np.ndarray) -> np.ndarray:
-    """H×W×3 uint8 (or H×W) → H×W float64 linear grey in [0, 1] (gamma 2.2 decoding)."""
+    """H×W×3 uint8 (or H×W, or float in [0, 1]) → H×W float64 linear grey in [0, 1].
+
+    Gamma 2.2 decoding (a 256-entry table for uint8), then the mean of R, G and B.
+    """
     x = np.asarray(img)
-    f = x.astype(np.float64) / (255.0 if x.dtype == np.uint8 else 1.0)
-    lin = np.clip(f, 0.0, 1.0) ** GAMMA
-    return lin.mean(axis=2) if lin.ndim == 3 else lin
+    if x.dtype == np.uint8:
+        lin = _DECODE[x]
+    else:
+        lin = np.clip(x.astype(np.float64), 0.0, 1.0) ** GAMMA
+    if lin.ndim == 3:
+        return (lin[..., 0] + lin[..., 1] + lin[..., 2]) / 3.0
+    return lin
 
 
 def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
@@ -146,8 +157,8 @@ def estimate_kernel(sharp: np.ndarray, blur: np.ndarray, *, ksize: int = 31, pat
     for axis in (1, 2):
         ds = np.diff(sp, axis=axis, append=np.take(sp, [-1], axis=axis))
         db = np.diff(bp, axis=axis, append=np.take(bp, [-1], axis=axis))
-        fs = np.fft.rfft2(ds * win)
-        fb = np.fft.rfft2(db * win)
+        fs = sfft.rfft2(ds * win)
+        fb = sfft.rfft2(db * win)
         num += np.conj(fs) * fb
         den += (fs * np.conj(fs)).real
     energy = den.mean(axis=(1, 2))
@@ -155,10 +166,10 @@ def estimate_kernel(sharp: np.ndarray, blur: np.ndarray, *, ksize: int = 31, pat
     good &= energy > 1e-12
     if good.any():
         lam = reg * energy[good][:, None, None]
-        full = np.fft.irfft2(num[good] / (den[good] + lam), s=(patch, patch))
+        full = sfft.irfft2(num[good] / (den[good] + lam), s=(patch, patch))
         kernels = np.stack([_crop_kernel(f, ksize, floor) for f in full])
         pooled_lam = reg * den[good].mean()
-        pooled = np.fft.irfft2(num[good].sum(0) / (den[good].sum(0) + pooled_lam * good.sum()),
+        pooled = sfft.irfft2(num[good].sum(0) / (den[good].sum(0) + pooled_lam * good.sum()),
                                s=(patch, patch))
         kernel = _crop_kernel(pooled, ksize, floor)
         resid = _residual(sp[good], bp[good], kernel, ksize)

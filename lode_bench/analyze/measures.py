@@ -29,6 +29,7 @@ import math
 
 import cv2
 import numpy as np
+import scipy.fft as sfft
 from scipy.ndimage import map_coordinates
 
 from lode_bench.analyze.kernel import _tukey, linear_grey
@@ -72,22 +73,30 @@ def noise_sigma(img: np.ndarray, *, edge_percentile: float = 90.0) -> float:
         img: H×W×3 (or H×W) uint8.
         edge_percentile: pixels above this percentile of gradient magnitude are excluded.
     """
-    x = np.asarray(img)
-    g = _grey_u8(x).astype(np.float64)
+    x = np.ascontiguousarray(img)
+    g = _grey_u8(x)
     if min(g.shape) < 3:
         return math.nan
-    resp = np.abs(cv2.filter2D(x.astype(np.float64), cv2.CV_64F, _IMMERKAER,
-                               borderType=cv2.BORDER_REFLECT_101))
-    if resp.ndim == 2:
-        resp = resp[..., None]
-    gx = cv2.Sobel(g, cv2.CV_64F, 1, 0, ksize=3)
-    gy = cv2.Sobel(g, cv2.CV_64F, 0, 1, ksize=3)
-    mag = np.hypot(gx, gy)[1:-1, 1:-1]
-    r = resp[1:-1, 1:-1, :]
-    keep = mag <= np.percentile(mag, edge_percentile)
+    resp = np.abs(cv2.filter2D(x, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT_101))
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3),
+                        cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    inner = mag[1:-1, 1:-1]
+    flat = inner.ravel()
+    k = min(flat.size - 1, int(round(edge_percentile / 100.0 * (flat.size - 1))))
+    level = np.partition(flat, k)[k]
+    keep = (inner <= level).astype(np.uint8)
     if not keep.any():
         return math.nan
-    return float(math.sqrt(math.pi / 2.0) * r[keep].mean() / 6.0)
+    means = cv2.mean(np.ascontiguousarray(resp[1:-1, 1:-1]), mask=keep)
+    n_ch = 1 if resp.ndim == 2 else resp.shape[2]
+    return float(math.sqrt(math.pi / 2.0) * float(np.mean(means[:n_ch])) / 6.0)
+
+
+def _even_fast_len(n: int) -> int:
+    m = sfft.next_fast_len(n, real=True)
+    while m % 2:
+        m = sfft.next_fast_len(m + 1, real=True)
+    return m
 
 
 def blind_extent(blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640,
@@ -116,12 +125,15 @@ def blind_extent(blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640
     gx = cv2.Sobel(g, cv2.CV_64F, 1, 0, ksize=3) / 8.0
     gy = -cv2.Sobel(g, cv2.CV_64F, 0, 1, ksize=3) / 8.0  # y up
     win = np.outer(_tukey(h), _tukey(w))
-    shape = (2 * h, 2 * w)
-    fx, fy = np.fft.rfft2(gx * win, s=shape), np.fft.rfft2(gy * win, s=shape)
-    rxx = np.fft.fftshift(np.fft.irfft2(fx * np.conj(fx), s=shape))
-    ryy = np.fft.fftshift(np.fft.irfft2(fy * np.conj(fy), s=shape))
-    rxy = np.fft.fftshift(np.fft.irfft2(fx * np.conj(fy), s=shape))
+    # zero-padded to an even fast size >= image + largest lag: no wrap-around within the lags
+    reach = int(math.ceil(max_len * scale)) + 2
+    shape = tuple(_even_fast_len(n + reach) for n in (h, w))
+    fx, fy = sfft.rfft2(gx * win, s=shape), sfft.rfft2(gy * win, s=shape)
+    rxx = np.fft.fftshift(sfft.irfft2(fx * np.conj(fx), s=shape))
+    ryy = np.fft.fftshift(sfft.irfft2(fy * np.conj(fy), s=shape))
+    rxy = np.fft.fftshift(sfft.irfft2(fx * np.conj(fy), s=shape))
     rxy_sym = rxy + np.roll(rxy[::-1, ::-1], (1, 1), axis=(0, 1))  # R_xy(τ) + R_xy(−τ)
+    h, w = shape[0] // 2, shape[1] // 2  # zero lag after fftshift
     lags = np.arange(0.0, max_len * scale + 0.25, 0.5)
     best_depth, best_lag = math.inf, math.nan
     for theta in np.radians(np.arange(0.0, 180.0, 3.0)):
