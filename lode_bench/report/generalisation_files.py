@@ -97,14 +97,13 @@ def to_csv(g: GeneralisationResult) -> str:
 
 
 def to_html(g: GeneralisationResult) -> str:
-    """Sortable ``<table>`` with a dataset header row; all text escaped."""
-    groups = [(d, g.columns_of(d)) for d in g.datasets if g.columns_of(d)]
-    top = '<tr><th rowspan="2" class="method">Method</th>' + "".join(
-        f'<th colspan="{len(cs)}">{esc(d)}</th>' for d, cs in groups) + "</tr>"
-    cols = [c for _, cs in groups for c in cs]
-    sub = "<tr>" + "".join(
-        f'<th title="{"higher" if c.higher_is_better else "lower"} is better">'
-        f"{esc(c.label)} {_arrow(c)}</th>" for c in cols) + "</tr>"
+    """Sortable ``<table>``, one header row (dataset above metric, so every header sorts
+    its own column); all text escaped."""
+    cols = [c for d in g.datasets for c in g.columns_of(d)]
+    head = '<tr><th class="method">Method</th>' + "".join(
+        f'<th title="{esc(c.dataset)}: {"higher" if c.higher_is_better else "lower"} is better">'
+        f'<span class="ci">{esc(c.dataset)}</span><br>{esc(c.label)} {_arrow(c)}</th>'
+        for c in cols) + "</tr>"
     best = [_best(g, c) for c in cols]
     trs = []
     for i, m in enumerate(g.methods):
@@ -113,8 +112,8 @@ def to_html(g: GeneralisationResult) -> str:
             v = g.mean(m, c)
             cls = ' class="best"' if i in b else ""
             tds.append(f'<td{cls} data-sort="{sort_key(v)}">{esc(fmt(v, digits_for(c.metric)))}</td>')
-        trs.append("<tr>" + "".join(tds) + "</tr>")
-    return (f'<table class="sortable" id="generalisation"><thead>{top}{sub}</thead>'
+        trs.append(f'<tr data-model="{esc(m)}">' + "".join(tds) + "</tr>")
+    return (f'<table class="sortable" id="generalisation"><thead>{head}</thead>'
             f"<tbody>{''.join(trs)}</tbody></table>")
 
 
