@@ -43,6 +43,7 @@ _STAGE_COMMANDS = {
     "leaderboard": "lode_bench.report.cli",
     "demo": "lode_bench.report.cli",
     "dataset": "lode_bench.datasets.tools_cli",
+    "analyze": "lode_bench.analyze.cli",
 }
 
 

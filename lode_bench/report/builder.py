@@ -8,6 +8,9 @@ Output folder::
     tables/<key>.{md,tex,csv,html}
     plots/<key>__{bars,dist,pareto}_<metric>.png, <key>__gain_coverage_<metric>.png,
     plots/generalisation_<metric>.png
+    generalisation/            cross-dataset table, ranks, domain drop (two or more datasets;
+                               see :mod:`lode_bench.report.generalisation_files`)
+    analysis/                  figures of ``lode-bench analyze`` folders (``analysis=``)
     visuals/<key>__crop.png, visuals/<key>__best_worst_<model>.png
 
 Every file is written atomically. The report reads only the store (and, for pictures,
@@ -17,7 +20,7 @@ the dataset folders and saved outputs the runs name; see :mod:`lode_bench.report
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,7 +200,10 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
                  n_resamples: int = 2000, seed: int = 0, baseline: str = "identity",
                  visuals: bool = True, datasets: Mapping[str, str | Path] | None = None,
                  outputs: Mapping[str, str | Path] | None = None,
-                 progress: bool = True) -> ReportResult:
+                 progress: bool = True, generalisation: bool | None = None,
+                 train_sets: Mapping[str, str] | None = None,
+                 rank_missing: str = "last",
+                 analysis: Sequence[str | Path] = ()) -> ReportResult:
     """Write the full report of a results store into ``out_dir``.
 
     Args:
@@ -211,6 +217,12 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
         datasets: dataset name or manifest hash -> folder, where the runs do not name it.
         outputs: model -> folder of saved outputs, where the runs do not name it.
         progress: show a progress bar.
+        generalisation: write the cross-dataset section (``generalisation/``: wide table,
+            rank aggregation, domain drop); ``None`` = when the store holds two or more
+            datasets.
+        train_sets: model -> training set, overriding runs and model cards.
+        rank_missing: missing-value rule of the ranking (``"last"`` or ``"skip"``).
+        analysis: ``lode-bench analyze`` output folders to show (blur-pattern statistics).
 
     Raises:
         StoreError: when the store cannot be opened.
@@ -247,13 +259,33 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
                             + figure(p.relative_to(out).as_posix(),
                                      f"mean {metric}: models (by training set) × test sets; "
                                      "framed cells are in-domain"))
+    gen_summary = None
+    if generalisation or (generalisation is None and len({t.dataset_hash for t in summaries}) > 1):
+        from lode_bench.report.generalisation import build_generalisation
+        from lode_bench.report.generalisation_files import write_generalisation
+
+        gen = build_generalisation(results, summaries, train_sets=train_sets, baseline=baseline,
+                                   missing=rank_missing,  # type: ignore[arg-type]
+                                   n_resamples=n_resamples, confidence=confidence, seed=seed)
+        gen_files, gen_html, gen_summary = write_generalisation(gen, out)
+        res.files += gen_files
+        res.notes += gen.notes
+        sections.append(gen_html)
+    if analysis:
+        from lode_bench.report.analysis_section import analysis_section
+
+        for folder in analysis:
+            a_files, a_html = analysis_section(folder, out)
+            res.files += a_files
+            sections.append(a_html)
     res.files.append(atomic_write_text(out / "tables.md", "".join(
         f"### {t.title}\n\n{tables.to_markdown(t)}\n" for t in summaries)))
     res.files.append(atomic_write_text(out / "tables.tex", "\n".join(
         tables.to_latex(t) for t in summaries)))
     res.files.append(atomic_write_json(out / "summary.json", {
         "confidence": confidence, "n_resamples": n_resamples, "seed": seed,
-        "tables": [summary_dict(t) for t in summaries], "notes": res.notes}))
+        "tables": [summary_dict(t) for t in summaries], "notes": res.notes,
+        **({"generalisation": gen_summary} if gen_summary is not None else {})}))
     notes_html = "".join(f"<li>{esc(n)}</li>" for n in res.notes)
     body = ("<h1>lode-bench report</h1>"
             f"<p class=\"note\">Source: {esc(Path(store).name)}. Means over images with "

@@ -46,9 +46,22 @@ def _progress() -> bool:
 @click.option("--outputs", multiple=True, metavar="[DATASET/]MODEL=DIR",
               help="Folder of a model's saved outputs (on every dataset, or on DATASET only), "
                    "where the run table does not name it.")
+@click.option("--generalisation/--no-generalisation", "generalisation", default=None,
+              help="Cross-dataset section (wide table, rank aggregation, domain drop); "
+                   "default: when the store holds two or more datasets.")
+@click.option("--train-set", "train_set", multiple=True, metavar="MODEL=SET",
+              help="Training set of MODEL (overrides the run table and the model card).")
+@click.option("--rank-missing", type=click.Choice(["last", "skip"]), default="last",
+              show_default=True,
+              help="Ranking of a missing value: share the last places, or leave it out.")
+@click.option("--analysis", "analysis", multiple=True,
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Output folder of `lode-bench analyze` to include (blur-pattern statistics).")
 def report_command(store: Path, out: Path, confidence: float, resamples: int, seed: int,
                    baseline: str, no_visuals: bool, dataset_root: tuple[str, ...],
-                   outputs: tuple[str, ...]) -> None:
+                   outputs: tuple[str, ...], generalisation: bool | None = None,
+                   train_set: tuple[str, ...] = (), rank_missing: str = "last",
+                   analysis: tuple[Path, ...] = ()) -> None:
     """Tables (Markdown, LaTeX, CSV, HTML), plots and visual comparisons from a store."""
     from lode_bench.report.builder import build_report
 
@@ -58,7 +71,10 @@ def report_command(store: Path, out: Path, confidence: float, resamples: int, se
         res = build_report(store, out, confidence=confidence, n_resamples=resamples, seed=seed,
                            baseline=baseline, visuals=not no_visuals,
                            datasets=_pairs(dataset_root, "--dataset-root"),
-                           outputs=_pairs(outputs, "--outputs"), progress=_progress())
+                           outputs=_pairs(outputs, "--outputs"), progress=_progress(),
+                           generalisation=generalisation,
+                           train_sets=_pairs(train_set, "--train-set"),
+                           rank_missing=rank_missing, analysis=analysis)
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     for note in res.notes:

@@ -184,7 +184,10 @@ def test_report_page_in_headless_chromium(board, tmp_path, browser, serve):
     page = browser.page()
     try:
         page.goto(f"{base}/index.html")
-        assert page.eval("document.body.getAttribute('data-sortable-ready')") == str(len(res.tables))
+        # the summary tables plus those of the cross-dataset section (two datasets here)
+        n_sortable = (out / "index.html").read_text().count('<table class="sortable"')
+        assert n_sortable >= len(res.tables)
+        assert page.eval("document.body.getAttribute('data-sortable-ready')") == str(n_sortable)
         for t in res.tables:
             shown = page.eval(f"Array.from(document.getElementById({json.dumps(t.key)})"
                               ".tBodies[0].rows).map(r => r.getAttribute('data-model'))")
@@ -193,6 +196,15 @@ def test_report_page_in_headless_chromium(board, tmp_path, browser, serve):
                              ".querySelectorAll('td[data-metric=PSNR]'))"
                              ".map(c => c.textContent.split(' ')[0])")
             assert psnr == [f"{r.metrics['PSNR'].mean:.2f}" for r in t.rows]
+        # the cross-dataset table sorts by the clicked column (descending on a second click),
+        # its last header included
+        last = "Array.from(document.querySelectorAll('#generalisation thead th')).pop()"
+        page.eval(f"{last}.click()")
+        page.eval(f"{last}.click()")
+        assert page.eval(f"{last}.getAttribute('aria-sort')") == "descending"
+        keys = page.eval("Array.from(document.querySelectorAll('#generalisation tbody tr'))"
+                         ".map(r => parseFloat(r.cells[r.cells.length - 1].getAttribute('data-sort')))")
+        assert len(keys) >= 2 and keys == sorted(keys, reverse=True)
         assert page.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         assert page.eval("window.__pwned === undefined") is True
         page.screenshot(tmp_path / "report-index.png")

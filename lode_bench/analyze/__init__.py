@@ -1,0 +1,1 @@
+"""Blur-pattern statistics of deblurring datasets (``lode-bench analyze``)."""
