@@ -22,7 +22,6 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
@@ -113,6 +112,15 @@ def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     return keep[labels]
 
 
+def fill_mask_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill background regions not 4-connected to the image border (as ``binary_fill_holes``)."""
+    m = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    m[1:-1, 1:-1] = mask.astype(bool)
+    cv2.floodFill(m, None, (0, 0), 2, flags=4)  # the padded frame touches all outside background
+    out: np.ndarray = m[1:-1, 1:-1] != 2
+    return out
+
+
 def clean_mask(
     mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
     dilate_px: int = 0,
@@ -127,7 +135,7 @@ def clean_mask(
         m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_radius))[pad:-pad, pad:-pad]
     out = m.astype(bool)
     if fill_holes:
-        out = ndimage.binary_fill_holes(out)
+        out = fill_mask_holes(out)
     out = remove_small(out, min_area)
     if dilate_px:
         out = cv2.dilate(out.astype(np.uint8), _disk(dilate_px)).astype(bool)
@@ -220,14 +228,17 @@ def residual_outliers(
         warped: H×W float grey input already warped into the template frame.
         static: H×W bool pixels currently believed static and valid.
     """
-    t = template.astype(np.float64)
-    w = warped.astype(np.float64)
     s = static.astype(bool)
     if s.sum() < 16:
-        return np.zeros(t.shape, bool)
-    a_mat = np.stack([w[s], np.ones(int(s.sum()))], axis=1)
-    (gain, offset), *_ = np.linalg.lstsq(a_mat, t[s], rcond=None)
-    r = np.abs(t - (gain * w + offset)).astype(np.float32)
+        return np.zeros(template.shape, bool)
+    ts, ws = template[s].astype(np.float64), warped[s].astype(np.float64)
+    wc = ws - ws.mean()
+    # least squares by element-wise sums: BLAS calls (np.dot, lstsq) stall on busy machines
+    var = float((wc * wc).sum())
+    gain = float((wc * (ts - ts.mean())).sum()) / var if var > 1e-12 else 1.0
+    offset = float(ts.mean()) - gain * float(ws.mean())
+    r = np.abs(template.astype(np.float32) - (np.float32(gain) * warped.astype(np.float32)
+                                              + np.float32(offset)))
     if smooth_sigma > 0:
         r = cv2.GaussianBlur(r, (0, 0), smooth_sigma)
     thr = robust_threshold(r[s], k=noise_k, floor=min_residual)
