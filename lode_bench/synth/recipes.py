@@ -29,7 +29,8 @@ Schema (defaults in brackets)::
     jpeg: null | {quality: int}
     objects: {moving: [lo, hi], static: [lo, hi], max_shift, max_scale, max_rotation_deg,
               size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel}
-    mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
+    mask: {method: diff | flow | both [both], diff_threshold, flow_threshold [0.25],
+           flow_method: dis | deepflow [dis], preblur_sigma, open_px, close_px,
            dilate_px, feather_sigma}       (local-real)
 """
 
@@ -130,6 +131,7 @@ MASK_SCHEMA: dict[str, tuple[Check, str]] = {
     "method": (lambda v: v in ("diff", "flow", "both"), "diff, flow or both"),
     "diff_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (8-bit code units)"),
     "flow_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (px)"),
+    "flow_method": (lambda v: v in ("dis", "deepflow"), "dis or deepflow"),
     "preblur_sigma": (lambda v: _num(v) and v >= 0, "a number >= 0"),
     "open_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
     "close_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
@@ -215,9 +217,10 @@ DEFAULTS: dict[str, Any] = {
         "min_kernel": 5,
     },
     "mask": {
-        "method": "diff",
+        "method": "both",
         "diff_threshold": 12.0,
         "flow_threshold": 0.25,
+        "flow_method": "dis",
         "preblur_sigma": 1.0,
         "open_px": 2,
         "close_px": 5,
