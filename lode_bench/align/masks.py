@@ -7,9 +7,11 @@ Two sources of evidence, usable alone or combined:
   smoothed by a Gaussian, then thresholded. The threshold is absolute, or automatic:
   ``median + k · 1.4826 · MAD`` of the smoothed difference over the frame (the static
   background dominates, so this measures the noise), never below ``min_diff``.
-* **Flow magnitude**: dense DIS optical flow between the aligned images, thresholded
-  in pixels (LODE marks flow magnitude > 0.25 px between video frames; between a
-  blurry and a sharp image the flow is noisier, hence a larger default).
+* **Flow magnitude**: dense optical flow (DIS, or DeepFlow as LODE used it; see
+  :mod:`lode_bench.align.flow`) between the aligned images, thresholded in pixels
+  (LODE marks flow magnitude > 0.25 px between video frames; between a blurry and a
+  sharp image the flow is noisier, hence a larger default). The magnitude map can be
+  kept (``save_flow``) and is written as a ``.npy`` next to the PNG mask.
 
 The binary result is cleaned by morphology (opening removes specks, closing and
 hole filling make objects solid) and components below a minimum area are dropped.
@@ -22,6 +24,9 @@ from typing import Literal
 
 import cv2
 import numpy as np
+
+from lode_bench.align.flow import FLOW_METHODS, FlowMethod, check_flow_method, flow_rule
+from lode_bench.align.flow import flow_magnitude as _flow_magnitude
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
@@ -46,6 +51,9 @@ class MaskConfig:
         fill_holes: fill enclosed holes of each region.
         min_area: regions smaller than this many pixels are dropped.
         dilate_px: extra dilation of the final mask (0 = none).
+        flow_method: ``"dis"`` or ``"deepflow"`` (OpenCV contrib modules needed).
+        save_flow: keep the flow-magnitude map (LODE's kind of map; its blurred region
+            is ``> 0.25`` px) to write it next to the mask.
     """
 
     method: MaskMethod = "diff"
@@ -60,12 +68,31 @@ class MaskConfig:
     fill_holes: bool = True
     min_area: int = 200
     dilate_px: int = 0
+    flow_method: FlowMethod = "dis"
+    save_flow: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "union", "intersection"):
             raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
             raise ValueError("mask radii and min_area must be non-negative")
+        if self.flow_method not in FLOW_METHODS:
+            raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
+        if self.method != "diff" or self.save_flow:
+            check_flow_method(self.flow_method)
+
+    @property
+    def uses_flow(self) -> bool:
+        """Whether the flow magnitude is computed (for the mask or to be saved)."""
+        return self.method != "diff" or self.save_flow
+
+    def rule(self) -> str:
+        """The detection rule in words (recorded in manifests), before morphology."""
+        diff = ("smoothed |blur − sharp| > automatic noise threshold" if self.diff_threshold is None
+                else f"smoothed |blur − sharp| > {self.diff_threshold:g}")
+        flow = flow_rule(self.flow_threshold, self.flow_method)
+        return {"diff": diff, "flow": flow, "union": f"{diff} or {flow}",
+                "intersection": f"{diff} and {flow}"}[self.method]
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -152,18 +179,9 @@ def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float =
     return d
 
 
-def flow_magnitude(blur: np.ndarray, sharp: np.ndarray) -> np.ndarray:
-    """Magnitude (px) of DIS optical flow from the blurry to the aligned sharp image, H×W."""
-    def grey8(x: np.ndarray) -> np.ndarray:
-        f = _as_float(x)
-        if f.ndim == 3:
-            f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-        return np.rint(np.clip(f, 0, 1) * 255).astype(np.uint8)
-
-    dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]
-        cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    flow = dis.calc(grey8(blur), grey8(sharp), None)
-    return np.hypot(flow[..., 0], flow[..., 1])
+def flow_magnitude(blur: np.ndarray, sharp: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+    """Magnitude (px) of the optical flow from the blurry to the aligned sharp image, H×W float32."""
+    return _flow_magnitude(blur, sharp, method)
 
 
 def blur_mask(
@@ -171,6 +189,8 @@ def blur_mask(
     sharp: np.ndarray,
     valid: np.ndarray | None = None,
     cfg: MaskConfig | None = None,
+    *,
+    flow: np.ndarray | None = None,
 ) -> np.ndarray:
     """Binary mask of the locally blurred (moving) region of an aligned pair.
 
@@ -179,6 +199,7 @@ def blur_mask(
         sharp: H×W×3 sharp image, already aligned and photometrically matched to ``blur``.
         valid: H×W bool; pixels outside it are never marked (default: all valid).
         cfg: thresholds and morphology.
+        flow: the flow magnitude (px, H×W) if already computed by :func:`flow_magnitude`.
 
     Returns:
         H×W bool mask (True = blurred/moving).
@@ -195,7 +216,8 @@ def blur_mask(
             thr = robust_threshold(d[valid], k=cfg.noise_k, floor=cfg.min_diff)
         parts.append(hysteresis_threshold(d, thr * cfg.hysteresis, thr))
     if cfg.method in ("flow", "union", "intersection"):
-        parts.append(flow_magnitude(blur, sharp) > cfg.flow_threshold)
+        fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
+        parts.append(fm > cfg.flow_threshold)
     raw = parts[0]
     for p in parts[1:]:
         raw = raw | p if cfg.method == "union" else raw & p
