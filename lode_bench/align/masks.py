@@ -52,6 +52,11 @@ class MaskConfig:
         min_area: regions smaller than this many pixels are dropped.
         dilate_px: extra dilation of the final mask (0 = none).
         flow_method: ``"dis"`` or ``"deepflow"`` (OpenCV contrib modules needed).
+        hull_flow_fill: add the pixels inside each detected region's convex hull whose
+            flow magnitude exceeds ``hull_flow_threshold``: the interior of a large
+            smooth moving object differs little between the images (only its swept
+            border does), while the flow there still moves.
+        hull_flow_threshold: flow magnitude (px) of that fill.
         save_flow: keep the flow-magnitude map (LODE's kind of map; its blurred region
             is ``> 0.25`` px) to write it next to the mask.
     """
@@ -69,6 +74,8 @@ class MaskConfig:
     min_area: int = 200
     dilate_px: int = 0
     flow_method: FlowMethod = "dis"
+    hull_flow_fill: bool = True
+    hull_flow_threshold: float = 2.0
     save_flow: bool = False
 
     def __post_init__(self) -> None:
@@ -78,21 +85,25 @@ class MaskConfig:
             raise ValueError("mask radii and min_area must be non-negative")
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
-        if self.method != "diff" or self.save_flow:
+        if self.uses_flow:
             check_flow_method(self.flow_method)
 
     @property
     def uses_flow(self) -> bool:
         """Whether the flow magnitude is computed (for the mask or to be saved)."""
-        return self.method != "diff" or self.save_flow
+        return self.method != "diff" or self.save_flow or self.hull_flow_fill
 
     def rule(self) -> str:
         """The detection rule in words (recorded in manifests), before morphology."""
         diff = ("smoothed |blur − sharp| > automatic noise threshold" if self.diff_threshold is None
                 else f"smoothed |blur − sharp| > {self.diff_threshold:g}")
         flow = flow_rule(self.flow_threshold, self.flow_method)
-        return {"diff": diff, "flow": flow, "union": f"{diff} or {flow}",
+        rule = {"diff": diff, "flow": flow, "union": f"{diff} or {flow}",
                 "intersection": f"{diff} and {flow}"}[self.method]
+        if self.hull_flow_fill:
+            rule += (f"; inside each region's convex hull also "
+                     f"{flow_rule(self.hull_flow_threshold, self.flow_method)}")
+        return rule
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -223,8 +234,23 @@ def blur_mask(
         raw = raw | p if cfg.method == "union" else raw & p
     raw &= valid
     out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,
-                     fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
+                     fill_holes=cfg.fill_holes, min_area=cfg.min_area,
+                     dilate_px=0 if cfg.hull_flow_fill else cfg.dilate_px)
+    if cfg.hull_flow_fill and out.any():
+        fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
+        inner = convex_hulls(out) & (fm > cfg.hull_flow_threshold) & valid
+        out = clean_mask(out | inner, open_radius=0, close_radius=cfg.close_radius,
+                         fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
     return out & valid
+
+
+def convex_hulls(mask: np.ndarray) -> np.ndarray:
+    """Union of the filled convex hulls of the 8-connected components of ``mask`` (H×W bool)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = np.zeros(mask.shape, np.uint8)
+    for c in contours:
+        cv2.fillConvexPoly(out, cv2.convexHull(c), 1)
+    return out.astype(bool)
 
 
 def residual_outliers(
