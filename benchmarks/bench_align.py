@@ -1,4 +1,13 @@
-"""Benchmark of ``lode_bench.align`` on 1280×720 captured-like pairs.
+"""Benchmark of ``lode_bench.align``: local-blur registration at three sizes, then scenarios.
+
+Part 1 (``--sizes``, default 640×480, 1280×720 and 2152×1436, the ReLoBlur size):
+mask-weighted registration (``align_masked``, what ``align --local`` runs) against
+plain ``cv2.findTransformECC`` from identity on the same local-blur pairs, with one
+worker (CPU seconds per pair, OpenCV on one thread; CPU time is what the two compete
+for, so it is steadier than wall time on a shared machine) and with two worker
+processes (wall seconds per pair over the batch), plus corner errors of both.
+
+Part 2, at 1280×720 (skipped with ``--sizes-only``):
 
 Pairs are simulated from real photographs (the two real 1280×720-class photos in
 ``tests/data/align`` and scikit-image's sample photographs, resized to cover the
@@ -9,19 +18,21 @@ the exposure (seen at exposure start in the sharp image). The large-offset scena
 adds a random translation of up to ±40 px. The centroid scenario blurs a photograph
 with a known one-sided motion kernel and measures the recovered kernel centroid.
 
-Reference, measured in the same run on the same pairs: plain
+Times are CPU seconds (one OpenCV thread). Reference, measured in the same run on the same pairs: plain
 ``cv2.findTransformECC`` (homography, from identity, full resolution, the same
 iteration limit and tolerance, no mask).
 
 Usage::
 
-    python benchmarks/bench_align.py [--trials 8] [--threads 1]
+    python benchmarks/bench_align.py [--trials 8] [--threads 1] [--workers 1,2]
+        [--sizes 640x480,1280x720,2152x1436] [--sizes-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -46,9 +57,77 @@ def scenes() -> list[np.ndarray]:
     return [cv2.resize(i, (1400, 840), interpolation=cv2.INTER_CUBIC) for i in imgs]
 
 
+def _worker_init() -> None:
+    cv2.setNumThreads(1)
+
+
+def _ours_job(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return align_masked(pair[0], pair[1], GeometricConfig()).warp
+
+
+def _plain_job(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    return plain_ecc(pair[0], pair[1], GeometricConfig())[0]
+
+
+def local_pairs(shape: tuple[int, int], trials: int, seed: int) -> list:
+    """Local-blur pairs of ``shape`` from the real photographs (resized to cover the frame)."""
+    h, w = shape
+    sc = [cv2.resize(i, (w + 120, h + 100), interpolation=cv2.INTER_CUBIC) for i in scenes()]
+    tex = [data.coffee(), data.astronaut(), data.chelsea()]
+    rng = np.random.default_rng(seed)
+    return [simulate_pair(sc[i % len(sc)], shape, rng, object_fraction=float(rng.uniform(0.05, 0.30)),
+                          object_texture=tex[i % 3], sharp_moment=-0.5,
+                          motion_length=float(rng.uniform(30, 60)) * max(1.0, w / 1280))
+            for i in range(trials)]
+
+
+def run_sizes(sizes: list[tuple[int, int]], trials: int, seed: int, workers: list[int]) -> None:
+    """Local-mode registration vs plain ECC at each size, one and several workers."""
+    cfg = GeometricConfig()
+    for h, w in sizes:
+        pairs = local_pairs((h, w), trials, seed)
+        print(f"\n== local blur, {trials} pairs of {w}×{h} ==")
+        for n_workers in workers:
+            if n_workers == 1:
+                ours_t, ref_t, ours_w, ref_w = [], [], [], []
+                wall = [0.0, 0.0]
+                for p in pairs:
+                    t0, w0 = time.process_time(), time.perf_counter()
+                    ours_w.append(align_masked(p.blur, p.sharp, cfg).warp)
+                    ours_t.append(time.process_time() - t0)
+                    wall[0] += time.perf_counter() - w0
+                    w0 = time.perf_counter()
+                    wr, tr = plain_ecc(p.blur, p.sharp, cfg)
+                    wall[1] += time.perf_counter() - w0
+                    ref_w.append(wr)
+                    ref_t.append(tr)
+                unit = (f"CPU; wall {wall[0] / len(pairs) * 1000:.0f} vs "
+                        f"{wall[1] / len(pairs) * 1000:.0f} ms")
+            else:
+                jobs = [(p.blur, p.sharp) for p in pairs]
+                with ProcessPoolExecutor(n_workers, initializer=_worker_init) as ex:
+                    list(ex.map(_plain_job, jobs[:n_workers]))  # start-up excluded
+                    t0 = time.perf_counter()
+                    ours_w = list(ex.map(_ours_job, jobs))
+                    ours_t = [(time.perf_counter() - t0) / len(jobs)]
+                    t0 = time.perf_counter()
+                    ref_w = list(ex.map(_plain_job, jobs))
+                    ref_t = [(time.perf_counter() - t0) / len(jobs)]
+                unit = "wall"
+            oe = [corner_errors(x, p.warp, (h, w)) for x, p in zip(ours_w, pairs, strict=True)]
+            re_ = [None if x is None else corner_errors(x, p.warp, (h, w))
+                   for x, p in zip(ref_w, pairs, strict=True)]
+            print(f"  {n_workers} worker(s): lode-bench {np.mean(ours_t) * 1000:8.0f} ms/pair, "
+                  f"plain ECC {np.mean(ref_t) * 1000:8.0f} ms/pair ({unit}); "
+                  f"time ratio lode-bench / plain ECC = {np.mean(ours_t) / np.mean(ref_t):.2f}")
+            if n_workers == workers[0]:
+                print(f"    lode-bench : {summarize(oe)}")
+                print(f"    plain ECC  : {summarize(re_)}")
+
+
 def plain_ecc(blur: np.ndarray, sharp: np.ndarray, cfg: GeometricConfig) -> tuple[np.ndarray | None, float]:
     """cv2.findTransformECC from identity at full resolution; (warp or None, seconds)."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, cfg.iterations, cfg.eps)
     try:
         _, w = cv2.findTransformECC(  # type: ignore[call-overload]
@@ -57,7 +136,7 @@ def plain_ecc(blur: np.ndarray, sharp: np.ndarray, cfg: GeometricConfig) -> tupl
         out: np.ndarray | None = w.astype(np.float64)
     except cv2.error:
         out = None
-    return out, time.perf_counter() - t0
+    return out, time.process_time() - t0
 
 
 def summarize(errs: list[np.ndarray | None]) -> str:
@@ -92,18 +171,18 @@ def run(trials: int, seed: int) -> None:
                 d = rng.uniform(-40, 40, 2)
                 kw = dict(warp=translation_warp(*d) @ random_homography((H, W), rng, 8.0))
             p = simulate_pair(sc[i % len(sc)], (H, W), rng, **kw)
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             res = align_masked(p.blur, p.sharp, cfg) if scenario == "local" else \
                 estimate_warp(p.blur, p.sharp, cfg)
-            ours_t.append(time.perf_counter() - t0)
+            ours_t.append(time.process_time() - t0)
             ours_err.append(corner_errors(res.warp, p.warp, (H, W)))
             w_ref, t_ref = plain_ecc(p.blur, p.sharp, cfg)
             ref_t.append(t_ref)
             ref_err.append(None if w_ref is None else corner_errors(w_ref, p.warp, (H, W)))
             if scenario == "local":
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 out = align_pair(p.blur, p.sharp, AlignConfig(local=True))
-                full_t.append(time.perf_counter() - t0)
+                full_t.append(time.process_time() - t0)
                 if out is not None and out.mask is not None:
                     y0, y1, x0, x1 = out.record.crop
                     gt = p.moving[y0:y1, x0:x1]
@@ -147,9 +226,9 @@ def run_centroid(trials: int, seed: int) -> None:
         b = cv2.filter2D(s, -1, np.ascontiguousarray(k[::-1, ::-1]), borderType=cv2.BORDER_REFLECT)
         to8 = lambda x: np.rint(np.clip(x + rng.normal(0, 2, x.shape), 0, 255)).astype(np.uint8)  # noqa: E731
         blur, sharp = to8(b), to8(s)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         est = estimate_kernel(blur, sharp, size=65)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
         errs.append(np.hypot(*np.subtract(kernel_centroid(est), kernel_centroid(k))))
     print(f"\n== centroid: {trials} pairs of {W}×{H}, one-sided motion kernels 8–30 px ==")
     print(f"  centroid error: median {np.median(errs):.3f} px  max {max(errs):.3f} px  "
@@ -161,11 +240,17 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--sizes", default="640x480,1280x720,2152x1436", help="W×H list for part 1")
+    ap.add_argument("--workers", default="1,2", help="worker counts for part 1")
+    ap.add_argument("--sizes-only", action="store_true", help="skip part 2")
     args = ap.parse_args()
     cv2.setNumThreads(args.threads)
     print(f"OpenCV {cv2.__version__}, {args.threads} thread(s)")
-    run(args.trials, args.seed)
-    run_centroid(args.trials, args.seed)
+    sizes = [tuple(int(v) for v in s.lower().split("x"))[::-1] for s in args.sizes.split(",") if s]
+    run_sizes(sizes, args.trials, args.seed, [int(v) for v in args.workers.split(",")])  # type: ignore[arg-type]
+    if not args.sizes_only:
+        run(args.trials, args.seed)
+        run_centroid(args.trials, args.seed)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ from lode_bench.errors import LodeBenchError
               help="Absolute difference threshold in [0,1] (default: automatic from the noise).")
 @click.option("--flow-threshold", type=float, default=1.0, show_default=True,
               help="Flow magnitude (px) above which a pixel moves.")
+@click.option("--flow-method", type=click.Choice(["dis", "deepflow"]), default="dis", show_default=True,
+              help="Optical flow of the flow masks (deepflow: as LODE; needs opencv-contrib-python-headless).")
+@click.option("--save-flow/--no-save-flow", default=False, show_default=True,
+              help="Write each pair's flow-magnitude map (LODE-style, px) as .npy next to its mask (--local).")
 @click.option("--min-area", type=click.IntRange(0), default=200, show_default=True,
               help="Mask regions smaller than this (px) are dropped.")
 @click.option("--min-correlation", type=float, default=0.8, show_default=True,
@@ -66,7 +70,7 @@ def align_command(
     input_dir: Path, out_dir: Path, mode: str, reference: str | None, motion: str, init: str,
     iterations: int, local: bool, photometric: str, curve: bool, direction: str,
     centroid: bool | None, kernel_size: int, mask_method: str, mask_threshold: float | None,
-    flow_threshold: float, min_area: int, min_correlation: float, split: str, name: str | None,
+    flow_threshold: float, flow_method: str, save_flow: bool, min_area: int, min_correlation: float, split: str, name: str | None,
     overview_count: int, strict: bool, executor_name: str, workers: int | None, ray_address: str | None,
 ) -> None:
     """Align captured blurry/sharp pairs in INPUT_DIR and write an aligned dataset.
@@ -80,11 +84,14 @@ def align_command(
             geometric=GeometricConfig(motion=motion, init=init, iterations=iterations),  # type: ignore[arg-type]
             photometric=PhotometricConfig(method=method, curve=curve, direction=direction),  # type: ignore[arg-type]
             mask=MaskConfig(method=mask_method, diff_threshold=mask_threshold,  # type: ignore[arg-type]
-                            flow_threshold=flow_threshold, min_area=min_area),
+                            flow_threshold=flow_threshold, min_area=min_area,
+                            flow_method=flow_method, save_flow=save_flow),  # type: ignore[arg-type]
             qc=QCThresholds(min_correlation=min_correlation),
             local=local, mode=mode, reference=reference, centroid=centroid,  # type: ignore[arg-type]
             kernel_size=kernel_size,
         )
+    except LodeBenchError as exc:
+        raise click.ClickException(str(exc)) from exc
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     from lode_bench.bench.executors import make_executor

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from lode_bench.align.flow import LODE_FLOW_THRESHOLD, flow_rule
 from lode_bench.align.pairs import Pair, find_pairs
 from lode_bench.align.pipeline import (
     AlignConfig,
@@ -74,6 +75,7 @@ class AlignedSample:
     record: QCRecord
     images: dict[str, np.ndarray] | None = None
     extra: dict[str, Any] | None = None
+    arrays: dict[str, np.ndarray] | None = None
 
 
 def _record(p: Pair, scene: str, root_in: Path) -> QCRecord:
@@ -161,7 +163,8 @@ def align_dataset(
         for a in result:
             rec = a.record
             if a.images is not None:
-                entry = writer.write_sample(rec.id, a.images, split=split, extra=a.extra)
+                entry = writer.write_sample(rec.id, a.images, split=split, extra=a.extra,
+                                            arrays=a.arrays or None)
                 files[rec.id] = {r: writer.root / rel for r, rel in entry["files"].items()}
             by_id[rec.id] = rec
             if rec.status == "failed" and log is not None:
@@ -225,6 +228,11 @@ def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform 
     if out.mask is not None:
         images["mask"] = out.mask
     extra: dict[str, Any] = {"align": rec.to_json(), "source": {"blur": rec.blur_source, "sharp": rec.sharp_source}}
+    arrays: dict[str, np.ndarray] = {}
     if out.mask is not None:
         extra["mask_coverage"] = rec.mask_coverage
-    return AlignedSample(rec, images, extra)
+        extra["mask_rule"] = cfg.mask.rule()
+    if out.flow is not None:
+        arrays["flow_magnitude"] = out.flow
+        extra["flow_magnitude_rule"] = f"LODE: {flow_rule(LODE_FLOW_THRESHOLD, cfg.mask.flow_method)}"
+    return AlignedSample(rec, images, extra, arrays)

@@ -65,6 +65,13 @@ class GeometricConfig:
             diagonal are implausible.
         min_phase_response: phase-correlation peaks weaker than this are ignored.
         fallback: try translation-only ECC when the requested model fails.
+        work_size: mask-weighted registration alternates on the coarsest pyramid level
+            whose shorter side is still at least this many pixels (full resolution
+            when the image is smaller than twice this).
+        refine_iterations: ECC iteration limit of each finer level after that
+            alternation: it starts within a fraction of a pixel, where a few
+            Gauss–Newton steps reach the optimum (without a cap, ECC can keep
+            oscillating just above ``eps`` for hundreds of iterations on large images).
     """
 
     motion: MotionModel = "homography"
@@ -77,6 +84,8 @@ class GeometricConfig:
     max_shift_frac: float = 0.25
     min_phase_response: float = 0.03
     fallback: bool = True
+    work_size: int = 240
+    refine_iterations: int = 10
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_MODELS:
@@ -85,6 +94,8 @@ class GeometricConfig:
             raise ValueError(f"init must be phase, features or identity, not {self.init!r}")
         if self.gauss_filt_size < 1 or self.gauss_filt_size % 2 == 0:
             raise ValueError("gauss_filt_size must be a positive odd integer")
+        if self.iterations < 1 or self.refine_iterations < 1:
+            raise ValueError("iterations and refine_iterations must be at least 1")
 
 
 @dataclass
@@ -156,6 +167,21 @@ def _mask_pyramid(mask: np.ndarray | None, shapes: list[tuple[int, ...]]) -> lis
             m_l = m
         out.append(np.ascontiguousarray(m_l[: shp[0], : shp[1]]) * 255)
     return out
+
+
+def grey_pyramids(
+    template: np.ndarray, moving: np.ndarray, cfg: GeometricConfig, *, levels: int | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Float32 grey Gaussian pyramids (finest first) of a pair, computed once per pair.
+
+    Args:
+        template, moving: RGB or grey images (uint8/uint16/float in [0, 1]).
+        cfg: sets the automatic depth (``coarsest_size``, ``max_levels``).
+        levels: depth instead of the automatic one.
+    """
+    t, m = to_grey(template), to_grey(moving)
+    n = levels or _n_levels(t.shape, cfg)
+    return _pyramid(t, n), _pyramid(m, n)
 
 
 def phase_correlation_init(
@@ -252,6 +278,8 @@ def ecc_refine(
     template_mask: np.ndarray | None = None,
     levels: int | None = None,
     finest: int = 0,
+    pyramids: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+    mask_level: int = 0,
 ) -> tuple[np.ndarray, float]:
     """Coarse-to-fine ECC refinement of ``warp``.
 
@@ -266,6 +294,11 @@ def ecc_refine(
         finest: stop at this pyramid level (0 = full resolution; 1 = half, a cheap
             intermediate estimate). The warp is always returned in full-resolution
             coordinates.
+        pyramids: ``(template levels, input levels)`` of float32 grey images from
+            :func:`grey_pyramids`, shared between calls on the same pair (the images
+            are then not converted again); at least ``levels`` levels each.
+        mask_level: pyramid level whose resolution ``template_mask`` has (0 = full);
+            coarser levels derive their masks from it, ``finest`` must not be finer.
 
     Returns:
         ``(warp 3×3 float64, correlation)``.
@@ -275,11 +308,15 @@ def ecc_refine(
     """
     motion = motion or cfg.motion
     flag = cv_motion_flag(motion)
-    t, m = to_grey(template), to_grey(moving)
-    n = levels or _n_levels(t.shape, cfg)
+    if pyramids is None:
+        pyramids = grey_pyramids(template, moving, cfg, levels=levels)
+    tp, mp = pyramids
+    n = min(levels or _n_levels(tp[0].shape, cfg), len(tp), len(mp))
     finest = min(max(finest, 0), n - 1)
-    tp, mp = _pyramid(t, n), _pyramid(m, n)
-    tm = _mask_pyramid(template_mask, [x.shape for x in tp])
+    tp, mp = tp[:n], mp[:n]
+    if template_mask is not None and finest < mask_level:
+        raise ValueError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
+    tm = [None] * mask_level + _mask_pyramid(template_mask, [x.shape for x in tp[mask_level:]])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, int(cfg.iterations), float(cfg.eps))
     w = to_3x3(warp)
     rho = float("nan")
@@ -330,6 +367,7 @@ def estimate_warp(
     *,
     template_mask: np.ndarray | None = None,
     finest: int = 0,
+    pyramids: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
 ) -> GeometricResult:
     """Register ``moving`` onto ``template``: initialise, refine coarse to fine, fall back.
 
@@ -339,6 +377,7 @@ def estimate_warp(
         cfg: registration settings.
         template_mask: H×W bool; template pixels allowed to steer the alignment.
         finest: finest pyramid level refined (see :func:`ecc_refine`).
+        pyramids: shared grey pyramids of the pair (see :func:`ecc_refine`).
 
     Returns:
         The registration result; ``notes`` list any fallback taken.
@@ -347,6 +386,8 @@ def estimate_warp(
         AlignmentError: when neither the requested model nor the fallback succeeds.
     """
     cfg = cfg or GeometricConfig()
+    if pyramids is None:
+        pyramids = grey_pyramids(template, moving, cfg)
     w0, init_used, notes = _initial_warp(template, moving, cfg, template_mask)
     motions = [cfg.motion]
     if cfg.fallback and cfg.motion != "translation":
@@ -355,7 +396,7 @@ def estimate_warp(
     for motion in motions:
         try:
             w, rho = ecc_refine(template, moving, w0, cfg, motion=motion, template_mask=template_mask,
-                                finest=finest)
+                                finest=finest, pyramids=pyramids)
         except AlignmentError as exc:
             errors.append(str(exc))
             continue
@@ -387,9 +428,11 @@ def align_masked(
     marks pixels whose smoothed residual is an outlier (robust noise threshold, see
     :func:`lode_bench.align.masks.residual_outliers`) as moving, and re-runs ECC from
     the current warp with those pixels excluded. Stops early when the moving mask is
-    stable. On images whose shorter side is at least 480 px the alternation runs on the
-    half-resolution pyramid level and a single masked ECC pass at full resolution
-    finishes (about 3× faster at 1280×720).
+    stable. The alternation (residuals and masks included) runs on the coarsest pyramid
+    level whose shorter side is at least ``cfg.work_size`` pixels (full resolution for
+    small images); the warp is then refined level by level to full resolution with the
+    upsampled mask, ``cfg.refine_iterations`` ECC iterations at most per level. The
+    grey pyramids are built once per pair and shared by every ECC pass.
 
     Args:
         template, moving, cfg: as in :func:`estimate_warp`.
@@ -403,52 +446,61 @@ def align_masked(
         The result; ``static_mask`` holds the final static template pixels.
     """
     cfg = cfg or GeometricConfig()
-    t = to_grey(template)
-    m = to_grey(moving)
-    n = _n_levels(t.shape, cfg)
-    # large images: alternate on the half-resolution level (cheap), refine once at full
-    # resolution; small ones alternate at full resolution
-    work = 1 if n >= 2 and min(t.shape) >= 480 else 0
-    res = estimate_warp(template, moving, cfg, finest=work)
-    moving_mask = np.zeros(t.shape, bool)
-    static = valid_region(res.warp, m.shape, t.shape)
+    pyr = grey_pyramids(template, moving, cfg)
+    t, m = pyr[0][0], pyr[1][0]
+    n = len(pyr[0])
+    # alternate on a coarse level (the warp converges there; the moving region is found
+    # on 4^work times fewer pixels), then refine level by level to full resolution
+    work = 0
+    while work + 1 < n and min(pyr[0][work + 1].shape) >= cfg.work_size:
+        work += 1
+    res = estimate_warp(template, moving, cfg, finest=work, pyramids=pyr)
+    t_w, m_w = pyr[0][work], pyr[1][work]
+    f = 0.5**work  # sizes given in full-resolution pixels are scaled by f
+    moving_mask = np.zeros(t_w.shape, bool)
     fine_cfg = replace(cfg, fallback=False)
     for _ in range(rounds):
-        valid = valid_region(res.warp, m.shape, t.shape)
-        warped = warp_to_template(m, res.warp, t.shape, interpolation=cv2.INTER_LINEAR)
+        w_w = rescale_warp(res.warp, f)
+        valid = valid_region(w_w, m_w.shape, t_w.shape)
+        warped = warp_to_template(m_w, w_w, t_w.shape, interpolation=cv2.INTER_LINEAR)
         new_moving = residual_outliers(
-            t, warped, valid & ~moving_mask, noise_k=noise_k, min_residual=min_residual,
-            dilate_px=dilate_px, min_area=min_area,
+            t_w, warped, valid & ~moving_mask, noise_k=noise_k, min_residual=min_residual,
+            smooth_sigma=1.5 * f, dilate_px=int(np.ceil(dilate_px * f)),
+            min_area=max(1, int(round(min_area * f * f))),
         )
         changed = np.count_nonzero(new_moving ^ moving_mask)
         moving_mask = new_moving
         static = valid & ~moving_mask
         if static.mean() < 0.05:
             res.notes.append("masking left under 5 % static pixels; unmasked estimate kept")
-            static = valid
             moving_mask[:] = False
             break
         try:
             w, rho = ecc_refine(template, moving, res.warp, fine_cfg, motion=res.motion,
-                                template_mask=static, levels=work + 1, finest=work)
+                                template_mask=static, levels=work + 1, finest=work, pyramids=pyr,
+                                mask_level=work)
         except AlignmentError as exc:
             res.notes.append(f"masked refinement failed, previous estimate kept ({exc})")
             break
         if implausibility(w, t.shape, max_shift_frac=cfg.max_shift_frac) is None:
             res.warp, res.correlation = w, rho
-        if changed <= 0.001 * t.size:
+        if changed <= 0.001 * t_w.size:
             break
+    moving_full = moving_mask
     if work:
+        up = cv2.resize(moving_mask.astype(np.uint8), (t.shape[1], t.shape[0]),
+                        interpolation=cv2.INTER_NEAREST)
+        moving_full = cv2.dilate(up, np.ones((3, 3), np.uint8)).astype(bool)  # resampling margin
+        last_cfg = replace(fine_cfg, iterations=cfg.refine_iterations)
         try:
-            w, rho = ecc_refine(template, moving, res.warp, fine_cfg, motion=res.motion,
-                                template_mask=static if moving_mask.any() else None,
-                                levels=1, finest=0)
+            w, rho = ecc_refine(template, moving, res.warp, last_cfg, motion=res.motion,
+                                template_mask=~moving_full if moving_full.any() else None,
+                                levels=work, finest=0, pyramids=pyr)
         except AlignmentError as exc:
             raise AlignmentError(f"full-resolution refinement failed: {exc}") from exc
         why = implausibility(w, t.shape, max_shift_frac=cfg.max_shift_frac)
         if why:
             raise AlignmentError(f"{res.motion} warp implausible: {why}")
         res.warp, res.correlation = w, rho
-        static = valid_region(res.warp, m.shape, t.shape) & ~moving_mask
-    res.static_mask = static
+    res.static_mask = valid_region(res.warp, m.shape, t.shape) & ~moving_full
     return res

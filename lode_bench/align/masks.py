@@ -7,9 +7,11 @@ Two sources of evidence, usable alone or combined:
   smoothed by a Gaussian, then thresholded. The threshold is absolute, or automatic:
   ``median + k · 1.4826 · MAD`` of the smoothed difference over the frame (the static
   background dominates, so this measures the noise), never below ``min_diff``.
-* **Flow magnitude**: dense DIS optical flow between the aligned images, thresholded
-  in pixels (LODE marks flow magnitude > 0.25 px between video frames; between a
-  blurry and a sharp image the flow is noisier, hence a larger default).
+* **Flow magnitude**: dense optical flow (DIS, or DeepFlow as LODE used it; see
+  :mod:`lode_bench.align.flow`) between the aligned images, thresholded in pixels
+  (LODE marks flow magnitude > 0.25 px between video frames; between a blurry and a
+  sharp image the flow is noisier, hence a larger default). The magnitude map can be
+  kept (``save_flow``) and is written as a ``.npy`` next to the PNG mask.
 
 The binary result is cleaned by morphology (opening removes specks, closing and
 hole filling make objects solid) and components below a minimum area are dropped.
@@ -22,7 +24,9 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from scipy import ndimage
+
+from lode_bench.align.flow import FLOW_METHODS, FlowMethod, check_flow_method, flow_rule
+from lode_bench.align.flow import flow_magnitude as _flow_magnitude
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
@@ -47,6 +51,14 @@ class MaskConfig:
         fill_holes: fill enclosed holes of each region.
         min_area: regions smaller than this many pixels are dropped.
         dilate_px: extra dilation of the final mask (0 = none).
+        flow_method: ``"dis"`` or ``"deepflow"`` (OpenCV contrib modules needed).
+        hull_flow_fill: add the pixels inside each detected region's convex hull whose
+            flow magnitude exceeds ``hull_flow_threshold``: the interior of a large
+            smooth moving object differs little between the images (only its swept
+            border does), while the flow there still moves.
+        hull_flow_threshold: flow magnitude (px) of that fill.
+        save_flow: keep the flow-magnitude map (LODE's kind of map; its blurred region
+            is ``> 0.25`` px) to write it next to the mask.
     """
 
     method: MaskMethod = "diff"
@@ -61,12 +73,37 @@ class MaskConfig:
     fill_holes: bool = True
     min_area: int = 200
     dilate_px: int = 0
+    flow_method: FlowMethod = "dis"
+    hull_flow_fill: bool = True
+    hull_flow_threshold: float = 2.0
+    save_flow: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "union", "intersection"):
             raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
             raise ValueError("mask radii and min_area must be non-negative")
+        if self.flow_method not in FLOW_METHODS:
+            raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
+        if self.uses_flow:
+            check_flow_method(self.flow_method)
+
+    @property
+    def uses_flow(self) -> bool:
+        """Whether the flow magnitude is computed (for the mask or to be saved)."""
+        return self.method != "diff" or self.save_flow or self.hull_flow_fill
+
+    def rule(self) -> str:
+        """The detection rule in words (recorded in manifests), before morphology."""
+        diff = ("smoothed |blur − sharp| > automatic noise threshold" if self.diff_threshold is None
+                else f"smoothed |blur − sharp| > {self.diff_threshold:g}")
+        flow = flow_rule(self.flow_threshold, self.flow_method)
+        rule = {"diff": diff, "flow": flow, "union": f"{diff} or {flow}",
+                "intersection": f"{diff} and {flow}"}[self.method]
+        if self.hull_flow_fill:
+            rule += (f"; inside each region's convex hull also "
+                     f"{flow_rule(self.hull_flow_threshold, self.flow_method)}")
+        return rule
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -113,6 +150,15 @@ def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     return keep[labels]
 
 
+def fill_mask_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill background regions not 4-connected to the image border (as ``binary_fill_holes``)."""
+    m = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    m[1:-1, 1:-1] = mask.astype(bool)
+    cv2.floodFill(m, None, (0, 0), 2, flags=4)  # the padded frame touches all outside background
+    out: np.ndarray = m[1:-1, 1:-1] != 2
+    return out
+
+
 def clean_mask(
     mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
     dilate_px: int = 0,
@@ -127,7 +173,7 @@ def clean_mask(
         m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_radius))[pad:-pad, pad:-pad]
     out = m.astype(bool)
     if fill_holes:
-        out = ndimage.binary_fill_holes(out)
+        out = fill_mask_holes(out)
     out = remove_small(out, min_area)
     if dilate_px:
         out = cv2.dilate(out.astype(np.uint8), _disk(dilate_px)).astype(bool)
@@ -144,18 +190,9 @@ def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float =
     return d
 
 
-def flow_magnitude(blur: np.ndarray, sharp: np.ndarray) -> np.ndarray:
-    """Magnitude (px) of DIS optical flow from the blurry to the aligned sharp image, H×W."""
-    def grey8(x: np.ndarray) -> np.ndarray:
-        f = _as_float(x)
-        if f.ndim == 3:
-            f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-        return np.rint(np.clip(f, 0, 1) * 255).astype(np.uint8)
-
-    dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]
-        cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    flow = dis.calc(grey8(blur), grey8(sharp), None)
-    return np.hypot(flow[..., 0], flow[..., 1])
+def flow_magnitude(blur: np.ndarray, sharp: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+    """Magnitude (px) of the optical flow from the blurry to the aligned sharp image, H×W float32."""
+    return _flow_magnitude(blur, sharp, method)
 
 
 def blur_mask(
@@ -163,6 +200,8 @@ def blur_mask(
     sharp: np.ndarray,
     valid: np.ndarray | None = None,
     cfg: MaskConfig | None = None,
+    *,
+    flow: np.ndarray | None = None,
 ) -> np.ndarray:
     """Binary mask of the locally blurred (moving) region of an aligned pair.
 
@@ -171,6 +210,7 @@ def blur_mask(
         sharp: H×W×3 sharp image, already aligned and photometrically matched to ``blur``.
         valid: H×W bool; pixels outside it are never marked (default: all valid).
         cfg: thresholds and morphology.
+        flow: the flow magnitude (px, H×W) if already computed by :func:`flow_magnitude`.
 
     Returns:
         H×W bool mask (True = blurred/moving).
@@ -187,14 +227,30 @@ def blur_mask(
             thr = robust_threshold(d[valid], k=cfg.noise_k, floor=cfg.min_diff)
         parts.append(hysteresis_threshold(d, thr * cfg.hysteresis, thr))
     if cfg.method in ("flow", "union", "intersection"):
-        parts.append(flow_magnitude(blur, sharp) > cfg.flow_threshold)
+        fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
+        parts.append(fm > cfg.flow_threshold)
     raw = parts[0]
     for p in parts[1:]:
         raw = raw | p if cfg.method == "union" else raw & p
     raw &= valid
     out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,
-                     fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
+                     fill_holes=cfg.fill_holes, min_area=cfg.min_area,
+                     dilate_px=0 if cfg.hull_flow_fill else cfg.dilate_px)
+    if cfg.hull_flow_fill and out.any():
+        fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
+        inner = convex_hulls(out) & (fm > cfg.hull_flow_threshold) & valid
+        out = clean_mask(out | inner, open_radius=0, close_radius=cfg.close_radius,
+                         fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
     return out & valid
+
+
+def convex_hulls(mask: np.ndarray) -> np.ndarray:
+    """Union of the filled convex hulls of the 8-connected components of ``mask`` (H×W bool)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = np.zeros(mask.shape, np.uint8)
+    for c in contours:
+        cv2.fillConvexPoly(out, cv2.convexHull(c), 1)
+    return out.astype(bool)
 
 
 def residual_outliers(
@@ -220,14 +276,17 @@ def residual_outliers(
         warped: H×W float grey input already warped into the template frame.
         static: H×W bool pixels currently believed static and valid.
     """
-    t = template.astype(np.float64)
-    w = warped.astype(np.float64)
     s = static.astype(bool)
     if s.sum() < 16:
-        return np.zeros(t.shape, bool)
-    a_mat = np.stack([w[s], np.ones(int(s.sum()))], axis=1)
-    (gain, offset), *_ = np.linalg.lstsq(a_mat, t[s], rcond=None)
-    r = np.abs(t - (gain * w + offset)).astype(np.float32)
+        return np.zeros(template.shape, bool)
+    ts, ws = template[s].astype(np.float64), warped[s].astype(np.float64)
+    wc = ws - ws.mean()
+    # least squares by element-wise sums: BLAS calls (np.dot, lstsq) stall on busy machines
+    var = float((wc * wc).sum())
+    gain = float((wc * (ts - ts.mean())).sum()) / var if var > 1e-12 else 1.0
+    offset = float(ts.mean()) - gain * float(ws.mean())
+    r = np.abs(template.astype(np.float32) - (np.float32(gain) * warped.astype(np.float32)
+                                              + np.float32(offset)))
     if smooth_sigma > 0:
         r = cv2.GaussianBlur(r, (0, 0), smooth_sigma)
     thr = robust_threshold(r[s], k=noise_k, floor=min_residual)

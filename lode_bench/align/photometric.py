@@ -6,11 +6,17 @@ region, values in [0, 1]):
 * ``"meanstd"`` (RealBlur): ``gain = std_target / std_source``,
   ``offset = mean_target − gain · mean_source``.
 * ``"lstsq"``: least-squares ``target ≈ gain · source + offset``; exact when the static
-  pixels differ only by exposure and noise (the local-blur case). Both images are
+  pixels differ only by exposure and noise (the local-blur case); refitted after
+  trimming residual outliers (``trim_k``). Both images are
   first smoothed by a Gaussian (``smooth_sigma``; the fit mask is eroded to match):
   a per-pixel linear map commutes with smoothing, while noise in the source would
   otherwise bias the gain towards zero (regression dilution).
 * ``"none"``: identity.
+
+Pixels clipped at 0 or at full scale in either image (per channel) carry no exposure
+information: with ``exclude_clipped`` they and a margin around them (``clip_margin_px``
+plus the smoothing support) are left out of the ``lstsq`` fit. ``meanstd`` keeps
+RealBlur's formula on every masked pixel.
 
 With ``curve=True`` a monotone per-channel tone curve is fitted on top of the
 gain/offset (binned means of the target per source level, made non-decreasing by
@@ -42,6 +48,14 @@ class PhotometricConfig:
         direction: ``"sharp-to-blur"`` or ``"blur-to-sharp"``.
         curve_bins: number of source-level bins of the curve.
         smooth_sigma: Gaussian sigma (px) applied before the ``lstsq`` fit (0 = none).
+        exclude_clipped: leave pixels at 0 or full scale in either image, per channel,
+            out of the ``lstsq`` fit.
+        clip_margin_px: extra dilation (px) of the clipped pixels left out.
+        trim_k: the ``lstsq`` fit is repeated without pixels whose residual lies more
+            than ``trim_k`` robust standard deviations (1.4826 · MAD) from the median,
+            so that parts of a moving object missed by the static mask do not bias it
+            (0 = plain least squares).
+        trim_rounds: how many times the trimmed refit is repeated.
     """
 
     method: PhotometricMethod = "lstsq"
@@ -49,6 +63,10 @@ class PhotometricConfig:
     direction: Direction = "sharp-to-blur"
     curve_bins: int = 256
     smooth_sigma: float = 1.5
+    exclude_clipped: bool = True
+    clip_margin_px: int = 2
+    trim_k: float = 4.0
+    trim_rounds: int = 2
 
     def __post_init__(self) -> None:
         if self.method not in ("meanstd", "lstsq", "none"):
@@ -57,6 +75,8 @@ class PhotometricConfig:
             raise ValueError(f"direction must be sharp-to-blur or blur-to-sharp, not {self.direction!r}")
         if self.curve_bins < 4:
             raise ValueError("curve_bins must be at least 4")
+        if self.smooth_sigma < 0 or self.clip_margin_px < 0:
+            raise ValueError("smooth_sigma and clip_margin_px must be non-negative")
 
 
 @dataclass
@@ -131,6 +151,48 @@ def _fit_curve(src: np.ndarray, dst: np.ndarray, bins: int) -> tuple[np.ndarray,
     return x_knots, y_knots
 
 
+def _line(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``b ≈ gain · a + offset`` (element-wise sums, no BLAS)."""
+    if a.size == 0:
+        return 1.0, 0.0
+    ac = a - a.mean()
+    var = float((ac * ac).sum())
+    gain = float((ac * (b - b.mean())).sum()) / var if var > 1e-12 * a.size else 1.0
+    return gain, float(b.mean()) - gain * float(a.mean())
+
+
+def _trimmed_line(a: np.ndarray, b: np.ndarray, k: float, rounds: int) -> tuple[float, float]:
+    """:func:`_line` refitted after dropping residuals beyond ``k`` robust sigmas, ``rounds`` times."""
+    gain, offset = _line(a, b)
+    for _ in range(rounds if k > 0 else 0):
+        res = b - (gain * a + offset)
+        med = float(np.median(res))
+        sd = 1.4826 * float(np.median(np.abs(res - med)))
+        keep = np.abs(res - med) <= max(k * sd, 0.5 / 255.0)
+        if keep.all() or keep.sum() < 16:
+            break
+        a, b = a[keep], b[keep]
+        gain, offset = _line(a, b)
+    return gain, offset
+
+
+def _erode(mask: np.ndarray, r: int) -> np.ndarray:
+    if r <= 0:
+        return mask
+    k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    return cv2.erode(mask.astype(np.uint8), k, borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0).astype(bool)
+
+
+def _clipped(a: np.ndarray, b: np.ndarray, margin: int) -> np.ndarray:
+    """Pixels at 0 or full scale (half a code value) in either channel image, dilated."""
+    lo, hi = 0.5 / 255.0, 254.5 / 255.0
+    c = ((a <= lo) | (a >= hi) | (b <= lo) | (b >= hi)).astype(np.uint8)
+    if margin > 0 and c.any():
+        c = cv2.dilate(c, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    return c.astype(bool)
+
+
 def fit_photometric(
     source: np.ndarray,
     target: np.ndarray,
@@ -159,29 +221,28 @@ def fit_photometric(
     if m.sum() < 16:
         raise ValueError("photometric fit needs at least 16 pixels in the mask")
     sv, tv = s[m], t[m]  # N×3
-    if cfg.method == "lstsq" and cfg.smooth_sigma > 0:
-        r = int(np.ceil(2 * cfg.smooth_sigma))
-        m_s = cv2.erode(m.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8),
-                        borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
-        if m_s.sum() >= 16:
-            s_s = cv2.GaussianBlur(s, (0, 0), cfg.smooth_sigma)
-            t_s = cv2.GaussianBlur(t, (0, 0), cfg.smooth_sigma)
-            sv_fit, tv_fit = s_s[m_s], t_s[m_s]
-        else:
-            sv_fit, tv_fit = sv, tv
-    else:
-        sv_fit, tv_fit = sv, tv
     gain, offset = np.ones(3), np.zeros(3)
-    for c in range(3):
-        a, b = (sv[:, c], tv[:, c]) if cfg.method == "meanstd" else (sv_fit[:, c], tv_fit[:, c])
-        if cfg.method == "meanstd":
+    if cfg.method == "meanstd":
+        for c in range(3):
+            a, b = sv[:, c], tv[:, c]
             sd = a.std()
             gain[c] = b.std() / sd if sd > 1e-12 else 1.0
             offset[c] = b.mean() - gain[c] * a.mean()
-        elif cfg.method == "lstsq":
-            var = a.var()
-            gain[c] = np.mean((a - a.mean()) * (b - b.mean())) / var if var > 1e-12 else 1.0
-            offset[c] = b.mean() - gain[c] * a.mean()
+    elif cfg.method == "lstsq":
+        r = int(np.ceil(2 * cfg.smooth_sigma)) if cfg.smooth_sigma > 0 else 0
+        s_s = cv2.GaussianBlur(s, (0, 0), cfg.smooth_sigma) if r else s
+        t_s = cv2.GaussianBlur(t, (0, 0), cfg.smooth_sigma) if r else t
+        m_s = _erode(m, r)
+        for c in range(3):
+            m_c = m_s & ~_clipped(s[..., c], t[..., c], r + cfg.clip_margin_px) \
+                if cfg.exclude_clipped else m_s
+            if m_c.sum() < 16:  # too few clean pixels: fall back to the unsmoothed mask
+                m_c = m & ~_clipped(s[..., c], t[..., c], cfg.clip_margin_px) \
+                    if cfg.exclude_clipped else m
+                a, b = s[..., c][m_c], t[..., c][m_c]
+            else:
+                a, b = s_s[..., c][m_c], t_s[..., c][m_c]
+            gain[c], offset[c] = _trimmed_line(a, b, cfg.trim_k, cfg.trim_rounds)
     pm = PhotometricMap(gain=gain, offset=offset)
     if cfg.curve:
         mapped = sv * gain + offset

@@ -29,7 +29,7 @@ from lode_bench.align.geometric import (
     estimate_warp,
     to_grey,
 )
-from lode_bench.align.masks import MaskConfig, blur_mask
+from lode_bench.align.masks import MaskConfig, blur_mask, flow_magnitude
 from lode_bench.align.photometric import (
     PhotometricConfig,
     PhotometricMap,
@@ -113,12 +113,17 @@ class SceneTransform:
 
 @dataclass
 class AlignedPair:
-    """An aligned, cropped pair (uint8 RGB) with its mask and QC record."""
+    """An aligned, cropped pair (uint8 RGB) with its mask, QC record and optional flow map.
+
+    ``flow`` (H×W float32, px) is the flow magnitude from the blurry to the aligned
+    sharp image when ``cfg.mask.save_flow`` is set (local mode).
+    """
 
     blur: np.ndarray
     sharp: np.ndarray
     mask: np.ndarray | None
     record: QCRecord
+    flow: np.ndarray | None = None
 
 
 def _unit(img: np.ndarray) -> np.ndarray:
@@ -278,7 +283,9 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     rec.gain = [float(v) for v in pm.gain]
     rec.offset = [float(v) for v in pm.offset]
 
-    mask = blur_mask(blur_a, sharp_a, valid, cfg.mask) if cfg.local else None
+    flow = flow_magnitude(blur_a, sharp_a, cfg.mask.flow_method) if cfg.local and cfg.mask.uses_flow \
+        else None
+    mask = blur_mask(blur_a, sharp_a, valid, cfg.mask, flow=flow) if cfg.local else None
     rect = largest_valid_rect(valid)
     if rect is None or rect[1] - rect[0] < 16 or rect[3] - rect[2] < 16:
         rec.fail("no_overlap", "no usable common valid region after warping")
@@ -301,5 +308,7 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     apply_thresholds(rec, cfg.qc, local=cfg.local)
     if rec.status == "failed":
         return None
+    out_flow = (np.ascontiguousarray(flow[y0:y1, x0:x1], dtype=np.float32)
+                if flow is not None and cfg.mask.save_flow else None)
     return AlignedPair(blur=to_uint8(blur_a[y0:y1, x0:x1]), sharp=to_uint8(sharp_a[y0:y1, x0:x1]),
-                       mask=out_mask, record=rec)
+                       mask=out_mask, record=rec, flow=out_flow)

@@ -129,16 +129,15 @@ def valid_region(
     """
     h, w = out_shape[:2]
     ih, iw = input_shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w]
-    pts = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-    mapped = apply_warp(warp, pts)
-    ok = (
-        (mapped[:, 0] >= margin)
-        & (mapped[:, 0] <= iw - 1 - margin)
-        & (mapped[:, 1] >= margin)
-        & (mapped[:, 1] <= ih - 1 - margin)
-    )
-    return ok.reshape(h, w)
+    m = to_3x3(warp)
+    xs = np.arange(w, dtype=np.float64)[None, :]
+    ys = np.arange(h, dtype=np.float64)[:, None]
+    # separable: each row of W p is a (column term) + (row term) outer sum, no N×3 matrix
+    den = (m[2, 0] * xs + m[2, 2]) + m[2, 1] * ys
+    mx = ((m[0, 0] * xs + m[0, 2]) + m[0, 1] * ys) / den
+    my = ((m[1, 0] * xs + m[1, 2]) + m[1, 1] * ys) / den
+    ok: np.ndarray = (mx >= margin) & (mx <= iw - 1 - margin) & (my >= margin) & (my <= ih - 1 - margin)
+    return ok
 
 
 def largest_valid_rect(valid: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -5,9 +5,12 @@ The mask of moving pixels comes from the frames of the window themselves:
 * ``diff``: the largest absolute difference (over frames and channels, after a small
   Gaussian pre-blur against sensor noise) to the middle frame, above ``diff_threshold``
   (in 8-bit code units);
-* ``flow``: DIS optical-flow magnitude from the middle frame to the first and the last
-  frame above ``flow_threshold`` pixels (LODE marks blurred regions at 0.25 px);
-* ``both``: the union.
+* ``flow``: optical-flow magnitude from the middle frame to the first and the last
+  frame above ``flow_threshold`` pixels (LODE's rule: > 0.25 px), with DIS or, as LODE,
+  DeepFlow (``flow_method``; see :mod:`lode_bench.align.flow`, shared with ``align``);
+* ``both`` (default): the union. Differences alone miss slow, low-contrast motion
+  (a frame-to-middle difference under the threshold can still leave the window
+  average tens of levels away from the middle frame).
 
 It is cleaned by a morphological opening (removes specks), a closing (fills holes) and
 a dilation, then feathered with a Gaussian of ``feather_sigma`` px. Inside the feathered
@@ -24,10 +27,10 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from lode_bench.align.flow import FlowMethod, check_flow_method, flow_rule, window_flow_magnitude
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError
 from lode_bench.synth.averaging import FrameAccumulator, quantize
-from lode_bench.synth.interpolate import dis_flow
 
 MaskMethod = Literal["diff", "flow", "both"]
 FEATHER_CUTOFF = 1e-3  # feather weights below this are set to 0 (finite support)
@@ -37,9 +40,10 @@ FEATHER_CUTOFF = 1e-3  # feather weights below this are set to 0 (finite support
 class MotionMaskParams:
     """Settings of :func:`motion_mask` (all sizes in pixels)."""
 
-    method: MaskMethod = "diff"
+    method: MaskMethod = "both"
     diff_threshold: float = 12.0
     flow_threshold: float = 0.25
+    flow_method: FlowMethod = "dis"
     preblur_sigma: float = 1.0
     open_px: int = 2
     close_px: int = 5
@@ -49,6 +53,11 @@ class MotionMaskParams:
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "both"):
             raise ConfigError(f"mask.method: unknown value {self.method!r} (diff, flow, both)")
+        if self.method != "diff":
+            try:
+                check_flow_method(self.flow_method)
+            except ConfigError as exc:
+                raise type(exc)(f"mask.flow_method: {exc}") from None
         for key in ("open_px", "close_px", "dilate_px"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"mask.{key}: must be >= 0")
@@ -58,18 +67,22 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
-def flow_magnitude(frames: Sequence[np.ndarray], *, middle: int | None = None) -> np.ndarray:
-    """Largest DIS flow magnitude (px) from the middle frame to the first and the last frame.
+def flow_magnitude(
+    frames: Sequence[np.ndarray], *, middle: int | None = None, method: FlowMethod = "dis"
+) -> np.ndarray:
+    """Largest flow magnitude (px) from the middle frame to the first and the last frame.
 
     Returns:
         H×W float32 map, LODE's kind of "optical mask" (its blurred region is ``> 0.25``).
     """
-    mid = len(frames) // 2 if middle is None else middle
-    out = np.zeros(frames[mid].shape[:2], dtype=np.float32)
-    for j in sorted({0, len(frames) - 1} - {mid}):
-        fl = dis_flow(frames[mid], frames[j])
-        out = np.maximum(out, np.hypot(fl[..., 0], fl[..., 1]))
-    return out
+    return window_flow_magnitude(frames, middle=middle, method=method)
+
+
+def mask_rule(params: MotionMaskParams) -> str:
+    """The motion rule of ``params`` in words (recorded in manifests), before morphology."""
+    diff = f"max |frame − middle| > {params.diff_threshold:g} (8-bit, σ {params.preblur_sigma:g} pre-blur)"
+    flow = flow_rule(params.flow_threshold, params.flow_method) + ", middle → first/last frame"
+    return {"diff": diff, "flow": flow, "both": f"{flow} or {diff}"}[params.method]
 
 
 def motion_mask(
@@ -101,7 +114,7 @@ def motion_mask(
                 diff = np.maximum(diff, np.abs(pre(f) - r).max(axis=2))
         mask |= diff > params.diff_threshold
     if params.method in ("flow", "both"):
-        mask |= flow_magnitude(frames, middle=mid) > params.flow_threshold
+        mask |= flow_magnitude(frames, middle=mid, method=params.flow_method) > params.flow_threshold
     m: np.ndarray = mask.astype(np.uint8)
     if params.open_px > 0:
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(params.open_px))

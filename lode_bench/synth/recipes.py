@@ -43,7 +43,8 @@ Schema (defaults in brackets)::
               size: [lo, hi] (fraction of min(H, W)), max_kernel, min_kernel,
               library: <folder>  (optional: objects from a ``capture objects`` library,
                                   relative to the recipe file or the working folder)}
-    mask: {method, diff_threshold, flow_threshold, preblur_sigma, open_px, close_px,
+    mask: {method: diff | flow | both [both], diff_threshold, flow_threshold [0.25],
+           flow_method: dis | deepflow [dis], preblur_sigma, open_px, close_px,
            dilate_px, feather_sigma}       (local-real)
 """
 
@@ -161,6 +162,7 @@ MASK_SCHEMA: dict[str, tuple[Check, str]] = {
     "method": (lambda v: v in ("diff", "flow", "both"), "diff, flow or both"),
     "diff_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (8-bit code units)"),
     "flow_threshold": (lambda v: _num(v) and v >= 0, "a number >= 0 (px)"),
+    "flow_method": (lambda v: v in ("dis", "deepflow"), "dis or deepflow"),
     "preblur_sigma": (lambda v: _num(v) and v >= 0, "a number >= 0"),
     "open_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
     "close_px": (lambda v: _int(v) and v >= 0, "an int >= 0"),
@@ -263,9 +265,10 @@ DEFAULTS: dict[str, Any] = {
         "min_kernel": 5,
     },
     "mask": {
-        "method": "diff",
+        "method": "both",
         "diff_threshold": 12.0,
         "flow_threshold": 0.25,
+        "flow_method": "dis",
         "preblur_sigma": 1.0,
         "open_px": 2,
         "close_px": 5,

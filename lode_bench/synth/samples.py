@@ -43,6 +43,7 @@ from lode_bench.synth.motion_mask import (
     blend_local_blur,
     feather,
     flow_magnitude,
+    mask_rule,
     motion_mask,
 )
 from lode_bench.synth.recipes import Recipe
@@ -196,6 +197,7 @@ def local_real_sample(
         method=m["method"],
         diff_threshold=float(m["diff_threshold"]),
         flow_threshold=float(m["flow_threshold"]),
+        flow_method=m["flow_method"],
         preblur_sigma=float(m["preblur_sigma"]),
         open_px=int(m["open_px"]),
         close_px=int(m["close_px"]),
@@ -223,7 +225,8 @@ def local_real_sample(
         outside = weight <= 0
         blur[outside] = frame_to_output(sharp, bits, encoding=encoding)[outside]
     support = weight > 0
-    arrays = {"flow_magnitude": flow_magnitude(frames8)} if params.method != "diff" else {}
+    arrays = ({"flow_magnitude": flow_magnitude(frames8, method=params.flow_method)}
+              if params.method != "diff" else {})
     return SampleResult(
         images={"blur": blur, "sharp": frame_to_output(sharp, bits), "mask": support},
         arrays=arrays,
@@ -231,6 +234,7 @@ def local_real_sample(
             "n_averaged": n_avg,
             "mask_coverage": float(support.mean()),
             "motion_coverage": float(mask.mean()),
+            "mask_rule": mask_rule(params),
         },
     )
 

@@ -57,3 +57,31 @@ def test_cli_rejects_bad_options_and_layouts(tmp_path: Path) -> None:
     r = CliRunner().invoke(align_command, [str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
                                            "--kernel-size", "64"])
     assert r.exit_code == 2 and "odd" in r.output
+
+
+def test_cli_writes_lode_style_flow_maps(tmp_path: Path, scenes, textures) -> None:  # type: ignore[no-untyped-def]
+    """--save-flow: a float32 flow-magnitude .npy per pair next to its PNG mask, rule recorded."""
+    from lode_bench.align.flow import deepflow_available, flow_magnitude
+    from lode_bench.io import read_image
+
+    src = _folder(tmp_path / "in", scenes, textures)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(align_command, [str(src), "--out", str(out), "--local", "--min-area", "50",
+                                             "--mask-method", "union", "--save-flow"])
+    assert res.exit_code == 0, res.output
+    man = load_manifest(out)
+    assert not man.verify(check_hashes=True)
+    for s in man.samples:
+        assert {"blur", "sharp", "mask", "flow_magnitude"} <= set(s["files"])
+        fm = np.load(man.path_of(s, "flow_magnitude"))
+        assert fm.dtype == np.float32 and fm.shape == tuple(s["size"])
+        # the saved map is the flow between the written images (up to their 8-bit rounding)
+        ref = flow_magnitude(read_image(man.path_of(s, "blur")), read_image(man.path_of(s, "sharp")))
+        assert np.median(np.abs(ref - fm)) < 0.05
+        assert s["flow_magnitude_rule"] == "LODE: flow magnitude > 0.25 px (dis)"
+        assert "or flow magnitude > 1 px (dis)" in s["mask_rule"]
+    assert man.meta["config"]["mask"]["save_flow"] is True
+    if not deepflow_available():
+        r = CliRunner().invoke(align_command, [str(src), "--out", str(tmp_path / "o3"), "--local",
+                                               "--mask-method", "flow", "--flow-method", "deepflow"])
+        assert r.exit_code == 1 and "opencv-contrib-python-headless" in r.output

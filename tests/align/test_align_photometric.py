@@ -64,3 +64,32 @@ def test_none_is_identity_and_bad_input_refused(photo: np.ndarray) -> None:
         fit_photometric(photo, photo, np.zeros(photo.shape[:2], bool))
     with pytest.raises(ValueError, match="direction"):
         PhotometricConfig(direction="up")  # type: ignore[arg-type]
+
+
+def test_lstsq_ignores_pixels_clipped_at_full_scale(photo: np.ndarray, rng: np.random.Generator) -> None:
+    """True blue gain 1.156 with ~3 % of the target clipped at 255: recovered within 0.3 %."""
+    src = photo.astype(np.float64)
+    gain, offset = np.array([1.05, 1.10, 1.156]), np.array([2.0, 1.0, 3.0])
+    lift = np.percentile(src[..., 2] * gain[2] + offset[2], 97.2) - 255.0  # ~2.8 % above 255
+    tgt = src * gain + offset - np.array([0.0, 0.0, min(lift, 0.0)])
+    to8 = lambda x: np.rint(np.clip(x + rng.normal(0, 1.0, x.shape), 0, 255)).astype(np.uint8)  # noqa: E731
+    s8, t8 = to8(src), to8(tgt)
+    assert 0.01 < (t8[..., 2] == 255).mean() < 0.06
+    for trim_k in (4.0, 0.0):  # the clipped-pixel exclusion alone suffices
+        pm = fit_photometric(s8, t8, None, PhotometricConfig("lstsq", trim_k=trim_k))
+        np.testing.assert_allclose(pm.gain, gain, rtol=3e-3)
+    plain = fit_photometric(s8, t8, None, PhotometricConfig("lstsq", exclude_clipped=False, trim_k=0))
+    assert plain.gain[2] < gain[2] * 0.99  # what clipped pixels do to a plain fit
+
+
+def test_lstsq_trims_outliers_missed_by_the_mask(photo: np.ndarray, rng: np.random.Generator) -> None:
+    """An unmasked 6 % patch of other content leaves the gain within 0.3 % of the truth."""
+    src = photo.astype(np.float64)
+    tgt = src * 0.8 + 10.0
+    tgt[100:160, 200:260] = src[300:360, 40:100]  # a moving object's content, not masked
+    to8 = lambda x: np.rint(np.clip(x + rng.normal(0, 1.0, x.shape), 0, 255)).astype(np.uint8)  # noqa: E731
+    pm = fit_photometric(to8(src), to8(tgt), None, PhotometricConfig("lstsq"))
+    np.testing.assert_allclose(pm.gain, [0.8] * 3, rtol=3e-3)
+    np.testing.assert_allclose(pm.offset * 255, [10.0] * 3, atol=0.5)
+    plain = fit_photometric(to8(src), to8(tgt), None, PhotometricConfig("lstsq", trim_k=0))
+    assert np.abs(plain.gain / 0.8 - 1).max() > 0.01
