@@ -239,12 +239,13 @@ def ls() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def ls_protocols(as_json: bool) -> None:
     """Named scoring protocols and whose numbers each reproduces."""
-    from lode_bench.metrics.protocols import PROTOCOLS, list_protocols
+    from lode_bench.metrics.protocols import DEPTH16_TEXT, PROTOCOLS, list_protocols
 
     protos = list_protocols()
     if as_json:
         click.echo(json.dumps([{"name": p.name, "version": p.version, "columns": p.columns,
                                 "mask": p.mask, "reproduces": p.reproduces,
+                                "depth16": p.depth16, "notes": p.notes,
                                 "description": p.description} for p in protos], indent=2))
         return
     for p in protos:
@@ -253,6 +254,9 @@ def ls_protocols(as_json: bool) -> None:
         click.echo(f"  (aliases: {', '.join(aliases)})" if aliases else "")
         click.echo(f"  columns:    {', '.join(p.columns)}" + (f"   [mask {p.mask}]" if p.mask != "none" else ""))
         click.echo(f"  reproduces: {p.reproduces}")
+        click.echo(f"  16-bit:     {DEPTH16_TEXT[p.depth16]}")
+        if p.notes:
+            click.echo(f"  notes:      {p.notes}")
         click.echo(f"  {p.description}\n")
 
 

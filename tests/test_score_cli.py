@@ -162,7 +162,7 @@ def test_recursive_pairing(tmp_path):
 def test_ls_protocols_and_metrics():
     res = _run("ls", "protocols")
     assert res.exit_code == 0
-    for name in ("gopro@1", "realblur@1", "reloblur@1", "lode@1", "basicsr-y@1", "iqa@1"):
+    for name in ("gopro@1", "realblur@2", "reloblur@2", "lode@2", "basicsr-y@2", "iqa@2"):
         assert name in res.output
     res = _run("ls", "metrics", "--json")
     specs = {s["name"]: s for s in json.loads(res.output)}

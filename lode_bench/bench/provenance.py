@@ -18,6 +18,11 @@ def package_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    # The OpenCV library itself, whichever wheel brought it (opencv-python, -contrib, a
+    # system build): RealBlur-aligned numbers depend on it.
+    import cv2
+
+    out["opencv"] = str(cv2.__version__)
     return out
 
 

@@ -145,7 +145,7 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
         if s.sharp is None:
             raise LodeBenchError(f"{s.id}: sample has no ground truth; full-reference protocol "
                                  f"{unit.protocol.name!r} cannot score it")
-        gt = read_image(s.sharp, dtype="uint8")
+        gt = unit.protocol.read_image(s.sharp)
         runtime = unit.runtime_s
         pred = unit.prediction
         if pred is None:
@@ -153,7 +153,8 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
                 if unit.model is None:
                     raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
                 model = _worker_model(unit.model)
-            blurry = read_image(s.blur, dtype="uint8" if model.accepts_uint8 else "float32")
+            blurry = (unit.protocol.read_image(s.blur) if model.accepts_uint8
+                      else read_image(s.blur, dtype="float32"))
             t0 = time.perf_counter()
             out = np.asarray(model.deblur(blurry, s))
             runtime = getattr(model, "last_runtime_s", None) or (time.perf_counter() - t0)

@@ -7,7 +7,9 @@ Conversion rules of :func:`read_image` (every reader in lode-bench goes through 
 * **Alpha** (4 channels, or grey + alpha): ``alpha="drop"`` (default) ignores the
   alpha plane and keeps the stored colour; ``"black"``/``"white"`` composite over that
   background; ``"error"`` refuses the file.
-* **16-bit**: ``dtype="uint8"`` maps ``v -> round(v / 257)`` (exact: 65535 -> 255);
+* **16-bit**: ``dtype="uint8"`` maps ``v -> round(v / 257)`` (exact: 65535 -> 255), or
+  with ``depth16="truncate"`` ``v -> v >> 8`` (what ``cv2.imread`` gives for a 16-bit PNG,
+  hence the 8-bit loaders of BasicSR, NAFNet, BladeNet, DeepDeblur, RealBlur's script);
   ``dtype="float32"`` maps to ``v / 65535``; ``dtype="native"`` keeps ``uint16``.
 * **8-bit**: ``dtype="float32"`` maps to ``v / 255``.
 * **Float TIFF** (32-bit float) is taken as [0, 1] and clipped; for ``uint8`` it is
@@ -43,6 +45,8 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".
 
 DType = Literal["uint8", "float32", "native"]
 AlphaRule = Literal["drop", "black", "white", "error"]
+Depth16Rule = Literal["round", "truncate"]
+DEPTH16_RULES: tuple[str, ...] = ("round", "truncate")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -112,6 +116,7 @@ def _composite(rgb: np.ndarray, alpha: np.ndarray, background: float) -> np.ndar
 def read_image(
     path: str | Path, *, dtype: DType = "uint8", alpha: AlphaRule = "drop",
     max_pixels: int | None = None,
+    depth16: Depth16Rule = "round",
 ) -> np.ndarray:
     """Read an image file into an H×W×3 RGB array.
 
@@ -122,6 +127,8 @@ def read_image(
         alpha: what to do with an alpha channel (see module docstring).
         max_pixels: refuse images whose header declares more pixels (default
             ``$LODE_BENCH_MAX_PIXELS`` or 100 MP; see :mod:`lode_bench.io.header`).
+        depth16: 16-bit to ``uint8`` rule: ``"round"`` (``round(v / 257)``) or
+            ``"truncate"`` (``v >> 8``); other dtypes ignore it.
 
     Returns:
         Array of shape (H, W, 3), C-contiguous.
@@ -135,6 +142,8 @@ def read_image(
         ((720, 1280, 3), dtype('uint8'))
     """
     p = Path(path)
+    if depth16 not in DEPTH16_RULES:
+        raise ValueError(f"depth16 must be one of {DEPTH16_RULES}, not {depth16!r}")
     raw = _decode(p, max_pixels)
     if raw.dtype == np.uint8:
         peak = 255.0
@@ -174,6 +183,8 @@ def read_image(
     elif dtype == "uint8":
         if raw.dtype == np.uint8:
             out = colour
+        elif raw.dtype == np.uint16 and depth16 == "truncate":
+            out = (colour >> 8).astype(np.uint8)
         elif raw.dtype == np.uint16:
             out = np.rint(colour.astype(np.float64) / 257.0).astype(np.uint8)
         else:

@@ -99,7 +99,16 @@ def builtin_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
             value_range=(0.0, 1.0), colour="MATLAB grey (rounded)", input_rule=_U8,
             description="Wang's MS-SSIM: 5 scales (weights .0448 .2856 .3001 .2363 .1333), "
                         "2×2 mean + decimation, cs at scales 1–4 and SSIM at scale 5.",
-            reference="Wang et al. msssim.m; IQA calibration tables",
+            reference="Wang et al. msssim.m (method='product', its default)",
+        ), ()),
+        (MetricSpec(
+            name="ms_ssim_wtd_sum", fn=f"{_M}.msssim:ms_ssim", higher_is_better=True,
+            value_range=(-1.0, 1.0), colour="MATLAB grey (rounded)", input_rule=_U8,
+            description="Wang's MS-SSIM, weighted-sum form: the 5 weights renormalised to "
+                        "sum 1, Σ w_l·cs_l (scales 1–4) + w_5·SSIM_5.",
+            reference="Wang et al. msssim.m method='wtd_sum'; IQA-PyTorch's published "
+                      "TID2013 MS-SSIM values",
+            defaults={"method": "wtd_sum"},
         ), ()),
         (MetricSpec(
             name="lpips_alex", fn=f"{_M}.lpips_metric:lpips_distance", higher_is_better=False,

@@ -19,11 +19,13 @@ from typing import Any, Literal
 import numpy as np
 
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
-from lode_bench.io.images import read_mask, to_uint8
+from lode_bench.io.images import read_image, read_mask, to_uint8
 from lode_bench.metrics.base import METRICS
 from lode_bench.registry import Registry
 
 MaskRule = Literal["none", "optional", "required"]
+DEPTH16_TEXT = {"round": "16-bit files scored as round(v / 257)",
+                "truncate": "16-bit files scored as v >> 8 (the reference's 8-bit loader)"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Protocol:
         mask: whether a blur mask is needed (``required``), used when given
             (``optional``) or ignored (``none``).
         npy_mask_threshold: threshold for ``.npy`` masks (optical-flow magnitude, px).
+        depth16: how 16-bit image files become the 8-bit values scored: ``"round"``
+            (``round(v / 257)``, lode-bench's rule) or ``"truncate"`` (``v >> 8``, what
+            the reproduced tool's ``cv2.imread`` / 8-bit loader gives for a 16-bit PNG).
+            MATLAB scripts keep all 16 bits; no 8-bit rule reproduces them exactly.
+        notes: caveats of the reproduction (shown by ``lode-bench ls protocols``).
     """
 
     name: str
@@ -84,6 +91,8 @@ class Protocol:
     quantize: bool = True
     mask: MaskRule = "none"
     npy_mask_threshold: float = 0.25
+    depth16: Literal["round", "truncate"] = "round"
+    notes: str = ""
 
     @property
     def id(self) -> str:
@@ -123,6 +132,10 @@ class Protocol:
         if self.quantize:
             return to_uint8(arr, data_range=data_range)
         return arr * (255.0 / data_range)
+
+    def read_image(self, path: str | Path) -> np.ndarray:
+        """Read an image file as H×W×3 uint8 under this protocol's 16-bit rule (:attr:`depth16`)."""
+        return read_image(path, dtype="uint8", depth16=self.depth16)
 
     def load_mask(self, path: str | Path) -> np.ndarray:
         """Read a mask file for this protocol (PNG ``> 0``; ``.npy`` ``> npy_mask_threshold``)."""
@@ -202,6 +215,10 @@ def list_protocols() -> list[Protocol]:
 
 
 _PSNR = MetricCall("PSNR", "psnr")
+_OPENCV_NOTE = ("RealBlur-aligned numbers depend on the OpenCV version (ECC and the cubic "
+                "warp: the official script's own per-image PSNR moves by ~0.01 dB between "
+                "OpenCV 4.2, 4.5-4.12, 4.14 and 5.0); each run stores the OpenCV version "
+                "in its provenance (packages.opencv).")
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
@@ -214,66 +231,91 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
                         "replicate padding, full map averaged). Outputs clamped and rounded to 8 bits.",
             reproduces="GoPro/HIDE tables of MPRNet, Restormer, NAFNet and most later papers "
                        "(evaluate_GOPRO_HIDE.m); use the GoPro 'blur' track.",
-            calls=(_PSNR, MetricCall("SSIM", "ssim_matlab_rgb"))), ("gopro-matlab", "hide")),
+            calls=(_PSNR, MetricCall("SSIM", "ssim_matlab_rgb")),
+            notes="16-bit files: evaluate_GOPRO_HIDE.m (MATLAB) scores all 16 bits; lode-bench "
+                  "scores 8 bits, round(v/257) (the GoPro and HIDE test sets are 8-bit)."),
+         ("gopro-matlab", "hide")),
         (Protocol(
-            name="deepdeblur", version="1",
+            name="deepdeblur", version="2",
             description="PSNR on RGB and per-channel Gaussian SSIM (11×11, σ=1.5, valid, "
                         "population covariance), outputs rounded to 8 bits.",
             reproduces="DeepDeblur-PyTorch (GoPro 'blur_gamma' track: 30.40 dB / 0.9018).",
-            calls=(_PSNR, _SSIM_GAUSS)), ()),
+            calls=(_PSNR, _SSIM_GAUSS), depth16="truncate",
+            notes="v2: 16-bit files truncated (v >> 8) as DeepDeblur's 8-bit loader does."), ()),
         (Protocol(
-            name="basicsr", version="1",
+            name="basicsr", version="2",
             description="BasicSR calculate_psnr/calculate_ssim on RGB (crop_border 0): PSNR "
                         "on RGB and per-channel Gaussian SSIM averaged over channels.",
-            reproduces="BasicSR-based repositories (NAFNet validation, MIMO-UNet-style tables).",
-            calls=(_PSNR, _SSIM_GAUSS)), ()),
+            reproduces="Upstream BasicSR's calculate_psnr/calculate_ssim (validation logs and "
+                       "tables of repositories using them). Not NAFNet's GoPro numbers: "
+                       "NAFNet's calculate_ssim defaults to ssim3d=True, the 3-D SSIM of "
+                       "the 'gopro' protocol.",
+            calls=(_PSNR, _SSIM_GAUSS), depth16="truncate",
+            notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does."),
+         ()),
         (Protocol(
-            name="basicsr-y", version="1",
+            name="basicsr-y", version="2",
             description="BasicSR with test_y_channel: BT.601 Y (16–235, float, not rounded), "
                         "PSNR and Gaussian SSIM on Y, crop_border 0.",
             reproduces="BasicSR-based papers that report Y-channel numbers.",
-            calls=(MetricCall("PSNR", "psnr_y"), MetricCall("SSIM", "ssim_gaussian_y"))), ("basicsr_y",)),
+            calls=(MetricCall("PSNR", "psnr_y"), MetricCall("SSIM", "ssim_gaussian_y")),
+            depth16="truncate",
+            notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does."),
+         ("basicsr_y",)),
         (Protocol(
-            name="realblur", version="1",
+            name="realblur", version="2",
             description="RealBlur's aligned metrics per image: least-squares intensity gain, "
                         "ECC homography registration onto the ground truth, PSNR and "
                         "per-channel SSIM over the valid warped region (5 px SSIM crop). "
-                        "An ECC failure is recorded as an error for that image.",
+                        "An ECC failure is recorded as an error for that image. Inputs enter "
+                        "as float32 values of uint8/255 like the official script's, so "
+                        "identical images give PSNR = inf (v1: ~157 dB).",
             reproduces="RealBlur-J/R tables (evaluate_RealBlur.py); also RSBlur.",
             calls=(MetricCall("PSNR", "realblur_aligned", pick="aligned_psnr"),
-                   MetricCall("SSIM", "realblur_aligned", pick="aligned_ssim"))), ("rsblur",)),
+                   MetricCall("SSIM", "realblur_aligned", pick="aligned_ssim")),
+            depth16="truncate", notes=_OPENCV_NOTE), ("rsblur",)),
         (Protocol(
-            name="reloblur", version="1",
+            name="reloblur", version="2",
             description="ReLoBlur local-blur metrics: PSNR, per-channel Gaussian SSIM, "
                         "masked PSNR_w and SSIM_w over the binary blur mask (> 0), and "
-                        "RealBlur-aligned PSNR.",
+                        "RealBlur-aligned PSNR (inf on identical images, as the official "
+                        "script; v1 gave ~157 dB).",
             reproduces="ReLoBlur / LBAG tables (Li et al. 2023).",
             calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
                    MetricCall("aligned_PSNR", "realblur_aligned_reloblur", pick="aligned_psnr")),
-            mask="required"), ()),
+            mask="required", depth16="truncate", notes=_OPENCV_NOTE), ()),
         (Protocol(
-            name="lode", version="1",
+            name="lode", version="2",
             description="LODE local deblurring: PSNR and Gaussian SSIM on the whole image plus "
                         "masked PSNR_w/SSIM_w over the blurred region, from a mask PNG (> 0) "
                         "or a LODE optical-flow magnitude .npy (> 0.25 px).",
             reproduces="LODE/BladeNet test protocol with true masked metrics (not BladeNet's "
                        "inflated local PSNR; see metric local_psnr_bladenet).",
             calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w")),
-            mask="required"), ("local",)),
+            mask="required", depth16="truncate",
+            notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does."),
+         ("local",)),
         (Protocol(
-            name="lode-legacy", version="1",
+            name="lode-legacy", version="2",
             description="As 'lode' plus BladeNet's legacy local PSNR (zeroes pixels outside the "
                         "mask and averages over the whole image: inflated by 10·log10(1/coverage)).",
             reproduces="BladeNet paper's local PSNR column (not comparable to PSNR_w).",
             calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
                    MetricCall("local_PSNR_legacy", "local_psnr_bladenet")),
-            mask="required"), ()),
+            mask="required", depth16="truncate",
+            notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does."), ()),
         (Protocol(
-            name="iqa", version="1",
+            name="iqa", version="2",
             description="Reference IQA profile: PSNR on RGB, Wang et al.'s reference SSIM on "
-                        "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM.",
-            reproduces="IQA calibration tables (TID2013 values of IQA-PyTorch's reference).",
-            calls=(_PSNR, MetricCall("SSIM", "ssim_wang"), MetricCall("MS-SSIM", "ms_ssim"))), ()),
+                        "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM in its "
+                        "weighted-sum form (msssim.m method='wtd_sum'; v1 used the product "
+                        "form, up to 4.4e-3 lower on TID2013).",
+            reproduces="IQA-PyTorch's published TID2013 PSNR, SSIM and MS-SSIM columns "
+                       "(to their 4 printed decimals).",
+            calls=(_PSNR, MetricCall("SSIM", "ssim_wang"),
+                   MetricCall("MS-SSIM", "ms_ssim_wtd_sum")), depth16="truncate",
+            notes="16-bit files truncated (v >> 8) as IQA-PyTorch's 8-bit loader does "
+                  "(TID2013 itself is 8-bit)."), ()),
     ]
 
 

@@ -23,7 +23,9 @@ input). ``precision="float64"`` (default) keeps the float32 ECC step and the flo
 cubic warp (OpenCV 5.0's cubic warp of float64 images is broken: an identity warp
 changes pixels by up to 1.0), and does the intensity match, masking and scores in float64;
 ``precision="float32"`` follows the official script's float32 arrays throughout.
-The two differ by ~1e-4 dB.
+The two differ by ~1e-4 dB. Both take the inputs as the official script does, as
+float32 values of ``uint8 / 255``: on identical images the gain is exactly 1, ECC
+returns the identity, the warp reproduces the image and PSNR is ``inf``.
 
 An ECC failure (OpenCV raises when the images are uncorrelated, constant, or the
 iteration diverges, or the homography comes back non-finite) raises
@@ -64,7 +66,12 @@ def _working_dtype(precision: str) -> _Float:
 
 
 def _to_unit(img: np.ndarray, data_range: float, dtype: _Float) -> np.ndarray:
-    return (np.asarray(img, dtype=np.float64) / data_range).astype(dtype, copy=False)
+    # The official script's inputs are float32 (uint8 / 255 in float32). Both precisions
+    # start from those values, so the float32 cast before the cubic warp is exact
+    # whenever the intensity gain is 1: identical images warp back to themselves and give
+    # PSNR = inf, as the official script does (float64 inputs left a ~1e-8 residue).
+    unit = (np.asarray(img, dtype=np.float64) / data_range).astype(np.float32)
+    return unit.astype(dtype, copy=False)
 
 
 def _grey32(img: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError
-from lode_bench.io.images import IMAGE_EXTENSIONS, read_image
+from lode_bench.io.images import IMAGE_EXTENSIONS
 from lode_bench.metrics.protocols import ImageScore, Protocol
 
 MASK_EXTENSIONS = (*IMAGE_EXTENSIONS, ".npy")
@@ -105,8 +105,8 @@ def score_pair(pair: ImagePair, protocol: Protocol) -> ImageScore:
     try:
         if pair.pred is None:
             raise LodeBenchError(f"no prediction for ground truth {pair.gt}")
-        gt = read_image(pair.gt)
-        pred = read_image(pair.pred)
+        gt = protocol.read_image(pair.gt)
+        pred = protocol.read_image(pair.pred)
         if pred.shape != gt.shape:
             raise LodeBenchError(
                 f"{pair.pred}: size {pred.shape[1]}×{pred.shape[0]} differs from ground truth "

@@ -273,6 +273,18 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
         sel = sel[sel["dataset"].isin(datasets) | sel["dataset_hash"].isin(datasets)]
     if protocol:
         sel = sel[sel["protocol"] == protocol]
+    if sel.empty and datasets and not results.empty:
+        mine = results[results["model"] == model]
+        if protocol:
+            mine = mine[mine["protocol"] == protocol]
+        present = sorted({f"{d} manifest {h}" for d, h in zip(mine["dataset"], mine["dataset_hash"],
+                                                               strict=True)})
+        if present:
+            raise SubmissionError(
+                f"{getattr(store, 'path', 'store')}: model {model!r} has no results on the pinned "
+                f"dataset version ({', '.join(map(str, datasets))}); its results are on "
+                f"{'; '.join(present)}: a different dataset version (manifest hash mismatch, "
+                "pinned vs present). Run the model on the pinned dataset.")
     if sel.empty:
         raise SubmissionError(f"{getattr(store, 'path', 'store')}: no results for model {model!r}"
                               + (f" on {datasets}" if datasets else "")

@@ -16,6 +16,7 @@ part of the scikit-image wheel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -105,6 +106,9 @@ def resize_object(obj: np.ndarray, longest: int) -> np.ndarray:
     return np.dstack([np.clip(rgb, 0, 1), a]).astype(np.float32)
 
 
+OFFSET_STEP = 2.0**-20  # camera offsets are multiples of this (px): exact in float64
+
+
 def smooth_trajectory(
     rng: np.random.Generator,
     n_frames: int,
@@ -116,18 +120,26 @@ def smooth_trajectory(
     """Smooth camera offsets (n, 2) in px, exactly (0, 0) at ``middle`` (default the middle frame).
 
     Velocity = a random base velocity (magnitude in ``speed`` px/frame) plus a slow
-    sinusoidal wobble; positions are its running sum.
+    sinusoidal wobble; positions are its running sum, rounded to multiples of
+    :data:`OFFSET_STEP`. Sines and cosines come from :mod:`math` (not numpy's SIMD loops,
+    whose last bit changes with the numpy version and the CPU) and the speed is the drawn
+    magnitude (no BLAS norm), so the offsets, and the kernels built from them, are the
+    same bits on every supported numpy version and machine.
     """
     mid = n_frames // 2 if middle is None else middle
     ang = rng.uniform(0, 2 * np.pi)
-    v0 = rng.uniform(*speed) * np.array([np.cos(ang), np.sin(ang)])
+    mag = rng.uniform(*speed)
+    v0 = (mag * math.cos(ang), mag * math.sin(ang))
     period = rng.uniform(0.6, 1.5) * max(n_frames, 8)
     phase = rng.uniform(0, 2 * np.pi, size=2)
-    t = np.arange(n_frames, dtype=np.float64)
-    vel = v0[None, :] + wobble * np.linalg.norm(v0) * np.sin(
-        2 * np.pi * t[:, None] / period + phase[None, :]
-    )
-    pos = np.concatenate([[[0.0, 0.0]], np.cumsum(vel[:-1], axis=0)])
+    pos = np.zeros((n_frames, 2), dtype=np.float64)
+    x = [0.0, 0.0]
+    for t in range(1, n_frames):
+        for c in range(2):
+            wob = math.sin(2 * math.pi * (t - 1) / period + float(phase[c]))
+            x[c] += v0[c] + wobble * mag * wob
+        pos[t] = x
+    pos = np.round(pos / OFFSET_STEP) * OFFSET_STEP
     return pos - pos[mid]
 
 

@@ -91,6 +91,28 @@ def _builtin_library(size: tuple[int, int]) -> Any:
     return object_library("builtin", size=size)
 
 
+def generator_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that compute the built-in samples.
+
+    Recorded in the manifest's ``meta`` (not part of the manifest hash): the samples are
+    built from element-wise float64 arithmetic and :mod:`math` only where the bits could
+    otherwise depend on a library release or the CPU, so every supported version should
+    give the same hash; these versions say what a given manifest was made with.
+    """
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import cv2
+
+    out = {"python": platform.python_version(), "opencv": cv2.__version__}
+    for dist in ("numpy", "opencv-python-headless", "scipy", "scikit-image"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:  # e.g. OpenCV from another wheel (opencv-python)
+            continue
+    return out
+
+
 BuiltinJob = tuple[str, int, int, tuple[int, int]]  # (kind, index, seed, size)
 
 
@@ -165,6 +187,7 @@ def build_builtin_dataset(
     size = (int(size[0]), int(size[1]))
     meta = {
         "generator": "lode-bench build_builtin_dataset",
+        "generator_versions": generator_versions(),
         "seed": seed,
         "size": list(size),
         "recipes": {

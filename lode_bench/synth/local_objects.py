@@ -17,11 +17,11 @@ alpha; its mask is a blur-size map (kernel extent in px where the blurred alpha 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from lode_bench.capture.response import CameraResponse
@@ -53,10 +53,18 @@ class ObjectMotion:
         """2×3 matrix mapping object pixel coordinates to canvas coordinates at time ``t``."""
         h, w = obj_shape
         s = self.base_scale * (1.0 + self.scale_rate * t)
-        m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), self.rot_rate_deg * t, s)
-        m[0, 2] += self.cx + self.vx * t - (w - 1) / 2.0
-        m[1, 2] += self.cy + self.vy * t - (h - 1) / 2.0
-        return m
+        # cv2.getRotationMatrix2D's convention (positive angle = anticlockwise on screen),
+        # computed with math's sin/cos so the bits do not depend on the OpenCV build
+        ang = math.radians(self.rot_rate_deg * t)
+        ca, sa = s * math.cos(ang), s * math.sin(ang)
+        px, py = (w - 1) / 2.0, (h - 1) / 2.0
+        return np.array(
+            [
+                [ca, sa, (1 - ca) * px - sa * py + self.cx + self.vx * t - px],
+                [-sa, ca, sa * px + (1 - ca) * py + self.cy + self.vy * t - py],
+            ],
+            dtype=np.float64,
+        )
 
 
 def _check_rgba(obj: np.ndarray, i: int) -> None:
@@ -67,15 +75,51 @@ def _check_rgba(obj: np.ndarray, i: int) -> None:
 
 
 def _warp_rgba(obj_lin_premult: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Place an RGBA layer on an H×W canvas: ``out(p) = obj(m⁻¹ p)``, bilinear, zero outside.
+
+    Exact float64 bilinear sampling in numpy (element-wise products and sums only, so
+    the result has the same bits on every numpy/OpenCV version and CPU, unlike
+    ``cv2.warpAffine``, whose 1/32-pixel weight tables and SIMD paths differ between
+    releases). Only the bounding box of the placed object is computed.
+
+    Args:
+        obj_lin_premult: h×w×4 float32 premultiplied linear RGBA.
+        m: 2×3 affine matrix, object pixel coordinates → canvas coordinates.
+        size: canvas (H, W).
+
+    Returns:
+        H×W×4 float32; alpha ≤ :data:`ALPHA_EPS` is zeroed.
+    """
     h, w = size
-    out = cv2.warpAffine(
-        obj_lin_premult,
-        m,
-        (w, h),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0, 0),
+    oh, ow = obj_lin_premult.shape[:2]
+    out = np.zeros((h, w, 4), dtype=np.float32)
+    a = np.asarray(m, dtype=np.float64)
+    corners = a[:, :2] @ np.array([[-1, ow, -1, ow], [-1, -1, oh, oh]], dtype=np.float64)
+    corners += a[:, 2:3]
+    x0 = max(0, int(np.floor(corners[0].min())) - 1)
+    x1 = min(w, int(np.ceil(corners[0].max())) + 2)
+    y0 = max(0, int(np.floor(corners[1].min())) - 1)
+    y1 = min(h, int(np.ceil(corners[1].max())) + 2)
+    if x0 >= x1 or y0 >= y1:
+        return out
+    (p, q, r), (u, v, z) = (float(e) for e in a[0]), (float(e) for e in a[1])
+    det = p * v - q * u
+    inv = ((v / det, -q / det, (q * z - v * r) / det), (-u / det, p / det, (u * r - p * z) / det))
+    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+    sx = inv[0][0] * xs + inv[0][1] * ys + inv[0][2]
+    sy = inv[1][0] * xs + inv[1][1] * ys + inv[1][2]
+    fx, fy = np.floor(sx), np.floor(sy)
+    ax, ay = (sx - fx)[..., None], (sy - fy)[..., None]
+    ix, iy = fx.astype(np.int64), fy.astype(np.int64)
+    src = np.zeros((oh + 2, ow + 2, 4), dtype=np.float64)  # one zero pixel all round
+    src[1:-1, 1:-1] = obj_lin_premult
+    cx = np.clip(ix + 1, 0, ow + 1), np.clip(ix + 2, 0, ow + 1)
+    cy = np.clip(iy + 1, 0, oh + 1), np.clip(iy + 2, 0, oh + 1)
+    res = (1 - ay) * ((1 - ax) * src[cy[0], cx[0]] + ax * src[cy[0], cx[1]]) + ay * (
+        (1 - ax) * src[cy[1], cx[0]] + ax * src[cy[1], cx[1]]
     )
+    out[y0:y1, x0:x1] = res
     out[out[..., 3] <= ALPHA_EPS] = 0.0
     return out
 

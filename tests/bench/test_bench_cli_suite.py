@@ -122,6 +122,6 @@ def test_run_suite_api_applies_settings(tiny, tmp_path, monkeypatch):
                  f"settings: {{limit: 2, save_outputs: '{tmp_path / 'o'}'}}\n")
     seen = []
     out = run_suite(load_suite(f), tmp_path / "r.sqlite", progress=False, on_summary=seen.append)
-    assert [s.protocol for s in out] == ["deepdeblur@1", "basicsr@1"] and seen == out
+    assert [s.protocol for s in out] == ["deepdeblur@2", "basicsr@2"] and seen == out
     assert all(s.n_total == 2 for s in out)
     assert len(list((tmp_path / "o" / "identity").rglob("*.png"))) == 2

@@ -198,3 +198,17 @@ def test_cli_validate_and_export(board, tmp_path):
     assert sub.provenance["runs"][0]["device"] == "cpu"
     r = CliRunner().invoke(leaderboard_validate, [str(board.root), str(out)])
     assert r.exit_code == 0, r.output
+
+
+def test_cli_export_names_pinned_and_present_hashes_on_mismatch(board, tmp_path):
+    """Results on another dataset version: the error names both manifest hashes."""
+    pinned = "c" * 64
+    write_spec(board.root, datasets=[{"name": "set-a", "manifest_hash": pinned,
+                                      "image_ids": image_ids("set-a")}])
+    r = CliRunner().invoke(leaderboard_export, ["--store", str(board.store), "--model", "fast-net",
+                                                "--leaderboard", str(board.root),
+                                                "--out", str(tmp_path / "x.json")])
+    assert r.exit_code != 0
+    msg = " ".join(r.output.split())
+    assert pinned in msg and DATASETS["set-a"][0] in msg and "mismatch" in msg, r.output
+    assert not (tmp_path / "x.json").exists()

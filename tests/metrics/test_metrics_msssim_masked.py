@@ -26,15 +26,34 @@ C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
 
 # ---------------------------------------------------------------- MS-SSIM
-@pytest.mark.parametrize(
-    ("name", "official"), [("I03", 0.6733), ("I04", 0.9996), ("I06", 0.9998), ("I08", 0.9566), ("I19", 0.8462)]
-)
-def test_ms_ssim_tid2013_within_5e3(name: str, official: float) -> None:
+TID_MS_SSIM = [("I03", 0.6733), ("I04", 0.9996), ("I06", 0.9998), ("I08", 0.9566), ("I19", 0.8462)]
+
+
+@pytest.mark.parametrize(("name", "official"), TID_MS_SSIM)
+def test_ms_ssim_wtd_sum_is_the_published_tid2013_column(name: str, official: float) -> None:
+    """IQA-PyTorch's published column, to its 4 printed decimals (|Δ| < 5e-5)."""
     dist, ref = tid_pair(name)
-    assert abs(ms_ssim(dist, ref) - official) <= 5e-3
+    assert round(ms_ssim(dist, ref, method="wtd_sum"), 4) == official
 
 
-def slow_ms_ssim(x: np.ndarray, y: np.ndarray) -> float:
+@pytest.mark.parametrize(("name", "official"), TID_MS_SSIM)
+def test_iqa_protocol_reproduces_the_published_ms_ssim(name: str, official: float) -> None:
+    from lode_bench.metrics.protocols import get_protocol
+
+    dist, ref = tid_pair(name)
+    assert round(get_protocol("iqa@2").score(dist, ref).values["MS-SSIM"], 4) == official
+
+
+def test_ms_ssim_product_form_is_not_the_published_column() -> None:
+    """The product form (msssim.m's default) stays available; on TID2013 it is up to 4.4e-3
+    below the published values (I03 and I19 do not round to them)."""
+    misses = [n for n, o in TID_MS_SSIM if round(ms_ssim(*tid_pair(n)), 4) != o]
+    assert misses and {"I03", "I19"} <= set(misses)
+    with pytest.raises(LodeBenchError, match="method"):
+        ms_ssim(*tid_pair("I04"), method="sum")
+
+
+def slow_ms_ssim(x: np.ndarray, y: np.ndarray, *, wtd_sum: bool = False) -> float:
     """msssim.m written out: 'valid' Gaussian maps via direct correlation, MATLAB
     imfilter(ones(2)/4, 'symmetric', 'same') + (1:2:end) via explicit edge padding."""
     r = np.arange(-5, 6, dtype=np.float64)
@@ -58,6 +77,9 @@ def slow_ms_ssim(x: np.ndarray, y: np.ndarray) -> float:
             x = ((xp[:-1, :-1] + xp[1:, :-1] + xp[:-1, 1:] + xp[1:, 1:]) / 4)[::2, ::2]
             y = ((yp[:-1, :-1] + yp[1:, :-1] + yp[:-1, 1:] + yp[1:, 1:]) / 4)[::2, ::2]
     w5 = MS_SSIM_WEIGHTS
+    if wtd_sum:
+        total = sum(w5)
+        return float(sum(mcs[i] * w5[i] / total for i in range(4)) + mssim * w5[4] / total)
     return float(np.prod([mcs[i] ** w5[i] for i in range(4)]) * mssim ** w5[4])
 
 
@@ -67,6 +89,8 @@ def test_ms_ssim_matches_slow_reference_on_odd_sizes(rng: np.random.Generator) -
     noisy = np.clip(ref.astype(float) + rng.normal(0, 12, ref.shape), 0, 255).astype(np.uint8)
     expected = slow_ms_ssim(rgb_to_grey_matlab(noisy), rgb_to_grey_matlab(ref))
     assert ms_ssim(noisy, ref) == pytest.approx(expected, abs=1e-10)
+    expected = slow_ms_ssim(rgb_to_grey_matlab(noisy), rgb_to_grey_matlab(ref), wtd_sum=True)
+    assert ms_ssim(noisy, ref, method="wtd_sum") == pytest.approx(expected, abs=1e-10)
 
 
 def test_ms_ssim_identical_and_too_small() -> None:

@@ -72,8 +72,10 @@ def test_scores_match_official_computation(
 ) -> None:
     out, ref = misaligned
     dtype = np.float64 if precision == "float64" else np.float32
+    # inputs as the official script makes them: float32 values of uint8 / 255
     zr, xr, cr, _, _ = align_to_target(
-        (out / 255.0).astype(dtype), (ref / 255.0).astype(dtype), precision=precision
+        (out / 255.0).astype(np.float32).astype(dtype),
+        (ref / 255.0).astype(np.float32).astype(dtype), precision=precision
     )
     exp_psnr, exp_ssim = official_scores(zr, xr, cr)
     res = realblur_aligned(out, ref, precision=precision)
@@ -89,12 +91,28 @@ def test_float32_and_float64_agree_closely(misaligned: tuple[np.ndarray, np.ndar
     assert abs(a["aligned_ssim"] - b["aligned_ssim"]) < 1e-5
 
 
-def test_identical_images_align_to_identity() -> None:
-    _, ref = tid_pair("I04")
-    ref = ref[100:260, 150:390]
-    res = realblur_aligned(ref, ref)
-    assert res["aligned_psnr"] > 100 or math.isinf(res["aligned_psnr"])
-    assert res["aligned_ssim"] == pytest.approx(1.0, abs=1e-9)
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("normalisation", ["valid", "all"])
+def test_identical_images_give_inf_like_the_official_script(precision, normalisation) -> None:
+    """The official script (float32 throughout): gain exactly 1, ECC the identity, the cubic
+    warp reproduces the image, squared error 0, PSNR = inf (a float32 residue gave ~157 dB)."""
+    for name, crop in (("I04", np.s_[100:260, 150:390]), ("I03", np.s_[:, :])):
+        ref = tid_pair(name)[1][crop]
+        res = realblur_aligned(ref, ref.copy(), precision=precision,
+                               psnr_normalisation=normalisation)
+        assert math.isinf(res["aligned_psnr"]) and res["aligned_psnr"] > 0, res
+        assert res["aligned_ssim"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_protocols_give_inf_on_identical_images() -> None:
+    from lode_bench.metrics.protocols import get_protocol
+
+    ref = tid_pair("I04")[1][100:260, 150:390]
+    assert math.isinf(get_protocol("realblur@2").score(ref, ref).values["PSNR"])
+    mask = np.zeros(ref.shape[:2], dtype=bool)
+    mask[40:90, 60:150] = True
+    got = get_protocol("reloblur@2").score(ref, ref, mask=mask).values
+    assert math.isinf(got["aligned_PSNR"]) and math.isinf(got["PSNR"])
 
 
 def test_ecc_failure_raises_with_reason() -> None:
