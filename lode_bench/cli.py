@@ -42,6 +42,7 @@ _STAGE_COMMANDS = {
     "report": "lode_bench.report.cli",
     "leaderboard": "lode_bench.report.cli",
     "demo": "lode_bench.report.cli",
+    "nriqa": "lode_bench.metrics.nriqa_cli",
 }
 
 

@@ -74,6 +74,8 @@ class Protocol:
         mask: whether a blur mask is needed (``required``), used when given
             (``optional``) or ignored (``none``).
         npy_mask_threshold: threshold for ``.npy`` masks (optical-flow magnitude, px).
+        partial: compute the columns whose metric can run here (model files present)
+            and report the others (see :meth:`available`) instead of failing every image.
     """
 
     name: str
@@ -84,6 +86,43 @@ class Protocol:
     quantize: bool = True
     mask: MaskRule = "none"
     npy_mask_threshold: float = 0.25
+    partial: bool = False
+
+    @property
+    def needs_reference(self) -> bool:
+        """True when any column is a full-reference metric (needs a ground truth)."""
+        return any(not metric_spec(c.metric).no_reference for c in self.calls)
+
+    @property
+    def reference_columns(self) -> list[str]:
+        return [c.column for c in self.calls if not metric_spec(c.metric).no_reference]
+
+    def available(self) -> tuple[Protocol, dict[str, str]]:
+        """The protocol restricted to the columns that can run here, and why the others cannot.
+
+        Only ``partial`` protocols are restricted; the result's version carries the computed
+        column set (``1+NIQE,BRISQUE``) so stored numbers of different subsets never mix.
+
+        Raises:
+            LodeBenchError: no column of a partial protocol can run (lists every reason).
+        """
+        if not self.partial:
+            return self, {}
+        missing: dict[str, str] = {}
+        for c in self.calls:
+            reason = metric_spec(c.metric).availability(**dict(c.params))
+            if reason is not None:
+                missing[c.column] = reason
+        if not missing:
+            return self, {}
+        keep = tuple(c for c in self.calls if c.column not in missing)
+        if not keep:
+            why = "; ".join(f"{k}: {v}" for k, v in missing.items())
+            raise LodeBenchError(f"protocol {self.name!r}: none of its metrics can run here ({why})")
+        sub = replace(self, calls=keep, version=f"{self.version}+{','.join(c.column for c in keep)}",
+                      description=self.description + " Not computed (files missing): "
+                      + ", ".join(missing) + ".")
+        return sub, missing
 
     @property
     def id(self) -> str:
@@ -96,7 +135,7 @@ class Protocol:
     def higher_is_better(self, column: str) -> bool:
         for c in self.calls:
             if c.column == column:
-                return METRICS.get(c.metric).higher_is_better
+                return metric_spec(c.metric).higher_is_better
         raise KeyError(column)
 
     def with_lpips(self, net: str = "alex", **params: Any) -> Protocol:
@@ -126,17 +165,25 @@ class Protocol:
         p = Path(path)
         return read_mask(p, threshold=self.npy_mask_threshold if p.suffix.lower() == ".npy" else 0)
 
-    def score(self, pred: np.ndarray, target: np.ndarray, *, mask: np.ndarray | None = None,
+    def score(self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
               image_id: str = "") -> ImageScore:
         """Score one image. Metric failures (e.g. an ECC divergence) are recorded per column.
 
         Args:
             pred: H×W×3 output (uint8, or float in [0, 255] when ``quantize`` is False).
-            target: H×W×3 uint8 ground truth.
+            target: H×W×3 uint8 ground truth; ``None`` for a blur-only sample, which only
+                a protocol of no-reference metrics can score (NR columns rate ``pred`` alone).
             mask: H×W bool blur mask (required when ``mask == "required"``).
             image_id: identifier carried into the result.
+
+        Raises:
+            LodeBenchError: ``target`` is ``None`` and the protocol has full-reference columns.
         """
         result = ImageScore(image_id=image_id)
+        if target is None:
+            if self.needs_reference:
+                raise LodeBenchError(no_reference_message(self, image_id or "sample"))
+            target = pred
         if pred.shape != target.shape:
             raise ShapeMismatchError(
                 f"{image_id}: output shape {pred.shape} differs from ground truth {target.shape}")
@@ -149,7 +196,7 @@ class Protocol:
             result.mask_coverage = float(np.mean(mask))
         cache: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, float]] = {}
         for call in self.calls:
-            spec = METRICS.get(call.metric)
+            spec = metric_spec(call.metric)
             key = (call.metric, tuple(sorted(call.params.items())))
             try:
                 if key not in cache:
@@ -167,6 +214,30 @@ class Protocol:
             except KeyError:
                 result.values[call.column] = math.nan
         return result
+
+
+def metric_spec(name: str) -> Any:
+    """The registered metric ``name``; ``pyiqa:<name>`` registers any pyiqa NR metric on first use."""
+    from lode_bench.errors import UnknownNameError
+
+    try:
+        return METRICS.get(name)
+    except UnknownNameError:
+        if not name.startswith("pyiqa:"):
+            raise
+        from lode_bench.metrics.nriqa import pyiqa_metric_spec
+
+        spec = pyiqa_metric_spec(name.partition(":")[2])
+        if spec.name not in METRICS:
+            METRICS.register(spec.name, spec, lazy=False)
+        return spec
+
+
+def no_reference_message(proto: Protocol, what: str) -> str:
+    """Why a full-reference protocol cannot score a set without ground truth."""
+    return (f"{what} has no ground truth (blur-only set); protocol {proto.name!r} is full-reference "
+            f"({', '.join(proto.reference_columns)}); score it with a no-reference protocol such as "
+            f"'nr-glow' or 'nr-niqe'")
 
 
 def _validate(obj: Any) -> None:
@@ -199,6 +270,8 @@ def list_protocols() -> list[Protocol]:
 
 
 _PSNR = MetricCall("PSNR", "psnr")
+_GLOW_NR = (("MANIQA", "maniqa"), ("LIQE", "liqe"), ("NRQM", "nrqm"), ("CLIP-IQA", "clipiqa"),
+            ("PI", "pi"), ("BRISQUE", "brisque"), ("NIQE", "niqe"), ("ILNIQE", "ilniqe"))
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
@@ -271,6 +344,20 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
                         "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM.",
             reproduces="IQA calibration tables (TID2013 values of IQA-PyTorch's reference).",
             calls=(_PSNR, MetricCall("SSIM", "ssim_wang"), MetricCall("MS-SSIM", "ms_ssim"))), ()),
+        (Protocol(
+            name="nr-glow", version="1",
+            description="The eight no-reference metrics of GLOWDeblur's table on the output alone: "
+                        "MANIQA, LIQE, NRQM, CLIP-IQA (higher is better), PI, BRISQUE, NIQE, "
+                        "ILNIQE (lower); NIQE native (LIVE model), the others through pyiqa. "
+                        "Columns whose model files are missing are listed as not computed.",
+            reproduces="GLOWDeblur cross-dataset table, no-reference part (RWBI, RWBlur400).",
+            calls=tuple(MetricCall(col, m) for col, m in _GLOW_NR), partial=True), ("nr", "glow-nr")),
+        (Protocol(
+            name="nr-niqe", version="1",
+            description="NIQE (LIVE release convention, user-supplied pristine model) on the "
+                        "output alone; needs no optional package.",
+            reproduces="NIQE columns of deblurring papers that use the LIVE release code.",
+            calls=(MetricCall("NIQE", "niqe"),)), ()),
     ]
 
 
