@@ -264,7 +264,7 @@ class PyIQAScorer:
                 part = idx[start:start + self.batch_size]
                 with self._lock, torch.no_grad():
                     val = self.metric(self._tensor([checked[i] for i in part], dr))
-                vals = np.asarray(val.detach().float().cpu()).reshape(-1)
+                vals = np.asarray(val.detach().double().cpu()).reshape(-1)
                 for i, v in zip(part, vals, strict=True):
                     out[i] = float(v)
         return out
