@@ -92,3 +92,42 @@ def test_nr_glow_reports_missing_metrics(blur_only: Path, tmp_path: Path, monkey
     assert len(runs) == 1
     text = json.dumps(runs.to_dict(orient="records"), default=str)
     assert "metrics_not_computed" in text and "MANIQA" in text
+
+
+def test_paired_and_blur_only_in_one_report(blur_only: Path, tmp_path: Path, monkeypatch) -> None:
+    """A paired folder (FR + NR protocols) and a blur-only folder (NR) in one store and report."""
+    monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(MODEL))
+    paired = tmp_path / "paired"
+    for k in ("I04", "I08"):
+        for role, suffix in (("blur", "dist"), ("sharp", "ref")):
+            (paired / role).mkdir(parents=True, exist_ok=True)
+            shutil.copy(METRICS_DATA / "tid2013" / f"{k}_{suffix}.png", paired / role / f"{k}.png")
+    store = tmp_path / "s.db"
+    r = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"folder:{paired}", "-d", f"blur-only:{blur_only}",
+                                  "-p", "nr-niqe", "--store", str(store), "-q"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"folder:{paired}", "-p", "iqa",
+                                  "--store", str(store), "-q"])
+    assert r.exit_code == 0, r.output
+    rep = CliRunner().invoke(main, ["report", "--store", str(store), "--out", str(tmp_path / "rep"), "--no-visuals"])
+    assert rep.exit_code == 0, rep.output
+    md = (tmp_path / "rep" / "tables.md").read_text(encoding="utf-8")
+    assert md.count("NIQE ↓") == 2 and "PSNR ↑" in md
+    model = read_niqe_model(MODEL)
+    blurry = np.mean([niqe_score(read_image(paired / "blur" / f"{k}.png", dtype="uint8"), model) for k in ("I04", "I08")])
+    assert f"{blurry:.4f}" in md  # NR on a paired set rates the output (here the blurry input) alone
+
+
+def test_generalisation_suite(monkeypatch) -> None:
+    from lode_bench.bench.suite import load_suite
+    from lode_bench.metrics.protocols import get_protocol
+
+    for var in ("LODE_DATA", "LODE_WEIGHTS"):
+        monkeypatch.setenv(var, f"/data/{var.lower()}")
+    suite = load_suite(Path(__file__).resolve().parents[2] / "configs" / "suites" / "generalisation.yaml")
+    kinds = {r.dataset.split(":")[0]: r.protocol for r in suite.runs}
+    assert kinds == {"gopro": "gopro", "hide": "gopro", "reds": "basicsr", "realblur-j": "realblur",
+                     "bsd": "basicsr", "rsblur": "rsblur", "rwbi": "nr-glow", "rwblur400": "nr-glow"}
+    for kind, proto in kinds.items():
+        assert get_protocol(proto).needs_reference is (kind not in ("rwbi", "rwblur400"))
+    assert all(r.model.card is not None for r in suite.runs)
