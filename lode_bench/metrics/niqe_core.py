@@ -70,10 +70,13 @@ def _cubic(x: np.ndarray) -> np.ndarray:
             + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2)))
 
 
-def imresize_matrix(in_len: int, scale: float) -> np.ndarray:
-    """MATLAB ``imresize`` bicubic (antialiased when downscaling) as an out×in matrix.
+def imresize_weights(in_len: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB ``imresize`` bicubic contributions (antialiased when downscaling).
 
-    Output length ``ceil(in_len·scale)``; border samples are mirrored (``symmetric``).
+    Returns:
+        ``(weights, indices)``, each out_len × taps: output ``i`` is
+        ``Σ_k weights[i, k] · input[indices[i, k]]``; out_len = ``ceil(in_len·scale)``,
+        borders mirrored (``symmetric``), weights normalised to sum 1 per output.
     """
     out_len = int(math.ceil(in_len * scale))
     kernel_width = 4.0 / scale if scale < 1 else 4.0
@@ -88,18 +91,29 @@ def imresize_matrix(in_len: int, scale: float) -> np.ndarray:
     w = w / w.sum(axis=1, keepdims=True)
     aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
     idx = aux[np.mod(ind.astype(np.int64) - 1, 2 * in_len)]
-    mat = np.zeros((out_len, in_len))
-    rows = np.repeat(np.arange(out_len), taps)
-    np.add.at(mat, (rows, idx.ravel()), w.ravel())
+    return w, idx
+
+
+def imresize_matrix(in_len: int, scale: float) -> np.ndarray:
+    """The contributions of :func:`imresize_weights` as a dense out×in matrix."""
+    w, idx = imresize_weights(in_len, scale)
+    mat = np.zeros((w.shape[0], in_len))
+    np.add.at(mat, (np.repeat(np.arange(w.shape[0]), w.shape[1]), idx.ravel()), w.ravel())
     return mat
 
 
 def imresize_half(img: np.ndarray) -> np.ndarray:
     """MATLAB ``imresize(img, 0.5)`` (bicubic, antialiased) of a 2-D float64 image, rows first."""
     h, w = img.shape
-    rows = imresize_matrix(h, 0.5)
-    cols = imresize_matrix(w, 0.5)
-    return (rows @ img) @ cols.T
+    wr, ir = imresize_weights(h, 0.5)
+    tmp = np.zeros((wr.shape[0], w))
+    for k in range(wr.shape[1]):
+        tmp += wr[:, k, None] * img[ir[:, k], :]
+    wc, ic = imresize_weights(w, 0.5)
+    out = np.zeros((tmp.shape[0], wc.shape[0]))
+    for k in range(wc.shape[1]):
+        out += tmp[:, ic[:, k]] * wc[None, :, k]
+    return out
 
 
 def mscn(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,11 +146,14 @@ def _aggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grid index of α, β_left, β_right) per row of ``x``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         sq = x * x
-        neg, pos = x < 0, x > 0
-        left = np.sqrt((sq * neg).sum(axis=1) / neg.sum(axis=1))
-        right = np.sqrt((sq * pos).sum(axis=1) / pos.sum(axis=1))
+        pos = x > 0
+        n_pos, n_neg = pos.sum(axis=1), (x < 0).sum(axis=1)
+        total = sq.sum(axis=1)
+        pos_sq = np.where(pos, sq, 0.0).sum(axis=1)
+        left = np.sqrt((total - pos_sq) / n_neg)  # zeros add nothing to either side
+        right = np.sqrt(pos_sq / n_pos)
         g = left / right
-        rhat = np.abs(x).mean(axis=1) ** 2 / sq.mean(axis=1)
+        rhat = np.abs(x).mean(axis=1) ** 2 / (total / x.shape[1])
         rnorm = rhat * (g**3 + 1.0) * (g + 1.0) / (g**2 + 1.0) ** 2
     idx = _nearest_grid(rnorm)
     return idx, left * _BETA_FACTOR[idx], right * _BETA_FACTOR[idx]
