@@ -243,13 +243,14 @@ def ls_metrics(as_json: bool) -> None:
         click.echo(json.dumps([{"name": s.name, "higher_is_better": s.higher_is_better,
                                 "range": list(s.value_range), "colour": s.colour,
                                 "input": s.input_rule, "needs_mask": s.needs_mask,
-                                "legacy": s.legacy, "description": s.description,
+                                "legacy": s.legacy, "no_reference": s.no_reference,
+                                "description": s.description,
                                 "reference": s.reference} for s in specs], indent=2,
                                default=str))
         return
     for s in specs:
         lo, hi = s.value_range
-        flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy
+        flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy + " [no reference]" * s.no_reference
         click.secho(s.name, bold=True, nl=False)
         click.echo(f"  {'↑ higher' if s.higher_is_better else '↓ lower'} is better, "
                    f"range [{lo:g}, {hi:g}], colour: {s.colour}{flags}")

@@ -202,7 +202,7 @@ def nr_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
     chk = f"{_M}.nriqa:check_pyiqa"
     rows = (  # name, pyiqa name, higher is better, range, description
         ("brisque", "brisque", False, (-_INF, _INF), "BRISQUE (Mittal et al. 2012) SVR on Y."),
-        ("ilniqe", "ilniqe", False, (0.0, _INF), "IL-NIQE (Zhang et al. 2015), 504×504 resize."),
+        ("ilniqe", "ilniqe", False, (0.0, _INF), "IL-NIQE (Zhang et al. 2015), 524×524 resize."),
         ("nrqm", "nrqm", True, (0.0, 10.0), "NRQM / Ma et al. 2017 super-resolution score."),
         ("pi", "pi", False, (0.0, _INF), "Perceptual Index ((10 − NRQM) + NIQE) / 2 (PIRM 2018)."),
         ("maniqa", "maniqa", True, (0.0, 1.0), "MANIQA (Yang et al. 2022), KonIQ model."),

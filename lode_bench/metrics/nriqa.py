@@ -12,18 +12,22 @@ needs arbitrary unpickling is refused unless ``LODE_BENCH_NRIQA_TRUST_PICKLES=1`
 
 Argument conventions (what lode-bench passes; pyiqa then applies its own resize rules):
 
-============  =======================  =========  ==========================================
-metric        pyiqa name               better     input / resize rule inside pyiqa
-============  =======================  =========  ==========================================
-BRISQUE       ``brisque``              lower      RGB [0,1] → Y (YIQ), full size, SVR model
-ILNIQE        ``ilniqe``               lower      RGB [0,1], resized to 504×504 (its default)
-NRQM          ``nrqm``                 higher     RGB [0,1] → Y, centre-cropped as Ma et al.
-PI            ``pi``                   lower      ((10 − NRQM) + NIQE) / 2 with pyiqa's NIQE
-MANIQA        ``maniqa``               higher     RGB [0,1], 8×224² random crops (seeded) averaged
-LIQE          ``liqe``                 higher     RGB [0,1], 15 224² patches, CLIP normalisation
-CLIP-IQA      ``clipiqa``              higher     RGB [0,1], full image, CLIP RN50 normalisation
-MUSIQ         ``musiq``                higher     RGB [0,1], multi-scale patches (KonIQ model)
-============  =======================  =========  ==========================================
+============  ===========  =======  ===================================================
+metric        pyiqa name   better   what pyiqa does with the RGB [0, 1] input
+============  ===========  =======  ===================================================
+BRISQUE       ``brisque``  lower    Y (pyiqa ``to_y_channel``), full size and a MATLAB
+                                    ``imresize`` 0.5 second scale, SVR on 36 features
+ILNIQE        ``ilniqe``   lower    resized to 524×524 (MATLAB ``imresize``), IL-NIQE model
+NRQM          ``nrqm``     higher   Y (YIQ), no resize, Ma et al.'s regression forests
+PI            ``pi``       lower    ((10 − NRQM) + NIQE) / 2 with pyiqa's own NIQE
+MANIQA        ``maniqa``   higher   ImageNet normalisation, 20 uniform 224×224 crops
+                                    averaged (short side ≥ 224), KonIQ model
+LIQE          ``liqe``     higher   CLIP normalisation, 224×224 patches at stride 32,
+                                    15 kept (short side ≥ 224), KonIQ model
+CLIP-IQA      ``clipiqa``  higher   CLIP RN50 at the image's own size, antonym prompts
+MUSIQ         ``musiq``    higher   multi-scale: the image plus its resizes to longer
+                                    side 224 and 384, KonIQ model
+============  ===========  =======  ===================================================
 
 Images reach pyiqa as float32 N×3×H×W RGB in [0, 1] (uint8 / 255); any other pyiqa NR
 metric is available as ``pyiqa:<name>`` with the same input rule.
@@ -240,7 +244,9 @@ class PyIQAScorer:
                         f"{name}: pyiqa needs a backbone from the Hugging Face hub that is not in the "
                         f"local hub cache ({text.splitlines()[0][:200]}); lode-bench never downloads "
                         f"it: copy the hub snapshot into the cache (HF_HOME)") from exc
-                raise LodeBenchError(f"{name}: pyiqa could not build the metric ({text[:300]})") from exc
+                hint = ("; CLIP-based pyiqa metrics need openai-clip's pkg_resources: "
+                        "pip install 'setuptools<81'") if "pkg_resources" in text else ""
+                raise LodeBenchError(f"{name}: pyiqa could not build the metric ({text[:300]}){hint}") from exc
         self.metric.eval()
 
     def _tensor(self, imgs: Sequence[np.ndarray], data_range: float) -> Any:
