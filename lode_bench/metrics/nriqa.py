@@ -193,6 +193,31 @@ def offline(folder: Path, metric: str) -> Iterator[None]:
                 os.environ["HF_HUB_OFFLINE"] = env_prev
 
 
+#: pyiqa metrics whose own checkpoint is loaded with ``strict=True`` over the whole network:
+#: their timm backbone is built without ImageNet weights (which would only be overwritten).
+FULL_CHECKPOINT = frozenset({"maniqa", "maniqa-kadid", "maniqa-pipal"})
+
+
+@contextlib.contextmanager
+def _timm_without_pretrained(active: bool) -> Iterator[None]:
+    if not active:
+        yield
+        return
+    import timm
+
+    orig = timm.create_model
+
+    def create_model(*args: Any, **kwargs: Any) -> Any:
+        kwargs["pretrained"] = False
+        return orig(*args, **kwargs)
+
+    timm.create_model = create_model
+    try:
+        yield
+    finally:
+        timm.create_model = orig
+
+
 def _pick_device(device: str | None) -> Any:
     import torch
 
@@ -232,7 +257,8 @@ class PyIQAScorer:
         self.batch_size = max(1, int(batch_size))
         self.lower_better = bool(DEFAULT_CONFIGS[name].get("lower_better", False))
         self._lock = threading.Lock()
-        with offline(self.folder, name), contextlib.redirect_stdout(io.StringIO()):
+        with offline(self.folder, name), contextlib.redirect_stdout(io.StringIO()), \
+                _timm_without_pretrained(name in FULL_CHECKPOINT and options.get("pretrained", True) is not False):
             try:
                 self.metric = pyiqa.create_metric(name, device=self.device, as_loss=False, **options)
             except LodeBenchError:
