@@ -223,6 +223,11 @@ def metric_spec(name: str) -> Any:
     try:
         return METRICS.get(name)
     except UnknownNameError:
+        from lode_bench.metrics.catalog import register_builtin_metrics
+
+        register_builtin_metrics()  # a fresh worker process starts with an empty registry
+        if name in METRICS:
+            return METRICS.get(name)
         if not name.startswith("pyiqa:"):
             raise
         from lode_bench.metrics.nriqa import pyiqa_metric_spec
