@@ -165,6 +165,9 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     proto = get_protocol(protocol)
     if lpips_net:
         proto = proto.with_lpips(lpips_net)
+    proto, not_computed = proto.available()  # partial (NR) protocols: report missing files
+    for col, why in not_computed.items():
+        click.secho(f"warning: {col} not computed: {why}", fg="yellow", err=True)
     if proto.mask == "required" and mask_dir is None:
         raise click.UsageError(f"protocol {proto.name!r} needs --mask DIR")
     pairing = pair_folders(pred_dir, gt_dir, mask_dir if proto.mask != "none" else None,

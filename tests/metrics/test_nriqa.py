@@ -145,3 +145,22 @@ def test_full_reference_pyiqa_metric_refused(pyiqa) -> None:
 
     with pytest.raises(LodeBenchError, match="no no-reference metric 'psnr'"):
         pyiqa_metric_spec("psnr")
+
+
+def test_score_cli_partial_protocol(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from lode_bench.cli import main
+
+    monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(MODEL))
+    monkeypatch.setitem(sys.modules, "pyiqa", None)
+    for d, suffix in (("pred", "dist"), ("gt", "ref")):
+        (tmp_path / d).mkdir()
+        shutil.copy(DATA / "tid2013" / f"I04_{suffix}.png", tmp_path / d / "a.png")
+    res = CliRunner().invoke(main, ["score", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
+                                    "-p", "nr-glow", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "MANIQA not computed" in res.output and "lode-bench[nriqa]" in res.output
+    assert f"{niqe(_img('I04_dist')):.4f}" in res.output and "1 scored, 0 failed" in res.output
