@@ -77,7 +77,9 @@ def main() -> None:
     model = read_niqe_model(model_path)
     z = np.load(model_path)
     bn = load_basicsr_niqe()
-    mat = Path("/tmp") / "lode_bench_niqe_live.mat"
+    import tempfile
+
+    mat = Path(tempfile.mkdtemp()) / "niqe_live.mat"
     model.save(mat)
     metric = pyiqa.create_metric("niqe", device="cpu", pretrained_model_path=str(mat))
     out: dict[str, dict[str, float]] = {}

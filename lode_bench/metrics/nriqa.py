@@ -1,7 +1,7 @@
 """No-reference metrics through IQA-PyTorch (``pyiqa``), offline and behind lode-bench's contract.
 
 ``pip install 'lode-bench[nriqa]'`` installs pyiqa. lode-bench never lets it download:
-while a pyiqa metric is built, pyiqa's download helpers are replaced by a lookup in the
+while a pyiqa metric is built, pyiqa's download functions are replaced by a lookup in the
 no-reference weights folder (``$LODE_BENCH_NRIQA_WEIGHTS``, default
 ``~/.cache/lode-bench/nriqa``; the ``weights_dir`` argument overrides it), under the file
 name pyiqa would have downloaded (the last part of its URL). A missing file raises
@@ -145,7 +145,7 @@ def _no_download(*args: Any, **kwargs: Any) -> None:
 
 
 def _install_guards() -> None:
-    """Replace pyiqa's download helpers (in every loaded pyiqa module) by local lookups."""
+    """Replace pyiqa's download functions (in every loaded pyiqa module) by local lookups."""
     import pyiqa.utils.download_util as du
 
     for mod in [m for n, m in list(sys.modules.items()) if n.startswith("pyiqa") and m is not None]:
