@@ -44,6 +44,7 @@ _STAGE_COMMANDS = {
     "demo": "lode_bench.report.cli",
     "dataset": "lode_bench.datasets.tools_cli",
     "analyze": "lode_bench.analyze.cli",
+    "nriqa": "lode_bench.metrics.nriqa_cli",
 }
 
 
@@ -188,6 +189,9 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     proto = get_protocol(protocol)
     if lpips_net:
         proto = proto.with_lpips(lpips_net)
+    proto, not_computed = proto.available()  # partial (NR) protocols: report missing files
+    for col, why in not_computed.items():
+        click.secho(f"warning: {col} not computed: {why}", fg="yellow", err=True)
     if proto.mask == "required" and mask_dir is None:
         raise click.UsageError(f"protocol {proto.name!r} needs --mask DIR")
     pairing = pair_folders(pred_dir, gt_dir, mask_dir if proto.mask != "none" else None,
@@ -273,13 +277,14 @@ def ls_metrics(as_json: bool) -> None:
         click.echo(json.dumps([{"name": s.name, "higher_is_better": s.higher_is_better,
                                 "range": list(s.value_range), "colour": s.colour,
                                 "input": s.input_rule, "needs_mask": s.needs_mask,
-                                "legacy": s.legacy, "description": s.description,
+                                "legacy": s.legacy, "no_reference": s.no_reference,
+                                "description": s.description,
                                 "reference": s.reference} for s in specs], indent=2,
                                default=str))
         return
     for s in specs:
         lo, hi = s.value_range
-        flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy
+        flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy + " [no reference]" * s.no_reference
         click.secho(s.name, bold=True, nl=False)
         click.echo(f"  {'↑ higher' if s.higher_is_better else '↓ lower'} is better, "
                    f"range [{lo:g}, {hi:g}], colour: {s.colour}{flags}")

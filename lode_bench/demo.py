@@ -147,6 +147,7 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
         means = ", ".join(f"{k} {v:.4g}" for k, v in summary.means.items())
         echo(f"      {store_label(model):28s} {roots[kind].name:20s} {protocol:5s} "
              f"scored {summary.n_scored}/{summary.n_total}  {means}")
+    _demo_nr(out, roots["global"], store, size, progress, workers, echo)
     echo("[3/4] writing the report")
     datasets = {m.name: m.root for m in manifests.values()}
     report = build_report(store, out / "report", datasets=datasets, outputs=outputs,
@@ -178,6 +179,27 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
         echo(f"  leaderboard:  {path}")
     return DemoResult(out_dir=out, datasets=roots, store=store, report_index=report.index,
                       sites=sites, summaries=report.tables, seconds=seconds)
+
+
+def _demo_nr(out: Path, root: Path, store: Path, size: tuple[int, int], progress: bool,
+             workers: int | None, echo: Callable[[str], None]) -> None:
+    """A no-reference (NIQE) column on the global set where a model file is present; else say how."""
+    from lode_bench.bench.runner import run_benchmark
+    from lode_bench.metrics.niqe import NIQEModelMissing, find_niqe_model
+
+    try:
+        find_niqe_model("live")
+    except NIQEModelMissing as exc:
+        echo(f"      no NR column (NIQE): {exc}")
+        return
+    if (size[0] // 96) * (size[1] // 96) < 2:
+        echo("      no NR column (NIQE): images need at least two 96×96 blocks (use --size 192 192 or larger)")
+        return
+    for model in GLOBAL_MODELS:
+        summary = run_benchmark(model, str(root), "nr-niqe", store, progress=progress, workers=workers,
+                                label=store_label(model))
+        echo(f"      {store_label(model):28s} {root.name:20s} nr-niqe scored "
+             f"{summary.n_scored}/{summary.n_total}  NIQE {summary.means.get('NIQE', float('nan')):.4g}")
 
 
 @click.command("demo")

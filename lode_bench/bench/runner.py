@@ -239,9 +239,13 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                          dict(model_options or spec.options), random_weights or spec.random_weights,
                          seed or spec.seed, label or spec.label)
     card = spec.card
-    proto = _resolve_protocol(protocol, lpips)
+    proto, nr_missing = _resolve_protocol(protocol, lpips).available()
     data = _resolve_dataset(dataset, split, verify_hashes)
     _check_unique_ids(data)
+    if proto.needs_reference and any(s.sharp is None for s in data.samples):
+        from lode_bench.metrics.protocols import no_reference_message
+
+        raise LodeBenchError(no_reference_message(proto, f"dataset {data.name!r} ({data.root})"))
     ckpt_sha = spec.checkpoint_sha256() if spec.checkpoint is not None else None
     model_label = spec.store_label(ckpt_sha)
     own_store = not isinstance(store, ResultsStore)
@@ -251,7 +255,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     deblurrer: Deblurrer | None = None
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     summary = RunSummary(run_id=run_id, model=model_label, dataset=data.name, dataset_hash=data.version_hash,
-                         protocol=proto.id, warnings=list(data.warnings))
+                         protocol=proto.id, warnings=list(data.warnings)
+                         + [f"{col} not computed: {why}" for col, why in nr_missing.items()])
     try:
         samples = data.samples[:limit] if limit is not None else list(data.samples)
         done = st.done_keys(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
@@ -293,7 +298,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             seed=spec.seed, checkpoint_sha256=ckpt_sha, git_hash=git_hash(), packages=package_versions(),
             params=summary.params, flops=summary.flops,
             extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
-                   "dataset_warnings": data.warnings, "n_samples": len(samples), "n_skipped": summary.n_skipped,
+                   "dataset_warnings": data.warnings, "n_samples": len(samples),
+                   "metrics_not_computed": nr_missing, "n_skipped": summary.n_skipped,
                    "flops_input": list(flops_size) if flops_size and summary.flops else None, "warmup": warmup,
                    **ex.describe(), "model_options": spec.options, "lpips": lpips,
                    "save_outputs": str(save_dir) if save_dir is not None else None})

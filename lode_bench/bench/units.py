@@ -142,10 +142,10 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
     try:
         _ensure_metrics()
         s = unit.sample
-        if s.sharp is None:
+        if s.sharp is None and unit.protocol.needs_reference:
             raise LodeBenchError(f"{s.id}: sample has no ground truth; full-reference protocol "
                                  f"{unit.protocol.name!r} cannot score it")
-        gt = unit.protocol.read_image(s.sharp)
+        gt = unit.protocol.read_image(s.sharp) if s.sharp is not None else None
         runtime = unit.runtime_s
         pred = unit.prediction
         if pred is None:
@@ -160,7 +160,8 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
             runtime = getattr(model, "last_runtime_s", None) or (time.perf_counter() - t0)
             check_prediction(out, blurry.shape, s.id)
             pred = unit.protocol.prepare(np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0)
-        check_prediction(pred, gt.shape, s.id)
+        if gt is not None:
+            check_prediction(pred, gt.shape, s.id)
         mask = None
         if s.mask is not None and unit.protocol.mask != "none":
             mask = unit.protocol.load_mask(s.mask)

@@ -347,3 +347,32 @@ def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", cont
     for seq in sorted({p.name for p in bdir.iterdir() if p.is_dir()} | {p.name for p in sdir.iterdir() if p.is_dir()}):
         samples += _pair(_match(_images(bdir / seq), _images(sdir / seq), f"{seq}/"), problems)
     return _finish("reds", f"reds-{split}-{track}", root, samples, problems, split, content_hash=content_hash)
+
+
+# -- blur-only sets (no ground truth: RWBI, RWBlur400, own photos) ------------------------
+def load_blur_only(root: str | Path, *, split: str = "test", kind: str = "blur-only",
+                   content_hash: bool = False) -> DatasetIndex:
+    """A folder of real blurry images without ground truth, scored with no-reference metrics.
+
+    Every image under ``root`` is a sample (recursively; inside ``root/<split>`` and then
+    ``root/{blur,input,blurry,lq}`` when such folders exist, which covers RWBI's and
+    RWBlur400's released folders of photos); the id is the path relative to that folder
+    without extension. Files that resolve outside the folder (links) are refused.
+    """
+    base = Path(root)
+    if (base / split).is_dir():
+        base = base / split
+    _require_dir(base, f"{kind}")
+    sub = _find_sub(base, _BLUR_NAMES)
+    if sub is not None:
+        base = sub
+    top = base.resolve()
+    problems: list[str] = []
+    samples: list[Sample] = []
+    for sid, p in _walk_images(base).items():
+        if not p.resolve().is_relative_to(top):
+            problems.append(f"{p}: resolves outside {base}")
+            continue
+        samples.append(Sample(sid, str(p), None))
+    return _finish(kind, f"{kind}-{Path(root).name}", base, samples, problems, split,
+                   content_hash=content_hash)

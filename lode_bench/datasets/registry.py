@@ -66,6 +66,12 @@ _BUILTIN = (
     (DatasetKind("bsd", f"{_L}:load_bsd", "BSD beam-splitter set (one exposure setting)"), ()),
     (DatasetKind("reds", f"{_L}:load_reds", "REDS val, 'blur' track", (("track", "blur"),), "val"), ()),
     (DatasetKind("folder", f"{_L}:load_folder", "any blur/sharp folder pair (optional mask/)"), ("pair",)),
+    (DatasetKind("blur-only", f"{_L}:load_blur_only", "a folder of blurry images without ground truth "
+                 "(no-reference protocols only)"), ("nr", "no-gt")),
+    (DatasetKind("rwbi", f"{_L}:load_blur_only", "RWBI real blurry photos, no ground truth",
+                 (("kind", "rwbi"),)), ()),
+    (DatasetKind("rwblur400", f"{_L}:load_blur_only", "RWBlur400 real blurry photos, no ground truth",
+                 (("kind", "rwblur400"),)), ()),
     (DatasetKind("manifest", "lode_bench.datasets.registry:load_manifest_dataset",
                  "a lode-bench dataset folder with manifest.json", (), None), ("lode-bench",)),
 )

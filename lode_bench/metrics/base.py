@@ -37,6 +37,11 @@ class MetricSpec:
         outputs: names of the values when ``fn`` returns a dict; ``()`` for a scalar.
         legacy: True for conventions kept only to reproduce old, non-comparable numbers.
         defaults: default keyword parameters.
+        no_reference: True for no-reference (NR) metrics: ``fn(pred, **params)`` rates the
+            output alone; ``target`` may be ``None`` (blur-only sets).
+        check: ``"module:attr"`` (or callable) ``check(**params)`` that raises a
+            :class:`~lode_bench.errors.LodeBenchError` when the metric cannot run here
+            (a model file or optional package missing); ``None`` when it always can.
     """
 
     name: str
@@ -51,6 +56,23 @@ class MetricSpec:
     outputs: tuple[str, ...] = ()
     legacy: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    no_reference: bool = False
+    check: Callable[..., Any] | str | None = None
+
+    def availability(self, **params: Any) -> str | None:
+        """``None`` when the metric can run with ``params``, else the one-line reason."""
+        if self.check is None:
+            return None
+        fn = self.check
+        if isinstance(fn, str):
+            from lode_bench.registry import load_object
+
+            fn = load_object(fn)
+        try:
+            fn(**{**self.defaults, **params})
+        except LodeBenchError as exc:
+            return str(exc)
+        return None
 
     def resolve(self) -> Callable[..., Any]:
         """The metric callable (imports it on first use)."""
@@ -61,9 +83,20 @@ class MetricSpec:
         return load_object(self.fn)
 
     def compute(
-        self, pred: np.ndarray, target: np.ndarray, *, mask: np.ndarray | None = None, **params: Any
+        self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
+        **params: Any
     ) -> dict[str, float]:
-        """Run the metric and return ``{name: value}`` (or the dict of its outputs)."""
+        """Run the metric and return ``{name: value}`` (or the dict of its outputs).
+
+        No-reference metrics rate ``pred`` alone and ignore ``target`` and ``mask``.
+        """
+        if self.no_reference:
+            value = self.resolve()(pred, **{**self.defaults, **params})
+            if isinstance(value, Mapping):
+                return {str(k): float(v) for k, v in value.items()}
+            return {self.name: float(value)}
+        if target is None:
+            raise LodeBenchError(f"metric {self.name!r} is full-reference and needs a ground truth")
         if pred.shape != target.shape:
             raise ShapeMismatchError(
                 f"{self.name}: prediction shape {pred.shape} differs from target shape {target.shape}"

@@ -178,7 +178,56 @@ def builtin_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
             reference="BladeNet (LODE) local PSNR",
             needs_mask=True, legacy=True,
         ), ()),
+        *nr_metric_specs(),
     ]
+
+
+_NR_IN = "H×W×3 RGB uint8 (or float with data_range); rated alone, no reference"
+
+
+def nr_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
+    """No-reference metrics: native NIQE (two conventions) and the pyiqa-backed ones."""
+    niqe_fn, niqe_check = f"{_M}.niqe:niqe", f"{_M}.niqe:check_niqe_model"
+    out: list[tuple[MetricSpec, tuple[str, ...]]] = [
+        (MetricSpec(
+            name="niqe", fn=niqe_fn, higher_is_better=False, value_range=(0.0, _INF),
+            colour="MATLAB grey (rounded)", input_rule=_NR_IN,
+            description="NIQE, LIVE release: rgb2gray, 96×96 blocks, two scales (MATLAB imresize "
+                        "0.5), 36 MSCN/AGGD features, MVG distance to the pristine model "
+                        "(modelparameters.mat or BasicSR's niqe_pris_params.npz, user-supplied).",
+            reference="Mittal et al. 2013 niqe_release (computequality.m)",
+            defaults={"convention": "live"}, no_reference=True, check=niqe_check,
+        ), ("niqe_live",)),
+        (MetricSpec(
+            name="niqe_matlab", fn=niqe_fn, higher_is_better=False, value_range=(0.0, _INF),
+            colour="MATLAB grey (rounded)", input_rule=_NR_IN,
+            description="NIQE with MATLAB's built-in niqe() default model (not shipped: export "
+                        "it from MATLAB and supply the file); same features as 'niqe'.",
+            reference="MATLAB Image Processing Toolbox niqe()",
+            defaults={"convention": "matlab"}, no_reference=True, check=niqe_check,
+        ), ()),
+    ]
+    nr = f"{_M}.nriqa:pyiqa_score"
+    chk = f"{_M}.nriqa:check_pyiqa"
+    rows = (  # name, pyiqa name, higher is better, range, description
+        ("brisque", "brisque", False, (-_INF, _INF), "BRISQUE (Mittal et al. 2012) SVR on Y."),
+        ("ilniqe", "ilniqe", False, (0.0, _INF), "IL-NIQE (Zhang et al. 2015), 524×524 resize."),
+        ("nrqm", "nrqm", True, (0.0, 10.0), "NRQM / Ma et al. 2017 super-resolution score."),
+        ("pi", "pi", False, (0.0, _INF), "Perceptual Index ((10 − NRQM) + NIQE) / 2 (PIRM 2018)."),
+        ("maniqa", "maniqa", True, (0.0, 1.0), "MANIQA (Yang et al. 2022), KonIQ model."),
+        ("liqe", "liqe", True, (1.0, 5.0), "LIQE (Zhang et al. 2023), KonIQ model, CLIP ViT-B/32."),
+        ("clipiqa", "clipiqa", True, (0.0, 1.0), "CLIP-IQA (Wang et al. 2023), CLIP RN50 prompts."),
+        ("musiq", "musiq", True, (0.0, 100.0), "MUSIQ (Ke et al. 2021), KonIQ model."),
+    )
+    for name, pname, hib, rng, desc in rows:
+        out.append((MetricSpec(
+            name=name, fn=nr, higher_is_better=hib, value_range=rng, colour="RGB in [0, 1]",
+            input_rule=_NR_IN + "; passed to pyiqa as float32 / 255",
+            description=desc + f" Through pyiqa {pname!r}; weights from the local folder.",
+            reference=f"IQA-PyTorch (pyiqa) '{pname}'", defaults={"name": pname},
+            no_reference=True, check=chk,
+        ), ("clip_iqa",) if name == "clipiqa" else ()))
+    return out
 
 
 def register_builtin_metrics() -> None:

@@ -81,6 +81,8 @@ class Protocol:
             the reproduced tool's ``cv2.imread`` / 8-bit loader gives for a 16-bit PNG).
             MATLAB scripts keep all 16 bits; no 8-bit rule reproduces them exactly.
         notes: caveats of the reproduction (shown by ``lode-bench ls protocols``).
+        partial: compute the columns whose metric can run here (model files present)
+            and report the others (see :meth:`available`) instead of failing every image.
     """
 
     name: str
@@ -93,6 +95,43 @@ class Protocol:
     npy_mask_threshold: float = 0.25
     depth16: Literal["round", "truncate"] = "round"
     notes: str = ""
+    partial: bool = False
+
+    @property
+    def needs_reference(self) -> bool:
+        """True when any column is a full-reference metric (needs a ground truth)."""
+        return any(not metric_spec(c.metric).no_reference for c in self.calls)
+
+    @property
+    def reference_columns(self) -> list[str]:
+        return [c.column for c in self.calls if not metric_spec(c.metric).no_reference]
+
+    def available(self) -> tuple[Protocol, dict[str, str]]:
+        """The protocol restricted to the columns that can run here, and why the others cannot.
+
+        Only ``partial`` protocols are restricted; the result's version carries the computed
+        column set (``1+NIQE,BRISQUE``) so stored numbers of different subsets never mix.
+
+        Raises:
+            LodeBenchError: no column of a partial protocol can run (lists every reason).
+        """
+        if not self.partial:
+            return self, {}
+        missing: dict[str, str] = {}
+        for c in self.calls:
+            reason = metric_spec(c.metric).availability(**dict(c.params))
+            if reason is not None:
+                missing[c.column] = reason
+        if not missing:
+            return self, {}
+        keep = tuple(c for c in self.calls if c.column not in missing)
+        if not keep:
+            why = "; ".join(f"{k}: {v}" for k, v in missing.items())
+            raise LodeBenchError(f"protocol {self.name!r}: none of its metrics can run here ({why})")
+        sub = replace(self, calls=keep, version=f"{self.version}+{','.join(c.column for c in keep)}",
+                      description=self.description + " Not computed (files missing): "
+                      + ", ".join(missing) + ".")
+        return sub, missing
 
     @property
     def id(self) -> str:
@@ -105,7 +144,7 @@ class Protocol:
     def higher_is_better(self, column: str) -> bool:
         for c in self.calls:
             if c.column == column:
-                return METRICS.get(c.metric).higher_is_better
+                return metric_spec(c.metric).higher_is_better
         raise KeyError(column)
 
     def with_lpips(self, net: str = "alex", **params: Any) -> Protocol:
@@ -142,17 +181,25 @@ class Protocol:
         p = Path(path)
         return read_mask(p, threshold=self.npy_mask_threshold if p.suffix.lower() == ".npy" else 0)
 
-    def score(self, pred: np.ndarray, target: np.ndarray, *, mask: np.ndarray | None = None,
+    def score(self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
               image_id: str = "") -> ImageScore:
         """Score one image. Metric failures (e.g. an ECC divergence) are recorded per column.
 
         Args:
             pred: H×W×3 output (uint8, or float in [0, 255] when ``quantize`` is False).
-            target: H×W×3 uint8 ground truth.
+            target: H×W×3 uint8 ground truth; ``None`` for a blur-only sample, which only
+                a protocol of no-reference metrics can score (NR columns rate ``pred`` alone).
             mask: H×W bool blur mask (required when ``mask == "required"``).
             image_id: identifier carried into the result.
+
+        Raises:
+            LodeBenchError: ``target`` is ``None`` and the protocol has full-reference columns.
         """
         result = ImageScore(image_id=image_id)
+        if target is None:
+            if self.needs_reference:
+                raise LodeBenchError(no_reference_message(self, image_id or "sample"))
+            target = pred
         if pred.shape != target.shape:
             raise ShapeMismatchError(
                 f"{image_id}: output shape {pred.shape} differs from ground truth {target.shape}")
@@ -165,7 +212,7 @@ class Protocol:
             result.mask_coverage = float(np.mean(mask))
         cache: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, float]] = {}
         for call in self.calls:
-            spec = METRICS.get(call.metric)
+            spec = metric_spec(call.metric)
             key = (call.metric, tuple(sorted(call.params.items())))
             try:
                 if key not in cache:
@@ -183,6 +230,35 @@ class Protocol:
             except KeyError:
                 result.values[call.column] = math.nan
         return result
+
+
+def metric_spec(name: str) -> Any:
+    """The registered metric ``name``; ``pyiqa:<name>`` registers any pyiqa NR metric on first use."""
+    from lode_bench.errors import UnknownNameError
+
+    try:
+        return METRICS.get(name)
+    except UnknownNameError:
+        from lode_bench.metrics.catalog import register_builtin_metrics
+
+        register_builtin_metrics()  # a fresh worker process starts with an empty registry
+        if name in METRICS:
+            return METRICS.get(name)
+        if not name.startswith("pyiqa:"):
+            raise
+        from lode_bench.metrics.nriqa import pyiqa_metric_spec
+
+        spec = pyiqa_metric_spec(name.partition(":")[2])
+        if spec.name not in METRICS:
+            METRICS.register(spec.name, spec, lazy=False)
+        return spec
+
+
+def no_reference_message(proto: Protocol, what: str) -> str:
+    """Why a full-reference protocol cannot score a set without ground truth."""
+    return (f"{what} has no ground truth (blur-only set); protocol {proto.name!r} is full-reference "
+            f"({', '.join(proto.reference_columns)}); score it with a no-reference protocol such as "
+            f"'nr-glow' or 'nr-niqe'")
 
 
 def _validate(obj: Any) -> None:
@@ -219,6 +295,8 @@ _OPENCV_NOTE = ("RealBlur-aligned numbers depend on the OpenCV version (ECC and 
                 "warp: the official script's own per-image PSNR moves by ~0.01 dB between "
                 "OpenCV 4.2, 4.5-4.12, 4.14 and 5.0); each run stores the OpenCV version "
                 "in its provenance (packages.opencv).")
+_GLOW_NR = (("MANIQA", "maniqa"), ("LIQE", "liqe"), ("NRQM", "nrqm"), ("CLIP-IQA", "clipiqa"),
+            ("PI", "pi"), ("BRISQUE", "brisque"), ("NIQE", "niqe"), ("ILNIQE", "ilniqe"))
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
@@ -316,6 +394,20 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
                    MetricCall("MS-SSIM", "ms_ssim_wtd_sum")), depth16="truncate",
             notes="16-bit files truncated (v >> 8) as IQA-PyTorch's 8-bit loader does "
                   "(TID2013 itself is 8-bit)."), ()),
+        (Protocol(
+            name="nr-glow", version="1",
+            description="The eight no-reference metrics of GLOWDeblur's table on the output alone: "
+                        "MANIQA, LIQE, NRQM, CLIP-IQA (higher is better), PI, BRISQUE, NIQE, "
+                        "ILNIQE (lower); NIQE native (LIVE model), the others through pyiqa. "
+                        "Columns whose model files are missing are listed as not computed.",
+            reproduces="GLOWDeblur cross-dataset table, no-reference part (RWBI, RWBlur400).",
+            calls=tuple(MetricCall(col, m) for col, m in _GLOW_NR), partial=True), ("nr", "glow-nr")),
+        (Protocol(
+            name="nr-niqe", version="1",
+            description="NIQE (LIVE release convention, user-supplied pristine model) on the "
+                        "output alone; needs no optional package.",
+            reproduces="NIQE columns of deblurring papers that use the LIVE release code.",
+            calls=(MetricCall("NIQE", "niqe"),)), ()),
     ]
 
 
