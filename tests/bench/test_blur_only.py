@@ -51,7 +51,7 @@ def test_link_out_of_root_refused(blur_only: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.png"
     shutil.copy(METRICS_DATA / "tid2013" / "I04_dist.png", outside)
     (blur_only / "escape.png").symlink_to(outside)
-    with pytest.raises(DatasetError, match="resolves outside"):
+    with pytest.raises(DatasetError, match="out of the dataset root"):
         resolve_dataset(f"blur-only:{blur_only}")
 
 
