@@ -285,7 +285,7 @@ class RayExecutor(Executor):
                     return
                 refs = [*pending, *pool.probes]
                 if not refs:  # only probes waiting for their time
-                    time.sleep(pool.wait_s())
+                    time.sleep(pool.wait_s() or 0.0)
                     continue
                 ready, _ = ray.wait(refs, num_returns=1, timeout=pool.wait_s())
                 for ref in ready:
