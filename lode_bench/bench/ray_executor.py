@@ -15,6 +15,13 @@ Failures are split in two, so that the driver stays in control:
   driver cannot observe them; actors still restart (``max_restarts``) and rebuild
   their state.
 
+One lost worker costs each item it held exactly one attempt. A model actor that died is
+taken out of rotation and probed until it answers again: while Ray restarts it, calls
+sent to it fail at once ("the actor is restarting"), and sending the lost items straight
+back would use up their retries on a single death. An actor that cannot come back (its
+restarts used up, or not back within ``restart_timeout_s``) hands its items to the
+others; when none is left, the remaining items come back as :class:`WorkerLostError`.
+
 Work units are idempotent (they write nothing but atomic files whose bytes depend only
 on the unit), so running one twice is harmless. Only the driver writes the results
 store and dataset journals.
@@ -32,6 +39,8 @@ import logging
 import os
 import shutil
 import tempfile
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
@@ -44,6 +53,8 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 INSTALL_HINT = "the Ray executor needs the 'ray' extra: pip install 'lode-bench[ray]'"
+
+PROBE_INTERVAL_S = 0.2  # between probes of a model actor that Ray is restarting
 
 
 class WorkerLostError(LodeBenchError):
@@ -87,6 +98,8 @@ class RayExecutor(Executor):
         max_actors: at most this many model actors (default: one per GPU, or per
             ``num_cpus`` CPUs when ``gpus_per_model`` is 0).
         init_kwargs: extra ``ray.init`` arguments.
+        restart_timeout_s: how long a model actor that died may take to come back
+            (restart and rebuild its state) before its items go to the other actors.
 
     Raises:
         ConfigError: Ray is not installed (names the extra), or bad numbers.
@@ -96,10 +109,12 @@ class RayExecutor(Executor):
 
     def __init__(self, address: str | None = None, *, num_cpus: float = 1.0, max_retries: int = 3,
                  gpus_per_model: float | None = None, max_actors: int | None = None,
-                 init_kwargs: dict[str, Any] | None = None) -> None:
+                 init_kwargs: dict[str, Any] | None = None, restart_timeout_s: float = 300.0) -> None:
         import_ray()
         if num_cpus <= 0 or max_retries < 0 or (gpus_per_model is not None and gpus_per_model < 0):
             raise ConfigError("ray executor: num_cpus must be > 0, max_retries and gpus_per_model >= 0")
+        if restart_timeout_s <= 0:
+            raise ConfigError(f"ray executor: restart_timeout_s must be > 0, got {restart_timeout_s}")
         if max_actors is not None and max_actors < 1:
             raise ConfigError(f"ray executor: max_actors must be >= 1, got {max_actors}")
         self.address = address
@@ -108,6 +123,7 @@ class RayExecutor(Executor):
         self.gpus_per_model = gpus_per_model
         self.max_actors = max_actors
         self.init_kwargs = dict(init_kwargs or {})
+        self.restart_timeout_s = float(restart_timeout_s)
         self.retried = 0
         self.workers = 0
         self._started = False
@@ -228,51 +244,66 @@ class RayExecutor(Executor):
                      num_cpus: float | None = None) -> Iterator[tuple[T, R | BaseException]]:
         """One actor per ``num_gpus`` GPUs (or per ``num_cpus`` CPUs), each calling ``setup()`` once.
 
-        Items go to the least busy actor, at most ``max_in_flight`` per actor (default 2,
-        so the next item is queued while one runs). An actor that dies is restarted by Ray
-        (``max_restarts``), rebuilds its state, and the lost items are resubmitted.
+        Items go to the least busy actor that is up, at most ``max_in_flight`` per actor
+        (default 2, so the next item is queued while one runs). An actor that dies is
+        restarted by Ray (``max_restarts``) and rebuilds its state; each item it held is
+        charged one attempt and resubmitted once an actor can take it (see the module
+        docstring).
         """
         ray = self._ray()
         cpus = self.num_cpus if num_cpus is None else float(num_cpus)
         n = self._actor_count(ray, num_gpus, cpus)
         actor_cls = ray.remote(_StatefulWorker).options(num_cpus=cpus, num_gpus=num_gpus,
                                                         max_restarts=self.max_retries, max_task_retries=0)
-        actors = [actor_cls.remote(setup) for _ in range(n)]
-        per_actor = max_in_flight or 2
-        load = [0] * n
+        pool = _ActorPool([actor_cls.remote(setup) for _ in range(n)], max_in_flight or 2, self.restart_timeout_s)
         fn_ref = ray.put(fn)
         pending: dict[Any, tuple[T, int, int]] = {}
-
-        def submit(item: T, attempts: int) -> None:
-            k = min(range(n), key=load.__getitem__)
-            load[k] += 1
-            pending[actors[k].call.remote(fn_ref, item)] = (item, attempts, k)
-
+        again: deque[tuple[T, int]] = deque()  # lost items waiting for an actor, with their attempt number
         it = iter(items)
         exhausted = False
         try:
             while True:
-                while not exhausted and len(pending) < per_actor * n:
-                    try:
-                        item = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    submit(item, 1)
-                if not pending:
+                while (k := pool.free()) is not None and (again or not exhausted):
+                    if again:
+                        item, attempts = again.popleft()
+                    else:
+                        try:
+                            item, attempts = next(it), 1
+                        except StopIteration:
+                            exhausted = True
+                            break
+                    pool.load[k] += 1
+                    pending[pool.actors[k].call.remote(fn_ref, item)] = (item, attempts, k)
+                pool.send_probes()
+                if not pending and not pool.coming_back():
+                    if again or not exhausted:  # every actor is gone for good
+                        err = pool.gone_error(n)
+                        for item, _ in again:
+                            yield item, err
+                        for item in it:
+                            yield item, err
                     return
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                refs = [*pending, *pool.probes]
+                if not refs:  # only probes waiting for their time
+                    time.sleep(pool.wait_s() or 0.0)
+                    continue
+                ready, _ = ray.wait(refs, num_returns=1, timeout=pool.wait_s())
                 for ref in ready:
-                    item, attempts, k = pending.pop(ref)
-                    load[k] -= 1
-                    lost, value = self._outcome(ray, ref)
-                    if lost and attempts <= self.max_retries:
-                        self.retried += 1
-                        submit(item, attempts + 1)
+                    if ref in pool.probes:
+                        pool.answered(ray, ref, self._outcome(ray, ref))
                         continue
+                    item, attempts, k = pending.pop(ref)
+                    pool.load[k] -= 1
+                    lost, value = self._outcome(ray, ref)
+                    if lost:
+                        pool.lost(k)
+                        if attempts <= self.max_retries:
+                            self.retried += 1
+                            again.append((item, attempts + 1))
+                            continue
                     yield item, (self._give_up(item, attempts, value) if lost else value)
         finally:
-            for a in actors:
+            for a in pool.actors:
                 try:
                     ray.kill(a, no_restart=True)
                 except Exception:  # noqa: BLE001 - already gone
@@ -295,3 +326,79 @@ class RayExecutor(Executor):
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
+
+
+class _ActorPool:
+    """Model actors of one :meth:`RayExecutor.map_stateful` call and what the driver knows of them.
+
+    Each actor is ``up`` (takes items), ``down`` (lost a call: probed with ``pid()``
+    until it answers, then up again) or ``gone`` (cannot come back: its restarts are used
+    up, its setup failed, or it stayed unreachable for ``restart_timeout_s``).
+    """
+
+    def __init__(self, actors: list[Any], per_actor: int, restart_timeout_s: float) -> None:
+        self.actors = actors
+        self.per_actor = per_actor
+        self.restart_timeout_s = restart_timeout_s
+        self.state = ["up"] * len(actors)
+        self.load = [0] * len(actors)
+        self.down_since = [0.0] * len(actors)
+        self.died_answers = [0] * len(actors)  # "actor died" answers to probes in a row
+        self.probe_at: dict[int, float] = {}  # down actor -> when to send its next probe
+        self.probes: dict[Any, int] = {}  # probe in flight -> actor
+        self.last_error: BaseException | None = None
+
+    def free(self) -> int | None:
+        """The least busy actor that is up and has room, if any."""
+        ks = [k for k, st in enumerate(self.state) if st == "up" and self.load[k] < self.per_actor]
+        return min(ks, key=self.load.__getitem__) if ks else None
+
+    def lost(self, k: int) -> None:
+        """A call on actor ``k`` was lost: take it out of rotation until a probe says it is back."""
+        if self.state[k] == "up":
+            self.state[k] = "down"
+            self.down_since[k] = time.monotonic()
+            self.died_answers[k] = 0
+            self.probe_at[k] = self.down_since[k]
+
+    def send_probes(self) -> None:
+        now = time.monotonic()
+        for k, at in list(self.probe_at.items()):
+            if at <= now:
+                del self.probe_at[k]
+                self.probes[self.actors[k].pid.remote()] = k
+
+    def coming_back(self) -> bool:
+        return bool(self.probes or self.probe_at)
+
+    def wait_s(self) -> float | None:
+        """Seconds until the next probe is due (``None``: none is scheduled)."""
+        if not self.probe_at:
+            return None
+        return max(0.0, min(self.probe_at.values()) - time.monotonic())
+
+    def answered(self, ray: Any, ref: Any, outcome: tuple[bool, Any]) -> None:
+        """Record the answer to a probe of a down actor."""
+        k = self.probes.pop(ref)
+        lost, value = outcome
+        if not lost and not isinstance(value, BaseException):
+            self.state[k] = "up"
+            return
+        self.last_error = value
+        if not lost:  # its setup failed when Ray restarted it
+            self.state[k] = "gone"
+            return
+        if not isinstance(value, ray.exceptions.ActorUnavailableError):  # dead, not restarting
+            self.died_answers[k] += 1
+        if self.died_answers[k] >= 2 or time.monotonic() - self.down_since[k] > self.restart_timeout_s:
+            self.state[k] = "gone"
+            return
+        self.probe_at[k] = time.monotonic() + PROBE_INTERVAL_S
+
+    def gone_error(self, n: int) -> BaseException:
+        """The result of the items left when every actor is gone."""
+        if isinstance(self.last_error, SetupError):
+            return self.last_error
+        last = f"{type(self.last_error).__name__}: {str(self.last_error).splitlines()[0]}" if self.last_error else "-"
+        return WorkerLostError(f"no model actor left to run this item: all {n} died and did not come back "
+                               f"(last: {last})")

@@ -91,26 +91,35 @@ class LocalCluster:
     procs: list[subprocess.Popen[bytes]]
     temp_dir: Path
     killed: list[int] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
-    def busy_workers(self, prefix: str) -> list[int]:
-        """Worker processes of this cluster whose title starts with ``ray::<prefix>``."""
-        return [p for proc in self.procs for p in descendants(proc.pid) if cmdline(p).startswith("ray::" + prefix)]
+    def worker_pids(self) -> set[int]:
+        """Every process of this cluster (below the two ``ray start`` processes)."""
+        return {p for proc in self.procs for p in descendants(proc.pid)}
 
-    def kill_worker_when_busy(self, prefix: str, *, timeout: float = 60.0) -> threading.Thread:
-        """Start a thread that SIGKILLs the first worker seen running ``prefix`` (pid kept in ``killed``)."""
+    def kill_when_signalled(self, marker: Path, *, title: str, timeout: float = 120.0) -> threading.Thread:
+        """Start a thread that SIGKILLs the worker that announces itself at ``marker``.
+
+        A worker announces itself from inside a call (see ``announce_and_wait`` in
+        test_ray_cluster.py): it publishes its pid at ``marker`` and then blocks, so the
+        kill always lands while that call runs, whatever the load of the machine. The
+        thread only kills a process of this cluster whose title starts with ``title``
+        (e.g. ``ray::_StatefulWorker``); the pid it killed, or the refusal, is recorded
+        in ``killed`` / ``refused``.
+        """
 
         def watch() -> None:
             end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                pids = self.busy_workers(prefix)
-                if pids:
-                    try:
-                        os.kill(pids[0], signal.SIGKILL)
-                        self.killed.append(pids[0])
-                    except ProcessLookupError:
-                        continue
+            while not marker.exists():
+                if time.monotonic() > end:
                     return
-                time.sleep(0.005)
+                time.sleep(0.01)
+            pid = int(marker.read_text())
+            if pid not in self.worker_pids() or not cmdline(pid).startswith(title):
+                self.refused.append(f"pid {pid}: {cmdline(pid)!r}")
+                return
+            os.kill(pid, signal.SIGKILL)
+            self.killed.append(pid)
 
         t = threading.Thread(target=watch, daemon=True)
         t.start()

@@ -7,6 +7,8 @@ always the in-process/local-pool results of the same call.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,67 @@ def _add_state(state: int, x: int) -> int:
     if x == 3:
         raise ValueError("model failed on three")
     return state + x
+
+
+def announce_and_wait(marker: Path, wait_s: float = 120.0) -> None:
+    """Let the first call anywhere in the cluster that gets here be killed while it runs.
+
+    That call publishes its process id at ``marker`` (``os.link`` of a finished file: atomic,
+    and only one call can win) and blocks until ``ray_cluster.kill_when_signalled`` kills
+    it; every later call (the resubmitted one included) finds the marker and goes on.
+    """
+    import os
+    import time
+
+    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp.write_text(str(os.getpid()))
+    try:
+        os.link(tmp, marker)
+    except FileExistsError:
+        return
+    finally:
+        tmp.unlink()
+    time.sleep(wait_s)  # killed here; if not, the test fails on its kill count
+
+
+@dataclass(frozen=True)
+class Announcing:
+    """``fn`` whose first call in the cluster waits to be killed (see :func:`announce_and_wait`)."""
+
+    fn: Callable
+    marker: Path
+
+    def __call__(self, *args):
+        announce_and_wait(self.marker)
+        return self.fn(*args)
+
+
+class KillableRayExecutor(RayExecutor):
+    """The Ray executor with every function it ships wrapped in :class:`Announcing`."""
+
+    def __init__(self, address: str, marker: Path, **kw) -> None:
+        super().__init__(address, **kw)
+        self.marker = marker
+
+    def map_unordered(self, fn, items, **kw):
+        return super().map_unordered(Announcing(fn, self.marker), items, **kw)
+
+    def map_stateful(self, setup, fn, items, **kw):
+        return super().map_stateful(setup, Announcing(fn, self.marker), items, **kw)
+
+
+def killer_for(cluster, marker: Path, title: str):
+    """Forget earlier kills, then kill the worker that announces itself at ``marker``."""
+    cluster.killed.clear()
+    cluster.refused.clear()
+    return cluster.kill_when_signalled(marker, title=title)
+
+
+def assert_killed_once(cluster, marker: Path, killer) -> None:
+    killer.join(timeout=10)
+    assert not cluster.refused, f"the announced process is not a worker of this cluster: {cluster.refused}"
+    assert marker.exists(), "no call announced itself"
+    assert cluster.killed == [int(marker.read_text())], "the announced worker was not killed"
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +193,14 @@ def test_builtin_dataset_byte_identical_on_ray(ray_cluster, tmp_path) -> None:
 def test_synth_survives_a_killed_worker(ray_cluster, tmp_path) -> None:
     recipe = load_recipe("lode-local")
     run_recipe(recipe, tmp_path / "serial", limit=8, size=(120, 160), progress=False)
-    ray_cluster.killed.clear()
-    with RayExecutor(ray_cluster.address) as ex:
-        killer = ray_cluster.kill_worker_when_busy("_apply")
+    marker = tmp_path / "in-call"
+    killer = killer_for(ray_cluster, marker, "ray::_apply")
+    with KillableRayExecutor(ray_cluster.address, marker) as ex:
         run_recipe(recipe, tmp_path / "ray", limit=8, size=(120, 160), progress=False, executor=ex,
                    samples_per_task=1)
-        killer.join(timeout=5)
         retried = ex.retried
-    assert ray_cluster.killed, "no busy worker was seen to kill"
-    assert retried >= 1
+    assert_killed_once(ray_cluster, marker, killer)
+    assert retried == 1  # one task was running in the killed process
     assert tree(tmp_path / "ray") == tree(tmp_path / "serial")
 
 
@@ -177,15 +239,40 @@ def test_benchmark_survives_a_killed_model_actor(ray_cluster, dataset, tmp_path)
     kw = {"random_weights": True, "model_options": {**SMALL_NAF, "width": 16}, "device": "cpu"}
     with LocalExecutor(2, "thread") as ex:
         _bench(dataset, tmp_path / "local.sqlite", tmp_path / "out-local", ex, "nafnet", **kw)
-    ray_cluster.killed.clear()
-    with RayExecutor(ray_cluster.address) as ex:
-        killer = ray_cluster.kill_worker_when_busy("_StatefulWorker.call")
+    marker = tmp_path / "in-call"
+    killer = killer_for(ray_cluster, marker, "ray::_StatefulWorker.call")
+    with KillableRayExecutor(ray_cluster.address, marker) as ex:
         summ = _bench(dataset, tmp_path / "ray.sqlite", tmp_path / "out-ray", ex, "nafnet", **kw)
-        killer.join(timeout=5)
-    assert ray_cluster.killed, "no busy model actor was seen to kill"
-    assert summ.n_retried >= 1 and summ.n_ok == 8 and summ.n_error == 0
+    assert_killed_once(ray_cluster, marker, killer)
+    # the killed actor held two images (the one running, the one queued behind it): each resubmitted once
+    assert (summ.n_retried, summ.n_ok, summ.n_error) == (2, 8, 0), summ.errors
     assert row_facts(tmp_path / "ray.sqlite") == row_facts(tmp_path / "local.sqlite")
     assert tree(tmp_path / "out-ray") == tree(tmp_path / "out-local")
+
+
+def test_killed_model_actor_costs_each_of_its_items_one_attempt(ray_cluster, tmp_path) -> None:
+    """While Ray restarts a killed actor, calls sent to it fail at once: they must not use up retries."""
+    marker = tmp_path / "in-call"
+    killer = killer_for(ray_cluster, marker, "ray::_StatefulWorker.call")
+    with RayExecutor(ray_cluster.address) as ex:
+        out = dict(ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(8), num_cpus=1))
+        retried = ex.retried
+    assert_killed_once(ray_cluster, marker, killer)
+    assert retried == 2  # the call that was running and the one queued behind it on that actor
+    assert isinstance(out.pop(3), ValueError)  # the function's own error: a result, not a loss
+    assert out == {x: 100 + x for x in range(8) if x != 3}
+
+
+def test_model_actor_that_cannot_come_back_fails_its_items_clearly(ray_cluster, tmp_path) -> None:
+    marker = tmp_path / "in-call"
+    killer = killer_for(ray_cluster, marker, "ray::_StatefulWorker.call")
+    with RayExecutor(ray_cluster.address, max_retries=0, max_actors=1) as ex:  # no retry, no restart
+        out = dict(ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(6), num_cpus=1))
+        assert ex.retried == 0
+    assert_killed_once(ray_cluster, marker, killer)
+    assert set(out) == set(range(6)) and all(isinstance(v, WorkerLostError) for v in out.values())
+    assert all("lost 1 times" in str(out[x]) for x in (0, 1))  # the two calls the actor held
+    assert all("no model actor left" in str(out[x]) for x in range(2, 6)), [str(out[x]) for x in range(2, 6)]
 
 
 def test_model_that_cannot_load_on_the_workers_stores_nothing(ray_cluster, dataset, tmp_path) -> None:
