@@ -154,9 +154,12 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
     from lode_bench.bench.executors import make_executor
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
 
+    from lode_bench.io.header import max_pixels
+
     opts = _parse_opts(model_opts)
     settings: dict[str, Any] = {}
     try:
+        max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
         if suite is not None:
             if models or datasets or protocols:
                 raise click.UsageError("give either --suite or --model/--dataset/--protocol")

@@ -201,3 +201,12 @@ def test_capture_extract_numeric_options_validated(cli, tmp_path, args):
     assert code == 2, out
     assert "Invalid value" in out and args[0] in out
     assert not (tmp_path / "frames").exists()
+
+
+# -- a bad pixel limit ----------------------------------------------------------------------------
+def test_bad_pixel_limit_is_one_error_before_any_image(cli, dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("LODE_BENCH_MAX_PIXELS", "lots")
+    store = tmp_path / "r.sqlite"
+    code, out = cli("run", "-m", "identity", "-d", dataset, "-p", "gopro", "--store", store, "-q")
+    assert_one_line_error(code, out, "LODE_BENCH_MAX_PIXELS", "positive integer")
+    assert not store.exists() or store_rows(store) == []
