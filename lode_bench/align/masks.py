@@ -30,6 +30,8 @@ from lode_bench.align.flow import flow_magnitude as _flow_magnitude
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
+CLIP_LEVEL = 250 / 255  # a pixel this bright in any channel may be clipped
+
 
 @dataclass(frozen=True)
 class MaskConfig:
@@ -45,6 +47,13 @@ class MaskConfig:
         hysteresis: ratio of the low to the high threshold; pixels above the low one
             are kept when connected to pixels above the high one (1 = no hysteresis).
         smooth_sigma: Gaussian sigma (px) applied to the difference before thresholding.
+        tolerance_px: misalignment tolerance (px): a difference detection is kept only
+            when its region also holds change that no shift of up to this many pixels
+            explains (see :func:`difference_map`), so bright point sources and sharp
+            edges left by sub-pixel misalignment raise no false detections (0 = off).
+        support_fraction, support_pixels: a detection (8-connected, after opening) is
+            kept when at least ``max(support_pixels, support_fraction · area)`` of its
+            pixels show such unexplained change.
         flow_threshold: flow magnitude (px) above which a pixel moves.
         open_radius: radius (px) of the opening that removes isolated detections.
         close_radius: radius (px) of the closing that joins fragments of one object.
@@ -67,6 +76,9 @@ class MaskConfig:
     min_diff: float = 0.04
     hysteresis: float = 0.85
     smooth_sigma: float = 2.0
+    tolerance_px: int = 1
+    support_fraction: float = 0.02
+    support_pixels: int = 5
     flow_threshold: float = 1.0
     open_radius: int = 2
     close_radius: int = 9
@@ -83,6 +95,8 @@ class MaskConfig:
             raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
             raise ValueError("mask radii and min_area must be non-negative")
+        if self.tolerance_px < 0 or self.support_pixels < 0 or not 0 <= self.support_fraction <= 1:
+            raise ValueError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
         if self.flow_method not in FLOW_METHODS:
             raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
         if self.uses_flow:
@@ -180,9 +194,25 @@ def clean_mask(
     return out
 
 
-def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float = 2.0) -> np.ndarray:
-    """Smoothed absolute difference (max over channels), H×W float32 in [0, 1] units."""
-    d = np.abs(_as_float(blur) - _as_float(sharp))
+def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float = 2.0,
+                   tolerance_px: int = 0) -> np.ndarray:
+    """Smoothed absolute difference (max over channels), H×W float32 in [0, 1] units.
+
+    Args:
+        blur, sharp: the aligned pair (uint8 or float [0, 1]).
+        smooth_sigma: Gaussian sigma (px) applied to the difference.
+        tolerance_px: a blurry value inside the [min, max] of the sharp image over a
+            ``(2·tolerance_px + 1)``² neighbourhood counts as unchanged; the difference is
+            the distance to that interval. Residual sub-pixel misalignment then leaves no
+            trace at edges and point sources (0 = plain difference).
+    """
+    b, s = _as_float(blur), _as_float(sharp)
+    if tolerance_px > 0:
+        k = np.ones((2 * tolerance_px + 1,) * 2, np.uint8)
+        hi, lo = cv2.dilate(s, k), cv2.erode(s, k)
+        d = np.maximum(np.maximum(b - hi, lo - b), 0.0)
+    else:
+        d = np.abs(b - s)
     if d.ndim == 3:
         d = d.max(axis=2)
     if smooth_sigma > 0:
@@ -226,6 +256,16 @@ def blur_mask(
         if thr is None:
             thr = robust_threshold(d[valid], k=cfg.noise_k, floor=cfg.min_diff)
         parts.append(hysteresis_threshold(d, thr * cfg.hysteresis, thr))
+        if cfg.tolerance_px > 0:
+            # change that a shift of up to tolerance_px cannot explain
+            dt = difference_map(blur, sharp, smooth_sigma=cfg.smooth_sigma,
+                                tolerance_px=cfg.tolerance_px)
+            # pixels near clipping in either image are no evidence: a star saturated in
+            # one image and not the other differs whatever the alignment
+            hot = (_as_float(blur).max(axis=-1) >= CLIP_LEVEL) | (
+                _as_float(sharp).max(axis=-1) >= CLIP_LEVEL)
+            hot = cv2.dilate(hot.astype(np.uint8), _disk(2)).astype(bool)
+            support = (dt > thr) & valid & ~hot
     if cfg.method in ("flow", "union", "intersection"):
         fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
         parts.append(fm > cfg.flow_threshold)
@@ -233,6 +273,15 @@ def blur_mask(
     for p in parts[1:]:
         raw = raw | p if cfg.method == "union" else raw & p
     raw &= valid
+    if cfg.tolerance_px > 0 and cfg.method in ("diff", "union", "intersection"):
+        # drop the detections (before closing merges them) that a shift of at most
+        # tolerance_px explains: bright point sources and sharp edges after sub-pixel
+        # misalignment or interpolation
+        if cfg.open_radius:
+            raw = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN,
+                                   _disk(cfg.open_radius)).astype(bool)
+        raw = keep_supported(raw, support, min_fraction=cfg.support_fraction,
+                             min_pixels=cfg.support_pixels)
     out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,
                      fill_holes=cfg.fill_holes, min_area=cfg.min_area,
                      dilate_px=0 if cfg.hull_flow_fill else cfg.dilate_px)
@@ -242,6 +291,20 @@ def blur_mask(
         out = clean_mask(out | inner, open_radius=0, close_radius=cfg.close_radius,
                          fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
     return out & valid
+
+
+def keep_supported(mask: np.ndarray, support: np.ndarray, *, min_fraction: float,
+                   min_pixels: int) -> np.ndarray:
+    """The 8-connected regions of ``mask`` holding at least ``max(min_pixels, min_fraction ·
+    area)`` pixels of ``support`` (H×W bool each)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask.astype(bool)
+    counts = np.bincount(labels[support], minlength=n)
+    need = np.maximum(min_pixels, min_fraction * stats[:, cv2.CC_STAT_AREA])
+    keep = counts >= need
+    keep[0] = False
+    return keep[labels]
 
 
 def convex_hulls(mask: np.ndarray) -> np.ndarray:
