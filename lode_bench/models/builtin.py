@@ -6,6 +6,17 @@ from lode_bench.models.card import MODELS, ModelCard
 
 _A = "lode_bench.models.archs"
 
+# architecture of lode-tiny (torch-free here, so that listing cards imports no torch)
+LODE_TINY_OPTIONS: dict[str, object] = {
+    "width": 16, "enc_blk_nums": (1, 1, 1), "middle_blk_num": 2, "dec_blk_nums": (1, 1, 1),
+}
+# how the shipped lode-tiny weights were trained (lode_bench/data/models/lode-tiny.md)
+LODE_TINY_TRAINING_SET = (
+    "built-in synthetic scene, synthesis seed 1000 (the demo evaluates seed 0): 48 global "
+    "(camera pan, GoPro-style) + 48 local (moving objects, LODE-style) samples at 128×176, "
+    "192×256 and 288×384; 64 px patches, batch 8, L1 loss, Adam + cosine LR 1e-3, "
+    "1500 steps, seed 12")
+
 BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
     (ModelCard(
         name="identity", kind="numpy", factory="lode_bench.models.loader:function_factory",
@@ -85,6 +96,17 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         paper="Li, Wang et al. LODE: Deep Local Deblurring and A New Benchmark. ICIP 2022 (arXiv 2109.09149)",
         training_set="LODE synthetic local blur + REDS", weights_url="https://github.com/komejisatori/BladeNet"),
         ("lode-bladenet",)),
+    (ModelCard(
+        name="lode-tiny", kind="torch", factory=f"{_A}.lode_tiny:LodeTiny",
+        description="The project's own small learned deblurrer (NAFNet width 16, 3 levels, 0.41 M "
+                    "parameters), trained on built-in synthetic global and local blur; weights shipped.",
+        pad_multiple=8, pad_mode="reflect", tile_size=256, tile_overlap=32,
+        checkpoint_keys=(), licence="Apache-2.0 (weights and code, as lode-bench)",
+        options=dict(LODE_TINY_OPTIONS),
+        paper="lode-bench demo model (python -m lode_bench.models.train_demo); architecture: "
+              "Chen, Chu, Zhang, Sun. Simple Baselines for Image Restoration. ECCV 2022",
+        training_set=LODE_TINY_TRAINING_SET, bundled_weights="data/models/lode-tiny.pth"),
+        ("lode-demo", "tiny")),
     (ModelCard(
         name="torchscript", kind="adapter", factory="lode_bench.models.adapters:torchscript_factory",
         description="Any TorchScript file (--model torchscript=FILE), RGB in [0,1] by default.",

@@ -13,9 +13,11 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.atomic import sha256_file
 from lode_bench.registry import Registry, load_object
 
 ModelKind = Literal["torch", "numpy", "adapter"]
@@ -48,6 +50,9 @@ class ModelCard:
         non_blind: the model needs the sample's blur kernel (``kernel`` array).
         options: default keyword arguments of ``factory``.
         licence, paper, training_set, weights_url: provenance shown on the card.
+        bundled_weights: weights shipped inside the package, as a path relative to the
+            ``lode_bench`` package folder (e.g. ``"data/models/lode-tiny.pth"``); used when
+            no checkpoint is given. ``""``: none.
     """
 
     name: str
@@ -68,6 +73,25 @@ class ModelCard:
     paper: str = ""
     training_set: str = ""
     weights_url: str = ""
+    bundled_weights: str = ""
+
+    def bundled_weights_path(self) -> Path | None:
+        """The shipped weights file, or ``None`` when the card ships none.
+
+        Raises:
+            LodeBenchError: the card names a file that the installation lacks.
+        """
+        if not self.bundled_weights:
+            return None
+        path = Path(__file__).resolve().parents[1] / self.bundled_weights
+        if not path.is_file():
+            raise LodeBenchError(f"model {self.name!r}: bundled weights {path} are missing "
+                                 "from this installation (reinstall lode-bench)")
+        return path
+
+    def _bundled_sha256(self) -> str | None:
+        path = Path(__file__).resolve().parents[1] / self.bundled_weights
+        return sha256_file(path) if path.is_file() else None
 
     def resolve_factory(self) -> Callable[..., Any]:
         """The factory callable (imports a lazy ``"module:attr"`` target)."""
@@ -90,6 +114,8 @@ class ModelCard:
             "checkpoint_keys": list(self.checkpoint_keys), "non_blind": self.non_blind,
             "options": dict(self.options), "licence": self.licence, "paper": self.paper,
             "training_set": self.training_set,
+            **({"bundled_weights": self.bundled_weights, "bundled_sha256": self._bundled_sha256()}
+               if self.bundled_weights else {}),
         }
 
     def card_hash(self, *, options: Mapping[str, Any] | None = None,

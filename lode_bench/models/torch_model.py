@@ -175,7 +175,8 @@ def build_torch_model(card: ModelCard, checkpoint: str | Path | None, *, random_
 
     Args:
         card: a ``kind="torch"`` card.
-        checkpoint: official checkpoint file; ``None`` needs ``random_weights=True``.
+        checkpoint: official checkpoint file; ``None`` loads the card's bundled weights, or
+            needs ``random_weights=True`` when it has none.
         random_weights: allow a run without weights (tests, smoke runs), seeded by ``seed``.
         **options: architecture options overriding the card's defaults (e.g. ``width``).
     """
@@ -187,6 +188,8 @@ def build_torch_model(card: ModelCard, checkpoint: str | Path | None, *, random_
         module = card.resolve_factory()(**kwargs)
     except TypeError as exc:
         raise LodeBenchError(f"model {card.name!r}: bad options {kwargs}: {exc}") from exc
+    if checkpoint is None and not random_weights:
+        checkpoint = card.bundled_weights_path()
     if checkpoint is not None:
         load_checkpoint_into(module, checkpoint, card.checkpoint_keys)
     elif card.needs_checkpoint and not random_weights:
