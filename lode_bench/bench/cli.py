@@ -153,7 +153,6 @@ def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: t
     """Run models on datasets under protocols; one row per image in STORE; resumable."""
     from lode_bench.bench.executors import make_executor
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
-
     from lode_bench.io.header import max_pixels
 
     opts = _parse_opts(model_opts)
