@@ -6,32 +6,21 @@ returns PNG bytes. Values from a blind estimate are labelled ``(estimated)``.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lode_bench.analyze.measures import FLOW_THRESHOLDS
 from lode_bench.analyze.sample import flow_column
+from lode_bench.report.plots import figure_png as _png
 from lode_bench.report.plots import mpl_text
 
 if TYPE_CHECKING:
     from lode_bench.analyze.dataset import DatasetAnalysis
-
-
-_DPI = 110
-
-
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _values(rows: Sequence[dict[str, Any]], column: str) -> np.ndarray:

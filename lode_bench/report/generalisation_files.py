@@ -170,7 +170,7 @@ def rank_dot_plot(g: GeneralisationResult) -> bytes:
     ax.set_title(f"Rank per dataset ({r.confidence:.0%} bootstrap CI over images)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="best", ncol=max(1, nm // 6))
-    return plots._png(fig)
+    return plots.figure_png(fig)
 
 
 def rank_bar_plot(g: GeneralisationResult) -> bytes:
@@ -197,7 +197,7 @@ def rank_bar_plot(g: GeneralisationResult) -> bytes:
     ax.set_xlabel(f"mean rank over {len(r.datasets)} datasets (1 = best) ↓")
     ax.set_title(f"Overall rank ({r.confidence:.0%} bootstrap CI over images)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    return plots._png(fig)
+    return plots.figure_png(fig)
 
 
 def drop_matrix(g: GeneralisationResult, metric: str, protocol: str) -> pd.DataFrame:

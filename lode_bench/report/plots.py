@@ -20,7 +20,8 @@ from lode_bench.report.summary import SummaryTable
 _DPI = 110
 
 
-def _png(fig: Figure) -> bytes:
+def figure_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (fixed DPI, tight box, no software tag: same bytes each run)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
@@ -71,7 +72,7 @@ def metric_bars(table: SummaryTable, column: str) -> bytes:
     ax.set_ylabel(mpl_text(f"{column} {_arrow(table.directions[column])}"))
     ax.set_title(mpl_text(f"{table.title}: {column} (mean, 95% CI)"), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def pareto_plot(table: SummaryTable, column: str) -> bytes:
@@ -97,7 +98,7 @@ def pareto_plot(table: SummaryTable, column: str) -> bytes:
     ax.set_ylabel(mpl_text(f"{column} {_arrow(table.directions[column])}"))
     ax.set_title(mpl_text(f"{table.title}: quality vs runtime"), fontsize=9)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def distribution_plot(results: pd.DataFrame, table: SummaryTable, column: str) -> bytes:
@@ -122,7 +123,7 @@ def distribution_plot(results: pd.DataFrame, table: SummaryTable, column: str) -
     ax.set_ylabel(mpl_text(f"{column} {_arrow(table.directions[column])}"))
     ax.set_title(mpl_text(f"{table.title}: per-image {column}"), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def gain_vs_coverage_plot(gains: pd.DataFrame, metric: str, *, baseline: str = "identity",
@@ -148,7 +149,7 @@ def gain_vs_coverage_plot(gains: pd.DataFrame, metric: str, *, baseline: str = "
     if not g.empty:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def heatmap_plot(matrix: pd.DataFrame, *, metric: str, higher: bool = True,
@@ -186,7 +187,7 @@ def heatmap_plot(matrix: pd.DataFrame, *, metric: str, higher: bool = True,
     ax.set_xlabel("test set")
     ax.set_ylabel("model [training set]")
     ax.set_title(mpl_text(title or f"cross-dataset {metric}"), fontsize=9)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _frame(c: int, r: int):  # noqa: ANN202 - matplotlib patch

@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from lode_bench.errors import ShapeMismatchError
-from lode_bench.report.plots import _png, mpl_text
+from lode_bench.report.plots import figure_png as _png
+from lode_bench.report.plots import mpl_text
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,15 @@ def _smooth_texture(rng: np.random.Generator) -> np.ndarray:
     return np.clip(c + xs[..., None] * g[0] + ys[..., None] * g[1], 0, 255).astype(np.uint8)
 
 
+def _mask_iou(p, cfg: AlignConfig) -> float:  # type: ignore[no-untyped-def]
+    """IoU of the aligned pair's mask with the simulator's true moving region (cropped frame)."""
+    res = align_pair(p.blur, p.sharp, cfg)
+    assert res is not None and res.mask is not None, res and res.record
+    y0, y1, x0, x1 = res.record.crop
+    gt = p.moving[y0:y1, x0:x1]
+    return float((gt & res.mask).sum() / (gt | res.mask).sum())
+
+
 def _ious(scenes, cfg: AlignConfig) -> list[float]:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(1)
     out = []
@@ -34,11 +43,7 @@ def _ious(scenes, cfg: AlignConfig) -> list[float]:  # type: ignore[no-untyped-d
         p = simulate_pair(scenes[i], SHAPE, rng, object_fraction=float(rng.uniform(0.2, 0.35)),
                           object_texture=_smooth_texture(rng), sharp_moment=-0.5,
                           motion_length=float(rng.uniform(16, 32)))
-        res = align_pair(p.blur, p.sharp, cfg)
-        assert res is not None and res.mask is not None, res and res.record
-        y0, y1, x0, x1 = res.record.crop
-        gt = p.moving[y0:y1, x0:x1]
-        out.append(float((gt & res.mask).sum() / (gt | res.mask).sum()))
+        out.append(_mask_iou(p, cfg))
     return out
 
 
@@ -79,11 +84,7 @@ def _star_ious(textures, cfg: AlignConfig) -> list[float]:  # type: ignore[no-un
                           object_texture=textures[i % len(textures)],
                           sharp_moment=float(rng.uniform(-0.5, 0.5)),
                           motion_length=float(rng.uniform(16, 40)))
-        res = align_pair(p.blur, p.sharp, cfg)
-        assert res is not None and res.mask is not None, res and res.record
-        y0, y1, x0, x1 = res.record.crop
-        gt = p.moving[y0:y1, x0:x1]
-        out.append(float((gt & res.mask).sum() / (gt | res.mask).sum()))
+        out.append(_mask_iou(p, cfg))
     return out
 
 
