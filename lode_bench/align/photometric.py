@@ -189,7 +189,7 @@ def _clipped(a: np.ndarray, b: np.ndarray, margin: int) -> np.ndarray:
     lo, hi = 0.5 / 255.0, 254.5 / 255.0
     c = ((a <= lo) | (a >= hi) | (b <= lo) | (b >= hi)).astype(np.uint8)
     if margin > 0 and c.any():
-        c = cv2.dilate(c, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+        c = np.asarray(cv2.dilate(c, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)))
     return c.astype(bool)
 
 

@@ -170,7 +170,7 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
 def new_model(cfg: TrainConfig) -> LodeTiny:
     """``LodeTiny`` seeded by ``cfg.seed``, last convolution zeroed (starts as the identity)."""
     torch.manual_seed(cfg.seed)
-    model = LodeTiny(**LODE_TINY_OPTIONS)
+    model = LodeTiny(**LODE_TINY_OPTIONS)  # type: ignore[arg-type]
     with torch.no_grad():
         model.ending.weight.zero_()
         assert model.ending.bias is not None
