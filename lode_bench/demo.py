@@ -176,10 +176,15 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
         echo(f"      {store_label(model):28s} {roots[kind].name:20s} {protocol:5s} "
              f"scored {summary.n_scored}/{summary.n_total}  {means}")
     _demo_nr(out, roots["global"], store, size, progress, workers, echo)
-    echo("[3/4] writing the report")
+    echo("[3/4] blur-pattern statistics of both sets and the report")
+    from lode_bench.analyze.dataset import analyze_datasets
+
+    analyze_datasets([f"{k}={root}" for k, root in roots.items()], out / "analysis",
+                     workers=workers, progress=progress)
     datasets = {m.name: m.root for m in manifests.values()}
     report = build_report(store, out / "report", datasets=datasets, outputs=outputs,
-                          progress=progress, n_resamples=n_resamples)
+                          progress=progress, n_resamples=n_resamples,
+                          analysis=[out / "analysis"])
     echo("[4/4] exporting submissions and building the leaderboard sites")
     sites: dict[str, Path] = {}
     boards = demo_leaderboards(manifests["global"], manifests["local"])

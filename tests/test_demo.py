@@ -102,3 +102,19 @@ def test_demo_learned_model_is_ahead_of_identity_on_both_samples(demo):
     assert frame.loc[frame.model == "lode-tiny", "runtime_s"].gt(0).all()
     md = (res.out_dir / "report" / "tables.md").read_text()
     assert md.count("| lode-tiny") == 2, md  # a row in the global and in the local table
+
+
+def test_demo_report_shows_blur_patterns_and_ranks(demo):
+    """The demo report carries the blur-pattern figures of both sets and the rank plots."""
+    import csv
+
+    res, _ = demo
+    rows = list(csv.DictReader((res.out_dir / "analysis" / "samples.csv").open()))
+    assert sorted({r["dataset"] for r in rows}) == ["global", "local"] and len(rows) == 6
+    page = res.report_index.read_text(encoding="utf-8")
+    figs = sorted((res.report_index.parent / "analysis").glob("*/*.png"))
+    assert any(f.name == "comparison.png" for f in figs) and len(figs) == 3
+    for f in figs:
+        assert f.relative_to(res.report_index.parent).as_posix() in page
+    gen = res.report_index.parent / "generalisation"
+    assert (gen / "rank_overall.png").is_file() and (gen / "ranks_per_dataset.png").is_file()
