@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lode_bench.analyze.kernel import estimate_kernel, kernel_features, linear_grey, patch_grid
 from lode_bench.analyze.sample import AnalyzeSettings, analyze_sample
-from lode_bench.bench.executor import LocalExecutor
+from lode_bench.parallel.executor import LocalExecutor
 from lode_bench.datasets.registry import resolve_dataset
 from lode_bench.io.images import read_image
 from lode_bench.synth.builtin_dataset import build_builtin_dataset

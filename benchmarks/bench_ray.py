@@ -37,8 +37,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from lode_bench.bench.executor import LocalExecutor  # noqa: E402
-from lode_bench.bench.ray_executor import RayExecutor  # noqa: E402
+from lode_bench.parallel.executor import LocalExecutor  # noqa: E402
+from lode_bench.parallel.ray_executor import RayExecutor  # noqa: E402
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
 from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402

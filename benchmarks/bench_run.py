@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from lode_bench.bench.executor import LocalExecutor
+from lode_bench.parallel.executor import LocalExecutor
 from lode_bench.bench.runner import run_benchmark
 from lode_bench.datasets.manifest import DatasetWriter
 from lode_bench.datasets.registry import resolve_dataset

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
 from lode_bench.io.atomic import atomic_write_text
@@ -126,7 +125,7 @@ def method_card(model: str) -> dict[str, Any]:
 
 def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] = (240, 320),
              seed: int = 0, workers: int | None = None, progress: bool = True,
-             n_resamples: int = 2000, echo: Callable[[str], None] = click.echo) -> DemoResult:
+             n_resamples: int = 2000, echo: Callable[[str], None] = print) -> DemoResult:
     """Build the sample datasets, run the baselines, and write the report and sites.
 
     Args:
@@ -233,29 +232,3 @@ def _demo_nr(out: Path, root: Path, store: Path, size: tuple[int, int], progress
                                 label=store_label(model))
         echo(f"      {store_label(model):28s} {root.name:20s} nr-niqe scored "
              f"{summary.n_scored}/{summary.n_total}  NIQE {summary.means.get('NIQE', float('nan')):.4g}")
-
-
-@click.command("demo")
-@click.option("--out", "out", default="lode-bench-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--samples", "n_samples", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="Samples per blur kind.")
-@click.option("--size", nargs=2, type=click.IntRange(32, 2048), default=(240, 320),
-              show_default=True, metavar="H W", help="Image size.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Synthesis seed.")
-@click.option("--workers", default=None, type=click.IntRange(1), help="Scoring processes.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-def demo_command(out: Path, n_samples: int, size: tuple[int, int], seed: int,
-                 workers: int | None, quiet: bool) -> None:
-    """Build a small local+global blur dataset, run baselines, write the report and sites."""
-    from lode_bench.errors import LodeBenchError
-
-    try:
-        res = run_demo(out, n_samples=n_samples, size=(size[0], size[1]), seed=seed, workers=workers,
-                       progress=not quiet)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    from lode_bench.report.tables import to_markdown
-
-    for t in res.summaries:
-        click.echo(f"\n{t.title}\n{to_markdown(t)}")

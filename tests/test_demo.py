@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from lode_bench.bench.store import ResultsStore
+from lode_bench.cli.demo import demo_command
 from lode_bench.datasets.manifest import load_manifest
-from lode_bench.demo import GLOBAL_MODELS, LOCAL_MODELS, demo_command, run_demo, store_label
+from lode_bench.demo import GLOBAL_MODELS, LOCAL_MODELS, run_demo, store_label
 from lode_bench.report.builder import read_summary
 from lode_bench.report.leaderboard import load_leaderboard, validate_all
 

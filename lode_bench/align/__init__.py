@@ -2,7 +2,7 @@
 
 Main entry points: :func:`align_pair` (one pair in memory), :func:`align_dataset`
 (a folder of pairs to an aligned dataset with ``qc.csv`` and ``qc_overview.png``) and
-the ``lode-bench align`` command (:data:`lode_bench.align.cli.align_command`).
+the ``lode-bench align`` command (:data:`lode_bench.cli.align.align_command`).
 """
 
 from lode_bench.align.centroid import centroid_align, estimate_kernel, kernel_centroid

@@ -36,7 +36,7 @@ from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import read_image
 
 if TYPE_CHECKING:
-    from lode_bench.bench.executor import Executor
+    from lode_bench.parallel.executor import Executor
 
 
 @dataclass

@@ -194,7 +194,7 @@ def analyze_datasets(specs: Sequence[str], out_dir: str | Path, *,
         DatasetError: a dataset cannot be loaded (before anything is written).
     """
     from lode_bench.analyze.plots import comparison_figure, histogram_figure
-    from lode_bench.bench.executor import LocalExecutor
+    from lode_bench.parallel.executor import LocalExecutor
 
     settings = settings or AnalyzeSettings()
     out = Path(out_dir)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from lode_bench.bench.executor import Executor, LocalExecutor, SetupError
 from lode_bench.bench.provenance import git_hash, package_versions
 from lode_bench.bench.store import ResultRow, ResultsStore
 from lode_bench.bench.units import (
@@ -45,6 +44,7 @@ from lode_bench.io import read_image, safe_join
 from lode_bench.metrics.protocols import Protocol, get_protocol
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec, load_model
+from lode_bench.parallel.executor import Executor, LocalExecutor, SetupError
 
 
 @dataclass

@@ -212,8 +212,8 @@ def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, executor: 
     Returns:
         The run summaries, in job order.
     """
-    from lode_bench.bench.executor import LocalExecutor
     from lode_bench.bench.runner import run_benchmark
+    from lode_bench.parallel.executor import LocalExecutor
 
     opts: dict[str, Any] = {}
     if isinstance(runs, Suite):

@@ -185,7 +185,7 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
 @dataclass(frozen=True)
 class ModelHost:
     """Picklable recipe for a model that a remote worker loads once and keeps (see
-    :meth:`~lode_bench.bench.executor.Executor.map_stateful`).
+    :meth:`~lode_bench.parallel.executor.Executor.map_stateful`).
 
     Calling it loads the model on ``device`` (``"auto"``: the GPU the worker was given,
     else the CPU) and runs ``warmup`` untimed passes on ``warmup_sample``.

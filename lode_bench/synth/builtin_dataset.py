@@ -27,7 +27,7 @@ from lode_bench.synth.recipes import Recipe, validate_recipe
 from lode_bench.synth.samples import local_object_sample
 
 if TYPE_CHECKING:
-    from lode_bench.bench.executor import Executor
+    from lode_bench.parallel.executor import Executor
 
 BUILTIN_GLOBAL: dict[str, Any] = {
     "name": "builtin-global",

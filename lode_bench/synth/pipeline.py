@@ -61,7 +61,7 @@ from lode_bench.synth.samples import (
 )
 
 if TYPE_CHECKING:
-    from lode_bench.bench.executor import Executor
+    from lode_bench.parallel.executor import Executor
 
 Source = str | Path | FrameSource | ObjectLibrary | list[FrameSource]
 

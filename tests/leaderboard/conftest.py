@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -12,8 +11,7 @@ from typing import Any
 import pytest
 
 # The helpers module sits beside this file; make it importable under any import mode.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lb_helpers import Board, Browser, find_chromium, make_board  # noqa: E402
+from tests.leaderboard.lb_helpers import Board, Browser, find_chromium, make_board  # noqa: E402
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from metrics_data import tid_pair
+
+from tests.metrics.metrics_data import tid_pair
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ import types
 
 import numpy as np
 import pytest
-from metrics_data import DATA
 
 from lode_bench.io import read_image
 from lode_bench.metrics.niqe import (
@@ -38,6 +37,7 @@ from lode_bench.metrics.niqe import (
     to_grey255,
 )
 from lode_bench.metrics.niqe_core import block_features, imresize_half, mscn, niqe_features
+from tests.metrics.metrics_data import DATA
 
 MODEL = DATA / "niqe" / "niqe_pris_params.npz"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from metrics_data import DATA
 
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image
@@ -16,6 +15,7 @@ from lode_bench.metrics.base import METRICS
 from lode_bench.metrics.catalog import register_builtin_metrics
 from lode_bench.metrics.niqe import niqe
 from lode_bench.metrics.protocols import MetricCall, Protocol, get_protocol
+from tests.metrics.metrics_data import DATA
 
 MODEL = DATA / "niqe" / "niqe_pris_params.npz"
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lode_bench.bench.executor import LocalExecutor, SetupError
-from lode_bench.bench.executors import EXECUTOR_NAMES, make_executor
 from lode_bench.errors import ConfigError
+from lode_bench.parallel.choice import EXECUTOR_NAMES, make_executor
+from lode_bench.parallel.executor import LocalExecutor, SetupError
 from lode_bench.synth.pipeline import Job, group_jobs, plan_jobs, run_recipe
 from lode_bench.synth.recipes import load_recipe
 
@@ -42,7 +42,7 @@ def test_ray_missing_names_the_extra(monkeypatch) -> None:
 
 def test_ray_executor_checks_its_numbers() -> None:
     pytest.importorskip("ray", reason="the 'ray' extra is not installed")
-    from lode_bench.bench.ray_executor import RayExecutor
+    from lode_bench.parallel.ray_executor import RayExecutor
 
     for bad in ({"num_cpus": 0}, {"max_retries": -1}, {"gpus_per_model": -1}, {"max_actors": 0}):
         with pytest.raises(ConfigError):
@@ -129,7 +129,7 @@ def test_synth_task_failure_is_raised(tmp_path: Path) -> None:
 
 
 def test_cli_options(tmp_path: Path) -> None:
-    from lode_bench.synth.cli import synth
+    from lode_bench.cli.synth import synth
 
     r = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bp"), "--limit", "2", "--executor",
                                    "thread", "-j", "2", "--quiet"])

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]')")
 
-from lode_bench.bench.executor import LocalExecutor  # noqa: E402
-from lode_bench.bench.ray_executor import RayExecutor, SetupError, WorkerLostError  # noqa: E402
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
 from lode_bench.errors import ConfigError  # noqa: E402
+from lode_bench.parallel.executor import LocalExecutor  # noqa: E402
+from lode_bench.parallel.ray_executor import RayExecutor, SetupError, WorkerLostError  # noqa: E402
 from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402
 from lode_bench.synth.pipeline import run_recipe  # noqa: E402
 from lode_bench.synth.recipes import load_recipe  # noqa: E402
@@ -305,8 +305,8 @@ def test_items_lost_too_often_become_errors(ray_cluster) -> None:
 
 
 def test_cli_synth_and_run_on_ray(ray_cluster, tmp_path) -> None:
-    from lode_bench.bench.cli import run_command
-    from lode_bench.synth.cli import synth
+    from lode_bench.cli.run import run_command
+    from lode_bench.cli.synth import synth
 
     res = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "ds"), "--limit", "3", "--size",
                                      "48x64", "--quiet", "--executor", "ray", "--ray-address", ray_cluster.address])

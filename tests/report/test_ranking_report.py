@@ -22,8 +22,8 @@ from scipy.stats import rankdata
 
 from lode_bench.bench.runner import run_benchmark
 from lode_bench.bench.store import ResultRow, ResultsStore
+from lode_bench.cli.report import report_command
 from lode_bench.io.images import read_image
-from lode_bench.report.cli import report_command
 from lode_bench.synth.builtin_dataset import build_builtin_dataset
 
 METHODS = ("identity", "unsharp", "wiener", "richardson-lucy")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_helpers import Cli, mount_tmpfs, umount, write_dataset
+
+from tests.hostile.run.hostile_helpers import Cli, mount_tmpfs, umount, write_dataset
 
 
 @pytest.fixture

@@ -1,0 +1,156 @@
+"""``lode-bench score``: score a folder of outputs against ground truth under a protocol."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lode_bench.errors import LodeBenchError
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "nan"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.{digits}f}"
+
+
+def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str, Any],
+                  protocol: Any) -> None:
+    from lode_bench.io.atomic import atomic_write_json, atomic_write_text
+
+    by_id = {p.image_id: p for p in pairing.pairs}
+    rows = []
+    for s in scores:
+        p = by_id[s.image_id]
+        rows.append({"image_id": s.image_id, "pred": str(p.pred) if p.pred else None,
+                     "gt": str(p.gt), "mask": str(p.mask) if p.mask else None,
+                     "status": "ok" if s.ok else "error", "error": s.error_message,
+                     "mask_coverage": s.mask_coverage,
+                     **{c: s.values.get(c, math.nan) for c in protocol.columns}})
+    if path.suffix.lower() == ".json":
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and (math.isinf(v) or math.isnan(v)):
+                return str(v)
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            return v
+        atomic_write_json(path, {"summary": clean(summary), "images": [clean(r) for r in rows],
+                                 "extra_predictions": pairing.extra_pred})
+    else:
+        import pandas as pd
+
+        from lode_bench.io.csvcells import safe_cell
+
+        frame = pd.DataFrame(rows)
+        for col in frame.columns:  # text cells only: numbers stay numbers
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                frame[col] = frame[col].map(safe_cell)
+        frame.columns = [safe_cell(c) for c in frame.columns]
+        atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g"))
+
+
+def _check_out_path(path: Path) -> None:
+    """Raise LodeBenchError when ``path`` is a folder or lies under a file."""
+    if path.is_dir():
+        raise LodeBenchError(f"--out {path}: is a folder; give a .csv or .json file name")
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise LodeBenchError(f"--out {path}: {parent} is a file, not a folder")
+            break
+
+
+@click.command("score")
+@click.option("--pred", "pred_dir", type=click.Path(path_type=Path),
+              help="Folder of deblurred outputs.")
+@click.option("--gt", "gt_dir", type=click.Path(path_type=Path),
+              help="Folder of ground-truth sharp images (defines the image set).")
+@click.option("--example", default=None, metavar="SET/METHOD",
+              help="Score a built-in real example instead of --pred/--gt, e.g. gopro/restormer "
+                   "(sets: gopro, realblur; methods: blur, hi-diff, restormer, stripformer).")
+@click.option("--mask", "mask_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of blur masks (PNG > 0, or LODE flow-magnitude .npy > 0.25 px).")
+@click.option("--protocol", "-p", required=True, help="Protocol name (see `lode-bench ls protocols`).")
+@click.option("--lpips", "lpips_net", type=click.Choice(["alex", "vgg", "squeeze"]), default=None,
+              help="Add an LPIPS column (needs the ImageNet backbone weights file).")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
+              help="Write per-image results here (.csv or .json).")
+@click.option("--recursive", is_flag=True, help="Pair by path relative to each folder, recursing.")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker threads (default: cores).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_dir: Path | None, protocol: str,
+          lpips_net: str | None, out_file: Path | None, recursive: bool, jobs: int | None,
+          quiet: bool) -> None:
+    """Score a folder of outputs against ground truth under a named protocol.
+
+    Files are paired by name, never by listing order. Exits with status 1 when any
+    image failed (missing prediction, unreadable file, size mismatch, ECC failure, ...).
+    """
+    from lode_bench.io.header import max_pixels
+    from lode_bench.metrics.protocols import get_protocol
+    from lode_bench.metrics.scoring import pair_folders, score_pairs, summarise
+
+    max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
+    if out_file is not None:  # refuse an unwritable --out before scoring, not after
+        _check_out_path(out_file)
+    if example is not None:
+        from lode_bench.examples import example_dirs
+
+        set_name, _, method = example.partition("/")
+        try:
+            pred_dir, gt_dir = example_dirs(set_name, method or "restormer")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--example") from None
+    if pred_dir is None or gt_dir is None:
+        raise click.UsageError("give --pred and --gt folders (or --example SET/METHOD)")
+    proto = get_protocol(protocol)
+    if lpips_net:
+        proto = proto.with_lpips(lpips_net)
+    proto, not_computed = proto.available()  # partial (NR) protocols: report missing files
+    for col, why in not_computed.items():
+        click.secho(f"warning: {col} not computed: {why}", fg="yellow", err=True)
+    if proto.mask == "required" and mask_dir is None:
+        raise click.UsageError(f"protocol {proto.name!r} needs --mask DIR")
+    pairing = pair_folders(pred_dir, gt_dir, mask_dir if proto.mask != "none" else None,
+                           recursive=recursive)
+    if pairing.ambiguous:
+        raise LodeBenchError("ambiguous file names: " + "; ".join(pairing.ambiguous))
+    for key in pairing.extra_pred:
+        click.secho(f"warning: prediction {key} has no ground truth in {gt_dir} (ignored)",
+                    fg="yellow", err=True)
+    if pairing.missing_pred:
+        click.secho(f"warning: {len(pairing.missing_pred)} ground-truth image(s) have no "
+                    f"prediction in {pred_dir}: {', '.join(pairing.missing_pred[:10])}"
+                    + (" ..." if len(pairing.missing_pred) > 10 else ""), fg="yellow", err=True)
+    scores = list(score_pairs(pairing.pairs, proto, jobs=jobs, progress=not quiet))
+    summary = summarise(scores, proto)
+    if out_file is not None:
+        try:
+            _write_scores(out_file, scores, pairing, summary, proto)
+        except OSError as exc:
+            raise LodeBenchError(f"--out {out_file}: cannot write ({exc.strerror or exc})") from None
+    click.echo(f"\nprotocol {proto.id}: {proto.reproduces}")
+    width = max(len(c) for c in proto.columns) + 2
+    click.echo(f"{'metric':<{width}}{'mean':>12}  better")
+    for col in proto.columns:
+        arrow = "higher" if proto.higher_is_better(col) else "lower"
+        click.echo(f"{col:<{width}}{_fmt(summary['mean'][col]):>12}  {arrow}")
+    click.echo(f"images: {summary['n_ok']} scored, {summary['n_failed']} failed")
+    for col, n in summary["n_infinite"].items():
+        click.echo(f"note: {n} image(s) have infinite {col} (identical to ground truth); "
+                   "the mean is then inf")
+    failed = [s for s in scores if not s.ok]
+    for s in failed[:20]:
+        click.secho(f"failed: {s.image_id}: {s.error_message}", fg="red", err=True)
+    if len(failed) > 20:
+        click.secho(f"... and {len(failed) - 20} more (see --out)", fg="red", err=True)
+    if out_file is not None:
+        click.echo(f"per-image results: {out_file}")
+    if failed:
+        sys.exit(1)
