@@ -38,7 +38,7 @@ from lode_bench.analyze.sample import COLUMNS, AnalyzeSettings, analyze_sample, 
 from lode_bench.datasets.registry import resolve_dataset
 from lode_bench.datasets.types import DatasetIndex
 from lode_bench.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
-from lode_bench.report.html import slugify
+from lode_bench.io.paths import slugify
 
 EXTENT_BINS = (0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, math.inf)
 DIRECTION_BINS = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)

@@ -16,8 +16,8 @@ from matplotlib.ticker import MaxNLocator
 
 from lode_bench.analyze.measures import FLOW_THRESHOLDS
 from lode_bench.analyze.sample import flow_column
-from lode_bench.report.plots import figure_png as _png
-from lode_bench.report.plots import mpl_text
+from lode_bench.io.figures import figure_png as _png
+from lode_bench.io.figures import mpl_text
 
 if TYPE_CHECKING:
     from lode_bench.analyze.dataset import DatasetAnalysis

@@ -14,7 +14,8 @@ from typing import Any
 
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_bytes
-from lode_bench.report.html import esc, figure, slugify
+from lode_bench.io.paths import slugify
+from lode_bench.report.html import esc, figure
 
 
 def _num(v: Any, digits: int) -> str:

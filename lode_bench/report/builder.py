@@ -29,8 +29,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lode_bench.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from lode_bench.io.paths import slugify
 from lode_bench.report import plots, tables
-from lode_bench.report.html import esc, figure, figures, page, slugify
+from lode_bench.report.html import esc, figure, figures, page
 from lode_bench.report.sources import find_source
 from lode_bench.report.summary import (
     SummaryTable,

@@ -24,9 +24,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from lode_bench.io.atomic import atomic_write_bytes, atomic_write_text
+from lode_bench.io.paths import slugify
 from lode_bench.report import plots
 from lode_bench.report.generalisation import Column, GeneralisationResult
-from lode_bench.report.html import esc, figure, page, slugify, sort_key
+from lode_bench.report.html import esc, figure, page, sort_key
 from lode_bench.report.plots import mpl_text
 from lode_bench.report.stats import best_indices
 from lode_bench.report.submission import encode_number

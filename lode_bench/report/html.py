@@ -8,9 +8,7 @@ or collide.
 
 from __future__ import annotations
 
-import hashlib
 import html
-import re
 
 #: Inline script that makes every ``table.sortable`` sortable by clicking a header.
 #: Cells carry their numeric sort key in ``data-sort``; text cells sort by their text.
@@ -96,26 +94,6 @@ dl.card dt { font-weight: 600; } dl.card dd { margin: 0 0 0.4rem 1rem; }
 def esc(text: object) -> str:
     """HTML-escape ``text`` (``str()`` of it), quotes included."""
     return html.escape(str(text), quote=True)
-
-
-def slugify(name: str, *, salt: str = "", max_len: int = 40) -> str:
-    """A file-name-safe, collision-resistant slug for ``name``.
-
-    Args:
-        name: any text (method or dataset name, possibly hostile).
-        salt: extra text mixed into the hash (e.g. a dataset hash).
-        max_len: longest readable part kept.
-
-    Returns:
-        ``[a-z0-9-]`` text ending in ``-`` plus 8 hex digits of SHA-1 of name and salt.
-
-    Example:
-        >>> slugify("../../etc/passwd")[:10]
-        'etc-passwd'
-    """
-    readable = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:max_len].strip("-")
-    digest = hashlib.sha1(f"{name}\x00{salt}".encode()).hexdigest()[:8]
-    return f"{readable or 'item'}-{digest}"
 
 
 def page(title: str, body: str, *, nav: list[tuple[str, str]] | None = None,

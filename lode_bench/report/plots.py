@@ -6,31 +6,15 @@ so plotting stays thread-safe and never touches a display.
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from lode_bench.io.figures import figure_png, mpl_text
 from lode_bench.report.stats import pareto_front
 from lode_bench.report.summary import SummaryTable
-
-_DPI = 110
-
-
-def figure_png(fig: Figure) -> bytes:
-    """The figure as PNG bytes (fixed DPI, tight box, no software tag: same bytes each run)."""
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def mpl_text(text: object) -> str:
-    """Text safe for matplotlib labels (a ``$`` would start mathtext and could fail)."""
-    return str(text).replace("$", r"\$")
 
 
 def _arrow(higher: bool) -> str:

@@ -26,9 +26,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lode_bench.io.atomic import atomic_write_json, atomic_write_text
+from lode_bench.io.paths import slugify
 from lode_bench.report import tables
 from lode_bench.report.builder import summary_dict, write_table_plots
-from lode_bench.report.html import esc, figures, page, slugify, sort_key
+from lode_bench.report.html import esc, figures, page, sort_key
 from lode_bench.report.leaderboard import LeaderboardSpec, Verdict, load_leaderboard, validate_all
 from lode_bench.report.submission import Submission, encode_number, submission_frames
 from lode_bench.report.summary import BASE_COLUMNS, SummaryTable, summarize

@@ -69,7 +69,7 @@ class SummaryTable:
     @property
     def key(self) -> str:
         """File-name friendly identifier: ``<dataset>__<protocol>`` plus a hash suffix."""
-        from lode_bench.report.html import slugify
+        from lode_bench.io.paths import slugify
 
         return slugify(f"{self.dataset}-{self.protocol}-v{self.protocol_version}",
                        salt=self.dataset_hash)
