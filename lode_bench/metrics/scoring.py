@@ -20,13 +20,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError
-from lode_bench.io.folders import colour_channels, index_images, is_lossy, match_predictions, no_pairs_message
+from lode_bench.io.folders import (
+    colour_channels,
+    index_images,
+    is_lossy,
+    match_predictions,
+    no_pairs_message,
+)
 from lode_bench.io.images import IMAGE_EXTENSIONS, read_image, read_mask
 from lode_bench.metrics.protocols import ImageScore, Protocol
 
