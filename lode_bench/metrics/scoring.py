@@ -114,6 +114,12 @@ def pair_folders(pred_dir: str | Path, gt_dir: str | Path, mask_dir: str | Path 
     gts = index_images(gt_dir, recursive)
     if not gts:
         raise ImageReadError(gt_dir, "no ground-truth images found (PNG/JPEG/BMP/TIFF)")
+    roles = {part.lower() for k in gts for part in k.split("/")[:-1]}
+    if {"blur", "sharp"} <= roles or {"blur", "gt"} <= roles:
+        raise LodeBenchError(
+            f"{gt_dir}: holds blurry and sharp sub-folders (a dataset layout such as GoPro's "
+            "<seq>/blur + <seq>/sharp), so its blurry frames would count as ground truth; "
+            f"give the dataset instead, e.g. --gt gopro:{gt_dir} (see `lode-bench ls datasets`)")
     return _pair([(k, p, None) for k, p in gts.items()], Path(pred_dir),
                  Path(mask_dir) if mask_dir is not None else None, recursive, gt_dir)
 

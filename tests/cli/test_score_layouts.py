@@ -136,3 +136,11 @@ def test_run_folder_reads_16bit_outputs_under_the_protocol_rule(tmp_path):
     assert code == 0, out
     scored = _score_rows(tmp_path / "out", f"folder:{root}", tmp_path, "basicsr")
     assert ran["a"].metrics["PSNR"] == scored["a"]["PSNR"] == pytest.approx(psnr(truncated, gt), abs=1e-12)
+
+
+def test_recursive_folder_gt_of_a_dataset_layout_points_to_the_loader(gopro, tmp_path):
+    """`--recursive` on GOPRO_Large/test used to count the blur/ frames as ground truth."""
+    res = CliRunner().invoke(main, ["score", "--pred", str(_preds(tmp_path, "nested")), "--gt",
+                                    str(gopro / "test"), "--recursive", "-p", "gopro"])
+    assert res.exit_code == 2 and f"--gt gopro:{gopro / 'test'}" in res.output
+    assert "images:" not in res.output
