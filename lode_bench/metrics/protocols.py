@@ -183,7 +183,11 @@ class Protocol:
 
     def score(self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
               image_id: str = "") -> ImageScore:
-        """Score one image. Metric failures (e.g. an ECC divergence) are recorded per column.
+        """Score one image; every column it cannot fill gets an error, never a bare NaN.
+
+        Metric failures (e.g. an ECC divergence) are recorded for every column that metric
+        fills; a masked metric without a mask and an output the metric does not give are
+        errors of their column too.
 
         Args:
             pred: H×W×3 output (uint8, or float in [0, 255] when ``quantize`` is False).
