@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lode_bench.errors import LodeBenchError
-from lode_bench.io import list_images
+from lode_bench.io.folders import index_images
 
 BLUR_DIRS: tuple[str, ...] = ("blur",)
 SHARP_DIRS: tuple[str, ...] = ("sharp", "gt")
@@ -77,8 +77,13 @@ def _role_dir(folder: Path, names: tuple[str, ...]) -> Path | None:
 
 
 def _keyed(folder: Path) -> dict[str, Path]:
+    """name key -> file, from the one folder index (two files with one id are refused)."""
+    try:
+        files = index_images(folder)
+    except LodeBenchError as exc:
+        raise PairingError(str(exc)) from None
     out: dict[str, Path] = {}
-    for p in list_images(folder):
+    for p in files.values():
         k = name_key(p)
         if k in out:
             raise PairingError(f"{folder}: files {out[k].name} and {p.name} have the same name key {k!r}")

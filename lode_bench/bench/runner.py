@@ -318,6 +318,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             _consume(results, st, summary, len(todo), progress)
         elif in_driver and deblurrer is not None:
             with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:
+                bind = getattr(deblurrer, "bind_protocol", None)
+                if bind is not None:  # adapters reading output files read them as `score` does
+                    bind(proto)
                 deblurrer.prepare_dataset(todo, Path(tmp))
                 if warmup and todo and hasattr(deblurrer, "forward_tensor"):  # torch models only
                     _warm_up(deblurrer, todo[0], warmup)

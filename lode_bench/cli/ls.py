@@ -91,6 +91,7 @@ def ls_metrics(as_json: bool) -> None:
                                 "range": list(s.value_range), "colour": s.colour,
                                 "input": s.input_rule, "needs_mask": s.needs_mask,
                                 "legacy": s.legacy, "no_reference": s.no_reference,
+                                "symmetric": None if s.no_reference else s.symmetric,
                                 "description": s.description,
                                 "reference": s.reference} for s in specs], indent=2,
                                default=str))
@@ -98,6 +99,8 @@ def ls_metrics(as_json: bool) -> None:
     for s in specs:
         lo, hi = s.value_range
         flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy + " [no reference]" * s.no_reference
+        if not s.symmetric and not s.no_reference:
+            flags += " [asymmetric: aligns the prediction to the ground truth]"
         click.secho(s.name, bold=True, nl=False)
         click.echo(f"  {'↑ higher' if s.higher_is_better else '↓ lower'} is better, "
                    f"range [{lo:g}, {hi:g}], colour: {s.colour}{flags}")

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lode_bench.datasets.types import DatasetError, DatasetIndex, Sample, listing_hash
+from lode_bench.errors import LodeBenchError
 from lode_bench.io import IMAGE_EXTENSIONS, safe_join
+from lode_bench.io.folders import index_images
 
 MAX_LISTED = 20
 
@@ -177,10 +179,15 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
         mask_dir = _find_sub(base, ("mask", "masks"))
     problems: list[str] = []
     inside = None if "," in text else base
-    samples = _pair(_match(_walk_images(blur_dir, inside), _walk_images(sharp_dir, inside)), problems)
+    try:  # the one folder index (score and the folder= model adapter use it too)
+        blurs = index_images(blur_dir, recursive=True, inside=inside or blur_dir)
+        sharps = index_images(sharp_dir, recursive=True, inside=inside or sharp_dir)
+        masks = (index_images(mask_dir, recursive=True, extensions=(*IMAGE_EXTENSIONS, ".npy"), inside=base)
+                 if mask_dir is not None else {})
+    except LodeBenchError as exc:
+        raise DatasetError(str(exc)) from None
+    samples = _pair(_match(blurs, sharps), problems)
     if mask_dir is not None:
-        masks = {**_walk_images(mask_dir, base), **{p.relative_to(mask_dir).with_suffix("").as_posix(): p
-                                                     for p in mask_dir.rglob("*.npy")}}
         with_mask = []
         for s in samples:
             if s.id not in masks:

@@ -42,6 +42,9 @@ class MetricSpec:
         check: ``"module:attr"`` (or callable) ``check(**params)`` that raises a
             :class:`~lode_bench.errors.LodeBenchError` when the metric cannot run here
             (a model file or optional package missing); ``None`` when it always can.
+        symmetric: a full-reference metric whose value stays the same when prediction
+            and ground truth swap; False for RealBlur's aligned metrics, which register
+            and gain-correct the prediction onto the ground truth.
     """
 
     name: str
@@ -58,6 +61,7 @@ class MetricSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     no_reference: bool = False
     check: Callable[..., Any] | str | None = None
+    symmetric: bool = True
 
     def availability(self, **params: Any) -> str | None:
         """``None`` when the metric can run with ``params``, else the one-line reason."""

@@ -141,7 +141,7 @@ def builtin_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
                         "truth, PSNR and per-channel SSIM over the valid warped region "
                         "(also returns ecc_rho); ECC failure raises ECCAlignmentError.",
             reference="RealBlur evaluate_RealBlur.py (also RSBlur, ReLoBlur aligned PSNR)",
-            outputs=("aligned_psnr", "aligned_ssim"),
+            outputs=("aligned_psnr", "aligned_ssim"), symmetric=False,
         ), ()),
         (MetricSpec(
             name="realblur_aligned_reloblur", fn=f"{_M}.realblur:realblur_aligned",
@@ -151,7 +151,7 @@ def builtin_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
                         "averaged over all H·W·3 values (invalid warped border counts as zero "
                         "error) instead of the valid ones; SSIM as realblur_aligned.",
             reference="ReLoBlur / LBAG aligned_psnr_metric",
-            outputs=("aligned_psnr", "aligned_ssim"),
+            outputs=("aligned_psnr", "aligned_ssim"), symmetric=False,
             defaults={"psnr_normalisation": "all"},
         ), ()),
         (MetricSpec(

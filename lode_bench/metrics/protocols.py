@@ -183,7 +183,11 @@ class Protocol:
 
     def score(self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
               image_id: str = "") -> ImageScore:
-        """Score one image. Metric failures (e.g. an ECC divergence) are recorded per column.
+        """Score one image; every column it cannot fill gets an error, never a bare NaN.
+
+        Metric failures (e.g. an ECC divergence) are recorded for every column that metric
+        fills; a masked metric without a mask and an output the metric does not give are
+        errors of their column too.
 
         Args:
             pred: H×W×3 output (uint8, or float in [0, 255] when ``quantize`` is False).
@@ -210,25 +214,32 @@ class Protocol:
                 raise ShapeMismatchError(
                     f"{image_id}: mask shape {mask.shape} differs from image {target.shape[:2]}")
             result.mask_coverage = float(np.mean(mask))
-        cache: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, float]] = {}
+        # one computation per (metric, params); a failure is kept so that every column
+        # picking from that metric records it, never a bare NaN
+        cache: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, float] | str] = {}
         for call in self.calls:
             spec = metric_spec(call.metric)
             key = (call.metric, tuple(sorted(call.params.items())))
-            try:
-                if key not in cache:
-                    use_mask = mask if (spec.needs_mask or self.mask != "none") else None
-                    if spec.needs_mask and mask is None:
-                        continue
-                    cache[key] = spec.compute(pred, target, mask=use_mask, **dict(call.params))
-                out = cache[key]
-                name = call.pick or (spec.outputs[0] if spec.outputs else spec.name)
+            if key not in cache:
+                use_mask = mask if (spec.needs_mask or self.mask != "none") else None
+                if spec.needs_mask and mask is None:
+                    cache[key] = f"metric {spec.name!r} needs a blur mask and none was given"
+                else:
+                    try:
+                        cache[key] = spec.compute(pred, target, mask=use_mask, **dict(call.params))
+                    except LodeBenchError as exc:
+                        cache[key] = str(exc)
+            out = cache[key]
+            name = call.pick or (spec.outputs[0] if spec.outputs else spec.name)
+            if isinstance(out, str):
+                result.values[call.column] = math.nan
+                result.errors[call.column] = out
+            elif name not in out:
+                result.values[call.column] = math.nan
+                result.errors[call.column] = (f"metric {spec.name!r} gave no value {name!r} "
+                                              f"(it gave {', '.join(sorted(out)) or 'nothing'})")
+            else:
                 result.values[call.column] = out[name]
-            except LodeBenchError as exc:
-                cache[key] = {}
-                result.values[call.column] = math.nan
-                result.errors[call.column] = str(exc)
-            except KeyError:
-                result.values[call.column] = math.nan
         return result
 
 

@@ -1,119 +1,222 @@
-"""Score a folder of outputs against a folder of ground truth under a named protocol.
+"""Score a folder of outputs against ground truth under a named protocol.
 
-Files are paired by **identity** (relative path without extension), never by listing
-order: a missing prediction becomes an error row for that image, a prediction without
-ground truth is reported, and two files with the same name but different extensions are
-refused as ambiguous.
+Files are paired by **identity**, never by listing order, through the one folder index
+of :mod:`lode_bench.io.folders` (the ``folder=DIR`` model adapter pairs the same way): a
+missing prediction becomes an error row for that image, a prediction without ground
+truth is reported, and two files with one id (``x.png`` and ``x.jpg``) are refused.
+The ground truth is a folder (:func:`pair_folders`) or a loaded dataset
+(:func:`pair_samples`: GoPro, RealBlur, ... with their own ids and masks).
+
+Inputs that would give silently wrong numbers are refused per image: a mask that is
+not binary-like (an RGB photo; ``mask_threshold`` overrides) and a greyscale prediction
+against colour ground truth (``allow_grey`` overrides).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError
-from lode_bench.io.images import IMAGE_EXTENSIONS
+from lode_bench.io.folders import (
+    colour_channels,
+    index_images,
+    is_lossy,
+    match_predictions,
+    no_pairs_message,
+)
+from lode_bench.io.images import IMAGE_EXTENSIONS, read_image, read_mask
 from lode_bench.metrics.protocols import ImageScore, Protocol
 
 MASK_EXTENSIONS = (*IMAGE_EXTENSIONS, ".npy")
+#: A mask image is binary-like when this share of its pixels lies near its two main levels.
+BINARY_SHARE = 0.98
+_LEVEL_TOLERANCE = 12  # grey levels (of 255) around each main level
 
 
 @dataclass(frozen=True)
 class ImagePair:
-    """One image to score: its id and the files involved."""
+    """One image to score: its id and the files involved (``gt`` None: no ground truth)."""
 
     image_id: str
     pred: Path | None
-    gt: Path
+    gt: Path | None
     mask: Path | None = None
 
 
 @dataclass
 class Pairing:
-    """Result of pairing folders by name."""
+    """Result of pairing predictions with ground truth by id."""
 
     pairs: list[ImagePair] = field(default_factory=list)
     extra_pred: list[str] = field(default_factory=list)
     missing_mask: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
 
     @property
     def missing_pred(self) -> list[str]:
         return [p.image_id for p in self.pairs if p.pred is None]
 
 
-def _index(folder: Path, exts: Iterable[str], recursive: bool) -> tuple[dict[str, Path], list[str]]:
-    if not folder.is_dir():
-        raise ImageReadError(folder, "folder not found")
-    allowed = {e.lower() for e in exts}
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    found: dict[str, Path] = {}
-    dupes: list[str] = []
-    for p in sorted(it):
-        if not p.is_file() or p.suffix.lower() not in allowed or p.name.startswith("."):
-            continue
-        key = p.relative_to(folder).with_suffix("").as_posix()
-        if key in found:
-            dupes.append(f"{key} ({found[key].name} and {p.name} in {folder})")
-            continue
-        found[key] = p
-    return found, dupes
+class SampleLike(TypingProtocol):
+    """What :func:`pair_samples` needs of a dataset sample."""
+
+    id: str
+    sharp: str | None
+    mask: str | None
+
+
+def _pair(entries: Sequence[tuple[str, Path | None, Path | None]], pred_dir: Path,
+          mask_dir: Path | None, recursive: bool, where: str | Path) -> Pairing:
+    """Pair ``(id, gt, mask)`` entries with the predictions (and masks) of folders."""
+    ids = [e[0] for e in entries]
+    preds = index_images(pred_dir, recursive)
+    found = match_predictions(preds, ids, where=pred_dir)
+    if ids and not found.found:
+        raise LodeBenchError(no_pairs_message(pred_dir, ids, preds, where))
+    masks: dict[str, Path] = {}
+    if mask_dir is not None:
+        masks = match_predictions(index_images(mask_dir, recursive, extensions=MASK_EXTENSIONS),
+                                  ids, where=mask_dir).found
+    out = Pairing(extra_pred=sorted(found.extra))
+    for key, gt, own_mask in entries:
+        mask = masks.get(key) if mask_dir is not None else own_mask
+        if mask_dir is not None and mask is None:
+            out.missing_mask.append(key)
+        out.pairs.append(ImagePair(key, found.found.get(key), gt, mask))
+    return out
 
 
 def pair_folders(pred_dir: str | Path, gt_dir: str | Path, mask_dir: str | Path | None = None,
                  *, recursive: bool = False) -> Pairing:
-    """Pair predictions, ground truth and (optionally) masks by relative name without extension.
+    """Pair predictions, ground truth and (optionally) masks of folders by id.
 
     Args:
-        pred_dir: folder of model outputs.
+        pred_dir: folder of model outputs (names: see :mod:`lode_bench.io.folders`).
         gt_dir: folder of ground-truth images; it defines the image set.
         mask_dir: optional folder of masks (PNG or ``.npy``), same names.
         recursive: pair by path relative to each folder, descending into sub-folders.
 
     Raises:
-        ImageReadError: when a folder does not exist or the ground-truth folder has no images.
+        ImageReadError: a folder does not exist or the ground-truth folder has no images.
+        AmbiguousNameError: two files share an id, or a name could mean two ids.
+        LodeBenchError: no prediction pairs with any ground truth (names the id forms).
     """
-    pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
-    gts, gt_dupes = _index(gt_dir, IMAGE_EXTENSIONS, recursive)
+    gt_dir = Path(gt_dir)
+    gts = index_images(gt_dir, recursive)
     if not gts:
         raise ImageReadError(gt_dir, "no ground-truth images found (PNG/JPEG/BMP/TIFF)")
-    preds, pred_dupes = _index(pred_dir, IMAGE_EXTENSIONS, recursive)
-    masks: dict[str, Path] = {}
-    mask_dupes: list[str] = []
-    if mask_dir is not None:
-        masks, mask_dupes = _index(Path(mask_dir), MASK_EXTENSIONS, recursive)
-    out = Pairing(ambiguous=gt_dupes + pred_dupes + mask_dupes)
-    for key, gt in gts.items():
-        mask = masks.get(key)
-        if mask_dir is not None and mask is None:
-            out.missing_mask.append(key)
-        out.pairs.append(ImagePair(key, preds.get(key), gt, mask))
-    out.extra_pred = sorted(set(preds) - set(gts))
-    return out
+    roles = {part.lower() for k in gts for part in k.split("/")[:-1]}
+    if {"blur", "sharp"} <= roles or {"blur", "gt"} <= roles:
+        raise LodeBenchError(
+            f"{gt_dir}: holds blurry and sharp sub-folders (a dataset layout such as GoPro's "
+            "<seq>/blur + <seq>/sharp), so its blurry frames would count as ground truth; "
+            f"give the dataset instead, e.g. --gt gopro:{gt_dir} (see `lode-bench ls datasets`)")
+    return _pair([(k, p, None) for k, p in gts.items()], Path(pred_dir),
+                 Path(mask_dir) if mask_dir is not None else None, recursive, gt_dir)
 
 
-def score_pair(pair: ImagePair, protocol: Protocol) -> ImageScore:
-    """Read and score one pair; every failure becomes an error on the returned score."""
+def pair_samples(samples: Iterable[SampleLike], pred_dir: str | Path, mask_dir: str | Path | None = None,
+                 *, where: str | Path = "dataset") -> Pairing:
+    """Pair the samples of a loaded dataset (ids, ground truth, masks) with a prediction folder.
+
+    Predictions are looked up recursively, nested (``<seq>/<frame>.png``) or flat
+    (``<seq>-<frame>.png``, ``<seq>_<frame>.png``), exactly as the ``folder=DIR`` model
+    adapter does. ``mask_dir`` replaces the dataset's own masks.
+    """
+    entries = [(s.id, Path(s.sharp) if s.sharp else None, Path(s.mask) if s.mask else None)
+               for s in samples]
+    return _pair(entries, Path(pred_dir), Path(mask_dir) if mask_dir is not None else None, True, where)
+
+
+def _main_levels_share(values: np.ndarray) -> tuple[float, int, int]:
+    """Share of pixels near the two most common levels (0-255 scale), and the two levels."""
+    hist = np.bincount(values.ravel(), minlength=256).astype(np.float64)
+    n = float(values.size)
+    first = int(np.argmax(hist))
+    near = np.zeros(256, bool)
+    near[max(0, first - _LEVEL_TOLERANCE):first + _LEVEL_TOLERANCE + 1] = True
+    rest = np.where(near, 0.0, hist)
+    second = int(np.argmax(rest)) if rest.any() else first
+    near[max(0, second - _LEVEL_TOLERANCE):second + _LEVEL_TOLERANCE + 1] = True
+    return float(hist[near].sum() / n), min(first, second), max(first, second)
+
+
+def load_mask_checked(path: str | Path, protocol: Protocol, threshold: float | None = None) -> np.ndarray:
+    """Read a blur mask for ``protocol``, refusing an image that is not binary-like.
+
+    ``.npy`` files are flow-magnitude maps (or H×W×2 flow fields) thresholded at the
+    protocol's ``npy_mask_threshold``. An image mask must have two levels (black and
+    white, anti-aliased or JPEG-noisy edges allowed); an RGB photo or a grey-level map is
+    refused. ``threshold`` skips that check and uses pixels ``> threshold`` (the file's
+    own values: grey level of an image, pixels of flow for ``.npy``).
+
+    Raises:
+        LodeBenchError: the mask is not binary-like (names the file and the override).
+        ImageReadError: the file cannot be read.
+    """
+    p = Path(path)
+    if threshold is not None:
+        return read_mask(p, threshold=threshold)
+    if p.suffix.lower() == ".npy":
+        return protocol.load_mask(p)
+    raw = read_image(p, dtype="native")
+    level = raw.max(axis=2)
+    if level.dtype != np.uint8:
+        level = np.rint(level.astype(np.float64) / 257.0).astype(np.uint8)
+    share, low, high = _main_levels_share(level)
+    if share < BINARY_SHARE:
+        raise LodeBenchError(
+            f"{p}: not a binary mask ({100 * (1 - share):.0f}% of its pixels are neither near "
+            f"level {low} nor near level {high}; a photo or grey-level map?); give a black/white "
+            "mask or a flow .npy, or pass --mask-threshold T to use its pixels > T anyway")
+    return protocol.load_mask(p)
+
+
+def _check_channels(pair: ImagePair) -> None:
+    assert pair.pred is not None and pair.gt is not None
+    cp, cg = colour_channels(pair.pred), colour_channels(pair.gt)
+    if cp != cg:
+        what = {1: "greyscale", 3: "colour"}
+        raise LodeBenchError(
+            f"{pair.pred}: {what[cp]} prediction against {what[cg]} ground truth {pair.gt}; "
+            "pass --allow-grey to score it anyway (grey compared as R = G = B)")
+
+
+def score_pair(pair: ImagePair, protocol: Protocol, *, allow_grey: bool = False,
+               mask_threshold: float | None = None) -> ImageScore:
+    """Read and score one pair; every failure becomes an error on the returned score.
+
+    Args:
+        pair: the files.
+        protocol: the protocol (its 16-bit rule reads both images).
+        allow_grey: score a greyscale prediction against colour ground truth (or the
+            reverse) instead of refusing it.
+        mask_threshold: use mask pixels ``> mask_threshold`` and accept any mask image
+            (see :func:`load_mask_checked`).
+    """
     try:
         if pair.pred is None:
             raise LodeBenchError(f"no prediction for ground truth {pair.gt}")
-        gt = protocol.read_image(pair.gt)
+        gt = protocol.read_image(pair.gt) if pair.gt is not None else None
         pred = protocol.read_image(pair.pred)
-        if pred.shape != gt.shape:
+        if gt is not None and pred.shape != gt.shape:
             raise LodeBenchError(
                 f"{pair.pred}: size {pred.shape[1]}×{pred.shape[0]} differs from ground truth "
                 f"{pair.gt} ({gt.shape[1]}×{gt.shape[0]}) — mismatched pair")
+        if gt is not None and not allow_grey:
+            _check_channels(pair)
         mask = None
         if protocol.mask != "none" and pair.mask is not None:
-            mask = protocol.load_mask(pair.mask)
+            mask = load_mask_checked(pair.mask, protocol, mask_threshold)
         elif protocol.mask == "required":
             raise LodeBenchError(f"no blur mask for {pair.image_id} (protocol {protocol.name} needs one)")
         return protocol.score(pred, gt, mask=mask, image_id=pair.image_id)
@@ -138,32 +241,42 @@ def default_jobs() -> int:
 
 
 def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None = None,
-                progress: bool = True) -> Iterator[ImageScore]:
-    """Score pairs in parallel threads (OpenCV and NumPy release the GIL), in input order."""
+                progress: bool = True, allow_grey: bool = False,
+                mask_threshold: float | None = None) -> Iterator[ImageScore]:
+    """Score pairs in parallel threads (OpenCV and NumPy release the GIL), in input order.
+
+    ``allow_grey`` and ``mask_threshold`` are passed to :func:`score_pair`.
+    """
     from tqdm import tqdm
 
     jobs = jobs or default_jobs()
+
+    def one(p: ImagePair) -> ImageScore:
+        return score_pair(p, protocol, allow_grey=allow_grey, mask_threshold=mask_threshold)
+
     bar = tqdm(total=len(pairs), desc=f"scoring ({protocol.id})", unit="img",
                disable=not progress, dynamic_ncols=True)
     try:
         if jobs <= 1:
             for p in pairs:
-                yield score_pair(p, protocol)
+                yield one(p)
                 bar.update()
             return
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for res in pool.map(lambda p: score_pair(p, protocol), pairs):
+            for res in pool.map(one, pairs):
                 bar.update()
                 yield res
     finally:
         bar.close()
 
 
-def summarise(scores: list[ImageScore], protocol: Protocol) -> dict[str, Any]:
+def summarise(scores: list[ImageScore], protocol: Protocol,
+              pairs: Sequence[ImagePair] = ()) -> dict[str, Any]:
     """Dataset summary: mean of per-image scores over successfully scored images.
 
     Infinite PSNR (an output identical to its ground truth) is kept: the mean is then
-    ``inf`` and ``n_infinite`` counts such images, so nothing is hidden.
+    ``inf`` and ``n_infinite`` counts such images, so nothing is hidden. With ``pairs``,
+    ``n_lossy_predictions`` counts predictions stored in a lossy format (JPEG).
     """
     ok = [s for s in scores if s.ok]
     means: dict[str, float] = {}
@@ -175,4 +288,5 @@ def summarise(scores: list[ImageScore], protocol: Protocol) -> dict[str, Any]:
         n_inf[col] = int(np.isinf(vals).sum())
     return {"protocol": protocol.name, "protocol_version": protocol.version,
             "n_images": len(scores), "n_ok": len(ok), "n_failed": len(scores) - len(ok),
-            "mean": means, "n_infinite": {k: v for k, v in n_inf.items() if v}}
+            "mean": means, "n_infinite": {k: v for k, v in n_inf.items() if v},
+            "n_lossy_predictions": sum(1 for p in pairs if p.pred is not None and is_lossy(p.pred))}

@@ -9,7 +9,8 @@
   dataset, without a shell; outputs already present are reused, so a killed run resumes.
   It gets ``timeout_per_image_s`` (default 300) seconds per image it is given
   (``--model-opt command:timeout_per_image_s=S``); past that its process group is killed.
-* ``folder=DIR``: precomputed outputs, ``DIR/<sample id>.<ext>`` for any image extension.
+* ``folder=DIR``: precomputed outputs, ``DIR/<sample id>.<ext>`` for any image extension,
+  nested or flat (``<seq>-<frame>.png``), paired exactly as ``lode-bench score`` pairs.
 """
 
 from __future__ import annotations
@@ -22,20 +23,28 @@ import subprocess
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from lode_bench.datasets.types import Sample
 from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import IMAGE_EXTENSIONS, read_image, safe_join
+from lode_bench.io.folders import id_forms, index_images, match_predictions, no_pairs_message
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.card import ModelCard
 from lode_bench.models.pt2_check import check_pt2_archive
 
 
 class FolderDeblurrer(Deblurrer):
-    """Reads the output for sample ``id`` from ``folder/<id>.<ext>`` (uint8, unchanged).
+    """Reads the output for a sample from a folder of precomputed outputs.
+
+    The folder is indexed once (:func:`~lode_bench.io.folders.index_images`, recursively)
+    and paired with the dataset's ids by :func:`~lode_bench.io.folders.match_predictions`,
+    the pairing ``lode-bench score`` uses: ``<id>.<ext>`` nested, or flat
+    ``<seq>-<frame>.<ext>`` / ``<seq>_<frame>.<ext>``; two files with one id are refused.
+    Files are read under the protocol's 16-bit rule (:meth:`bind_protocol`), as ``score``
+    reads them.
 
     Args:
         card: the adapter's card.
@@ -44,6 +53,9 @@ class FolderDeblurrer(Deblurrer):
 
     runs_in_driver = True
     needs_input = False
+    _index: dict[str, Path] | None = None
+    _found: dict[str, Path] | None = None
+    _depth16: Literal["round", "truncate"] = "round"
 
     def __init__(self, card: ModelCard, folder: str | Path) -> None:
         self.card = card
@@ -51,16 +63,42 @@ class FolderDeblurrer(Deblurrer):
         if not self.folder.is_dir():
             raise LodeBenchError(f"{self.folder}: outputs folder not found")
 
+    def bind_protocol(self, protocol: Any) -> None:
+        """Read 16-bit outputs with ``protocol``'s rule (``depth16``), as ``score`` does."""
+        self._depth16 = protocol.depth16
+
+    def index(self) -> dict[str, Path]:
+        """The folder's images by id (built once).
+
+        Raises:
+            AmbiguousNameError: two files have one id (names both).
+        """
+        if self._index is None:
+            self._index = index_images(self.folder, recursive=True)
+        return self._index
+
+    def prepare_dataset(self, samples: Sequence[Sample], workdir: Path) -> None:
+        """Pair the outputs with the dataset's ids (refuses ambiguous names, and a folder
+        in which no output pairs with any sample, naming the expected id forms)."""
+        ids = [s.id for s in samples]
+        preds = self.index()
+        match = match_predictions(preds, ids, where=self.folder)
+        if ids and not match.found:
+            raise LodeBenchError(no_pairs_message(self.folder, ids, preds, "the dataset"))
+        self._found = match.found
+
     def find(self, sample_id: str) -> Path:
-        for ext in IMAGE_EXTENSIONS:
-            p = safe_join(self.folder, sample_id + ext)
-            if p.is_file():
-                return p
+        if self._found is None:
+            self._found = {}
+        if sample_id not in self._found:  # a sample prepare_dataset did not see
+            self._found.update(match_predictions(self.index(), [sample_id], where=self.folder).found)
+        if sample_id in self._found:
+            return self._found[sample_id]
         raise ImageReadError(self.folder / sample_id, "no output image for this sample "
-                             f"(looked for {', '.join(IMAGE_EXTENSIONS)})")
+                             f"(looked for {' or '.join(id_forms(sample_id))} with an image extension)")
 
     def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
-        return read_image(self.find(sample.id), dtype="uint8")
+        return read_image(self.find(sample.id), dtype="uint8", depth16=self._depth16)
 
 
 def folder_factory(card: ModelCard, checkpoint: str | None, **_: Any) -> Deblurrer:

@@ -169,3 +169,98 @@ def test_ls_protocols_and_metrics():
     assert specs["lpips_alex"]["higher_is_better"] is False
     assert specs["local_psnr_bladenet"]["legacy"] is True
     assert specs["psnr_w"]["needs_mask"] is True
+
+
+# -- inputs that would give silently wrong numbers -------------------------------------------
+def _one_pair(tmp_path, name="gopro", method="restormer"):
+    p_dir, g_dir = example_dirs(name, method)
+    stem = next(g_dir.iterdir()).stem
+    return read_image(p_dir / f"{stem}.png"), read_image(g_dir / f"{stem}.png"), stem
+
+
+def _score_json(tmp_path, *args):
+    out = tmp_path / "r.json"
+    res = _run("score", *args, "-q", "--out", str(out))
+    return res, json.loads(out.read_text()) if out.exists() else None
+
+
+def test_rgb_photo_as_mask_is_refused_unless_a_threshold_is_given(tmp_path):
+    pred, gt, stem = _one_pair(tmp_path)
+    for d, img in (("p", pred), ("g", gt), ("m", gt)):  # the ground-truth photo as "mask"
+        write_image(tmp_path / d / f"{stem}.png", img)
+    args = ("--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "--mask", str(tmp_path / "m"),
+            "-p", "lode")
+    res, _ = _score_json(tmp_path, *args)
+    assert res.exit_code == 1 and "not a binary mask" in res.output and "--mask-threshold" in res.output
+    res, doc = _score_json(tmp_path, *args, "--mask-threshold", "100")
+    assert res.exit_code == 0, res.output
+    assert doc["images"][0]["PSNR_w"] == pytest.approx(psnr_w(pred, gt, gt.max(axis=2) > 100), abs=1e-12)
+
+
+@pytest.mark.parametrize("fg", [1, 255])
+def test_binary_masks_with_soft_edges_are_accepted(tmp_path, fg):
+    pred, gt, stem = _one_pair(tmp_path)
+    m = np.zeros(gt.shape[:2], np.uint8)
+    m[10:40, 20:90] = fg
+    m[9, 20:90] = fg // 2  # an anti-aliased edge row
+    write_image(tmp_path / "m" / f"{stem}.png", m)
+    p_dir, g_dir = example_dirs("gopro", "restormer")
+    res, doc = _score_json(tmp_path, "--pred", str(p_dir), "--gt", str(g_dir), "--mask", str(tmp_path / "m"),
+                           "-p", "lode")
+    assert res.exit_code == 0, res.output
+    assert doc["images"][0]["PSNR_w"] == pytest.approx(psnr_w(pred, gt, m > 0), abs=1e-12)
+
+
+def test_grey_prediction_against_colour_truth_is_refused_unless_allowed(tmp_path):
+    pred, gt, stem = _one_pair(tmp_path)
+    write_image(tmp_path / "p" / f"{stem}.png", pred.mean(axis=2).round().astype(np.uint8))
+    write_image(tmp_path / "g" / f"{stem}.png", gt)
+    args = ("--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "-p", "gopro")
+    res, _ = _score_json(tmp_path, *args)
+    assert res.exit_code == 1 and "greyscale prediction against colour ground truth" in res.output
+    assert "--allow-grey" in res.output
+    res, doc = _score_json(tmp_path, *args, "--allow-grey")
+    assert res.exit_code == 0 and doc["images"][0]["status"] == "ok"
+
+
+def test_jpeg_predictions_get_a_note(tmp_path):
+    pred, gt, stem = _one_pair(tmp_path)
+    write_image(tmp_path / "p" / f"{stem}.jpg", pred)
+    write_image(tmp_path / "g" / f"{stem}.png", gt)
+    res, doc = _score_json(tmp_path, "--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "-p", "gopro")
+    assert res.exit_code == 0 and "note: 1 prediction(s) are JPEG files (lossy)" in res.output
+    assert doc["summary"]["n_lossy_predictions"] == 1
+
+
+def test_swapping_pred_and_gt_changes_realblur_but_not_psnr_or_ssim(tmp_path):
+    p_dir, g_dir = example_dirs("realblur", "restormer")
+    got = {}
+    for proto in ("basicsr", "realblur"):
+        for order, (a, b) in (("fwd", (p_dir, g_dir)), ("swap", (g_dir, p_dir))):
+            res, doc = _score_json(tmp_path, "--pred", str(a), "--gt", str(b), "-p", proto)
+            assert res.exit_code == 0, res.output
+            got[proto, order] = doc["images"][0]
+    assert got["basicsr", "fwd"]["PSNR"] == got["basicsr", "swap"]["PSNR"]
+    assert got["basicsr", "fwd"]["SSIM"] == pytest.approx(got["basicsr", "swap"]["SSIM"], abs=1e-12)
+    assert abs(got["realblur", "fwd"]["PSNR"] - got["realblur", "swap"]["PSNR"]) > 0.01
+    specs = {s["name"]: s for s in json.loads(_run("ls", "metrics", "--json").output)}
+    assert specs["realblur_aligned"]["symmetric"] is False and specs["psnr"]["symmetric"] is True
+    assert "swapping changes them" in " ".join(_run("score", "--help").output.split())
+
+
+def test_missing_lpips_weights_stop_score_once_before_scoring(tmp_path, monkeypatch):
+    from lode_bench.metrics import scoring
+
+    monkeypatch.setenv("LODE_BENCH_LPIPS_BACKBONE", str(tmp_path / "no-such-weights.pth"))
+    monkeypatch.setattr(scoring, "score_pair", lambda *a, **k: pytest.fail("an image was scored"))
+    res = CliRunner().invoke(main, ["score", "--example", "gopro/restormer", "-p", "gopro",
+                                    "--lpips", "alex", "-q"])
+    assert res.exit_code == 2, res.output
+    assert [ln for ln in res.output.splitlines() if ln.startswith("error:")] == [
+        ln for ln in res.output.splitlines() if ln.strip()]
+    assert "no-such-weights.pth" in res.output and "images:" not in res.output
+
+
+def test_jobs_is_a_deprecated_alias_of_workers():
+    res = _run("score", "--example", "gopro/restormer", "-p", "basicsr", "--jobs", "1", "-q")
+    assert res.exit_code == 0 and "--jobs is deprecated" in res.output and "1 scored" in res.output

@@ -124,3 +124,35 @@ def test_realblur_recovers_shift_where_naive_psnr_is_low():
 def test_lpips_column_added():
     p = get_protocol("gopro").with_lpips("vgg")
     assert p.columns[-1] == "LPIPS-vgg" and p.higher_is_better("LPIPS-vgg") is False
+
+
+def test_every_column_of_a_failed_metric_records_the_error():
+    """The second output of a failed metric used to become NaN without an error."""
+    _, gt = _example(name="realblur")
+    s = get_protocol("realblur").score(np.zeros_like(gt), gt, image_id="black")
+    assert set(s.errors) == {"PSNR", "SSIM"} and s.errors["SSIM"] == s.errors["PSNR"]
+    assert math.isnan(s.values["SSIM"])
+
+
+def test_masked_metric_without_a_mask_records_an_error_not_a_gap():
+    from dataclasses import replace
+
+    pred, gt = _example()
+    s = replace(get_protocol("lode"), mask="optional").score(pred, gt)
+    assert set(s.values) == {"PSNR", "SSIM", "PSNR_w", "SSIM_w"}
+    assert math.isnan(s.values["PSNR_w"]) and not s.ok
+    assert "needs a blur mask" in s.errors["PSNR_w"] and "needs a blur mask" in s.errors["SSIM_w"]
+    assert "PSNR" not in s.errors and s.values["PSNR"] == get_protocol("lode").score(
+        pred, gt, mask=np.ones(gt.shape[:2], bool)).values["PSNR"]
+
+
+def test_an_output_the_metric_does_not_give_records_an_error():
+    from dataclasses import replace
+
+    from lode_bench.metrics.protocols import MetricCall
+
+    pred, gt = _example(name="realblur")
+    proto = replace(get_protocol("realblur"), calls=(MetricCall("X", "realblur_aligned", pick="nope"),))
+    s = proto.score(pred, gt)
+    assert math.isnan(s.values["X"]) and "gave no value 'nope'" in s.errors["X"]
+    assert "aligned_psnr" in s.errors["X"]
