@@ -138,7 +138,7 @@ def test_cli_options(tmp_path: Path) -> None:
     assert tree(tmp_path / "bp") == tree(tmp_path / "bs")  # the built-in set, byte-identical
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "o"), "--limit", "1", "--ray-address",
                                    "127.0.0.1:1", "--quiet"])
-    assert r.exit_code == 1 and "--ray-address needs --executor ray" in r.output
+    assert r.exit_code == 2 and "--ray-address needs --executor ray" in r.output
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "pool"), "--limit", "2", "--size", "48x64",
                                    "--executor", "thread", "-j", "2", "--quiet"])
     s = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "serial"), "--limit", "2", "--size",
