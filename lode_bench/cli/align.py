@@ -66,7 +66,7 @@ MOTION_CHOICES: tuple[str, ...] = ("translation", "euclidean", "affine", "homogr
               help="Worst pairs shown in qc_overview.png.")
 @click.option("--strict", is_flag=True,
               help="Count pairs flagged by QC as failed too (exit status 1 when any was flagged).")
-@executor_options("scenes are aligned (one task per scene)")
+@executor_options("alignment tasks (one per scene)")
 @workers_option("Local pool size (default: CPU cores).")
 @quiet_option()
 def align_command(

@@ -59,7 +59,7 @@ def _with_split(recipe: Any, split: str) -> Any:
 @click.option(
     "--list", "list_only", is_flag=True, help="List the shipped recipes and camera profiles."
 )
-@executor_options("samples are computed (one task per sequence)")
+@executor_options("synthesis tasks (one per sequence)")
 @workers_option("Local pool size (default: CPU cores).")
 @click.option("--overwrite", is_flag=True,
               help="Replace a dataset in --out made with another recipe, seed, size or split.")

@@ -133,7 +133,8 @@ def test_cli_options(tmp_path: Path) -> None:
 
     r = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bp"), "--limit", "2", "--executor",
                                    "thread", "-j", "2", "--quiet"])
-    s = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bs"), "--limit", "2", "--quiet"])
+    s = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bs"), "--limit", "2", "--executor", "serial",
+                                   "--quiet"])
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "bp") == tree(tmp_path / "bs")  # the built-in set, byte-identical
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "o"), "--limit", "1", "--ray-address",
@@ -142,7 +143,7 @@ def test_cli_options(tmp_path: Path) -> None:
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "pool"), "--limit", "2", "--size", "48x64",
                                    "--executor", "thread", "-j", "2", "--quiet"])
     s = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "serial"), "--limit", "2", "--size",
-                                   "48x64", "--quiet"])
+                                   "48x64", "--executor", "serial", "--quiet"])
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "pool") == tree(tmp_path / "serial")
 
