@@ -225,7 +225,7 @@ def _demo_nr(out: Path, root: Path, store: Path, size: tuple[int, int], progress
         echo(f"      no NR column (NIQE): {exc}")
         return
     if (size[0] // 96) * (size[1] // 96) < 2:
-        echo("      no NR column (NIQE): images need at least two 96×96 blocks (use --size 192 192 or larger)")
+        echo("      no NR column (NIQE): images need at least two 96×96 blocks (use --size 192x192 or larger)")
         return
     for model in GLOBAL_MODELS:
         summary = run_benchmark(model, str(root), "nr-niqe", store, progress=progress, workers=workers,

@@ -33,7 +33,11 @@ COMMANDS: dict[str, str] = {
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lode-bench")
 def main() -> None:
-    """lode-bench: build deblurring datasets and score methods with the official protocols."""
+    """lode-bench: build deblurring datasets and score methods with the official protocols.
+
+    Exit status of every command: 0 all went well; 1 some items (images, pairs, files,
+    submissions) failed, each listed; 2 a usage or input error, printed as one line.
+    """
 
 
 if __name__ == "__main__":  # pragma: no cover

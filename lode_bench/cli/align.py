@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from lode_bench.align.dataset import align_dataset
-from lode_bench.align.geometric import GeometricConfig
-from lode_bench.align.masks import MaskConfig
-from lode_bench.align.photometric import PhotometricConfig
-from lode_bench.align.pipeline import AlignConfig
-from lode_bench.align.qc import QCThresholds
-from lode_bench.align.transforms import MOTION_MODELS
-from lode_bench.errors import LodeBenchError
+from lode_bench.cli.base import EXIT_SOME_FAILED, Command
+from lode_bench.cli.options import (
+    DEFAULT_SPLIT,
+    executor_options,
+    quiet_option,
+    split_option,
+    workers_option,
+)
+
+#: Motion models of ECC (the same tuple as :data:`lode_bench.align.transforms.MOTION_MODELS`;
+#: kept literal here so ``--help`` imports no OpenCV; a test checks they agree).
+MOTION_CHOICES: tuple[str, ...] = ("translation", "euclidean", "affine", "homography")
 
 
-@click.command("align")
+@click.command("align", cls=Command)
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output dataset folder (a partial run there is resumed).")
@@ -24,7 +29,7 @@ from lode_bench.errors import LodeBenchError
               show_default=True, help="One registration per pair, or one per scene from its reference pair.")
 @click.option("--reference", default=None,
               help="Name key of each scene's reference pair in per-scene mode (default: first by name).")
-@click.option("--motion", type=click.Choice(list(MOTION_MODELS)), default="homography", show_default=True)
+@click.option("--motion", type=click.Choice(MOTION_CHOICES), default="homography", show_default=True)
 @click.option("--init", "init", type=click.Choice(["phase", "features", "identity"]), default="phase",
               show_default=True, help="Initialisation of ECC.")
 @click.option("--iterations", type=click.IntRange(1, 10000), default=300, show_default=True,
@@ -55,29 +60,41 @@ from lode_bench.errors import LodeBenchError
               help="Mask regions smaller than this (px) are dropped.")
 @click.option("--min-correlation", type=float, default=0.8, show_default=True,
               help="Flag pairs whose ECC correlation is lower.")
-@click.option("--split", default="test", show_default=True)
+@split_option(f"Split the aligned pairs are written to (default: {DEFAULT_SPLIT}).")
 @click.option("--name", default=None, help="Dataset name (default: the input folder's name).")
 @click.option("--overview-count", type=click.IntRange(0), default=6, show_default=True,
               help="Worst pairs shown in qc_overview.png.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 when any pair failed.")
-@click.option("--executor", "executor_name", type=click.Choice(["serial", "thread", "process", "ray"]),
-              default="serial", show_default=True,
-              help="Where scenes are aligned: here, a local pool, or a Ray cluster (one task per scene).")
-@click.option("--workers", "-j", type=int, default=None, help="Local pool size (default: CPU cores).")
-@click.option("--ray-address", default=None, metavar="HOST:PORT",
-              help="Ray cluster to join (default with --executor ray: a private local Ray).")
+@click.option("--strict", is_flag=True,
+              help="Count pairs flagged by QC as failed too (exit status 1 when any was flagged).")
+@executor_options("alignment tasks (one per scene)")
+@workers_option("Local pool size (default: CPU cores).")
+@quiet_option()
 def align_command(
     input_dir: Path, out_dir: Path, mode: str, reference: str | None, motion: str, init: str,
     iterations: int, local: bool, photometric: str, curve: bool, direction: str,
     centroid: bool | None, kernel_size: int, mask_method: str, mask_threshold: float | None,
     flow_threshold: float, flow_method: str, save_flow: bool, min_area: int, min_correlation: float, split: str, name: str | None,
     overview_count: int, strict: bool, executor_name: str, workers: int | None, ray_address: str | None,
+    quiet: bool,
 ) -> None:
     """Align captured blurry/sharp pairs in INPUT_DIR and write an aligned dataset.
 
     INPUT_DIR holds <scene>/blur/* and <scene>/sharp/* (or a flat blur/ and sharp/);
     files pair by name. Writes the dataset, qc.csv and qc_overview.png to --out.
+
+    Exit status: 0 when every pair was aligned (pairs flagged by QC are written and
+    listed in qc.csv: a result, not a failure, unless --strict); 1 when some pairs
+    failed (unreadable image, no registration found: each is listed, the others are
+    written); 2 for a usage or input error (one line).
     """
+    from lode_bench.align.dataset import align_dataset
+    from lode_bench.align.geometric import GeometricConfig
+    from lode_bench.align.masks import MaskConfig
+    from lode_bench.align.photometric import PhotometricConfig
+    from lode_bench.align.pipeline import AlignConfig
+    from lode_bench.align.qc import QCThresholds
+    from lode_bench.errors import LodeBenchError
+
     method = photometric if photometric != "auto" else ("lstsq" if local else "meanstd")
     try:
         cfg = AlignConfig(
@@ -90,28 +107,26 @@ def align_command(
             local=local, mode=mode, reference=reference, centroid=centroid,  # type: ignore[arg-type]
             kernel_size=kernel_size,
         )
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except LodeBenchError:
+        raise
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     from lode_bench.parallel.choice import make_executor
 
+    executor = (None if executor_name == "serial" and ray_address is None
+                else make_executor(executor_name, workers=workers, address=ray_address))
     try:
-        executor = (None if executor_name == "serial" and ray_address is None
-                    else make_executor(executor_name, workers=workers, address=ray_address))
-        try:
-            report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
-                                   overview_count=overview_count, executor=executor,
-                                   log=lambda line: click.echo(line, err=True))
-        finally:
-            if executor is not None:
-                executor.close()
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+        report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
+                               overview_count=overview_count, executor=executor,
+                               progress=False if quiet else None,
+                               log=lambda line: click.echo(line, err=True))
+    finally:
+        if executor is not None:
+            executor.close()
     ok, flagged, failed = report.count("ok"), report.count("flagged"), report.count("failed")
     click.echo(f"{len(report.records)} pairs: {ok} ok, {flagged} flagged, {failed} failed; "
                f"{len(report.unmatched)} unmatched files")
     click.echo(f"dataset: {report.out_dir}  QC table: {report.qc_csv.name}"
                + (f"  overview: {report.overview.name}" if report.overview else ""))
-    if strict and failed:
-        raise SystemExit(1)
+    if failed or (strict and flagged):
+        sys.exit(EXIT_SOME_FAILED)

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import click
 
-from lode_bench.errors import LodeBenchError
+from lode_bench.cli.base import EXIT_SOME_FAILED, Command
+from lode_bench.cli.options import READ_SPLIT_HELP, quiet_option, split_option, workers_option
 
 __all__ = ["analyze_command"]
 
 
-@click.command("analyze")
+@click.command("analyze", cls=Command)
 @click.argument("datasets", nargs=-1, required=True, metavar="[LABEL=]DATASET...")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (CSV, summary.json, figures).")
-@click.option("--split", default=None, help="Dataset split (default: each kind's).")
+@split_option(READ_SPLIT_HELP, default=None)
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Only the first N samples of each dataset.")
 @click.option("--ksize", type=click.IntRange(3), default=31, show_default=True,
@@ -26,9 +27,8 @@ __all__ = ["analyze_command"]
               help="Patch side in px for the per-patch kernels.")
 @click.option("--no-blind", is_flag=True,
               help="Skip the blind extent estimate on paired sets (blur-only sets keep it).")
-@click.option("-j", "--workers", type=click.IntRange(1), default=None,
-              help="Threads (default: CPU cores).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@workers_option("Threads (default: CPU cores).")
+@quiet_option()
 def analyze_command(datasets: tuple[str, ...], out: Path, split: str | None, limit: int | None,
                     ksize: int, patch: int, no_blind: bool, workers: int | None,
                     quiet: bool) -> None:
@@ -47,12 +47,8 @@ def analyze_command(datasets: tuple[str, ...], out: Path, split: str | None, lim
         raise click.BadParameter(f"must be odd, got {ksize}", param_hint="--ksize")
     settings = AnalyzeSettings(ksize=ksize, patch=patch, blind=not no_blind)
     progress = not quiet and not os.environ.get("LODE_BENCH_NO_PROGRESS")
-    try:
-        analyses = analyze_datasets(list(datasets), out, settings=settings, split=split,
-                                    limit=limit, workers=workers, progress=progress)
-    except LodeBenchError as exc:  # bad input: one line, exit status 2
-        click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(2)
+    analyses = analyze_datasets(list(datasets), out, settings=settings, split=split,
+                                limit=limit, workers=workers, progress=progress)
     failed = 0
     for a in analyses:
         s = a.summary()
@@ -68,4 +64,4 @@ def analyze_command(datasets: tuple[str, ...], out: Path, split: str | None, lim
                 click.echo(f"  failed {r['sample_id']}: {r['error']}", err=True)
     click.echo(f"-> {out / 'samples.csv'}, {out / 'comparison.png'}")
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_SOME_FAILED)

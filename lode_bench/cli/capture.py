@@ -6,12 +6,16 @@ from pathlib import Path
 
 import click
 
-from lode_bench.errors import LodeBenchError
+from lode_bench.cli.base import Group
+from lode_bench.cli.options import quiet_option
 
 
-@click.group("capture")
+@click.group("capture", cls=Group)
 def capture() -> None:
-    """Ingest raw captures: video -> frames, camera-response calibration."""
+    """Ingest raw captures: video -> frames, camera-response calibration, object libraries.
+
+    Exit status: 0 done; 2 for a usage or input error (one line).
+    """
 
 
 @capture.command("extract")
@@ -22,7 +26,7 @@ def capture() -> None:
 @click.option("--step", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
               help="Override the container's frame rate.")
-@click.option("--quiet", is_flag=True)
+@quiet_option()
 def extract(
     video: Path,
     out_dir: Path,
@@ -35,12 +39,9 @@ def extract(
     """Decode VIDEO into numbered PNG frames + frames.json (resumable)."""
     from lode_bench.capture.extract import extract_video_frames
 
-    try:
-        doc = extract_video_frames(
-            video, out_dir, start=start, stop=stop, step=step, fps=fps, progress=not quiet
-        )
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    doc = extract_video_frames(
+        video, out_dir, start=start, stop=stop, step=step, fps=fps, progress=not quiet
+    )
     click.echo(f"{len(doc['frames'])} frames at {doc['fps']:g} fps in {out_dir}")
 
 
@@ -108,19 +109,16 @@ def calibrate_crf(
             raise click.BadParameter(f"--times must be numbers, got {times!r}") from exc
         if len(t) != len(images):
             raise click.BadParameter(f"{len(images)} images but {len(t)} exposure times")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CalibrationWarning)  # reported below
-            res = calibrate_from_files(
-                list(images),
-                t,
-                method=method,
-                smoothness=smoothness,
-                samples=samples,
-                max_iter=max_iter,
-            )
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)  # reported below
+        res = calibrate_from_files(
+            list(images),
+            t,
+            method=method,
+            smoothness=smoothness,
+            samples=samples,
+            max_iter=max_iter,
+        )
     for msg in res.warnings:
         click.echo(f"warning: {msg}", err=True)
     used = res.method.capitalize()
@@ -186,7 +184,7 @@ def calibrate_crf(
               help="Inward alpha feather in px (0: hard alpha).")
 @click.option("--max-objects", type=click.IntRange(1), default=None)
 @click.option("--include-crowd", is_flag=True, help="Also cut COCO crowd regions.")
-@click.option("--quiet", is_flag=True)
+@quiet_option()
 def objects(fmt: str, annotations: Path | None, images: Path | None, panoptic_masks: Path | None,
             voc_root: Path | None, image_set: str | None, out_dir: Path, licence: str,
             name: str | None, classes: str | None, min_area: int, min_side: int, pad: int,
@@ -194,29 +192,26 @@ def objects(fmt: str, annotations: Path | None, images: Path | None, panoptic_ma
     """Build an object library (RGBA cut-outs + library.json) from a segmentation dataset."""
     from lode_bench.capture import objects as ob
 
-    try:
-        if fmt == "voc":
-            if voc_root is None:
-                raise click.UsageError("--format voc needs --voc-root")
-            inst = ob.voc_objects(voc_root, image_set=image_set)
-            source = {"format": "voc", "root": voc_root.name, "image_set": image_set}
+    if fmt == "voc":
+        if voc_root is None:
+            raise click.UsageError("--format voc needs --voc-root")
+        inst = ob.voc_objects(voc_root, image_set=image_set)
+        source = {"format": "voc", "root": voc_root.name, "image_set": image_set}
+    else:
+        if annotations is None or images is None:
+            raise click.UsageError(f"--format {fmt} needs --annotations and --images")
+        if fmt == "coco":
+            inst = ob.coco_instances(annotations, images, include_crowd=include_crowd)
         else:
-            if annotations is None or images is None:
-                raise click.UsageError(f"--format {fmt} needs --annotations and --images")
-            if fmt == "coco":
-                inst = ob.coco_instances(annotations, images, include_crowd=include_crowd)
-            else:
-                if panoptic_masks is None:
-                    raise click.UsageError("--format coco-panoptic needs --panoptic-masks")
-                inst = ob.coco_panoptic(annotations, panoptic_masks, images,
-                                        include_crowd=include_crowd)
-            source = {"format": fmt, "annotations": annotations.name}
-        doc = ob.build_object_library(
-            inst, out_dir, name=name or out_dir.name, licence=licence, source=source,
-            classes=[c for c in classes.split(",") if c.strip()] if classes else None,
-            min_area=min_area, min_side=min_side, pad=pad, feather=feather,
-            max_objects=max_objects, progress=not quiet)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+            if panoptic_masks is None:
+                raise click.UsageError("--format coco-panoptic needs --panoptic-masks")
+            inst = ob.coco_panoptic(annotations, panoptic_masks, images,
+                                    include_crowd=include_crowd)
+        source = {"format": fmt, "annotations": annotations.name}
+    doc = ob.build_object_library(
+        inst, out_dir, name=name or out_dir.name, licence=licence, source=source,
+        classes=[c for c in classes.split(",") if c.strip()] if classes else None,
+        min_area=min_area, min_side=min_side, pad=pad, feather=feather,
+        max_objects=max_objects, progress=not quiet)
     per = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
     click.echo(f"{len(doc['objects'])} objects ({per}) in {out_dir}")

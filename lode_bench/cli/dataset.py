@@ -7,51 +7,50 @@ from pathlib import Path
 
 import click
 
-from lode_bench.errors import LodeBenchError
+from lode_bench.cli.base import EXIT_SOME_FAILED, Group
+from lode_bench.cli.options import quiet_option
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _OUT = click.Path(file_okay=False, path_type=Path)
 
 
-@click.group("dataset")
+@click.group("dataset", cls=Group)
 def dataset() -> None:
-    """Check, summarise, split and preview a lode-bench dataset (a folder with manifest.json)."""
+    """Check, summarise, split and preview a lode-bench dataset (a folder with manifest.json).
+
+    Exit status: 0 done; 1 when `verify` finds a problem file; 2 for a usage or input
+    error (one line).
+    """
 
 
 @dataset.command("verify")
 @click.argument("root", type=_DIR)
-@click.option("--quiet", is_flag=True, help="Only the summary line.")
+@quiet_option("Only the summary line, no progress bar.")
 def verify(root: Path, quiet: bool) -> None:
     """Check every file against the manifest's sha256; list missing, changed and extra files.
 
-    Exit status 1 on any problem.
+    Exit status 1 when any file is missing, changed or extra.
     """
     from lode_bench.datasets.tools import verify_dataset
 
-    try:
-        rep = verify_dataset(root, progress=not quiet)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rep = verify_dataset(root, progress=not quiet)
     lines = rep.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(EXIT_SOME_FAILED)
 
 
 @dataset.command("stats")
 @click.argument("root", type=_DIR)
 @click.option("--out", "out_dir", type=_OUT, default=None, help="Default: ROOT/stats.")
 @click.option("--no-plots", is_flag=True, help="Skip the histogram PNGs.")
-@click.option("--quiet", is_flag=True)
+@quiet_option()
 def stats(root: Path, out_dir: Path | None, no_plots: bool, quiet: bool) -> None:
     """Per split: counts, image sizes, frames, mask coverage, blur, saturation, noise; plots."""
     from lode_bench.datasets.tools import NUMERIC, dataset_stats
 
-    try:
-        doc = dataset_stats(root, out_dir=out_dir, plots=not no_plots, progress=not quiet)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    doc = dataset_stats(root, out_dir=out_dir, plots=not no_plots, progress=not quiet)
     for name, e in doc["splits"].items():
         sizes = ", ".join(f"{k} ({v})" for k, v in e["image_sizes"].items())
         click.echo(f"{name}: {e['count']} samples; sizes {sizes or '-'}")
@@ -75,10 +74,7 @@ def split(root: Path, by: str, ratios: str, seed: int, out_dir: Path | None) -> 
     """Deterministic train/val/test split by sequence or scene, with list files."""
     from lode_bench.datasets.tools_split import split_dataset
 
-    try:
-        doc = split_dataset(root, by=by, ratios=ratios, seed=seed, out_dir=out_dir)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    doc = split_dataset(root, by=by, ratios=ratios, seed=seed, out_dir=out_dir)
     counts = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
     click.echo(f"{len(doc['groups'])} {by} groups -> {counts} samples; "
                f"lists in {out_dir or root / 'splits'}")
@@ -97,9 +93,6 @@ def preview(root: Path, out_dir: Path | None, per_sheet: int, max_samples: int,
     """Contact sheets per split (blur | sharp | mask) to look at before training."""
     from lode_bench.datasets.tools_split import preview_dataset
 
-    try:
-        sheets = preview_dataset(root, out_dir=out_dir, per_sheet=per_sheet,
-                                 tile_width=tile_width, max_samples=max_samples)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    sheets = preview_dataset(root, out_dir=out_dir, per_sheet=per_sheet,
+                             tile_width=tile_width, max_samples=max_samples)
     click.echo(f"{len(sheets)} contact sheet(s) in {out_dir or root / 'preview'}")

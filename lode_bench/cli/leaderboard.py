@@ -7,12 +7,17 @@ from pathlib import Path
 
 import click
 
-from lode_bench.errors import LodeBenchError
+from lode_bench.cli.base import EXIT_SOME_FAILED, Group
+from lode_bench.cli.options import quiet_option
 
 
-@click.group("leaderboard")
+@click.group("leaderboard", cls=Group)
 def leaderboard_group() -> None:
-    """Leaderboards: validate submissions and build the static site."""
+    """Leaderboards: validate submissions and build the static site.
+
+    Exit status: 0 done; 1 when a submission is rejected by `validate` (by `build` with
+    --strict); 2 for a usage or input error (one line).
+    """
 
 
 @leaderboard_group.command("build")
@@ -20,21 +25,23 @@ def leaderboard_group() -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the static site.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a submission is rejected.")
-def leaderboard_build(root: Path, out: Path, strict: bool) -> None:
-    """Validate ROOT's submissions and write the site (index, dataset pages, method cards)."""
+@quiet_option("No progress bar (default: shown on a terminal).")
+def leaderboard_build(root: Path, out: Path, strict: bool, quiet: bool) -> None:
+    """Validate ROOT's submissions and write the site (index, dataset pages, method cards).
+
+    Rejected submissions are a result: listed on the site (with their problems) and
+    here, the others built and ranked; the exit status is 0 unless --strict.
+    """
     from lode_bench.report.site import build_site
 
-    try:
-        res = build_site(root, out, progress=sys.stderr.isatty())
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    res = build_site(root, out, progress=sys.stderr.isatty() and not quiet)
     for v in res.rejected:
         click.echo(f"rejected {v.path.name}: " + "; ".join(v.problems), err=True)
     click.echo(f"{len(res.accepted)} accepted, {len(res.rejected)} rejected -> "
                f"{out / 'index.html'}")
     click.echo((out / "leaderboard.md").read_text(encoding="utf-8"))
     if strict and res.rejected:
-        sys.exit(1)
+        sys.exit(EXIT_SOME_FAILED)
 
 
 @leaderboard_group.command("validate")
@@ -47,11 +54,8 @@ def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
     """
     from lode_bench.report.leaderboard import load_leaderboard, validate_all
 
-    try:
-        spec = load_leaderboard(root)
-        verdicts = validate_all(spec, list(files) if files else None)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    spec = load_leaderboard(root)
+    verdicts = validate_all(spec, list(files) if files else None)
     if not verdicts:
         click.echo("no submissions found", err=True)
     for v in verdicts:
@@ -60,7 +64,7 @@ def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
         else:
             click.echo(f"rejected {v.path.name}: " + "; ".join(v.problems))
     if any(not v.accepted for v in verdicts):
-        sys.exit(1)
+        sys.exit(EXIT_SOME_FAILED)
 
 
 @leaderboard_group.command("export")
@@ -86,16 +90,13 @@ def leaderboard_export(store: Path, model: str, board: str, out: Path, name: str
 
     datasets = protocol = None
     board_name = board
-    try:
-        if Path(board).is_dir():
-            spec = load_leaderboard(board)
-            board_name, protocol = spec.name, spec.protocol
-            datasets = [d.manifest_hash for d in spec.datasets]
-        method = {"name": name or model, "description": description, "paper": paper,
-                  "code": code, "training_set": training_set, "non_blind": non_blind}
-        with ResultsStore(store) as st:
-            export_submission(st, model=model, leaderboard=board_name, method=method,
-                              datasets=datasets, protocol=protocol, out=out)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    if Path(board).is_dir():
+        spec = load_leaderboard(board)
+        board_name, protocol = spec.name, spec.protocol
+        datasets = [d.manifest_hash for d in spec.datasets]
+    method = {"name": name or model, "description": description, "paper": paper,
+              "code": code, "training_set": training_set, "non_blind": non_blind}
+    with ResultsStore(store) as st:
+        export_submission(st, model=model, leaderboard=board_name, method=method,
+                          datasets=datasets, protocol=protocol, out=out)
     click.echo(f"wrote {out}")

@@ -1,4 +1,9 @@
-"""``lode-bench ls``: list registered protocols, metrics, models and datasets."""
+"""``lode-bench ls``: list registered protocols, metrics, models and datasets.
+
+Each kind is a subcommand of the :data:`ls` group (``@ls.command(name=KIND)``); a bare
+``lode-bench ls`` lists the kinds from the group itself, so a kind added by another
+module appears there without any change here.
+"""
 
 from __future__ import annotations
 
@@ -47,9 +52,26 @@ def format_entries(kind: str) -> str:
     return "\n".join(lines)
 
 
-@click.group(name="ls", cls=Group)
-def ls() -> None:
-    """List registered protocols, metrics, models or datasets."""
+def format_kinds(ctx: click.Context) -> str:
+    """The kinds ``lode-bench ls`` can list, one per line with its one-line help."""
+    group = ctx.command
+    assert isinstance(group, click.Group)
+    names = group.list_commands(ctx)
+    width = max(map(len, names)) if names else 0
+    lines = [f"`{ctx.command_path} KIND` lists one of these:"]
+    for name in names:
+        cmd = group.get_command(ctx, name)
+        if cmd is not None and not cmd.hidden:
+            lines.append(f"  {name:<{width}}  {cmd.get_short_help_str(limit=80)}")
+    return "\n".join(lines)
+
+
+@click.group(name="ls", cls=Group, invoke_without_command=True)
+@click.pass_context
+def ls(ctx: click.Context) -> None:
+    """List registered protocols, metrics, models or datasets (bare: the kinds)."""
+    if ctx.invoked_subcommand is None:
+        click.echo(format_kinds(ctx))
 
 
 @ls.command(name="protocols")
@@ -108,7 +130,6 @@ def ls_metrics(as_json: bool) -> None:
         if s.reference:
             click.echo(f"  reference: {s.reference}")
         click.echo("")
-
 
 
 @ls.command(name="models")

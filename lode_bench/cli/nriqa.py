@@ -8,22 +8,26 @@ from pathlib import Path
 import click
 
 from lode_bench.cli.base import Group
+from lode_bench.cli.options import quiet_option
 from lode_bench.errors import LodeBenchError
 
 
 @click.group(name="nriqa", cls=Group)
 def nriqa() -> None:
-    """No-reference quality metrics: NIQE models and pyiqa-backed metrics."""
+    """No-reference quality metrics: NIQE models and pyiqa-backed metrics.
+
+    Exit status: 0 done; 2 for a usage or input error (one line).
+    """
 
 
 @nriqa.command(name="fit-niqe")
-@click.argument("sharp_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("sharp_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--out", "out_file", type=click.Path(path_type=Path), required=True,
               help="Model file to write: .npz (BasicSR layout) or .mat (LIVE layout).")
 @click.option("--sharpness-threshold", type=float, default=0.75, show_default=True,
               help="Keep blocks sharper than this fraction of each image's sharpest block.")
 @click.option("--block", type=int, default=96, show_default=True, help="Block side in pixels.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option("No progress bar.")
 def fit_niqe(sharp_dir: Path, out_file: Path, sharpness_threshold: float, block: int,
              quiet: bool) -> None:
     """Fit a NIQE pristine model from a folder of sharp images (LIVE procedure)."""
@@ -43,7 +47,7 @@ def fit_niqe(sharp_dir: Path, out_file: Path, sharpness_threshold: float, block:
 
 
 @nriqa.command(name="score")
-@click.argument("image_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("image_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--metric", "-m", "metrics", multiple=True, required=True,
               help="Registered NR metric (niqe, brisque, maniqa, ...) or pyiqa:<name>; repeatable.")
 @click.option("--weights", "weights_dir", type=click.Path(path_type=Path), default=None,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lode_bench.cli.base import Command
+from lode_bench.cli.options import quiet_option
 from lode_bench.errors import LodeBenchError
 
 
@@ -24,7 +26,7 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-@click.command("report")
+@click.command("report", cls=Command)
 @click.option("--store", "store", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite results store written by `lode-bench run`.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -53,26 +55,28 @@ def _progress() -> bool:
 @click.option("--analysis", "analysis", multiple=True,
               type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Output folder of `lode-bench analyze` to include (blur-pattern statistics).")
+@quiet_option("No progress bars (default: shown on a terminal).")
 def report_command(store: Path, out: Path, confidence: float, resamples: int, seed: int,
                    baseline: str, no_visuals: bool, dataset_root: tuple[str, ...],
                    outputs: tuple[str, ...], generalisation: bool | None = None,
                    train_set: tuple[str, ...] = (), rank_missing: str = "last",
-                   analysis: tuple[Path, ...] = ()) -> None:
-    """Tables (Markdown, LaTeX, CSV, HTML), plots and visual comparisons from a store."""
+                   analysis: tuple[Path, ...] = (), quiet: bool = False) -> None:
+    """Tables (Markdown, LaTeX, CSV, HTML), plots and visual comparisons from a store.
+
+    The report covers every run in the store, whichever split it was run on.
+    Exit status: 0 done; 2 for a usage or input error (one line).
+    """
     from lode_bench.report.builder import build_report
 
     if not store.is_file():
-        raise click.ClickException(f"{store}: results store not found")
-    try:
-        res = build_report(store, out, confidence=confidence, n_resamples=resamples, seed=seed,
-                           baseline=baseline, visuals=not no_visuals,
-                           datasets=_pairs(dataset_root, "--dataset-root"),
-                           outputs=_pairs(outputs, "--outputs"), progress=_progress(),
-                           generalisation=generalisation,
-                           train_sets=_pairs(train_set, "--train-set"),
-                           rank_missing=rank_missing, analysis=analysis)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise LodeBenchError(f"{store}: results store not found")
+    res = build_report(store, out, confidence=confidence, n_resamples=resamples, seed=seed,
+                       baseline=baseline, visuals=not no_visuals,
+                       datasets=_pairs(dataset_root, "--dataset-root"),
+                       outputs=_pairs(outputs, "--outputs"), progress=_progress() and not quiet,
+                       generalisation=generalisation,
+                       train_sets=_pairs(train_set, "--train-set"),
+                       rank_missing=rank_missing, analysis=analysis)
     for note in res.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"{len(res.tables)} table(s), {len(res.files)} file(s) -> {res.index}")

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import click
 
+from lode_bench.cli.base import Command
+from lode_bench.cli.options import (
+    DEFAULT_SPLIT,
+    executor_options,
+    quiet_option,
+    size_option,
+    split_option,
+    workers_option,
+)
 from lode_bench.errors import LodeBenchError
 
 
-def _size(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError as exc:
-        raise click.BadParameter(f"size must be HxW (e.g. 240x320), got {value!r}") from exc
-    if h < 16 or w < 16:
-        raise click.BadParameter(f"size must be at least 16x16, got {value!r}")
-    return h, w
+def _with_split(recipe: Any, split: str) -> Any:
+    """``recipe`` as if its file said ``split: SPLIT`` (validated and hashed again)."""
+    from lode_bench.io.yamlfile import load_yaml
+    from lode_bench.synth.recipes import validate_recipe
+
+    if recipe["split"] == split:
+        return recipe
+    if recipe.source_path is None:  # pragma: no cover - recipes from files always have one
+        raise LodeBenchError(f"recipe {recipe.name!r}: --split needs a recipe file")
+    doc = load_yaml(recipe.source_path)
+    return validate_recipe({**doc, "split": split}, path=recipe.source_path)
 
 
-@click.command("synth")
+@click.command("synth", cls=Command)
 @click.argument("recipe", required=False)
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Dataset folder."
@@ -35,9 +45,10 @@ def _size(value: str | None) -> tuple[int, int] | None:
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the recipe's seed.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many samples.")
-@click.option(
-    "--size", default=None, help="HxW of built-in scenes / resized backgrounds (default 240x320)."
-)
+@size_option("Image size of built-in scenes / resized backgrounds (default 240x320).")
+@split_option("Split the samples are written to (default: the recipe's 'split' key: train for "
+              f"the shipped recipes, which make training sets; {DEFAULT_SPLIT} for 'builtin').",
+              default=None)
 @click.option(
     "--kind",
     type=click.Choice(["local", "global", "both"]),
@@ -48,33 +59,23 @@ def _size(value: str | None) -> tuple[int, int] | None:
 @click.option(
     "--list", "list_only", is_flag=True, help="List the shipped recipes and camera profiles."
 )
-@click.option(
-    "--executor",
-    "executor_name",
-    type=click.Choice(["serial", "thread", "process", "ray"]),
-    default="serial",
-    show_default=True,
-    help="Where samples are computed: here, a local pool, or a Ray cluster (one task per sequence).",
-)
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
-              help="Local pool size (default: CPU cores).")
-@click.option(
-    "--ray-address", default=None, help="Ray cluster HOST:PORT (default: a private local Ray)."
-)
+@executor_options("synthesis tasks (one per sequence)")
+@workers_option("Local pool size (default: CPU cores).")
 @click.option("--overwrite", is_flag=True,
-              help="Replace a dataset in --out made with another recipe, seed or size.")
+              help="Replace a dataset in --out made with another recipe, seed, size or split.")
 @click.option(
     "--fps", type=click.FloatRange(min=0, min_open=True), default=None,
     help="Capture rate of frame folders without frames.json (default 240), or a video's true rate.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option("No progress bar.")
 def synth(
     recipe: str | None,
     out_dir: Path | None,
     source: str,
     seed: int | None,
     limit: int | None,
-    size: str | None,
+    size: tuple[int, int] | None,
+    split: str | None,
     kind: str,
     list_only: bool,
     executor_name: str,
@@ -89,7 +90,11 @@ def synth(
     RECIPE 'builtin' makes the quick built-in LODE-style dataset (global samples with
     their exact blur kernel, local samples with masks). Re-running on the same --out
     skips finished samples and resumes an interrupted run; a folder made with another
-    recipe, seed or size is refused unless --overwrite is given.
+    recipe, seed, size or split is refused unless --overwrite is given.
+
+    Exit status: 0 done; 2 bad recipe, source, option or output folder (one line).
+    A sample that cannot be made (an unreadable frame) stops the run with status 2;
+    a re-run resumes after the samples already written.
     """
     from lode_bench.capture.profiles import list_profiles
     from lode_bench.synth.builtin_dataset import build_builtin_dataset
@@ -102,18 +107,24 @@ def synth(
         return
     if recipe is None or out_dir is None:
         raise click.UsageError("give a RECIPE and --out DIR (or --list)")
+    if recipe == "builtin" and split not in (None, DEFAULT_SPLIT):
+        raise click.BadParameter(f"the built-in set is always split {DEFAULT_SPLIT!r}",
+                                 param_hint="--split")
+    rec = None if recipe == "builtin" else load_recipe(recipe)
+    if rec is not None and split is not None:
+        rec = _with_split(rec, split)
     from lode_bench.parallel.choice import make_executor
 
     executor = None
     try:
         if executor_name != "serial" or ray_address is not None:
             executor = make_executor(executor_name, workers=workers, address=ray_address)
-        if recipe == "builtin":
+        if rec is None:
             m = build_builtin_dataset(
                 out_dir,
                 kind=cast(Literal["local", "global", "both"], kind),
                 n_samples=limit or 8,
-                size=_size(size) or (240, 320),
+                size=size or (240, 320),
                 seed=seed or 0,
                 progress=not quiet,
                 executor=executor,
@@ -121,19 +132,17 @@ def synth(
             )
         else:
             m = run_recipe(
-                load_recipe(recipe),
+                rec,
                 out_dir,
                 source=source,
                 seed=seed,
                 limit=limit,
-                size=_size(size),
+                size=size,
                 progress=not quiet,
                 executor=executor,
                 overwrite=overwrite,
                 fps=fps,
             )
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         if executor is not None:
             executor.close()

@@ -51,6 +51,7 @@ Schema (defaults in brackets)::
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -506,8 +507,11 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     if not (p.suffix in (".yaml", ".yml") and p.is_file()):
         cand = recipes_dir() / f"{name_or_path}.yaml"
         if not cand.is_file():
+            known = list_recipes()
+            close = difflib.get_close_matches(str(name_or_path), known, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise UnknownNameError(
-                f"unknown synthesis recipe {str(name_or_path)!r}; known: {list_recipes()}"
+                f"unknown synthesis recipe {str(name_or_path)!r}{hint} (known: {', '.join(known)})"
             )
         p = cand
     return validate_recipe(load_yaml(p), path=p)

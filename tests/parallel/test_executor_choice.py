@@ -133,16 +133,17 @@ def test_cli_options(tmp_path: Path) -> None:
 
     r = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bp"), "--limit", "2", "--executor",
                                    "thread", "-j", "2", "--quiet"])
-    s = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bs"), "--limit", "2", "--quiet"])
+    s = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bs"), "--limit", "2", "--executor", "serial",
+                                   "--quiet"])
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "bp") == tree(tmp_path / "bs")  # the built-in set, byte-identical
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "o"), "--limit", "1", "--ray-address",
                                    "127.0.0.1:1", "--quiet"])
-    assert r.exit_code == 1 and "--ray-address needs --executor ray" in r.output
+    assert r.exit_code == 2 and "--ray-address needs --executor ray" in r.output
     r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "pool"), "--limit", "2", "--size", "48x64",
                                    "--executor", "thread", "-j", "2", "--quiet"])
     s = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "serial"), "--limit", "2", "--size",
-                                   "48x64", "--quiet"])
+                                   "48x64", "--executor", "serial", "--quiet"])
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "pool") == tree(tmp_path / "serial")
 

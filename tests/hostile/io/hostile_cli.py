@@ -52,7 +52,7 @@ def run_cli(*args: str, timeout: float = 90, mem: int = MEM_LIMIT,
 
 
 def assert_one_line_error(res: Result, *needles: str, code: int | tuple[int, ...] = (1, 2)) -> str:
-    """The child failed with ``code`` (the top-level group exits 2, stage commands 1) and
+    """The child failed with ``code`` (2 for a usage or input error, the CLI's rule) and
     printed exactly one ``error:`` line containing ``needles``, and no traceback."""
     assert "Traceback" not in res.stderr, res.stderr[-3000:]
     codes = code if isinstance(code, tuple) else (code,)

@@ -52,7 +52,7 @@ def test_leaderboard_yaml_bomb_is_refused_quickly(tmp_path: Path) -> None:
     root.mkdir()
     (root / "leaderboard.yaml").write_text("name: b\ntitle:\n" + indent(BOMB))
     res = run_cli("leaderboard", "validate", str(root), timeout=60)
-    assert_one_line_error(res, "leaderboard.yaml", "YAML bomb", code=1)
+    assert_one_line_error(res, "leaderboard.yaml", "YAML bomb", code=2)
 
 
 def test_profile_yaml_bomb_and_recursive_alias_are_refused(tmp_path: Path) -> None:
@@ -153,17 +153,17 @@ def test_unknown_leaderboard_protocol_and_metric_are_one_line(tmp_path: Path) ->
                                                          "image_ids": ["a"]}]}
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc))
     res = run_cli("leaderboard", "validate", str(root))
-    assert_one_line_error(res, "leaderboard.yaml", "protocol.name 'gopr0'", "gopro", code=1)
+    assert_one_line_error(res, "leaderboard.yaml", "protocol.name 'gopr0'", "gopro", code=2)
     doc["protocol"]["name"] = "gopro"
     doc["metrics"] = ["PSNR", "FID"]
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc))
     res = run_cli("leaderboard", "validate", str(root))
-    assert_one_line_error(res, "leaderboard.yaml", "'FID' is not a column", code=1)
+    assert_one_line_error(res, "leaderboard.yaml", "'FID' is not a column", code=2)
     doc["metrics"] = ["PSNR"]
     doc["datasets"][0]["image_ids"] = [{"a": 1}]
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc))
     res = run_cli("leaderboard", "validate", str(root))
-    assert_one_line_error(res, "leaderboard.yaml", "datasets[0]: image_ids", code=1)
+    assert_one_line_error(res, "leaderboard.yaml", "datasets[0]: image_ids", code=2)
 
 
 # --------------------------------------------------------------------------- manifests
