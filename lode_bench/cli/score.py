@@ -118,12 +118,11 @@ def _load_gt(spec: str, split: str | None) -> Any:
 @click.option("--allow-grey", is_flag=True,
               help="Score greyscale predictions against colour ground truth (refused by default).")
 @workers_option("Worker threads (default: cores, at most 8).")
-@click.option("--jobs", "jobs_alias", type=click.IntRange(min=1), default=None, hidden=True)
 @quiet_option("No progress bar.")
 def score(pred_dir: Path | None, gt_spec: str | None, example: str | None, mask_dir: Path | None,
           mask_threshold: float | None, protocol: str, lpips_net: str | None, out_file: Path | None,
           recursive: bool, split: str | None, allow_grey: bool, workers: int | None,
-          jobs_alias: int | None, quiet: bool) -> None:
+          quiet: bool) -> None:
     """Score a folder of outputs against ground truth under a named protocol.
 
     Files are paired by id, never by listing order, exactly as `run --model folder=DIR`
@@ -136,9 +135,6 @@ def score(pred_dir: Path | None, gt_spec: str | None, example: str | None, mask_
     from lode_bench.metrics.protocols import get_protocol, no_reference_message
     from lode_bench.metrics.scoring import pair_folders, pair_samples, score_pairs, summarise
 
-    if jobs_alias is not None:
-        click.secho("warning: --jobs is deprecated; use --workers/-j", fg="yellow", err=True)
-        workers = workers or jobs_alias
     max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
     if out_file is not None:  # refuse an unwritable --out before scoring, not after
         _check_out_path(out_file)

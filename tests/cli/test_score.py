@@ -261,6 +261,9 @@ def test_missing_lpips_weights_stop_score_once_before_scoring(tmp_path, monkeypa
     assert "no-such-weights.pth" in res.output and "images:" not in res.output
 
 
-def test_jobs_is_a_deprecated_alias_of_workers():
+def test_jobs_is_gone_workers_is_the_one_spelling():
     res = _run("score", "--example", "gopro/restormer", "-p", "basicsr", "--jobs", "1", "-q")
-    assert res.exit_code == 0 and "--jobs is deprecated" in res.output and "1 scored" in res.output
+    assert res.exit_code == 2 and "--jobs" in res.output
+    res = _run("score", "--example", "gopro/restormer", "-p", "basicsr", "--workers", "1", "-q")
+    assert res.exit_code == 0 and "1 scored" in res.output
+
