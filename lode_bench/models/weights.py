@@ -5,7 +5,10 @@ An architecture card (``nafnet``, ``restormer``...) says how to build and run a 
 official test configuration builds it with, the official test script's conventions and
 the numbers the authors published. :func:`tagged_card` joins the two into the runnable
 :class:`~lode_bench.models.card.ModelCard` registered as ``"<arch>.<tag>"``, e.g.
-``nafnet.gopro-width64``; the plain architecture name keeps its own card.
+``nafnet.gopro-width64``; the plain architecture name keeps its own card. On the command
+line: ``lode-bench run --model nafnet.gopro-width64=NAFNet-GoPro-width64.pth ...``, with
+``--model-opt nafnet.gopro-width64:KEY=VALUE`` for test-time options (e.g. DeepDeblur's
+``precision=half`` or MIMO-UNet++'s ``transforms=4``).
 
 Published numbers carry their source. Numbers read in the official repository (README
 tables) or in PROTOCOLS-level references are ``confirmed``; those taken from a paper
