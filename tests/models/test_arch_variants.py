@@ -14,7 +14,7 @@ from torch import nn
 
 from lode_bench.datasets.types import Sample
 from lode_bench.errors import LodeBenchError
-from lode_bench.models import ModelSpec, load_model
+from lode_bench.models import ModelSpec, get_model_card, load_model
 from lode_bench.models.archs.bladenet import WholeNet
 from lode_bench.models.archs.deepdeblur import MSResNet
 from lode_bench.models.archs.ensemble import (
@@ -25,6 +25,7 @@ from lode_bench.models.archs.ensemble import (
 from lode_bench.models.archs.mimounet import MIMOUNetPlus
 from lode_bench.models.archs.nafnet import Baseline, BaselineLocal, LocalAvgPool, NAFNetLocal
 from lode_bench.models.archs.restormer import Restormer
+from lode_bench.models.torch_model import TorchDeblurrer, build_torch_model
 
 # -- NAFNet simple baseline ---------------------------------------------------------------
 
@@ -191,16 +192,29 @@ def test_deepdeblur_half_mode_keeps_fp16_weights_and_refuses_cpu(tmp_path):
     src = MSResNet(**opts)
     ckpt = tmp_path / "dd.pt"
     torch.save({"G": src.state_dict()}, ckpt)  # official files are float32
-    model = load_model(ModelSpec("deepdeblur.gopro-amp", str(ckpt), {**opts, "precision": "half"}), device="cpu")
-    sd = model.module.state_dict()
+    card = get_model_card("deepdeblur.gopro-amp")
+    module = build_torch_model(card, str(ckpt), **opts, precision="half")
+    sd = module.state_dict()
     assert all(v.dtype == torch.float16 for v in sd.values())
     for k, v in src.state_dict().items():
         torch.testing.assert_close(sd[k].float(), v.half().float())
-    img = np.random.default_rng(0).random((16, 20, 3), dtype=np.float32)
-    with pytest.raises(LodeBenchError, match="half.*CUDA"):
-        model.deblur(img, Sample("x", "x.png"))
+    # refused once, before any image, on a device that is not CUDA
+    with pytest.raises(LodeBenchError, match="half.*CUDA device only, not on 'cpu'"):
+        load_model(ModelSpec("deepdeblur.gopro-amp", str(ckpt), {**opts, "precision": "half"}), device="cpu")
+    with pytest.raises(LodeBenchError, match="half.*CUDA"):  # called directly, the forward refuses too
+        module(torch.rand(1, 3, 16, 20) * 255)
     with pytest.raises(ValueError, match="precision"):
         MSResNet(precision="double")
+    # single precision of the same card runs on the CPU
+    single = load_model(ModelSpec("deepdeblur.gopro-amp", str(ckpt), opts), device="cpu")
+    img = np.random.default_rng(0).random((16, 20, 3), dtype=np.float32)
+    assert single.deblur(img, Sample("x", "x.png")).shape == img.shape
+    assert single.provenance()["precision"] == "float32"
+
+
+def test_provenance_names_a_half_precision_model():
+    card = get_model_card("nafnet-plain")
+    assert TorchDeblurrer(card, nn.Conv2d(3, 3, 1).half(), device="cpu").provenance()["precision"] == "float16"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="half precision runs on CUDA only")
@@ -215,3 +229,8 @@ def test_deepdeblur_half_mode_on_cuda_matches_single():
         y32, y16 = single(x), half(x)
     assert y16.dtype == torch.float32
     assert float((y32 - y16).abs().max()) < 1.0  # of 255: fp16 rounding only
+    model = load_model(ModelSpec("deepdeblur.gopro-amp", options={**opts, "precision": "half"},
+                                 random_weights=True), device="cuda")
+    assert model.provenance()["precision"] == "float16"
+    img = np.random.default_rng(0).random((30, 42, 3), dtype=np.float32)
+    assert model.deblur(img, Sample("x", "x.png")).shape == img.shape

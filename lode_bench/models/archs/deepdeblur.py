@@ -151,13 +151,21 @@ class MSResNet(nn.Module):
                 cur = torch.cat((ins[s - 1], self.conv_end_models[s](outs[s])), 1)
         return [o + self.mean for o in outs]
 
+    def check_device(self, device: torch.device) -> None:
+        """Refuse a device this configuration cannot run on (half precision: CUDA only).
+
+        Raises:
+            LodeBenchError: ``precision="half"`` on a device other than CUDA.
+        """
+        if self.precision == "half" and device.type != "cuda":
+            raise LodeBenchError(
+                f"DeepDeblur precision 'half' (official --precision half) runs in float16 on a CUDA "
+                f"device only, not on {device.type!r}: use --device cuda, or precision 'single' "
+                "(optionally with --amp)")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.precision == "half":
-            if x.device.type != "cuda":
-                raise LodeBenchError(
-                    f"DeepDeblur precision 'half' (official --precision half) runs in float16 on a CUDA "
-                    f"device only; this input is on {x.device.type!r}: use --device cuda, or precision "
-                    "'single' (optionally with --amp)")
+            self.check_device(x.device)
             pyramid = [p.half() for p in gaussian_pyramid(x.float(), self.n_scales)]
             return self.forward_pyramid(pyramid)[0].float()
         return self.forward_pyramid(gaussian_pyramid(x, self.n_scales))[0]
