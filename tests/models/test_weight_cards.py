@@ -134,3 +134,12 @@ def test_tagged_cards_run(name, options):
     img = np.random.default_rng(0).random((18, 22, 3), dtype=np.float32)
     out = model.deblur(img, Sample("x", "x.png"))
     assert out.shape == img.shape and np.all(np.isfinite(out))
+
+
+def test_ls_models_lists_the_tagged_cards():
+    from lode_bench.cli.ls import ls_entries
+
+    rows = {r["name"]: r for r in ls_entries("models")}
+    assert EXPECTED <= set(rows)
+    assert rows["deepdeblur.gopro"]["input"] == "RGB 0-255, pad x4"
+    assert rows["bladenet.unet"]["input"].startswith("BGR")
