@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from lode_bench.models.card import MODELS, ModelCard
+from lode_bench.models.published_weights import WEIGHT_CARDS
+from lode_bench.models.weights import tagged_cards
 
 _A = "lode_bench.models.archs"
 
@@ -17,7 +19,12 @@ LODE_TINY_TRAINING_SET = (
     "192×256 and 288×384; 64 px patches, batch 8, L1 loss, Adam + cosine LR 1e-3, "
     "1500 steps, seed 12")
 
-BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
+_NAFNET_PAPER = "Chen, Chu, Zhang, Sun. Simple Baselines for Image Restoration. ECCV 2022"
+_MIMO_PAPER = ("Cho, Ji, Hong, Jung, Ko. Rethinking Coarse-to-Fine Approach in Single Image Deblurring. "
+               "ICCV 2021")
+
+# architecture cards (plain names); their published weights are the tagged cards below
+ARCH_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
     (ModelCard(
         name="identity", kind="numpy", factory="lode_bench.models.loader:function_factory",
         description="The blurry input as output: the baseline row of every table.",
@@ -66,6 +73,16 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         paper="Chen, Chu, Zhang, Sun. Simple Baselines for Image Restoration. ECCV 2022",
         training_set="GoPro train", weights_url="https://github.com/megvii-research/NAFNet"), ()),
     (ModelCard(
+        name="nafnet-baseline", kind="torch", factory=f"{_A}.nafnet:BaselineLocal",
+        description="NAFNet paper's simple baseline (GELU, SE channel attention) width 64, with the "
+                    "test-time local converter (official GoPro test config).",
+        pad_multiple=16, pad_mode="constant", tile_size=512, tile_overlap=64,
+        checkpoint_keys=("params", "params_ema"), licence="MIT",
+        options={"width": 64, "enc_blk_nums": (1, 1, 1, 28), "middle_blk_num": 1, "dec_blk_nums": (1, 1, 1, 1),
+                 "dw_expand": 2, "ffn_expand": 2},
+        paper=_NAFNET_PAPER, training_set="GoPro train", weights_url="https://github.com/megvii-research/NAFNet"),
+        ("baseline-local",)),
+    (ModelCard(
         name="mimo-unet", kind="torch", factory=f"{_A}.mimounet:MIMOUNet",
         description="MIMO-UNet (8 residual blocks per stage); full-scale output.",
         pad_multiple=4, pad_mode="reflect", tile_size=512, tile_overlap=64,
@@ -80,6 +97,15 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         paper="Cho, Ji, Hong, Jung, Ko. Rethinking Coarse-to-Fine Approach in Single Image Deblurring. ICCV 2021",
         training_set="GoPro train", weights_url="https://github.com/chosj95/MIMO-UNet"),
         ("mimo-unet+", "mimounetplus")),
+    (ModelCard(
+        name="mimo-unet-plusplus", kind="torch", factory=f"{_A}.ensemble:self_ensembled",
+        description="MIMO-UNet++: MIMO-UNet+ with geometric self-ensemble at test time (8 flips/rotations, "
+                    "outputs transformed back and averaged); full-scale output.",
+        pad_multiple=4, pad_mode="reflect", tile_size=512, tile_overlap=64,
+        checkpoint_keys=("model",), licence="not stated in the repository",
+        options={"arch": f"{_A}.mimounet:MIMOUNetPlus", "transforms": 8},
+        paper=_MIMO_PAPER, training_set="GoPro train", weights_url="https://github.com/chosj95/MIMO-UNet"),
+        ("mimo-unet++",)),
     (ModelCard(
         name="restormer", kind="torch", factory=f"{_A}.restormer:Restormer",
         description="Restormer, motion-deblurring configuration (dim 48, blocks 4/6/6/8).",
@@ -121,6 +147,10 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         needs_checkpoint=True, licence="as the outputs", paper="", training_set=""),
         ("outputs", "precomputed")),
 )
+
+# every card: the architectures, then one card per published weight file (``arch.tag``)
+BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
+    ARCH_CARDS + tagged_cards((c for c, _ in ARCH_CARDS), WEIGHT_CARDS))
 
 
 def register_builtin_models() -> None:

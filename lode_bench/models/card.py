@@ -14,11 +14,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import sha256_file
 from lode_bench.registry import Registry, load_object
+
+if TYPE_CHECKING:
+    from lode_bench.models.weights import WeightCard
 
 ModelKind = Literal["torch", "numpy", "adapter"]
 
@@ -53,6 +56,9 @@ class ModelCard:
         bundled_weights: weights shipped inside the package, as a path relative to the
             ``lode_bench`` package folder (e.g. ``"data/models/lode-tiny.pth"``); used when
             no checkpoint is given. ``""``: none.
+        weights: the weight card of a tagged card (``arch.tag``): official file, test
+            conventions, published numbers (:mod:`lode_bench.models.weights`); ``None``
+            for a plain architecture card.
     """
 
     name: str
@@ -74,6 +80,7 @@ class ModelCard:
     training_set: str = ""
     weights_url: str = ""
     bundled_weights: str = ""
+    weights: WeightCard | None = None
 
     def bundled_weights_path(self) -> Path | None:
         """The shipped weights file, or ``None`` when the card ships none.
@@ -116,6 +123,7 @@ class ModelCard:
             "training_set": self.training_set,
             **({"bundled_weights": self.bundled_weights, "bundled_sha256": self._bundled_sha256()}
                if self.bundled_weights else {}),
+            **({"weights": self.weights.summary()} if self.weights is not None else {}),
         }
 
     def card_hash(self, *, options: Mapping[str, Any] | None = None,
@@ -123,6 +131,7 @@ class ModelCard:
         """Hash of everything that can change this model's outputs."""
         card = self.summary()
         card.pop("description", None)
+        card.pop("weights", None)  # provenance and published numbers, not behaviour
         doc = {"card": card, "options": dict(options or {}), "ckpt": checkpoint_sha256}
         text = json.dumps(doc, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -51,6 +51,9 @@ class TorchDeblurrer(Deblurrer):
                  tile: int | None = None, tile_overlap: int | None = None, auto_tile: bool = True) -> None:
         self.card = card
         self.device = select_device(device)
+        check = getattr(module, "check_device", None)
+        if callable(check):  # an architecture that runs only on some devices says so before any image
+            check(self.device)
         try:
             module.eval()
         except NotImplementedError:  # torch.export modules have no train/eval switch
@@ -157,9 +160,12 @@ class TorchDeblurrer(Deblurrer):
         return None
 
     def provenance(self) -> dict[str, Any]:
+        precision = ("float16" if self.device.type == "cuda" else "bfloat16") if self.amp else "float32"
+        if any(p.dtype == torch.float16 for p in self.module.parameters()):
+            precision = "float16"  # a model held in half precision (e.g. DeepDeblur precision=half)
         return {"device": str(self.device),
                 "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "",
-                "precision": ("float16" if self.device.type == "cuda" else "bfloat16") if self.amp else "float32",
+                "precision": precision,
                 "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
                 "oom_fallbacks": self.oom_fallbacks}
 

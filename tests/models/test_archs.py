@@ -51,6 +51,22 @@ OFFICIAL = {
         "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
         "deblurNet.up2.deChannelConv.double_conv.3.weight": (128, 256, 3, 3),
         "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7), "deblurNet.outc.conv.weight": (3, 64, 1, 1)}),
+    # counts of the official classes built with the official test-config options
+    "nafnet-baseline.gopro-width32": (736, 17_023_875, {
+        "intro.weight": (32, 3, 3, 3), "encoders.3.27.se.1.weight": (128, 256, 1, 1),
+        "encoders.3.27.se.3.weight": (256, 128, 1, 1), "encoders.0.0.conv3.weight": (32, 32, 1, 1),
+        "middle_blks.0.conv5.weight": (512, 1024, 1, 1), "decoders.3.0.gamma": (1, 32, 1, 1)}),
+    "bladenet.unet": (128, 17_267_523, {
+        "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
+        "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3), "deblurNet.outc.conv.weight": (3, 64, 1, 1)}),
+    "bladenet.bsa-only": (176, 23_509_958, {
+        "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
+        "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
+        "deblurNet.up2.deChannelConv.double_conv.0.weight": (256, 512, 3, 3),
+        "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7)}),
+    "bladenet.lbp-only": (256, 34_536_133, {
+        "maskNet.outc.conv.weight": (2, 64, 1, 1), "deblurNet.inc.double_conv.0.weight": (64, 5, 3, 3),
+        "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3)}),
 }
 
 # small configurations for forward tests, and the official wrapper of each checkpoint
@@ -62,6 +78,13 @@ SMALL = {
     "mimo-unet-plus": ({"num_res": 1, "base_channel": 8}, "model"),
     "restormer": ({"dim": 8, "num_blocks": (1, 1, 1, 1), "num_refinement_blocks": 1}, "params"),
     "bladenet": ({"width": 4}, None),
+    "bladenet.unet": ({"width": 4}, None),
+    "bladenet.bsa-only": ({"width": 4}, None),
+    "bladenet.lbp-only": ({"width": 4}, None),
+    "nafnet-baseline": ({"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)}, "params"),
+    "mimo-unet-plusplus": ({"num_res": 1, "base_channel": 8}, "model"),
+    "restormer.defocus-single": ({"dim": 8, "num_blocks": (1, 1, 1, 1), "num_refinement_blocks": 1}, "params"),
+    "deepdeblur.reds-amp": ({"n_resblocks": 1, "n_feats": 8}, "G"),
 }
 
 
@@ -83,7 +106,7 @@ def test_strict_load_of_official_wrapper_and_forward(name, tmp_path):
     card = get_model_card(name)
     source = build_torch_model(card, None, random_weights=True, seed=7, **options)
     sd = source.state_dict()
-    if name == "bladenet":  # saved from DataParallel: every key under "module."
+    if name.startswith("bladenet"):  # saved from DataParallel: every key under "module."
         payload = {f"module.{k}": v for k, v in sd.items()}
     else:
         payload = {wrapper: sd}

@@ -12,6 +12,13 @@ Official checkpoints are a bare ``state_dict`` (``torch.save(model.state_dict())
 
 Input: B×3×H×W in [0, 1] in **BGR** order (the official loader keeps OpenCV's order).
 The deblurring network sees the image concatenated with the predicted mask logits.
+
+The paper's ablations are the official ``WholeNet`` switches (readme "module selection"):
+``usingMask`` (the local blur prior, LBP: the mask network and its 2 extra input
+channels) and ``usingSA`` (blur-aware spatial attention, BSA: the attention up-blocks).
+UNet (BladeNet-) has neither, "BSA only" ``usingSA`` alone, "LBP only" ``usingMask``
+alone; without a mask network there are no ``maskNet.*`` keys, and without attention
+``up2..up4`` are plain up-blocks (``up{2..4}.conv.double_conv...``).
 """
 
 from __future__ import annotations
@@ -122,23 +129,28 @@ class MaskNet(_UNetBody):
 
 
 class DeblurNet(_UNetBody):
-    """U-Net with spatial-attention up-blocks; output through a sigmoid, in [0, 1]."""
+    """U-Net (spatial-attention up-blocks unless ``usingSA=False``); sigmoid output in [0, 1]."""
 
-    def __init__(self, cin: int = 5, cout: int = 3, width: int = 64) -> None:
+    def __init__(self, cin: int = 5, cout: int = 3, width: int = 64, usingSA: bool = True) -> None:  # noqa: N803
         super().__init__(cin, width)
         w = width
+        self.using_sa = usingSA
         self.up1 = _Up(16 * w, 4 * w)
-        self.up2 = _SAUp(8 * w, 2 * w)
-        self.up3 = _SAUp(4 * w, w)
-        self.up4 = _SAUp(2 * w, w)
+        up: type[nn.Module] = _SAUp if usingSA else _Up
+        self.up2 = up(8 * w, 2 * w)
+        self.up3 = up(4 * w, w)
+        self.up4 = up(2 * w, w)
         self.outc = _OutConv(w, cout)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
         x4 = self.down3(x3)
         y = self.up1(self.down4(x4), x4)
+        if not self.using_sa:
+            y = self.up4(self.up3(self.up2(y, x3), x2), x1)
+            return torch.sigmoid(self.outc(y)), None
         y, m1 = self.up2(y, x3)
         y, m2 = self.up3(y, x2)
         y, m3 = self.up4(y, x1)
@@ -147,23 +159,29 @@ class DeblurNet(_UNetBody):
 
 
 class WholeNet(nn.Module):
-    """BladeNet: mask network + deblurring network (the released configuration).
+    """BladeNet: mask network + deblurring network (the full model by default).
 
     Args:
         width: channels of the first U-Net level (64 in the paper; smaller for tests).
+        usingMask: build the mask network (local blur prior); official option name.
+        usingSA: spatial-attention up-blocks (blur-aware attention); official option name.
 
     ``forward(x)`` returns the deblurred B×3×H×W image in [0, 1] (BGR in, BGR out);
-    :meth:`forward_all` also returns the attention map and the blur-mask logits.
+    :meth:`forward_all` also returns the attention map and the blur-mask logits
+    (``None`` where the configuration has no such branch).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 64) -> None:
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 64,
+                 usingMask: bool = True, usingSA: bool = True) -> None:  # noqa: N803 - official names
         super().__init__()
-        self.maskNet = MaskNet(in_channels, 2, width)
-        self.deblurNet = DeblurNet(in_channels + 2, out_channels, width)
+        self.using_mask = usingMask
+        if usingMask:
+            self.maskNet = MaskNet(in_channels, 2, width)
+        self.deblurNet = DeblurNet(in_channels + (2 if usingMask else 0), out_channels, width, usingSA)
 
-    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mask = self.maskNet(x)
-        out, att = self.deblurNet(torch.cat((x, mask), dim=1))
+    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        mask = self.maskNet(x) if self.using_mask else None
+        out, att = self.deblurNet(x if mask is None else torch.cat((x, mask), dim=1))
         return out, att, mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

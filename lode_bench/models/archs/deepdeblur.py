@@ -12,6 +12,12 @@ The network works on values in 0–255 (it subtracts 127.5 and adds it back). It
 Gaussian pyramid ``[full, 1/2, 1/4]``; :func:`gaussian_pyramid` builds it on the device with
 the same arithmetic as ``skimage.transform.pyramid_gaussian`` (σ = 2/3, half-sample
 symmetric borders, bilinear half-pixel resampling).
+
+``precision="half"`` is the official ``--precision half`` test mode: the weights and the
+input pyramid are float16 and every layer runs in float16 (the pyramid itself is built in
+float32, as the official loader builds it before the cast). It needs a CUDA device; on
+any other device the forward pass stops with an error rather than silently running in
+float32 or in slow, differently rounded CPU float16.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from lode_bench.errors import LodeBenchError
+
+PRECISIONS = ("single", "half")
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
@@ -107,14 +117,19 @@ class MSResNet(nn.Module):
         n_feats: feature channels (64).
         kernel_size: convolution size (5).
         rgb_range: value range of inputs and outputs (255).
+        precision: ``"single"`` (float32) or ``"half"`` (float16 weights and activations,
+            CUDA only; outputs are returned as float32).
 
     ``forward(x)`` takes a B×3×H×W image in 0–``rgb_range`` (H, W multiples of
     ``2**(n_scales-1)``), builds the pyramid and returns the finest output.
     """
 
     def __init__(self, n_scales: int = 3, n_resblocks: int = 19, n_feats: int = 64,
-                 kernel_size: int = 5, rgb_range: float = 255.0) -> None:
+                 kernel_size: int = 5, rgb_range: float = 255.0, precision: str = "single") -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
         self.n_scales = n_scales
         self.mean = rgb_range / 2
         self.body_models = nn.ModuleList(
@@ -122,6 +137,8 @@ class MSResNet(nn.Module):
             + [_ScaleNet(3, n_feats, kernel_size, n_resblocks)])
         self.conv_end_models = nn.ModuleList(
             [nn.Identity()] + [_UpPath(kernel_size) for _ in range(n_scales - 1)])
+        if precision == "half":
+            self.half()
 
     def forward_pyramid(self, pyramid: list[torch.Tensor]) -> list[torch.Tensor]:
         """Run on a given pyramid (finest first); returns the output pyramid (finest first)."""
@@ -134,5 +151,21 @@ class MSResNet(nn.Module):
                 cur = torch.cat((ins[s - 1], self.conv_end_models[s](outs[s])), 1)
         return [o + self.mean for o in outs]
 
+    def check_device(self, device: torch.device) -> None:
+        """Refuse a device this configuration cannot run on (half precision: CUDA only).
+
+        Raises:
+            LodeBenchError: ``precision="half"`` on a device other than CUDA.
+        """
+        if self.precision == "half" and device.type != "cuda":
+            raise LodeBenchError(
+                f"DeepDeblur precision 'half' (official --precision half) runs in float16 on a CUDA "
+                f"device only, not on {device.type!r}: use --device cuda, or precision 'single' "
+                "(optionally with --amp)")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.precision == "half":
+            self.check_device(x.device)
+            pyramid = [p.half() for p in gaussian_pyramid(x.float(), self.n_scales)]
+            return self.forward_pyramid(pyramid)[0].float()
         return self.forward_pyramid(gaussian_pyramid(x, self.n_scales))[0]

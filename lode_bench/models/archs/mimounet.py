@@ -8,7 +8,8 @@ residual blocks per stage, MIMO-UNet+ 20 (plus dropout layers without parameters
 
 Input: B×3×H×W RGB in [0, 1], H and W multiples of 4. The model returns three outputs
 (1/4, 1/2, full scale); :meth:`MIMOUNet.forward` returns the full-scale one and
-:meth:`MIMOUNet.forward_all` all three.
+:meth:`MIMOUNet.forward_all` all three. MIMO-UNet++ is MIMO-UNet+ with geometric
+self-ensemble at test time (:func:`lode_bench.models.archs.ensemble.self_ensembled`).
 """
 
 from __future__ import annotations

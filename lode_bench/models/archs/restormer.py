@@ -6,12 +6,16 @@ Official checkpoints (``motion_deblurring.pth``): ``{'params': state_dict}``. Ke
 ``refinement.{j}``, ``output``; each transformer block has ``norm1.body.{weight,bias}``,
 ``attn.{temperature,qkv,qkv_dwconv,project_out}``, ``norm2.body``, and
 ``ffn.{project_in,dwconv,project_out}`` (no conv biases in the deblurring model).
+The patch embedding never has a bias: the official model builds it without passing
+``bias`` on, so no official file has ``patch_embed.proj.bias`` whatever ``bias`` says.
+Options are named as in the official YAML (``LayerNorm_type``, ``dual_pixel_task``).
 
 Input: B×3×H×W RGB in [0, 1]; the official test script reflect-pads to a multiple of 8.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -124,21 +128,32 @@ class Restormer(nn.Module):
         num_refinement_blocks: blocks after the decoder.
         heads: attention heads per level.
         ffn_expansion_factor: hidden width of the gated feed-forward (2.66).
-        bias: conv biases (False for deblurring).
-        layernorm_type: ``"WithBias"`` or ``"BiasFree"``.
+        bias: conv biases of the transformer blocks, channel reductions and output
+            (False for every released deblurring model); never of the patch embedding.
+        LayerNorm_type: ``"WithBias"`` or ``"BiasFree"`` (official option name).
+        dual_pixel_task: the dual-pixel defocus variant (6 input channels, a
+            ``skip_conv`` from the embedding, no global residual).
+        layernorm_type: deprecated spelling of ``LayerNorm_type``.
     """
 
     def __init__(self, inp_channels: int = 3, out_channels: int = 3, dim: int = 48,
                  num_blocks: Sequence[int] = (4, 6, 6, 8), num_refinement_blocks: int = 4,
                  heads: Sequence[int] = (1, 2, 4, 8), ffn_expansion_factor: float = 2.66,
-                 bias: bool = False, layernorm_type: str = "WithBias") -> None:
+                 bias: bool = False, LayerNorm_type: str = "WithBias",  # noqa: N803 - official name
+                 dual_pixel_task: bool = False, layernorm_type: str | None = None) -> None:
         super().__init__()
-        lnb = layernorm_type == "WithBias"
+        if layernorm_type is not None:
+            warnings.warn("Restormer option 'layernorm_type' is deprecated: use 'LayerNorm_type' "
+                          "(the official name)", DeprecationWarning, stacklevel=2)
+            LayerNorm_type = layernorm_type  # noqa: N806
+        if LayerNorm_type not in ("WithBias", "BiasFree"):
+            raise ValueError(f"LayerNorm_type must be 'WithBias' or 'BiasFree', got {LayerNorm_type!r}")
+        lnb = LayerNorm_type == "WithBias"
 
         def level(d: int, n: int, h: int) -> nn.Sequential:
             return nn.Sequential(*[_Block(d, h, ffn_expansion_factor, bias, lnb) for _ in range(n)])
 
-        self.patch_embed = _PatchEmbed(inp_channels, dim, bias)
+        self.patch_embed = _PatchEmbed(inp_channels, dim, False)
         self.encoder_level1 = level(dim, num_blocks[0], heads[0])
         self.down1_2 = _Resample(dim, down=True)
         self.encoder_level2 = level(dim * 2, num_blocks[1], heads[1])
@@ -155,14 +170,21 @@ class Restormer(nn.Module):
         self.up2_1 = _Resample(dim * 2, down=False)
         self.decoder_level1 = level(dim * 2, num_blocks[0], heads[0])
         self.refinement = level(dim * 2, num_refinement_blocks, heads[0])
+        self.dual_pixel_task = dual_pixel_task
+        if dual_pixel_task:
+            self.skip_conv = nn.Conv2d(dim, dim * 2, 1, bias=bias)
         self.output = nn.Conv2d(dim * 2, out_channels, 3, padding=1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e1 = self.encoder_level1(self.patch_embed(x))
+        emb = self.patch_embed(x)
+        e1 = self.encoder_level1(emb)
         e2 = self.encoder_level2(self.down1_2(e1))
         e3 = self.encoder_level3(self.down2_3(e2))
         lat = self.latent(self.down3_4(e3))
         d3 = self.decoder_level3(self.reduce_chan_level3(torch.cat([self.up4_3(lat), e3], 1)))
         d2 = self.decoder_level2(self.reduce_chan_level2(torch.cat([self.up3_2(d3), e2], 1)))
         d1 = self.decoder_level1(torch.cat([self.up2_1(d2), e1], 1))
-        return self.output(self.refinement(d1)) + x
+        r = self.refinement(d1)
+        if self.dual_pixel_task:
+            return self.output(r + self.skip_conv(emb))
+        return self.output(r) + x
