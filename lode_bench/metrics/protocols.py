@@ -239,11 +239,6 @@ def metric_spec(name: str) -> Any:
     try:
         return METRICS.get(name)
     except UnknownNameError:
-        from lode_bench.metrics.catalog import register_builtin_metrics
-
-        register_builtin_metrics()  # a fresh worker process starts with an empty registry
-        if name in METRICS:
-            return METRICS.get(name)
         if not name.startswith("pyiqa:"):
             raise
         from lode_bench.metrics.nriqa import pyiqa_metric_spec
@@ -266,15 +261,13 @@ def _validate(obj: Any) -> None:
         raise LodeBenchError(f"protocol registry entries must be Protocol, got {type(obj).__name__}")
 
 
-PROTOCOLS: Registry[Protocol] = Registry("protocol", validate=_validate)
+#: every protocol; the built-ins (:func:`builtin_protocols`) load on the first lookup.
+PROTOCOLS: Registry[Protocol] = Registry(
+    "protocol", builtins="lode_bench.metrics.protocols:builtin_protocols", validate=_validate)
 
 
 def get_protocol(name: str) -> Protocol:
     """The protocol registered as ``name`` (``"name@version"`` checks the version)."""
-    from lode_bench.metrics.catalog import register_builtin_metrics
-
-    register_builtin_metrics()
-    _register_builtin_protocols()
     base, _, version = name.partition("@")
     proto = PROTOCOLS.get(base)
     if version and version != proto.version:
@@ -283,10 +276,7 @@ def get_protocol(name: str) -> Protocol:
 
 
 def list_protocols() -> list[Protocol]:
-    from lode_bench.metrics.catalog import register_builtin_metrics
-
-    register_builtin_metrics()
-    _register_builtin_protocols()
+    """Every registered protocol, sorted by name."""
     return [p for _, p in PROTOCOLS.items()]
 
 
@@ -300,7 +290,8 @@ _GLOW_NR = (("MANIQA", "maniqa"), ("LIQE", "liqe"), ("NRQM", "nrqm"), ("CLIP-IQA
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
-def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
+def builtin_protocols() -> list[tuple[Protocol, tuple[str, ...]]]:
+    """The built-in protocols with their aliases (the built-ins of :data:`PROTOCOLS`)."""
     return [
         (Protocol(
             name="gopro", version="1",
@@ -410,8 +401,3 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
             calls=(MetricCall("NIQE", "niqe"),)), ()),
     ]
 
-
-def _register_builtin_protocols() -> None:
-    for proto, aliases in _builtin():
-        if proto.name not in PROTOCOLS:
-            PROTOCOLS.register(proto.name, proto, aliases=aliases, lazy=False)

@@ -1,8 +1,9 @@
-"""The built-in model cards (registered on first lookup)."""
+"""The built-in model cards: :data:`BUILTIN_CARDS`, which :data:`~lode_bench.models.card.MODELS`
+loads itself on its first lookup (this module is never imported by ``card.py``)."""
 
 from __future__ import annotations
 
-from lode_bench.models.card import MODELS, ModelCard
+from lode_bench.models.card import ModelCard
 
 _A = "lode_bench.models.archs"
 
@@ -122,9 +123,3 @@ BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
         ("outputs", "precomputed")),
 )
 
-
-def register_builtin_models() -> None:
-    """Register the built-in cards once (idempotent)."""
-    for card, aliases in BUILTIN_CARDS:
-        if card.name not in MODELS:
-            MODELS.register(card.name, card, aliases=aliases, lazy=False)
