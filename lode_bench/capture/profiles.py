@@ -100,6 +100,10 @@ def profile_path(name: str) -> Path:
 PROFILE_REF = "profile:"
 
 
+class ProfileLoopError(ConfigError):
+    """Camera profiles whose ``response`` references lead back to one already on the chain."""
+
+
 def resolve_response(spec: str | dict, *, base_dir: Path | None = None) -> CameraResponse:
     """The response a recipe or profile value names: ``"profile:<name>"`` takes that camera
     profile's response, every other form goes to
@@ -121,7 +125,8 @@ def _resolve_response(spec: str | dict, base_dir: Path | None,
     seen = [q for q, _ in chain]
     if p.resolve() in seen:
         loop = " -> ".join([*(n for _, n in chain[seen.index(p.resolve()):]), name])
-        raise ConfigError(f"response {spec!r}: camera profiles refer to each other in a loop ({loop})")
+        raise ProfileLoopError(f"{chain[-1][0]}: response {spec!r}: camera profiles refer to each "
+                               f"other in a loop ({loop})")
     return _load_profile(p, chain).response
 
 
@@ -154,6 +159,8 @@ def _load_profile(p: Path, chain: tuple[tuple[Path, str], ...]) -> CameraProfile
         raise ConfigError(f"{p}: unknown key(s) {sorted(unknown)}; allowed: {sorted(PROFILE_KEYS)}")
     try:
         response = _resolve_response(doc.get("response", "srgb"), p.parent, chain)
+    except ProfileLoopError:
+        raise  # names the file where the loop closes; the profiles leading to it are in the loop
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from exc
     noise = _float_map(p, "noise", doc.get("noise") or {}, {"beta1", "beta2"})

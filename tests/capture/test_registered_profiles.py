@@ -23,7 +23,7 @@ def profile_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_profile_naming_itself_is_a_config_error(profile_dir: Path) -> None:
     (profile_dir / "selfish.yaml").write_text("name: selfish\nresponse: profile:selfish\n")
-    with pytest.raises(ConfigError, match=r"selfish\.yaml: .*loop \(selfish -> selfish\)"):
+    with pytest.raises(ConfigError, match=r"selfish\.yaml: response 'profile:selfish': .*loop \(selfish -> selfish\)"):
         load_profile("selfish")
     with pytest.raises(ConfigError, match=r"loop \(selfish -> selfish\)"):
         resolve_response("profile:selfish")
@@ -35,7 +35,8 @@ def test_profiles_naming_each_other_are_a_config_error(profile_dir: Path) -> Non
     (profile_dir / "c.yaml").write_text("response: profile:b\n")
     with pytest.raises(ConfigError, match=r"loop \(b -> c -> b\)") as err:
         load_profile("a")
-    assert "\n" not in str(err.value)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{(profile_dir / 'c.yaml').resolve()}: response 'profile:b'")
 
 
 def test_a_chain_of_profiles_resolves(profile_dir: Path) -> None:
