@@ -21,7 +21,7 @@ import numpy as np
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
 from lode_bench.io.images import read_image, read_mask, to_uint8
 from lode_bench.metrics.base import METRICS
-from lode_bench.registry import Registry
+from lode_bench.registry import DuplicateEntryError, Registry
 
 MaskRule = Literal["none", "optional", "required"]
 DEPTH16_TEXT = {"round": "16-bit files scored as round(v / 257)",
@@ -244,8 +244,10 @@ def metric_spec(name: str) -> Any:
         from lode_bench.metrics.nriqa import pyiqa_metric_spec
 
         spec = pyiqa_metric_spec(name.partition(":")[2])
-        if spec.name not in METRICS:
+        try:
             METRICS.register(spec.name, spec, lazy=False)
+        except DuplicateEntryError:  # another thread registered it first
+            return METRICS.get(spec.name)
         return spec
 
 
