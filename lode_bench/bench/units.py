@@ -83,13 +83,6 @@ def _worker_model(spec: ModelSpec) -> Any:
         return _MODEL_CACHE[key]
 
 
-def _ensure_metrics() -> None:
-    """Worker processes start with an empty metric registry: fill it (idempotent)."""
-    from lode_bench.metrics.catalog import register_builtin_metrics
-
-    register_builtin_metrics()
-
-
 class OutputWriteError(LodeBenchError):
     """Writing a saved output failed (disk full, permissions): a failure of the tool, not of
     the model, so the run stops instead of storing an error row."""
@@ -140,7 +133,6 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
     if unit.error is not None:
         return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s, detail=unit.error_detail)
     try:
-        _ensure_metrics()
         s = unit.sample
         if s.sharp is None and unit.protocol.needs_reference:
             raise LodeBenchError(f"{s.id}: sample has no ground truth; full-reference protocol "

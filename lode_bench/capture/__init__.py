@@ -10,7 +10,7 @@ from lode_bench.capture.frames import (
     VideoFrameSource,
     open_frame_source,
 )
-from lode_bench.capture.profiles import CameraProfile, list_profiles, load_profile
+from lode_bench.capture.profiles import CameraProfile, list_profiles, load_profile, resolve_response
 from lode_bench.capture.response import (
     CameraResponse,
     extrapolate_reds_table,
@@ -46,6 +46,7 @@ __all__ = [
     "load_inverse_crf_table",
     "load_profile",
     "open_frame_source",
+    "resolve_response",
     "response_from_spec",
     "save_inverse_crf_table",
 ]

@@ -3,7 +3,8 @@
 A profile file (``capture/profiles/<name>.yaml``)::
 
     name: rsblur-camera
-    response: srgb                 # identity | srgb | gamma | gamma-<g> | {kind: table, path: ...}
+    response: srgb                 # identity | srgb | gamma | gamma-<g> | profile:<name>
+                                   #   | {kind: table, path: ...}
     noise: {beta1: 1.0e-4, beta2: 9.1504e-4}        # Poisson-Gaussian, optional
     white_balance: {red_gain: [1.9, 2.4], blue_gain: [1.5, 1.9]}   # optional
     ccm: [[...], [...], [...]]     # camera RGB -> linear sRGB, optional (identity)
@@ -15,7 +16,10 @@ deviation, as in RSBlur's code). ``white_balance``: ranges the red / blue gains 
 from (``[g, g]`` for a fixed gain). ``ccm``: a 3×3 matrix ``M`` with
 ``linear_srgb = M @ camera_rgb`` (column vectors), or a list of them (one drawn per image).
 
-Recipes name a profile as ``profile:<name>``; a path to a YAML file also works.
+Recipes name a profile as ``profile:<name>``; a path to a YAML file also works. This module
+is the only one that resolves ``profile:`` references (:func:`resolve_response`; a profile's
+own ``response`` may name another profile); a chain of references that comes back to a
+profile already on it is a :class:`~lode_bench.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -93,6 +97,39 @@ def profile_path(name: str) -> Path:
     return p
 
 
+PROFILE_REF = "profile:"
+
+
+class ProfileLoopError(ConfigError):
+    """Camera profiles whose ``response`` references lead back to one already on the chain."""
+
+
+def resolve_response(spec: str | dict, *, base_dir: Path | None = None) -> CameraResponse:
+    """The response a recipe or profile value names: ``"profile:<name>"`` takes that camera
+    profile's response, every other form goes to
+    :func:`~lode_bench.capture.response.response_from_spec`.
+
+    Raises:
+        ConfigError: a bad value, or profiles that refer to each other in a loop.
+        UnknownNameError: no such profile.
+    """
+    return _resolve_response(spec, base_dir, ())
+
+
+def _resolve_response(spec: str | dict, base_dir: Path | None,
+                      chain: tuple[tuple[Path, str], ...]) -> CameraResponse:
+    if not (isinstance(spec, str) and spec.startswith(PROFILE_REF)):
+        return response_from_spec(spec, base_dir=base_dir)
+    name = spec[len(PROFILE_REF):]
+    p = profile_path(name)
+    seen = [q for q, _ in chain]
+    if p.resolve() in seen:
+        loop = " -> ".join([*(n for _, n in chain[seen.index(p.resolve()):]), name])
+        raise ProfileLoopError(f"{chain[-1][0]}: response {spec!r}: camera profiles refer to each "
+                               f"other in a loop ({loop})")
+    return _load_profile(p, chain).response
+
+
 def load_profile(name_or_path: str | Path) -> CameraProfile:
     """Load a profile by name (from ``capture/profiles``) or from a YAML file.
 
@@ -108,6 +145,12 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     explicit = isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml")
     if not (explicit and p.is_file()):
         p = profile_path(str(name_or_path))
+    return _load_profile(p, ())
+
+
+def _load_profile(p: Path, chain: tuple[tuple[Path, str], ...]) -> CameraProfile:
+    """Read the profile file ``p``; ``chain`` holds the profiles whose responses led here."""
+    chain = (*chain, (p.resolve(), p.stem))
     doc = load_yaml(p)
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a profile must be a mapping")
@@ -115,7 +158,9 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     if unknown:
         raise ConfigError(f"{p}: unknown key(s) {sorted(unknown)}; allowed: {sorted(PROFILE_KEYS)}")
     try:
-        response = response_from_spec(doc.get("response", "srgb"), base_dir=p.parent)
+        response = _resolve_response(doc.get("response", "srgb"), p.parent, chain)
+    except ProfileLoopError:
+        raise  # names the file where the loop closes; the profiles leading to it are in the loop
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from exc
     noise = _float_map(p, "noise", doc.get("noise") or {}, {"beta1", "beta2"})

@@ -230,18 +230,14 @@ def response_from_spec(spec: str | dict, *, base_dir: Path | None = None) -> Cam
     """Build a response from a recipe value.
 
     Accepted forms: ``"identity"``, ``"srgb"``, ``"gamma"`` (2.2), ``"gamma-2.4"``,
-    ``{"kind": "gamma", "gamma": 2.2}``, ``{"kind": "table", "path": "x.txt"}`` (REDS
-    format, relative to ``base_dir``), or ``"profile:<name>"`` (a camera profile, see
-    :mod:`lode_bench.capture.profiles`).
+    ``{"kind": "gamma", "gamma": 2.2}`` or ``{"kind": "table", "path": "x.txt"}`` (REDS
+    format, relative to ``base_dir``). References to camera profiles are resolved one
+    layer up, by :func:`lode_bench.capture.profiles.resolve_response`.
 
     Raises:
         ConfigError: naming the bad value.
     """
     if isinstance(spec, str):
-        if spec.startswith("profile:"):
-            from lode_bench.capture.profiles import load_named_profile
-
-            return load_named_profile(spec.split(":", 1)[1]).response
         if spec.startswith("gamma-"):
             try:
                 return CameraResponse("gamma", gamma=float(spec[6:]))
@@ -250,8 +246,8 @@ def response_from_spec(spec: str | dict, *, base_dir: Path | None = None) -> Cam
         if spec in ("identity", "srgb", "gamma"):
             return CameraResponse(spec)  # type: ignore[arg-type]
         raise ConfigError(
-            f"response: unknown value {spec!r} (use identity, srgb, gamma, gamma-<g>, "
-            "profile:<name> or a mapping with kind)"
+            f"response: unknown value {spec!r} (use identity, srgb, gamma, gamma-<g> "
+            "or a mapping with kind)"
         )
     if isinstance(spec, dict):
         kind = spec.get("kind")

@@ -104,9 +104,7 @@ def ls_protocols(as_json: bool) -> None:
 def ls_metrics(as_json: bool) -> None:
     """Every metric variant with its direction, range and colour rule."""
     from lode_bench.metrics.base import METRICS
-    from lode_bench.metrics.catalog import register_builtin_metrics
 
-    register_builtin_metrics()
     specs = [s for _, s in METRICS.items()]
     if as_json:
         click.echo(json.dumps([{"name": s.name, "higher_is_better": s.higher_is_better,

@@ -58,10 +58,8 @@ def score_nr(image_dir: Path, metrics: tuple[str, ...], weights_dir: Path | None
              device: str | None) -> None:
     """Rate every image of a folder with no-reference metrics and print the means."""
     from lode_bench.io import list_images, read_image
-    from lode_bench.metrics.catalog import register_builtin_metrics
     from lode_bench.metrics.protocols import metric_spec
 
-    register_builtin_metrics()
     files = list_images(image_dir)
     if not files:
         raise LodeBenchError(f"{image_dir}: no images found")

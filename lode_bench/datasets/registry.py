@@ -16,7 +16,7 @@ from typing import Any
 
 from lode_bench.datasets.types import DatasetError, DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
-from lode_bench.registry import Registry
+from lode_bench.registry import Registry, resolve_target
 
 Loader = Callable[..., DatasetIndex]
 
@@ -32,11 +32,7 @@ class DatasetKind:
     default_split: str | None = "test"
 
     def load(self, root: str | Path, **kw: Any) -> DatasetIndex:
-        fn = self.loader
-        if isinstance(fn, str):
-            from lode_bench.registry import load_object
-
-            fn = load_object(fn)
+        fn = resolve_target(self.loader, what=f"dataset kind {self.name!r}")
         opts = {**dict(self.options), **kw}
         if self.default_split is not None:
             opts.setdefault("split", self.default_split)
@@ -48,11 +44,14 @@ def _validate(obj: Any) -> None:
         raise LodeBenchError(f"dataset registry entries must be DatasetKind or callable, got {type(obj).__name__}")
 
 
-DATASETS: Registry[DatasetKind] = Registry("dataset", entry_point_group="lode_bench.datasets",
-                                           validate=_validate)
+#: every dataset kind: :data:`BUILTIN_KINDS` (loaded on first lookup), then the
+#: ``lode_bench.datasets`` entry-point plugins.
+DATASETS: Registry[DatasetKind] = Registry(
+    "dataset", builtins="lode_bench.datasets.registry:BUILTIN_KINDS",
+    entry_point_group="lode_bench.datasets", validate=_validate)
 
 _L = "lode_bench.datasets.loaders"
-_BUILTIN = (
+BUILTIN_KINDS: tuple[tuple[DatasetKind, tuple[str, ...]], ...] = (
     (DatasetKind("gopro", f"{_L}:load_gopro", "GoPro, 'blur' track (MPRNet-era tables)", (("track", "blur"),)), ()),
     (DatasetKind("gopro-gamma", f"{_L}:load_gopro", "GoPro, 'blur_gamma' track (DeepDeblur's tables)",
                  (("track", "blur_gamma"),)), ("gopro-blur-gamma",)),
@@ -77,14 +76,8 @@ _BUILTIN = (
 )
 
 
-def register_builtin_datasets() -> None:
-    for kind, aliases in _BUILTIN:
-        if kind.name not in DATASETS:
-            DATASETS.register(kind.name, kind, aliases=aliases, lazy=False)
-
-
 def list_dataset_kinds() -> list[DatasetKind]:
-    register_builtin_datasets()
+    """Every registered dataset kind (a plugin's bare loader shows as a ``plugin`` kind)."""
     out = []
     for name, k in DATASETS.items():
         out.append(k if isinstance(k, DatasetKind) else DatasetKind(name, k, "plugin"))
@@ -217,7 +210,6 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
 
 
 def _resolve(spec: str, split: str | None, opts: dict[str, Any], full_verify: bool = False) -> DatasetIndex:
-    register_builtin_datasets()
     kind, sep, path = spec.partition(":")
     if not sep or (len(kind) == 1 and path.startswith(("\\", "/"))):  # no kind, or a Windows drive
         p = Path(spec)

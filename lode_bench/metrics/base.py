@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
-from lode_bench.registry import Registry
+from lode_bench.registry import Registry, resolve_target
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,7 @@ class MetricSpec:
         """``None`` when the metric can run with ``params``, else the one-line reason."""
         if self.check is None:
             return None
-        fn = self.check
-        if isinstance(fn, str):
-            from lode_bench.registry import load_object
-
-            fn = load_object(fn)
+        fn = resolve_target(self.check, what=f"metric {self.name!r} check")
         try:
             fn(**{**self.defaults, **params})
         except LodeBenchError as exc:
@@ -80,11 +76,8 @@ class MetricSpec:
 
     def resolve(self) -> Callable[..., Any]:
         """The metric callable (imports it on first use)."""
-        if callable(self.fn):
-            return self.fn
-        from lode_bench.registry import load_object
-
-        return load_object(self.fn)
+        fn: Callable[..., Any] = resolve_target(self.fn, what=f"metric {self.name!r}")
+        return fn
 
     def compute(
         self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
@@ -124,8 +117,11 @@ def _validate_spec(obj: Any) -> None:
         raise LodeBenchError(f"metric registry entries must be MetricSpec, got {type(obj).__name__}")
 
 
+#: every metric: the built-ins of :mod:`lode_bench.metrics.catalog` (loaded on first lookup),
+#: then the ``lode_bench.metrics`` entry-point plugins (entries name a ``MetricSpec``).
 METRICS: Registry[MetricSpec] = Registry(
-    "metric", entry_point_group="lode_bench.metrics", validate=_validate_spec
+    "metric", builtins="lode_bench.metrics.catalog:builtin_metric_specs",
+    entry_point_group="lode_bench.metrics", validate=_validate_spec,
 )
 
 

@@ -1,15 +1,15 @@
-"""The built-in metric variants, registered into :data:`lode_bench.metrics.base.METRICS`.
+"""The built-in metric variants: the built-ins of :data:`lode_bench.metrics.base.METRICS`.
 
 Each :class:`~lode_bench.metrics.base.MetricSpec` points lazily (``"module:attr"``) at a
 pure function of this package, so listing metrics imports neither OpenCV-heavy code
-nor torch. :func:`register_builtin_metrics` is idempotent.
+nor torch. The registry loads :func:`builtin_metric_specs` itself on its first lookup.
 """
 
 from __future__ import annotations
 
 import math
 
-from lode_bench.metrics.base import METRICS, MetricSpec
+from lode_bench.metrics.base import MetricSpec
 
 _M = "lode_bench.metrics"
 _U8 = "H×W×3 RGB uint8 (or float with data_range); compared as given"
@@ -229,9 +229,3 @@ def nr_metric_specs() -> list[tuple[MetricSpec, tuple[str, ...]]]:
         ), ("clip_iqa",) if name == "clipiqa" else ()))
     return out
 
-
-def register_builtin_metrics() -> None:
-    """Register every built-in metric into ``METRICS``; safe to call more than once."""
-    for spec, aliases in builtin_metric_specs():
-        if spec.name not in METRICS:
-            METRICS.register(spec.name, spec, aliases=aliases, lazy=False)

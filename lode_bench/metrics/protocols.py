@@ -21,7 +21,7 @@ import numpy as np
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
 from lode_bench.io.images import read_image, read_mask, to_uint8
 from lode_bench.metrics.base import METRICS
-from lode_bench.registry import Registry
+from lode_bench.registry import DuplicateEntryError, Registry
 
 MaskRule = Literal["none", "optional", "required"]
 DEPTH16_TEXT = {"round": "16-bit files scored as round(v / 257)",
@@ -250,18 +250,15 @@ def metric_spec(name: str) -> Any:
     try:
         return METRICS.get(name)
     except UnknownNameError:
-        from lode_bench.metrics.catalog import register_builtin_metrics
-
-        register_builtin_metrics()  # a fresh worker process starts with an empty registry
-        if name in METRICS:
-            return METRICS.get(name)
         if not name.startswith("pyiqa:"):
             raise
         from lode_bench.metrics.nriqa import pyiqa_metric_spec
 
         spec = pyiqa_metric_spec(name.partition(":")[2])
-        if spec.name not in METRICS:
+        try:
             METRICS.register(spec.name, spec, lazy=False)
+        except DuplicateEntryError:  # another thread registered it first
+            return METRICS.get(spec.name)
         return spec
 
 
@@ -277,15 +274,13 @@ def _validate(obj: Any) -> None:
         raise LodeBenchError(f"protocol registry entries must be Protocol, got {type(obj).__name__}")
 
 
-PROTOCOLS: Registry[Protocol] = Registry("protocol", validate=_validate)
+#: every protocol; the built-ins (:func:`builtin_protocols`) load on the first lookup.
+PROTOCOLS: Registry[Protocol] = Registry(
+    "protocol", builtins="lode_bench.metrics.protocols:builtin_protocols", validate=_validate)
 
 
 def get_protocol(name: str) -> Protocol:
     """The protocol registered as ``name`` (``"name@version"`` checks the version)."""
-    from lode_bench.metrics.catalog import register_builtin_metrics
-
-    register_builtin_metrics()
-    _register_builtin_protocols()
     base, _, version = name.partition("@")
     proto = PROTOCOLS.get(base)
     if version and version != proto.version:
@@ -294,10 +289,7 @@ def get_protocol(name: str) -> Protocol:
 
 
 def list_protocols() -> list[Protocol]:
-    from lode_bench.metrics.catalog import register_builtin_metrics
-
-    register_builtin_metrics()
-    _register_builtin_protocols()
+    """Every registered protocol, sorted by name."""
     return [p for _, p in PROTOCOLS.items()]
 
 
@@ -311,7 +303,8 @@ _GLOW_NR = (("MANIQA", "maniqa"), ("LIQE", "liqe"), ("NRQM", "nrqm"), ("CLIP-IQA
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
-def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
+def builtin_protocols() -> list[tuple[Protocol, tuple[str, ...]]]:
+    """The built-in protocols with their aliases (the built-ins of :data:`PROTOCOLS`)."""
     return [
         (Protocol(
             name="gopro", version="1",
@@ -421,8 +414,3 @@ def _builtin() -> list[tuple[Protocol, tuple[str, ...]]]:
             calls=(MetricCall("NIQE", "niqe"),)), ()),
     ]
 
-
-def _register_builtin_protocols() -> None:
-    for proto, aliases in _builtin():
-        if proto.name not in PROTOCOLS:
-            PROTOCOLS.register(proto.name, proto, aliases=aliases, lazy=False)

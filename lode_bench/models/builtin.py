@@ -1,8 +1,9 @@
-"""The built-in model cards (registered on first lookup)."""
+"""The built-in model cards: :data:`BUILTIN_CARDS`, which :data:`~lode_bench.models.card.MODELS`
+loads itself on its first lookup (this module is never imported by ``card.py``)."""
 
 from __future__ import annotations
 
-from lode_bench.models.card import MODELS, ModelCard
+from lode_bench.models.card import ModelCard
 from lode_bench.models.published_weights import WEIGHT_CARDS
 from lode_bench.models.weights import tagged_cards
 
@@ -151,10 +152,3 @@ ARCH_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
 # every card: the architectures, then one card per published weight file (``arch.tag``)
 BUILTIN_CARDS: tuple[tuple[ModelCard, tuple[str, ...]], ...] = (
     ARCH_CARDS + tagged_cards((c for c, _ in ARCH_CARDS), WEIGHT_CARDS))
-
-
-def register_builtin_models() -> None:
-    """Register the built-in cards once (idempotent)."""
-    for card, aliases in BUILTIN_CARDS:
-        if card.name not in MODELS:
-            MODELS.register(card.name, card, aliases=aliases, lazy=False)

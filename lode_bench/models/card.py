@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import sha256_file
-from lode_bench.registry import Registry, load_object
+from lode_bench.registry import Registry, resolve_target
 
 if TYPE_CHECKING:
     from lode_bench.models.weights import WeightCard
@@ -102,12 +102,8 @@ class ModelCard:
 
     def resolve_factory(self) -> Callable[..., Any]:
         """The factory callable (imports a lazy ``"module:attr"`` target)."""
-        if callable(self.factory):
-            return self.factory
-        try:
-            return load_object(self.factory)
-        except Exception as exc:
-            raise LodeBenchError(f"model {self.name!r}: cannot import {self.factory}: {exc}") from exc
+        fn: Callable[..., Any] = resolve_target(self.factory, what=f"model {self.name!r}")
+        return fn
 
     def summary(self) -> dict[str, Any]:
         """Plain-data view of the card (for provenance and ``ls``)."""
@@ -142,8 +138,11 @@ def _validate(obj: Any) -> None:
         raise LodeBenchError(f"model registry entries must be ModelCard, got {type(obj).__name__}")
 
 
-MODELS: Registry[ModelCard] = Registry("model", entry_point_group="lode_bench.models",
-                                       validate=_validate)
+#: every model card: the built-ins of :mod:`lode_bench.models.builtin` (imported on the first
+#: lookup, so this module never imports it), then the ``lode_bench.models`` plugins.
+MODELS: Registry[ModelCard] = Registry(
+    "model", builtins="lode_bench.models.builtin:BUILTIN_CARDS",
+    entry_point_group="lode_bench.models", validate=_validate)
 
 
 def register_model(card: ModelCard, *, aliases: tuple[str, ...] = ()) -> ModelCard:
@@ -153,20 +152,14 @@ def register_model(card: ModelCard, *, aliases: tuple[str, ...] = ()) -> ModelCa
 
 
 def get_model_card(name: str) -> ModelCard:
-    """The card registered as ``name`` (or an alias); built-ins are registered on first use.
+    """The card registered as ``name`` (or an alias).
 
     Raises:
         UnknownNameError: with close matches.
     """
-    from lode_bench.models.builtin import register_builtin_models
-
-    register_builtin_models()
     return MODELS.get(name)
 
 
 def list_model_cards() -> list[ModelCard]:
     """All registered cards (broken plugins warn and are skipped)."""
-    from lode_bench.models.builtin import register_builtin_models
-
-    register_builtin_models()
     return [c for _, c in MODELS.items()]

@@ -17,7 +17,7 @@ from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import sha256_file
 from lode_bench.models.base import Deblurrer, FunctionDeblurrer
 from lode_bench.models.card import ModelCard, get_model_card
-from lode_bench.registry import load_object
+from lode_bench.registry import resolve_target
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def function_factory(card: ModelCard, checkpoint: str | None, *, fn: str, **opti
     """Factory of ``numpy`` cards: wraps the function named by ``fn``."""
     if checkpoint is not None:
         raise LodeBenchError(f"model {card.name!r} takes no checkpoint (got {checkpoint!r})")
-    return FunctionDeblurrer(card, load_object(fn), **options)
+    return FunctionDeblurrer(card, resolve_target(fn, what=f"model {card.name!r} function"), **options)
 
 
 def load_model(spec: ModelSpec, *, device: str = "auto", amp: bool = False, tile: int | None = None,

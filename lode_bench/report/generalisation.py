@@ -112,9 +112,7 @@ def metric_direction(column: str, protocol: str | None) -> tuple[bool, str, bool
     source = "name"
     try:
         from lode_bench.metrics.base import METRICS
-        from lode_bench.metrics.catalog import register_builtin_metrics
 
-        register_builtin_metrics()
         if protocol:
             from lode_bench.metrics.protocols import get_protocol
 
@@ -162,10 +160,8 @@ def resolve_train_sets(methods: Sequence[str], tables: Sequence[SummaryTable],
     for m in methods:
         if out[m] is None:
             try:
-                from lode_bench.models.builtin import register_builtin_models
                 from lode_bench.models.card import MODELS, get_model_card
 
-                register_builtin_models()
                 if m in MODELS:
                     card_ts = get_model_card(m).training_set
                     out[m] = card_ts if card_ts and card_ts.lower() not in ("none", "n/a") else None

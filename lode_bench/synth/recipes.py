@@ -61,8 +61,8 @@ from typing import Any
 
 import numpy as np
 
-from lode_bench.capture.profiles import CameraProfile, load_named_profile
-from lode_bench.capture.response import CameraResponse, response_from_spec
+from lode_bench.capture.profiles import CameraProfile, load_named_profile, resolve_response
+from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError, UnknownNameError
 from lode_bench.io.yamlfile import load_yaml, short_repr
 
@@ -89,7 +89,7 @@ def _pair_or_none(v: Any) -> bool:
 
 def _response(v: Any) -> bool:
     if isinstance(v, str):
-        return True  # the string forms are checked by response_from_spec (named errors)
+        return True  # the string forms are checked by resolve_response (named errors)
     if not isinstance(v, dict) or not isinstance(v.get("kind"), str):
         return False
     return (("gamma" not in v or (_num(v["gamma"]) and v["gamma"] > 0))
@@ -340,7 +340,7 @@ class Recipe:
     def response(self, spec: Any = None) -> CameraResponse:
         """The response named by ``spec`` (default: the recipe's ``response``)."""
         base = self.source_path.parent if self.source_path else None
-        return response_from_spec(self.config["response"] if spec is None else spec, base_dir=base)
+        return resolve_response(self.config["response"] if spec is None else spec, base_dir=base)
 
     def tracks(self) -> dict[str, CameraResponse]:
         """Blurry output roles and the response each is averaged in."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lode_bench.metrics.base import METRICS, MetricSpec
-from lode_bench.metrics.catalog import builtin_metric_specs, register_builtin_metrics
+from lode_bench.metrics.catalog import builtin_metric_specs
 from lode_bench.metrics.psnr import psnr
 from lode_bench.metrics.ssim import ssim_gaussian, ssim_matlab_2d, ssim_wang
 from tests.metrics.metrics_data import real_pair
@@ -20,22 +20,18 @@ REQUIRED = {
 }
 
 
-def test_register_is_idempotent_and_complete() -> None:
-    register_builtin_metrics()
-    register_builtin_metrics()
+def test_builtins_load_on_first_lookup_and_are_complete() -> None:
     assert REQUIRED <= set(METRICS.names())
     for spec, _ in builtin_metric_specs():
         assert isinstance(METRICS.get(spec.name), MetricSpec)
 
 
 def test_every_spec_resolves_to_a_callable() -> None:
-    register_builtin_metrics()
     for spec, _ in builtin_metric_specs():
         assert callable(METRICS.get(spec.name).resolve()), spec.name
 
 
 def test_metadata_is_honest() -> None:
-    register_builtin_metrics()
     assert METRICS.get("lpips_alex").higher_is_better is False
     assert METRICS.get("psnr").value_range == (0.0, math.inf)
     assert METRICS.get("local_psnr_bladenet").legacy is True
@@ -47,7 +43,6 @@ def test_metadata_is_honest() -> None:
 
 
 def test_compute_applies_defaults() -> None:
-    register_builtin_metrics()
     out, gt = real_pair("gopro", "restormer")
     assert METRICS.get("psnr").compute(out, gt)["psnr"] == psnr(out, gt)
     assert METRICS.get("psnr_y").compute(out, gt)["psnr_y"] == psnr(out, gt, colour="y")
@@ -66,3 +61,30 @@ def test_compute_applies_defaults() -> None:
     assert vals["psnr_w"] > 0
     with pytest.raises(Exception, match="needs a mask"):
         METRICS.get("ssim_w").compute(out, gt)
+
+
+def test_plugin_named_like_a_builtin_metric_is_refused(monkeypatch) -> None:
+    """A plugin called ``psnr`` must not replace the built-in PSNR (it used to, silently)."""
+    import sys
+    import types
+    from importlib import metadata
+
+    from lode_bench.registry import Registry
+
+    mod = types.ModuleType("lb_fake_metric_plugin")
+    mod.SPEC = MetricSpec(name="psnr", fn=lambda p, t: 0.0, higher_is_better=True,
+                          value_range=(0.0, 1.0), colour="RGB", input_rule="any", description="fake")
+    monkeypatch.setitem(sys.modules, "lb_fake_metric_plugin", mod)
+    eps = [metadata.EntryPoint(n, "lb_fake_metric_plugin:SPEC", "lode_bench.metrics")
+           for n in ("psnr", "ssim_basicsr", "fancy")]
+    monkeypatch.setattr(metadata, "entry_points",
+                        lambda group=None: eps if group == "lode_bench.metrics" else [])
+    reg = Registry("metric", builtins=METRICS.builtins, entry_point_group=METRICS.entry_point_group,
+                   validate=lambda v: None)
+    with pytest.warns(UserWarning, match="ignoring metric plugin .* collides with the built-in") as rec:
+        names = reg.names()
+    assert sorted(str(w.message).split("'")[1] for w in rec) == ["psnr", "ssim_basicsr"]
+    assert "fancy" in names and reg.get("fancy") is mod.SPEC
+    assert reg.get("psnr").fn == "lode_bench.metrics.psnr:psnr" and reg.source("psnr") == "builtin"
+    assert reg.canonical("ssim_basicsr") == "ssim_gaussian"  # a built-in alias is not taken either
+    assert set(reg.plugin_errors) == {"psnr", "ssim_basicsr"}

@@ -12,7 +12,6 @@ import pytest
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image
 from lode_bench.metrics.base import METRICS
-from lode_bench.metrics.catalog import register_builtin_metrics
 from lode_bench.metrics.niqe import niqe
 from lode_bench.metrics.protocols import MetricCall, Protocol, get_protocol
 from tests.metrics.metrics_data import DATA
@@ -25,7 +24,6 @@ def _img(name: str) -> np.ndarray:
 
 
 def test_nr_metric_metadata() -> None:
-    register_builtin_metrics()
     for name, higher in [("maniqa", True), ("liqe", True), ("nrqm", True), ("clipiqa", True),
                          ("pi", False), ("brisque", False), ("niqe", False), ("ilniqe", False),
                          ("niqe_matlab", False), ("musiq", True)]:
@@ -135,7 +133,6 @@ def test_missing_weights_one_line(pyiqa, tmp_path: Path) -> None:
         pyiqa_score(_img("I04_dist"), name="musiq", weights_dir=str(tmp_path), device="cpu")
     msg = str(e.value)
     assert "musiq_koniq_ckpt" in msg and str(tmp_path) in msg and "\n" not in msg
-    register_builtin_metrics()
     reason = METRICS.get("brisque").availability(weights_dir=str(tmp_path))
     assert reason is not None and "brisque_svm_weights.pth" in reason
 

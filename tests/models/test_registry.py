@@ -9,7 +9,6 @@ from importlib import metadata
 
 import pytest
 
-import lode_bench.models.builtin as builtin
 import lode_bench.models.card as card_mod
 from lode_bench.cli.ls import format_entries, ls_entries
 from lode_bench.errors import LodeBenchError, UnknownNameError
@@ -20,9 +19,9 @@ from lode_bench.registry import DuplicateEntryError, Registry
 @pytest.fixture
 def fresh_models(monkeypatch):
     """A fresh, empty model registry (built-ins re-registered on first lookup)."""
-    reg = Registry("model", entry_point_group="lode_bench.models", validate=card_mod._validate)
+    reg = Registry("model", builtins=card_mod.MODELS.builtins, entry_point_group="lode_bench.models",
+                   validate=card_mod._validate)
     monkeypatch.setattr(card_mod, "MODELS", reg)
-    monkeypatch.setattr(builtin, "MODELS", reg)
     return reg
 
 
