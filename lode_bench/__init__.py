@@ -49,7 +49,24 @@ _EXPORTS: dict[str, str] = {
     "write_image": "lode_bench.io.images:write_image",
 }
 
-__all__ = ["LodeBenchError", "__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "LodeBenchError",
+    "__version__",
+    "FolderScores",
+    "align_dataset",
+    "build_builtin_dataset",
+    "build_report",
+    "example_dirs",
+    "get_protocol",
+    "list_protocols",
+    "list_recipes",
+    "load_recipe",
+    "read_image",
+    "run_benchmark",
+    "score_folders",
+    "synthesise",
+    "write_image",
+]
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from lode_bench.align.dataset import align_dataset

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import click
 
-from lode_bench.align.dataset import align_dataset
-from lode_bench.align.geometric import GeometricConfig
-from lode_bench.align.masks import MaskConfig
-from lode_bench.align.photometric import PhotometricConfig
-from lode_bench.align.pipeline import AlignConfig
-from lode_bench.align.qc import QCThresholds
-from lode_bench.align.transforms import MOTION_MODELS
 from lode_bench.errors import LodeBenchError
+
+# lode_bench.align.transforms.MOTION_MODELS, spelled out so that ``lode-bench --help`` does
+# not import OpenCV (tests/test_api.py checks that the two agree)
+MOTION_CHOICES = ("translation", "euclidean", "affine", "homography")
 
 
 @click.command("align")
@@ -24,7 +21,7 @@ from lode_bench.errors import LodeBenchError
               show_default=True, help="One registration per pair, or one per scene from its reference pair.")
 @click.option("--reference", default=None,
               help="Name key of each scene's reference pair in per-scene mode (default: first by name).")
-@click.option("--motion", type=click.Choice(list(MOTION_MODELS)), default="homography", show_default=True)
+@click.option("--motion", type=click.Choice(list(MOTION_CHOICES)), default="homography", show_default=True)
 @click.option("--init", "init", type=click.Choice(["phase", "features", "identity"]), default="phase",
               show_default=True, help="Initialisation of ECC.")
 @click.option("--iterations", type=click.IntRange(1, 10000), default=300, show_default=True,
@@ -78,6 +75,13 @@ def align_command(
     INPUT_DIR holds <scene>/blur/* and <scene>/sharp/* (or a flat blur/ and sharp/);
     files pair by name. Writes the dataset, qc.csv and qc_overview.png to --out.
     """
+    from lode_bench.align.dataset import align_dataset
+    from lode_bench.align.geometric import GeometricConfig
+    from lode_bench.align.masks import MaskConfig
+    from lode_bench.align.photometric import PhotometricConfig
+    from lode_bench.align.pipeline import AlignConfig
+    from lode_bench.align.qc import QCThresholds
+
     method = photometric if photometric != "auto" else ("lstsq" if local else "meanstd")
     try:
         cfg = AlignConfig(

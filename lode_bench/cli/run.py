@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from lode_bench.errors import LodeBenchError
-from lode_bench.io.yamlfile import loads_yaml
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:
@@ -42,6 +41,8 @@ def summary_table(summaries: list[Any]) -> str:
 
 def _parse_opts(pairs: tuple[str, ...]) -> dict[str | None, dict[str, Any]]:
     """``KEY=VALUE`` (every torch model) or ``MODEL:KEY=VALUE`` (that model) -> {model: {key: value}}."""
+    from lode_bench.io.yamlfile import loads_yaml
+
     out: dict[str | None, dict[str, Any]] = {}
     for p in pairs:
         k, sep, v = p.partition("=")

@@ -270,7 +270,23 @@ PROTOCOLS: Registry[Protocol] = Registry("protocol", validate=_validate)
 
 
 def get_protocol(name: str) -> Protocol:
-    """The protocol registered as ``name`` (``"name@version"`` checks the version)."""
+    """The protocol registered as ``name`` (``"name@version"`` checks the version).
+
+    Raises:
+        UnknownNameError: no protocol of that name (the message suggests close ones).
+        LodeBenchError: the protocol exists at another version.
+
+    Example:
+        >>> proto = get_protocol("realblur")
+        >>> proto.name, proto.columns
+        ('realblur', ['PSNR', 'SSIM'])
+        >>> get_protocol("gopro@1").mask
+        'none'
+        >>> get_protocol("gopro@9")
+        Traceback (most recent call last):
+        ...
+        lode_bench.errors.LodeBenchError: protocol 'gopro' is at version 1, not 9
+    """
     from lode_bench.metrics.catalog import register_builtin_metrics
 
     register_builtin_metrics()
@@ -283,6 +299,13 @@ def get_protocol(name: str) -> Protocol:
 
 
 def list_protocols() -> list[Protocol]:
+    """Every registered protocol (built-in and from plugins), sorted by name.
+
+    Example:
+        >>> names = [p.name for p in list_protocols()]
+        >>> {"gopro", "realblur", "lode", "basicsr-y"} <= set(names)
+        True
+    """
     from lode_bench.metrics.catalog import register_builtin_metrics
 
     register_builtin_metrics()
