@@ -134,3 +134,14 @@ def test_synthesise_equals_run_recipe(tmp_path):
     assert c.manifest_hash == a.manifest_hash  # a Recipe object works too; the re-run resumes
     with pytest.raises(UnknownNameError, match="unknown synthesis recipe"):
         synthesise("no-such-recipe", tmp_path / "c")
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
+    assert blocks, "README has no Python example"
+    monkeypatch.chdir(tmp_path)
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"README.md python block {i + 1}", "exec"), {})  # noqa: S102
+    assert (tmp_path / "report" / "index.html").is_file()
