@@ -128,3 +128,17 @@ def test_other_import_errors_fail(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", fake_import)
     with pytest.raises(ModuleNotFoundError):
         _import_or_skip("lode_bench.nope")
+
+
+def test_flags_match_pyproject():
+    # `pytest --doctest-modules lode_bench` and this file judge examples the same way
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    with open(PACKAGE_ROOT.parent / "pyproject.toml", "rb") as fh:
+        names = tomllib.load(fh)["tool"]["pytest"]["ini_options"]["doctest_optionflags"]
+    flags = 0
+    for name in names:
+        flags |= doctest.OPTIONFLAGS_BY_NAME[name]
+    assert flags == OPTION_FLAGS
