@@ -10,7 +10,19 @@ from pathlib import Path
 
 
 class LodeBenchError(Exception):
-    """Base class for errors caused by user input (files, names, configuration)."""
+    """Base class for errors caused by user input (files, names, configuration).
+
+    Catch it to handle every problem with an input in one place; its message is one line
+    naming the file or key.
+
+    Example:
+        >>> from lode_bench import LodeBenchError, read_image
+        >>> try:
+        ...     read_image("no-such-image.png")
+        ... except LodeBenchError as exc:
+        ...     print(exc)
+        no-such-image.png: file not found
+    """
 
 
 class ImageReadError(LodeBenchError):

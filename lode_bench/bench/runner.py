@@ -229,6 +229,23 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
 
     Raises:
         LodeBenchError: bad dataset/model/protocol/checkpoint (before any row is written).
+
+    Example:
+        The identity baseline (the blurry input as output) on a small built-in dataset;
+        a second call finds every row in the store and skips it:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from lode_bench import build_builtin_dataset
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> data, store = Path(tmp.name, "data"), Path(tmp.name, "results.sqlite")
+        >>> _ = build_builtin_dataset(data, kind="local", n_samples=2, size=(64, 96))
+        >>> summary = run_benchmark("identity", str(data), "lode", store, progress=False)
+        >>> summary.model, summary.n_ok, summary.n_error, sorted(summary.means)
+        ('identity', 2, 0, ['PSNR', 'PSNR_w', 'SSIM', 'SSIM_w'])
+        >>> run_benchmark("identity", str(data), "lode", store, progress=False).n_skipped
+        2
+        >>> tmp.cleanup()
     """
     if kw:
         raise LodeBenchError(f"run_benchmark: unknown options {sorted(kw)}")

@@ -227,10 +227,19 @@ class DatasetWriter:
         ManifestError: ``root`` holds samples made with other ``identity`` values.
 
     Example:
-        >>> w = DatasetWriter("out/ds", "demo")  # doctest: +SKIP
-        >>> if not w.has_sample("0001"):  # doctest: +SKIP
-        ...     w.write_sample("0001", {"blur": b, "sharp": s})
-        >>> w.finalize()  # doctest: +SKIP
+        >>> import tempfile
+        >>> import numpy as np
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> blur, sharp = np.full((8, 8, 3), 90, np.uint8), np.full((8, 8, 3), 100, np.uint8)
+        >>> w = DatasetWriter(tmp.name, "demo")
+        >>> if not w.has_sample("0001"):
+        ...     _ = w.write_sample("0001", {"blur": blur, "sharp": sharp})
+        >>> manifest = w.finalize()
+        >>> manifest.name, manifest.samples[0]["files"]
+        ('demo', {'blur': 'test/blur/0001.png', 'sharp': 'test/sharp/0001.png'})
+        >>> DatasetWriter(tmp.name, "demo").has_sample("0001")  # a re-run resumes
+        True
+        >>> tmp.cleanup()
     """
 
     def __init__(self, root: str | Path, name: str, *, meta: Mapping[str, Any] | None = None,

@@ -137,9 +137,13 @@ def read_image(
         ImageReadError: naming the file and the reason.
 
     Example:
-        >>> img = read_image("gt/0001.png")  # doctest: +SKIP
-        >>> img.shape, img.dtype  # doctest: +SKIP
-        ((720, 1280, 3), dtype('uint8'))
+        >>> from lode_bench.examples import example_dirs
+        >>> _, gt = example_dirs("gopro", "restormer")
+        >>> img = read_image(gt / "GOPR0410_11_00-000205.png")
+        >>> img.shape, img.dtype
+        ((50, 125, 3), dtype('uint8'))
+        >>> read_image(gt / "GOPR0410_11_00-000205.png", dtype="float32").dtype
+        dtype('float32')
     """
     p = Path(path)
     if depth16 not in DEPTH16_RULES:
@@ -284,8 +288,22 @@ def write_image(
 ) -> Path:
     """Write an RGB or grey uint8/uint16 image atomically (format from the extension).
 
+    Missing parent folders are created; the file appears complete or not at all.
+
     Raises:
         ImageWriteError: naming the file when encoding fails.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> img = np.zeros((4, 6, 3), np.uint8)
+        >>> img[:, :3] = (255, 0, 0)
+        >>> path = write_image(Path(tmp.name) / "sub" / "red.png", img)
+        >>> read_image(path)[0, 0].tolist(), read_image(path).shape
+        ([255, 0, 0], (4, 6, 3))
+        >>> tmp.cleanup()
     """
     p = Path(path)
     try:

@@ -118,6 +118,15 @@ class LPIPSScorer:
         LPIPSWeightsMissing: backbone weights not found (checked before building).
 
     Example:
+        The backbone file is never downloaded; a missing one stops before anything is built:
+
+        >>> LPIPSScorer("alex", backbone_weights="no-such-file.pth")
+        Traceback (most recent call last):
+        ...
+        lode_bench.metrics.lpips_metric.LPIPSWeightsMissing: LPIPS backbone weights file given by backbone_weights not found: no-such-file.pth
+
+        With the file in the torch hub cache (not shipped, so not run here):
+
         >>> scorer = LPIPSScorer("alex")  # doctest: +SKIP
         >>> scorer(output_uint8, reference_uint8)  # doctest: +SKIP
         0.1380...

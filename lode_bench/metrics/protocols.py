@@ -280,7 +280,23 @@ PROTOCOLS: Registry[Protocol] = Registry(
 
 
 def get_protocol(name: str) -> Protocol:
-    """The protocol registered as ``name`` (``"name@version"`` checks the version)."""
+    """The protocol registered as ``name`` (``"name@version"`` checks the version).
+
+    Raises:
+        UnknownNameError: no protocol of that name (the message suggests close ones).
+        LodeBenchError: the protocol exists at another version.
+
+    Example:
+        >>> proto = get_protocol("realblur")
+        >>> proto.name, proto.columns
+        ('realblur', ['PSNR', 'SSIM'])
+        >>> get_protocol("gopro@1").mask
+        'none'
+        >>> get_protocol("gopro@9")
+        Traceback (most recent call last):
+        ...
+        lode_bench.errors.LodeBenchError: protocol 'gopro' is at version 1, not 9
+    """
     base, _, version = name.partition("@")
     proto = PROTOCOLS.get(base)
     if version and version != proto.version:
@@ -289,7 +305,13 @@ def get_protocol(name: str) -> Protocol:
 
 
 def list_protocols() -> list[Protocol]:
-    """Every registered protocol, sorted by name."""
+    """Every registered protocol (built-in and from plugins), sorted by name.
+
+    Example:
+        >>> names = [p.name for p in list_protocols()]
+        >>> {"gopro", "realblur", "lode", "basicsr-y"} <= set(names)
+        True
+    """
     return [p for _, p in PROTOCOLS.items()]
 
 

@@ -227,6 +227,20 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
 
     Raises:
         StoreError: when the store cannot be opened.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from lode_bench import build_builtin_dataset, run_benchmark
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> data, store = Path(tmp.name, "data"), Path(tmp.name, "results.sqlite")
+        >>> _ = build_builtin_dataset(data, kind="global", n_samples=2, size=(64, 96))
+        >>> _ = run_benchmark("identity", str(data), "gopro", store, progress=False)
+        >>> report = build_report(store, Path(tmp.name, "report"), n_resamples=200,
+        ...                       visuals=False, progress=False)
+        >>> report.index.is_file(), [(t.dataset, t.protocol) for t in report.tables]
+        (True, [('lode-builtin', 'gopro')])
+        >>> tmp.cleanup()
     """
     from lode_bench.bench.store import ResultsStore
 

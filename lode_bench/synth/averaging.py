@@ -53,10 +53,15 @@ class FrameAccumulator:
             output (default sRGB); code frames are encoded back through ``response``.
 
     Example:
+        A black and a white frame average to half the light, which a 2.2 gamma encodes
+        as 186, not 128:
+
+        >>> import numpy as np
         >>> acc = FrameAccumulator(CameraResponse("gamma", 2.2))
-        >>> for f in frames:  # doctest: +SKIP
-        ...     acc.add(f)
-        >>> blur = acc.mean_encoded_uint8()  # doctest: +SKIP
+        >>> for level in (0, 255):
+        ...     acc.add(np.full((2, 2, 3), level, np.uint8))
+        >>> acc.mean_linear()[0, 0].tolist(), acc.mean_encoded_uint8()[0, 0].tolist()
+        ([0.5, 0.5, 0.5], [186, 186, 186])
     """
 
     def __init__(

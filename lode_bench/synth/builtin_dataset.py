@@ -178,6 +178,14 @@ def build_builtin_dataset(
         ManifestError: ``out_dir`` holds a dataset made with other parameters.
         LodeBenchError: the first sample that failed on the executor (finished samples
             are kept; a re-run resumes).
+
+    Example:
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> manifest = build_builtin_dataset(tmp.name, n_samples=1, size=(64, 96))
+        >>> [(s["id"], sorted(s["files"])) for s in manifest.samples]
+        [('global_0000', ['blur', 'kernel', 'sharp']), ('local_0000', ['blur', 'mask', 'sharp'])]
+        >>> tmp.cleanup()
     """
     if kind not in ("local", "global", "both"):
         raise ConfigError(f"kind must be 'local', 'global' or 'both', got {kind!r}")

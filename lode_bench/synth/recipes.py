@@ -314,6 +314,12 @@ def recipes_dir() -> Path:
 
 
 def list_recipes() -> list[str]:
+    """Names of the shipped synthesis recipes (``configs/synth/*.yaml``), sorted.
+
+    Example:
+        >>> {"gopro", "lode-local"} <= set(list_recipes())
+        True
+    """
     d = recipes_dir()
     return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
 
@@ -502,6 +508,15 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     Raises:
         UnknownNameError: no recipe of that name (lists the known ones).
         ConfigError: invalid YAML or recipe.
+
+    Example:
+        >>> recipe = load_recipe("gopro")
+        >>> recipe.name, recipe.kind, recipe["split"]
+        ('gopro', 'global', 'train')
+        >>> load_recipe("gopr")
+        Traceback (most recent call last):
+        ...
+        lode_bench.errors.UnknownNameError: unknown synthesis recipe 'gopr'; known: [...]
     """
     p = Path(name_or_path)
     if not (p.suffix in (".yaml", ".yml") and p.is_file()):
