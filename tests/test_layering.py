@@ -8,7 +8,8 @@ Layers, lowest first; a module may import its own layer or any lower one, never 
 2. ``bench``: benchmark runs and the results store;
 3. ``report``: tables, plots, sites;
 4. ``demo``: the whole pipeline on built-in data;
-5. ``cli``: the command line, the only place that imports click.
+5. ``cli``: the command line, the only place that imports click;
+6. ``api``: the thin wrappers behind the Python face.
 
 ``lode_bench/__init__.py`` (the Python face) sits on top and imports lazily. Module-level
 imports must also form no cycle.
@@ -31,6 +32,7 @@ LAYERS: dict[str, int] = {
     "report": 3,
     "demo": 4,
     "cli": 5,
+    "api": 6,
 }
 
 

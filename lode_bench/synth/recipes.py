@@ -516,7 +516,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         >>> load_recipe("gopr")
         Traceback (most recent call last):
         ...
-        lode_bench.errors.UnknownNameError: unknown synthesis recipe 'gopr'; known: [...]
+        lode_bench.errors.UnknownNameError: unknown synthesis recipe 'gopr'; did you mean 'gopro'? (known: ...)
     """
     p = Path(name_or_path)
     if not (p.suffix in (".yaml", ".yml") and p.is_file()):
