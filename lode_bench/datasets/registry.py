@@ -228,12 +228,13 @@ def _resolve(spec: str, split: str | None, opts: dict[str, Any], full_verify: bo
     return entry(path, **kw)  # type: ignore[operator]
 
 
-def resolve_dataset(spec: str, *, split: str | None = None, full_verify: bool = False,
+def resolve_dataset(spec: str | os.PathLike[str], *, split: str | None = None, full_verify: bool = False,
                     **options: Any) -> DatasetIndex:
     """Load a dataset from ``"KIND:PATH"`` or a manifest folder.
 
     Args:
-        spec: e.g. ``"gopro:/data/GOPRO_Large"``, ``"realblur-j:/data/RealBlur"``, ``"out/synth"``.
+        spec: e.g. ``"gopro:/data/GOPRO_Large"``, ``"realblur-j:/data/RealBlur"``, ``"out/synth"``
+            (a :class:`~pathlib.Path` is a lode-bench dataset folder).
         split: split to load (default: the kind's, ``test`` for most).
         full_verify: re-hash every file of a lode-bench dataset (manifest) instead of
             trusting files unchanged since an earlier full check.
@@ -243,4 +244,6 @@ def resolve_dataset(spec: str, *, split: str | None = None, full_verify: bool = 
         DatasetError: naming the folder and listing pairing problems.
         UnknownNameError: unknown kind ("did you mean ...").
     """
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
     return _resolve(spec, split, options, full_verify)

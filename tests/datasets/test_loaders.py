@@ -158,6 +158,7 @@ def test_manifest_dataset_with_kernel_arrays(tmp_path):
     np.testing.assert_allclose(s.array("kernel"), np.eye(3) / 3)
     assert s.meta["seed"] == 1 and s.mask is None
     assert resolve_dataset(f"manifest:{tmp_path / 'synth'}").version_hash == ds.version_hash
+    assert resolve_dataset(tmp_path / "synth").version_hash == ds.version_hash  # a Path works too
     (tmp_path / "synth" / "test" / "blur" / "001.png").unlink()
     with pytest.raises(DatasetError, match="missing"):
         resolve_dataset(str(tmp_path / "synth"))
