@@ -214,6 +214,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                          protocol=proto.id, warnings=list(data.warnings)
                          + [f"{col} not computed: {why}" for col, why in nr_missing.items()])
     bar = RunProgress(f"{model_label} | {data.name} | {proto.id}", enabled=progress)
+    strategy: Strategy | None = None
     try:
         samples = data.samples[:cfg.limit] if cfg.limit is not None else list(data.samples)
         done = st.done_keys(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
@@ -229,7 +230,6 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                                        f"({exc.strerror or exc})") from None
             remove_stale_temp_files(save_dir)
 
-        strategy: Strategy | None = None
         ctx: RunContext | None = None
         prov: dict[str, Any] = {}
         if todo:
@@ -263,6 +263,7 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
 
         retried_before = ex.retried
         if strategy is not None and ctx is not None:
+            strategy.setup(ctx)
             _consume(strategy.results(ctx), st, summary, len(todo), bar)
             prov = strategy.provenance(ctx)
         summary.n_retried = ex.retried - retried_before
@@ -290,6 +291,8 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
         raise
     finally:
         bar.close()
+        if strategy is not None:
+            strategy.close()
         if deblurrer is not None:
             deblurrer.close()
         if own_exec:

@@ -89,6 +89,9 @@ class Strategy(ABC):
 
     name: str = ""
 
+    def setup(self, ctx: RunContext) -> None:  # noqa: B027
+        """Work before the first image (whole-dataset preparation, warm-up)."""
+
     @abstractmethod
     def results(self, ctx: RunContext) -> Results:
         """Run every sample of ``ctx.todo``; yield ``(unit, row or exception)``."""
@@ -96,6 +99,9 @@ class Strategy(ABC):
     def provenance(self, ctx: RunContext) -> dict[str, Any]:
         """Device, precision and tiling of the run (default: the model's own)."""
         return ctx.model.provenance()
+
+    def close(self) -> None:  # noqa: B027
+        """Release what :meth:`setup` made."""
 
 
 def load_device(executor: Executor, device: str) -> str:
@@ -131,15 +137,24 @@ class DriverStrategy(Strategy):
 
     name = "driver"
 
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def setup(self, ctx: RunContext) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="lode-bench-")
+        ctx.model.prepare_dataset(ctx.todo, Path(self._tmp.name))
+        n = ctx.settings.warmup
+        if n and ctx.todo and ctx.model.benefits_from_warmup:
+            ctx.progress.stage(f"warm-up ({n} untimed pass{'es' if n > 1 else ''} on {ctx.todo[0].id})")
+            warm_up(ctx.model, ctx.todo[0], n)
+
     def results(self, ctx: RunContext) -> Results:
-        with tempfile.TemporaryDirectory(prefix="lode-bench-") as tmp:
-            ctx.model.prepare_dataset(ctx.todo, Path(tmp))
-            n = ctx.settings.warmup
-            if n and ctx.todo and ctx.model.benefits_from_warmup:
-                ctx.progress.stage(f"warm-up ({n} untimed pass{'es' if n > 1 else ''} on {ctx.todo[0].id})")
-                warm_up(ctx.model, ctx.todo[0], n)
-            units = driver_units(ctx)
-            yield from ctx.executor.map_unordered(execute_unit, units)
+        return ctx.executor.map_unordered(execute_unit, driver_units(ctx))
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
 
 class HostedStrategy(Strategy):
