@@ -163,13 +163,13 @@ class HostedStrategy(Strategy):
     name = "hosted"
 
     def __init__(self, executor: Executor, model: Deblurrer) -> None:
-        self._fn = getattr(executor, "model_gpus", None)  # executors that host models say how many GPUs each
+        self._executor = executor
         self._driver_prov = model.provenance()
         self._gpus: float | None = None
 
     def gpus(self, device: str) -> float:
         if self._gpus is None:
-            self._gpus = float(self._fn(device)) if self._fn is not None else 0.0
+            self._gpus = float(self._executor.model_gpus(device))
         return self._gpus
 
     def provenance(self, ctx: RunContext) -> dict[str, Any]:

@@ -42,12 +42,12 @@ def summary_table(summaries: list[Any]) -> str:
             "s/img"]
     body = []
     for s in summaries:
-        if getattr(s, "skipped", None):
+        if s.skipped:
             body.append([s.model, s.dataset, s.protocol, "-", "-", "skipped", "-", "-", *["-" for _ in cols],
                          "-", "-"])
             continue
         body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
-                     str(getattr(s, "n_retried", 0)),
+                     str(s.n_retried),
                      *[_fmt(s.means.get(c)) for c in cols], _fmt(s.timing.get("images_per_s"), 2),
                      _fmt(s.timing.get("mean_runtime_s"), 3)])
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
