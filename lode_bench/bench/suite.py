@@ -14,7 +14,10 @@ Format (``configs/suites/*.yaml``)::
     settings: {device: auto, amp: false, tile: null, limit: null}
 
 ``${VAR}`` is replaced from the environment; relative paths are relative to the current
-directory. Every run of the cross product goes into the same store.
+directory. Every run of the cross product goes into the same store. ``settings`` become
+a :class:`~lode_bench.bench.settings.RunSettings` (the command line's options override
+them). A model that cannot be loaded (a missing checkpoint) is skipped with an error row
+in the summaries; the other jobs still run.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lode_bench.bench.settings import RunSettings
 from lode_bench.errors import ConfigError
 from lode_bench.io.yamlfile import load_yaml, short_repr
 from lode_bench.models.loader import ModelSpec
 
-_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors"}
+_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors",
+             "flops", "verify_hashes"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Suite:
     name: str
     description: str
     runs: list[SuiteRun]
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: RunSettings = field(default_factory=RunSettings)
 
 
 def _expand(text: str, where: str) -> str:
@@ -69,13 +74,15 @@ def _text(v: Any) -> bool:
 _SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "device": (_text, "a device name (auto, cpu, cuda, cuda:1, mps)"),
     "amp": (lambda v: isinstance(v, bool), "true or false"),
-    "tile": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1 (pixels)"),
+    "tile": (lambda v: v is None or (_is_int(v) and v >= 16), "null or an int >= 16 (pixels)"),
     "limit": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1"),
     "workers": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an int >= 1"),
     "warmup": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
     "lpips": (lambda v: v is None or v in ("alex", "vgg", "squeeze"), "null, alex, vgg or squeeze"),
     "save_outputs": (lambda v: v is None or _text(v), "null or a folder"),
     "retry_errors": (lambda v: isinstance(v, bool), "true or false"),
+    "flops": (lambda v: isinstance(v, bool), "true or false"),
+    "verify_hashes": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 
@@ -176,7 +183,7 @@ def load_suite(path: str | Path) -> Suite:
         for m in models:
             for proto in protos:
                 runs.append(SuiteRun(m, spec, proto, split))
-    return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, dict(settings))
+    return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, RunSettings(**settings))
 
 
 def output_dir(root: str | Path, run: SuiteRun) -> Path:
@@ -195,43 +202,54 @@ def output_dir(root: str | Path, run: SuiteRun) -> Path:
     return Path(root) / slug(run.model.store_label()) / slug(run.dataset)
 
 
-def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, executor: Any = None,
-              save_outputs: str | Path | None = None, progress: bool = True,
-              on_summary: Callable[[Any], None] | None = None, **settings: Any) -> list[Any]:
+def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, settings: RunSettings | None = None,
+              executor: Any = None, progress: bool = True, on_summary: Callable[[Any], None] | None = None,
+              skip_unavailable: bool = True, **overrides: Any) -> list[Any]:
     """Run every job of a suite into one store, sharing one executor.
 
     Args:
-        runs: a loaded :class:`Suite` (its ``settings`` apply) or a list of jobs.
+        runs: a loaded :class:`Suite` or a list of jobs.
         store: the results store.
-        executor: shared executor (default: a local thread pool).
-        save_outputs: root folder for output PNGs (``<root>/<model>/<dataset>/<id>.png``).
-        progress: progress bars.
+        settings: how to run (default: the suite's ``settings``, or the defaults for a list).
+        executor: shared executor (default: a local thread pool of ``settings.workers``).
+        progress: stage lines and progress.
         on_summary: called with each :class:`~lode_bench.bench.runner.RunSummary` as it finishes.
-        **settings: :func:`~lode_bench.bench.runner.run_benchmark` options (override the suite's).
+        skip_unavailable: a model that cannot be loaded (missing checkpoint...) becomes a
+            summary with ``skipped`` set instead of stopping the suite.
+        **overrides: settings changed on top of ``settings`` (``limit=2``...).
+            ``settings.save_outputs`` is the root of ``<root>/<model>/<dataset>/<id>.png``.
 
     Returns:
         The run summaries, in job order.
     """
-    from lode_bench.bench.runner import run_benchmark
+    from lode_bench.bench.runner import ModelUnavailableError, RunSummary, run_benchmark
     from lode_bench.parallel.executor import LocalExecutor
 
-    opts: dict[str, Any] = {}
     if isinstance(runs, Suite):
-        opts.update(runs.settings)
+        base = settings if settings is not None else runs.settings
         jobs: Sequence[SuiteRun] = runs.runs
     else:
+        base = settings if settings is not None else RunSettings()
         jobs = runs
-    opts.update(settings)
-    save_root = save_outputs if save_outputs is not None else opts.pop("save_outputs", None)
-    opts.pop("save_outputs", None)
-    workers = opts.pop("workers", None)
-    ex = executor or LocalExecutor(workers)
+    cfg = base.replace(**overrides)
+    ex = executor or LocalExecutor(cfg.workers)
     out = []
+    unavailable: dict[str, str] = {}
     try:
         for job in jobs:
-            save_dir = output_dir(save_root, job) if save_root is not None else None
-            summ = run_benchmark(job.model, job.dataset, job.protocol, store, split=job.split,
-                                 save_outputs=save_dir, progress=progress, executor=ex, **opts)
+            save_dir = output_dir(cfg.save_outputs, job) if cfg.save_outputs is not None else None
+            key = repr(job.model)
+            if key in unavailable:
+                summ = _skipped(RunSummary, job, unavailable[key])
+            else:
+                try:
+                    summ = run_benchmark(job.model, job.dataset, job.protocol, store, progress=progress,
+                                         executor=ex, settings=cfg.replace(split=job.split, save_outputs=save_dir))
+                except ModelUnavailableError as exc:
+                    if not skip_unavailable:
+                        raise
+                    unavailable[key] = str(exc)
+                    summ = _skipped(RunSummary, job, str(exc))
             out.append(summ)
             if on_summary is not None:
                 on_summary(summ)
@@ -239,3 +257,9 @@ def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, executor: 
         if executor is None:
             ex.close()
     return out
+
+
+def _skipped(cls: Any, job: SuiteRun, why: str) -> Any:
+    """The summary of a job whose model could not be loaded."""
+    return cls(run_id="", model=job.model.store_label(), dataset=job.dataset, dataset_hash="",
+               protocol=job.protocol, skipped=why)

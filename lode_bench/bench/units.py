@@ -25,6 +25,7 @@ from lode_bench.datasets.types import Sample
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
 from lode_bench.io import read_image, write_image
 from lode_bench.metrics.protocols import Protocol
+from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec
 
 
@@ -66,11 +67,11 @@ class WorkUnit:
                          image_id=self.sample.id, run_id=self.run_id, **kw)
 
 
-_MODEL_CACHE: dict[str, Any] = {}
+_MODEL_CACHE: dict[str, Deblurrer] = {}
 _MODEL_LOCK = threading.Lock()
 
 
-def _worker_model(spec: ModelSpec) -> Any:
+def _worker_model(spec: ModelSpec) -> Deblurrer:
     """The worker's copy of a CPU model, built once per process."""
     from lode_bench.models.loader import load_model
 
@@ -122,7 +123,7 @@ def check_prediction(pred: np.ndarray, shape: tuple[int, ...], sample_id: str) -
                                  f"the input/ground-truth shape {tuple(shape)}")
 
 
-def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
+def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
     """Run (if needed) and score one unit; problems become an error row.
 
     Args:
@@ -149,7 +150,7 @@ def execute_unit(unit: WorkUnit, model: Any = None) -> ResultRow:
                       else read_image(s.blur, dtype="float32"))
             t0 = time.perf_counter()
             out = np.asarray(model.deblur(blurry, s))
-            runtime = getattr(model, "last_runtime_s", None) or (time.perf_counter() - t0)
+            runtime = model.last_runtime_s or (time.perf_counter() - t0)
             check_prediction(out, blurry.shape, s.id)
             pred = unit.protocol.prepare(np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0)
         if gt is not None:
@@ -190,11 +191,11 @@ class ModelHost:
     warmup: int = 0
     warmup_sample: Sample | None = None
 
-    def __call__(self) -> Any:
+    def __call__(self) -> Deblurrer:
         from lode_bench.models.loader import load_model
 
         model = load_model(self.spec, device=self.device, amp=self.amp, tile=self.tile)
-        if self.warmup and self.warmup_sample is not None:
+        if self.warmup and self.warmup_sample is not None and model.benefits_from_warmup:
             try:
                 img = read_image(self.warmup_sample.blur, dtype="float32")
                 for _ in range(self.warmup):
@@ -204,7 +205,7 @@ class ModelHost:
         return model
 
 
-def execute_hosted_unit(model: Any, unit: WorkUnit) -> ResultRow:
+def execute_hosted_unit(model: Deblurrer, unit: WorkUnit) -> ResultRow:
     """:func:`execute_unit` with a model the worker holds (argument order of ``map_stateful``)."""
     return execute_unit(unit, model=model)
 

@@ -8,7 +8,20 @@ from typing import Any
 
 import click
 
+from lode_bench.cli.base import EXIT_SOME_FAILED, EXIT_USAGE
+from lode_bench.cli.options import (
+    executor_options,
+    lpips_option,
+    quiet_option,
+    split_option,
+    workers_option,
+)
 from lode_bench.errors import LodeBenchError
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+#: Failed images whose message is printed in full (the rest: the CSV and the store).
+SHOWN_ERRORS = 5
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:
@@ -28,8 +41,12 @@ def summary_table(summaries: list[Any]) -> str:
             "s/img"]
     body = []
     for s in summaries:
+        if s.skipped:
+            body.append([s.model, s.dataset, s.protocol, "-", "-", "skipped", "-", "-", *["-" for _ in cols],
+                         "-", "-"])
+            continue
         body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
-                     str(getattr(s, "n_retried", 0)),
+                     str(s.n_retried),
                      *[_fmt(s.means.get(c)) for c in cols], _fmt(s.timing.get("images_per_s"), 2),
                      _fmt(s.timing.get("mean_runtime_s"), 3)])
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
@@ -77,79 +94,163 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 @click.option("--store", required=True, type=click.Path(path_type=Path), help="Results store (SQLite file).")
 @click.option("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
 @click.option("--tile", type=click.IntRange(min=16), default=None, help="Tiled inference with this tile side.")
-@click.option("--amp", is_flag=True, default=None, help="Mixed precision.")
+@click.option("--amp", is_flag=True, default=None,
+              help="Mixed precision on a GPU (refused on the CPU, where bfloat16 autocast is slow).")
 @click.option("--save-outputs", type=click.Path(path_type=Path), default=None,
               help="Write outputs as PNG under DIR/<model>/<dataset>/<id>.png.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N images of each dataset.")
-@click.option("--split", default=None, help="Dataset split (default: test).")
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
-              help="Scoring workers (default: CPU cores).")
-@click.option("--executor", "executor_kind", type=click.Choice(["process", "thread", "serial", "ray"]),
-              default="thread", show_default=True,
-              help="Local pool, or a Ray cluster (torch models: one actor per GPU, loaded once).")
-@click.option("--ray-address", default=None, metavar="HOST:PORT",
-              help="Ray cluster to join (default with --executor ray: a private local Ray).")
+@split_option(help="Dataset split (default: the dataset kind's, test for most; every split of a "
+                   "lode-bench dataset folder).", default=None)
+@workers_option(help="Scoring workers (default: CPU cores).")
+@executor_options("scoring and CPU models")
 @click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL:]KEY=VALUE",
               help="Architecture option (YAML value), for every torch model or the named one.")
 @click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--retry-errors", is_flag=True, help="Recompute images stored as errors.")
-@click.option("--lpips", default=None, help="Add an LPIPS column (alex, vgg, squeeze).")
+@lpips_option()
+@click.option("--no-flops", "no_flops", is_flag=True, help="Do not count FLOPs (saves one small forward pass).")
+@click.option("--allow-failures", is_flag=True,
+              help="Exit 0 even when images failed (default: exit 1 when any image failed).")
 @click.option("--verify", "verify_hashes", is_flag=True,
               help="Recompute the sha256 of every file of a lode-bench dataset (default: files whose size "
                    "and modification time match an earlier full check are trusted).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run_command(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
+@quiet_option("No stage lines or progress.")
+@click.pass_context
+def run_command(ctx: click.Context, models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
                 suite: Path | None, store: Path, device: str | None, tile: int | None, amp: bool | None,
                 save_outputs: Path | None, limit: int | None, split: str | None, workers: int | None,
-                executor_kind: str, ray_address: str | None, model_opts: tuple[str, ...],
-                random_weights: bool, seed: int,
-                retry_errors: bool, lpips: str | None, verify_hashes: bool, quiet: bool) -> None:
-    """Run models on datasets under protocols; one row per image in STORE; resumable."""
+                executor_name: str, ray_address: str | None, model_opts: tuple[str, ...],
+                random_weights: bool, seed: int, retry_errors: bool, lpips_net: str | None, no_flops: bool,
+                allow_failures: bool, verify_hashes: bool, quiet: bool) -> None:
+    """Run models on datasets under protocols; one row per image in STORE; resumable.
+
+    Exits 0 when every image scored, 1 when any image failed or a model was skipped
+    (0 with --allow-failures), 2 for a usage or input error, 130 after Ctrl-C (finished
+    images stay stored: the same command resumes).
+    """
+    try:
+        summaries = _run(models, datasets, protocols, suite, store, quiet, executor_name, ray_address, workers,
+                         split, model_opts, random_weights, seed,
+                         {"device": device, "tile": tile, "amp": amp, "limit": limit, "lpips": lpips_net,
+                          "save_outputs": save_outputs, "retry_errors": retry_errors or None,
+                          "verify_hashes": verify_hashes or None, "flops": False if no_flops else None})
+    except KeyboardInterrupt:
+        _interrupted(store)
+    except LodeBenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    click.echo(summary_table(summaries))
+    if _report_failures(summaries, store) and not allow_failures:
+        ctx.exit(EXIT_SOME_FAILED)
+
+
+def _run(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...], suite: Path | None,
+         store: Path, quiet: bool, executor_name: str, ray_address: str | None, workers: int | None,
+         split: str | None, model_opts: tuple[str, ...], random_weights: bool, seed: int,
+         given: dict[str, Any]) -> list[Any]:
+    from lode_bench.bench.settings import RunSettings
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
     from lode_bench.io.header import max_pixels
     from lode_bench.parallel.choice import make_executor
 
     opts = _parse_opts(model_opts)
-    settings: dict[str, Any] = {}
+    max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
+    if suite is not None:
+        if models or datasets or protocols:
+            raise click.UsageError("give either --suite or --model/--dataset/--protocol")
+        s = load_suite(suite)
+        jobs, settings = s.runs, s.settings
+    else:
+        if not (models and datasets and protocols):
+            raise click.UsageError("give --model, --dataset and --protocol (or --suite FILE)")
+        specs = [_spec_for(m, opts, random_weights, seed) for m in models]
+        jobs = [SuiteRun(m, d, p, split) for m in specs for d in datasets for p in protocols]
+        settings = RunSettings()
+    settings = settings.replace(**{k: v for k, v in given.items() if v is not None})
+    if workers is not None:
+        settings = settings.replace(workers=workers)
+    warned: set[tuple[str, str]] = set()
+
+    def report(summ: Any) -> None:
+        for w in summ.warnings:
+            if (summ.dataset, w) not in warned:
+                warned.add((summ.dataset, w))
+                click.echo(f"warning: {summ.dataset}: {w}", err=True)
+        if summ.n_retried:
+            click.echo(f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
+                       "after a worker was lost", err=True)
+
+    ex = make_executor(executor_name, workers=settings.workers, address=ray_address)
     try:
-        max_pixels()  # a bad LODE_BENCH_MAX_PIXELS is one error, not one per image
-        if suite is not None:
-            if models or datasets or protocols:
-                raise click.UsageError("give either --suite or --model/--dataset/--protocol")
-            s = load_suite(suite)
-            jobs, settings = s.runs, dict(s.settings)
-        else:
-            if not (models and datasets and protocols):
-                raise click.UsageError("give --model, --dataset and --protocol (or --suite FILE)")
-            specs = [_spec_for(m, opts, random_weights, seed) for m in models]
-            jobs = [SuiteRun(m, d, p, split) for m in specs for d in datasets for p in protocols]
-        cli = {"device": device, "tile": tile, "amp": amp, "limit": limit, "lpips": lpips}
-        settings.update({k: v for k, v in cli.items() if v is not None})
-        if retry_errors:
-            settings["retry_errors"] = True
-        if verify_hashes:
-            settings["verify_hashes"] = True
-        if workers is not None:
-            settings["workers"] = workers
-        warned: set[tuple[str, str]] = set()
+        out = run_suite(jobs, store, settings=settings, executor=ex, progress=not quiet, on_summary=report)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        ex.close()
+        raise
+    ex.close()
+    skipped = [s for s in out if s.skipped]
+    if out and len(skipped) == len(out):  # nothing ran at all: an input error, one line
+        raise LodeBenchError(skipped[0].skipped)
+    return out
 
-        def report(summ: Any) -> None:
-            for w in summ.warnings:
-                if (summ.dataset, w) not in warned:
-                    warned.add((summ.dataset, w))
-                    click.echo(f"warning: {summ.dataset}: {w}", err=True)
-            for image_id, msg in summ.errors[:3]:
-                click.echo(f"error: {summ.model} {image_id}: {msg}", err=True)
-            if summ.errors and summ.error_log:
-                click.echo(f"note: full error text in {summ.error_log}", err=True)
-            if summ.n_retried:
-                click.echo(f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
-                           "after a worker was lost", err=True)
 
-        with make_executor(executor_kind, workers=settings.pop("workers", None), address=ray_address) as ex:
-            summaries = run_suite(jobs, store, executor=ex, save_outputs=save_outputs or settings.pop(
-                "save_outputs", None), progress=not quiet, on_summary=report, **settings)
-    except LodeBenchError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(summary_table(summaries))
+def _interrupted(store: Path) -> None:
+    """Ctrl-C: one line, then exit at once (workers still busy with an image are not waited for)."""
+    import os
+    import sys
+    import threading
+
+    click.echo(f"\ninterrupted: every finished image is stored in {store}; run the same command again "
+               "to resume", err=True)
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
+            and not t.daemon]
+    if busy:  # pool threads in the middle of an image would hold the exit until they finish
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _report_failures(summaries: list[Any], store: Path) -> bool:
+    """Print failed-image counts by reason, the first messages and where the rest are; True if any failed."""
+    from collections import Counter
+
+    from lode_bench.bench.failures import failed_csv_path, write_failed_csv
+    from lode_bench.bench.store import ResultsStore
+
+    skipped = [s for s in summaries if s.skipped]
+    failed = [s for s in summaries if not s.skipped and s.n_failed]
+    for s in skipped:
+        click.echo(f"error: {s.model} skipped: {s.skipped}", err=True)
+    if not failed:
+        return bool(skipped)
+    total = sum(s.n_failed for s in failed)
+    earlier = total - sum(s.n_error for s in failed)
+    reasons: Counter[str] = Counter()
+    for s in failed:
+        reasons.update(s.error_reasons)
+    click.echo(f"error: {total} image(s) failed in {len(failed)} run(s)"
+               + (f" ({earlier} stored as errors by earlier runs; --retry-errors recomputes them)"
+                  if earlier else ""), err=True)
+    for reason, n in reasons.most_common(10):
+        click.echo(f"  {n:>6} × {reason}", err=True)
+    shown = [(s, image_id, msg) for s in failed for image_id, msg in s.errors][:SHOWN_ERRORS]
+    for s, image_id, msg in shown:
+        click.echo(f"error: {s.model} | {s.dataset} | {image_id}: {msg}", err=True)
+    with ResultsStore(store) as st:
+        rows = [r for s in failed for r in st.rows(model=s.model, dataset_hash=s.dataset_hash,
+                                                   protocol=s.protocol.partition("@")[0],
+                                                   protocol_version=s.protocol.partition("@")[2], status="error")]
+    csv_path = failed_csv_path(store)
+    try:
+        n = write_failed_csv(csv_path, rows)
+        where = f"all {n} in {csv_path}"
+    except OSError as exc:
+        where = f"(could not write {csv_path}: {exc.strerror or exc})"
+    logs = sorted({s.error_log for s in failed if s.error_log})
+    click.echo(f"note: failed images: {where}; in the store, rows with status 'error'"
+               + (f"; full error text in {', '.join(logs)}" if logs else ""), err=True)
+    return True
+

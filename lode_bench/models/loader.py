@@ -102,6 +102,19 @@ def load_model(spec: ModelSpec, *, device: str = "auto", amp: bool = False, tile
         return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile, tile_overlap=tile_overlap)
     factory = card.resolve_factory()
     opts = {**card.options, **spec.options}
-    if card.kind == "adapter" and card.name == "torchscript":
+    if takes_device_options(factory):
         opts.update(device=device, amp=amp, tile=tile)
     return factory(card, spec.checkpoint, **opts)
+
+
+def takes_device_options(factory: Any) -> bool:
+    """True when a ``numpy``/``adapter`` factory declares a ``device`` parameter (it then gets
+    ``device``, ``amp`` and ``tile`` too, e.g. the TorchScript adapter)."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("device")
+    return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)

@@ -30,6 +30,8 @@ from lode_bench.models.inference import (
 )
 
 MIN_TILE = 64
+#: Largest side of the input on which :meth:`TorchDeblurrer.flops` counts (then scales).
+FLOPS_COUNT_SIDE = 64
 
 
 class TorchDeblurrer(Deblurrer):
@@ -46,6 +48,8 @@ class TorchDeblurrer(Deblurrer):
     """
 
     runs_in_driver = True
+    hostable = True
+    benefits_from_warmup = True
 
     def __init__(self, card: ModelCard, module: nn.Module, *, device: str = "auto", amp: bool = False,
                  tile: int | None = None, tile_overlap: int | None = None, auto_tile: bool = True) -> None:
@@ -139,18 +143,37 @@ class TorchDeblurrer(Deblurrer):
     def param_count(self) -> int:
         return int(sum(p.numel() for p in self.module.parameters()))
 
-    def flops(self, height: int, width: int) -> float | None:
-        """FLOPs (2 per multiply-add) of one untiled forward at H×W, by torch's counter."""
+    def flops(self, height: int, width: int, *, count_side: int | None = FLOPS_COUNT_SIDE) -> float | None:
+        """FLOPs (2 per multiply-add) of one untiled forward at H×W, by torch's counter.
+
+        Counting runs a real forward, which on a CPU costs as much as deblurring an image.
+        So the count is taken on a small input and scaled by the pixel count: H and W are
+        padded to the card's multiple, the counting input is at most ``count_side`` on
+        each side (rounded up to the multiple), and the count is multiplied by
+        ``(H·W) / (h·w)``. The rule is exact for fully convolutional networks whose
+        down-sampling stages divide the counting size evenly (the padding multiple
+        guarantees it): every convolution and matrix product then costs the same per
+        pixel. Work done once per image (a 1×1 convolution after global pooling) or that
+        grows faster than the pixel count (spatial attention) makes it approximate.
+        ``count_side=None`` counts at H×W directly.
+
+        Returns:
+            The FLOPs, or ``None`` when the counter cannot run the model.
+        """
         from torch.utils.flop_counter import FlopCounterMode
 
         m = self.card.pad_multiple
         h, w = -(-height // m) * m, -(-width // m) * m
-        x = torch.zeros((1, 3, h, w), device=self.device)
+        ch, cw = h, w
+        if count_side is not None:
+            side = -(-max(count_side, m) // m) * m
+            ch, cw = min(h, side), min(w, side)
+        x = torch.zeros((1, 3, ch, cw), device=self.device)
         try:
             counter = FlopCounterMode(display=False)
             with torch.inference_mode(), counter:
                 self._call(x)
-            return float(counter.get_total_flops())
+            return float(counter.get_total_flops()) * (h * w) / (ch * cw)
         except Exception:  # noqa: BLE001 - FLOPs are informative only
             return None
 
@@ -167,6 +190,7 @@ class TorchDeblurrer(Deblurrer):
                 "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "",
                 "precision": precision,
                 "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
+                "tiling": str(self.tile) if self.tile else ("auto" if self.auto_tile else None),
                 "oom_fallbacks": self.oom_fallbacks}
 
     def close(self) -> None:

@@ -92,6 +92,10 @@ class Executor(ABC):
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 yield item, exc
 
+    def model_gpus(self, device: str = "auto") -> float:
+        """GPUs per hosted model for a run on ``device`` (executors that host models override it)."""
+        return 0.0
+
     def close(self) -> None:  # noqa: B027
         """Release workers."""
 

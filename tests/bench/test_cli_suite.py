@@ -56,9 +56,9 @@ def test_run_command_model_options_and_errors(tiny, tmp_path):
     assert missing.exit_code == 2 and "--dataset" in missing.output
     bad = CliRunner().invoke(run_command, ["-m", "identity", "-d", f"gopro:{tmp_path}/nope", "-p", "gopro",
                                            "--store", store])
-    assert bad.exit_code == 1 and "not found" in bad.output
+    assert bad.exit_code == 2 and "not found" in bad.output  # an input error: 2, one line
     typo = CliRunner().invoke(run_command, ["-m", "idenity", "-d", str(tiny), "-p", "deepdeblur", "--store", store])
-    assert typo.exit_code == 1 and "did you mean 'identity'" in typo.output
+    assert typo.exit_code == 2 and "did you mean 'identity'" in typo.output
 
 
 def test_run_command_with_suite_file(tiny, tmp_path, monkeypatch):

@@ -143,7 +143,7 @@ def test_raising_torchscript_model_stores_one_line(cli, dataset, tmp_path):
     torch.jit.save(torch.jit.script(Boom()), str(path))
     store = tmp_path / "r.sqlite"
     code, out = _run(cli, dataset, store, "--device", "cpu", model=f"torchscript={path}")
-    assert code == 0, out
+    assert code == 1, out  # every image failed: the command fails
     rows = store_rows(store)
     assert len(rows) == 4
     for r in rows:
