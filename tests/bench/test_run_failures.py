@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 from click.testing import CliRunner
 
 from lode_bench.bench.failures import error_reason
@@ -44,13 +45,26 @@ def test_some_failed_images_exit_1_with_a_summary_and_a_csv(tiny, tmp_path):
 
 
 def test_every_image_failing_exits_1(tiny, tmp_path):
+    from lode_bench.datasets.registry import resolve_dataset
+    from lode_bench.io.images import write_image
+
+    outs = tmp_path / "wrong-size"
+    ids = [s.id for s in resolve_dataset(str(tiny)).samples]
+    for i in ids:  # every output pairs by name, and every one has the wrong size
+        write_image(outs / f"{i}.png", np.zeros((8, 8, 3), np.uint8))
+    res = _run("-m", f"folder={outs}", "-d", str(tiny), "-p", "deepdeblur", "--store", str(tmp_path / "r.sqlite"))
+    assert res.exit_code == 1, res.output
+    assert f"error: {len(ids)} image(s) failed" in res.stderr
+    assert any(ln.strip().startswith(f"{len(ids)} × ") for ln in res.stderr.splitlines()), res.stderr  # one reason
+    assert sum(1 for ln in res.stderr.splitlines() if ln.startswith("error: folder@wrong-size |")) == 5  # first few
+
+
+def test_a_folder_model_with_no_matching_outputs_is_an_input_error(tiny, tmp_path):
     empty = tmp_path / "no-outputs"
     empty.mkdir()
     res = _run("-m", f"folder={empty}", "-d", str(tiny), "-p", "deepdeblur", "--store", str(tmp_path / "r.sqlite"))
-    assert res.exit_code == 1, res.output
-    assert "error: 7 image(s) failed" in res.stderr
-    assert any(ln.strip().startswith("7 × ") for ln in res.stderr.splitlines()), res.stderr  # one reason
-    assert sum(1 for ln in res.stderr.splitlines() if ln.startswith("error: folder@no-outputs |")) == 5  # first few
+    assert res.exit_code == 2, res.output
+    assert "no prediction matches a ground-truth id" in res.output and "no-outputs" in res.output
 
 
 def test_a_suite_skips_a_model_whose_checkpoint_is_missing(tiny, tmp_path, monkeypatch):

@@ -187,8 +187,6 @@ def test_align_exits_1_on_failed_pairs_and_on_flagged_ones_only_with_strict(tmp_
     assert res.exit_code == 1 and "1 flagged" in res.output, res.output
 
 
-@pytest.mark.xfail(strict=True, reason="`run` does not exit 1 on error rows yet (lode_bench/cli/run.py "
-                                       "adopts the exit-code rule in its own change; then drop this mark)")
 def test_run_with_a_failed_image_exits_1(tmp_path: Path) -> None:
     src = _pairs(tmp_path / "ds")  # folder: dataset; p1's sharp image cannot be read
     res = _run("run", "-m", "identity", "-d", f"folder:{src}", "-p", "gopro", "--store",
@@ -219,9 +217,6 @@ def _params(cmd: click.Command) -> dict[str, click.Parameter]:
 @pytest.mark.parametrize("path,cmd", LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
 def test_shared_options_have_one_spelling_choice_and_default(path: tuple[str, ...], cmd: click.Command,
                                                             request: pytest.FixtureRequest) -> None:
-    if path == ("run",):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"lode_bench/cli/{path[0]}.py adopts "
-                                              "cli.options in its own change; then drop this mark"))
     every = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
     assert "--jobs" not in every
     ps = _params(cmd)
