@@ -66,7 +66,8 @@ def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
 @leaderboard_group.command("export")
 @click.option("--store", "store", required=True, type=click.Path(dir_okay=False, exists=True,
               path_type=Path))
-@click.option("--model", required=True, help="Model name as stored.")
+@click.option("--model", required=True,
+              help="Model name as stored, or a short form of it (folder@mymethod: mymethod).")
 @click.option("--leaderboard", "board", required=True,
               help="Leaderboard folder (its name and datasets are used) or its name.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
