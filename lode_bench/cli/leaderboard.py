@@ -10,22 +10,38 @@ import click
 from lode_bench.errors import LodeBenchError
 
 
+def _board_root(text: str) -> Path:
+    """A leaderboard folder given as a path or the name of a shipped board (``sample``)."""
+    from lode_bench.resources import find_leaderboard, list_leaderboards
+
+    found = find_leaderboard(text)
+    if found is None:
+        raise click.BadParameter(f"{text}: no such leaderboard folder or shipped leaderboard "
+                                 f"({', '.join(list_leaderboards()) or 'none shipped'}; see "
+                                 "`lode-bench ls leaderboards`)", param_hint="ROOT")
+    return found
+
+
 @click.group("leaderboard")
 def leaderboard_group() -> None:
     """Leaderboards: validate submissions and build the static site."""
 
 
 @leaderboard_group.command("build")
-@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("root")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the static site.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a submission is rejected.")
-def leaderboard_build(root: Path, out: Path, strict: bool) -> None:
-    """Validate ROOT's submissions and write the site (index, dataset pages, method cards)."""
+def leaderboard_build(root: str, out: Path, strict: bool) -> None:
+    """Validate ROOT's submissions and write the site (index, dataset pages, method cards).
+
+    ROOT is a leaderboard folder or the name of a shipped one (`lode-bench ls leaderboards`).
+    """
     from lode_bench.report.site import build_site
 
     try:
-        res = build_site(root, out, progress=sys.stderr.isatty())
+        root_dir = _board_root(root)
+        res = build_site(root_dir, out, progress=sys.stderr.isatty())
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     for v in res.rejected:
@@ -38,17 +54,18 @@ def leaderboard_build(root: Path, out: Path, strict: bool) -> None:
 
 
 @leaderboard_group.command("validate")
-@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("root")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
+def leaderboard_validate(root: str, files: tuple[Path, ...]) -> None:
     """Check FILES (default: ROOT's submissions) against ROOT's leaderboard.yaml.
 
-    Exits with status 1 when any submission is rejected.
+    ROOT is a leaderboard folder or the name of a shipped one. Exits with status 1 when any
+    submission is rejected.
     """
     from lode_bench.report.leaderboard import load_leaderboard, validate_all
 
     try:
-        spec = load_leaderboard(root)
+        spec = load_leaderboard(_board_root(root))
         verdicts = validate_all(spec, list(files) if files else None)
     except LodeBenchError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -69,7 +86,8 @@ def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
 @click.option("--model", required=True,
               help="Model name as stored, or a short form of it (folder@mymethod: mymethod).")
 @click.option("--leaderboard", "board", required=True,
-              help="Leaderboard folder (its name and datasets are used) or its name.")
+              help="Leaderboard folder or shipped leaderboard (its name and datasets are used), "
+                   "or just a name.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Method name shown on the board (default: model).")
 @click.option("--description", default="", help="One-paragraph method description.")
@@ -88,8 +106,11 @@ def leaderboard_export(store: Path, model: str, board: str, out: Path, name: str
     datasets = protocol = None
     board_name = board
     try:
-        if Path(board).is_dir():
-            spec = load_leaderboard(board)
+        from lode_bench.resources import find_leaderboard
+
+        board_dir = find_leaderboard(board)
+        if board_dir is not None:
+            spec = load_leaderboard(board_dir)
             board_name, protocol = spec.name, spec.protocol
             datasets = [d.manifest_hash for d in spec.datasets]
         method = {"name": name or model, "description": description, "paper": paper,
