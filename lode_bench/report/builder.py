@@ -133,7 +133,7 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
                       datasets=datasets, outputs=outputs)
     if src is None:
         return [], [f"{table.title}: no visual comparison (dataset folder not found; pass "
-                    "--dataset-root)"]
+                    f"--dataset-root {table.dataset}=DIR)"]
     metric = next((c for c in ("PSNR_w", "PSNR") if c in table.columns),
                   table.columns[0] if table.columns else None)
     if metric is None:

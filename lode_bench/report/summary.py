@@ -75,8 +75,18 @@ class SummaryTable:
                        salt=self.dataset_hash)
 
     @property
+    def split(self) -> str | None:
+        """The split a run chose with ``--split`` (``<manifest hash>:<split>``), else ``None``."""
+        _, sep, split = self.dataset_hash.partition(":")
+        return split if sep and split else None
+
+    @property
     def title(self) -> str:
-        return f"{self.dataset} · {self.protocol} v{self.protocol_version}"
+        """Dataset, split (when one was chosen), protocol version and dataset version, so that
+        two versions of one dataset never share a title."""
+        split = f" · split {self.split}" if self.split else ""
+        return (f"{self.dataset}{split} · {self.protocol} v{self.protocol_version} · "
+                f"manifest {self.dataset_hash.partition(':')[0][:12]}")
 
     def best(self, column: str) -> set[int]:
         """Row indices holding the best mean of ``column`` (ties included)."""
