@@ -64,7 +64,8 @@ def summary_dict(table: SummaryTable) -> dict[str, Any]:
             "key": table.key, "columns": table.columns, "higher_is_better": table.directions,
             "n_images": table.n_images,
             "rows": [{"model": r.model, "n_ok": r.n_ok, "n_error": r.n_error,
-                      "runtime_s": encode_number(r.runtime_s), "params": r.params,
+                      "runtime_s": encode_number(r.runtime_s) if r.runtime_measured else None,
+                      "params": r.params,
                       "flops": r.flops, "train_set": r.train_set,
                       "metrics": {c: {"mean": encode_number(iv.mean),
                                       "ci_low": encode_number(iv.low),
@@ -172,10 +173,14 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
         g = gains[gains["model"] == model].sort_values("gain")
         if model == baseline or g.empty:
             continue
-        picks = list(g.tail(n_best).iloc[::-1].itertuples()) + list(g.head(n_best).itertuples())
+        best = list(g.tail(n_best).iloc[::-1].itertuples())
+        worst = list(g.head(n_best).itertuples())
+        picks = [(f"best {k + 1}", p) for k, p in enumerate(best)] + \
+            [(f"worst {k + 1}", p) for k, p in enumerate(worst)]
         seen: set[str] = set()
         items = []
-        for p in picks:
+        labels = []
+        for label, p in picks:
             if p.image_id in seen:
                 continue
             seen.add(p.image_id)
@@ -185,10 +190,11 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
             crop = choose_crop(blur, sharp, size=crop_size, mask=src.mask(p.image_id))
             items.append((str(p.image_id), float(p.gain),
                           [("blurry input", blur), (model, out), ("ground truth", sharp)], crop))
+            labels.append(label)
         if items:
             path = atomic_write_bytes(out_dir / "visuals" / f"{table.key}__best_worst_"
                                       f"{slugify(model)}.png",
-                                      best_worst_grid(items, metric=metric,
+                                      best_worst_grid(items, metric=metric, labels=labels,
                                                       title=f"{model}: best and worst by {metric} gain"))
             made.append((path, f"{table.title}: {model}, best and worst images by {metric} gain "
                                f"over {baseline}"))
