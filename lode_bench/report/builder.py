@@ -238,6 +238,12 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
     out = Path(out_dir)
     with ResultsStore(store) as st:
         results, runs = st.results_frame(), st.runs_frame()
+    stored = sorted(set(map(str, results["model"]))) if not results.empty else []
+    baseline = _stored_name(baseline, stored)
+    if outputs:
+        outputs = {_stored_key(k, stored): v for k, v in outputs.items()}
+    if train_sets:
+        train_sets = {_stored_name(k, stored): v for k, v in train_sets.items()}
     summaries = summarize(results, runs, confidence=confidence, n_resamples=n_resamples, seed=seed)
     res = ReportResult(out_dir=out, tables=summaries)
     if not summaries:
@@ -300,6 +306,25 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
             + "".join(sections) + (f"<h2>Notes</h2><ul>{notes_html}</ul>" if notes_html else ""))
     res.files.append(atomic_write_text(out / "index.html", page("lode-bench report", body)))
     return res
+
+
+def _stored_name(name: str, stored: list[str]) -> str:
+    """The stored model a short name (``mymethod`` for ``folder@mymethod``) stands for; the
+    name itself when it matches none or several."""
+    from lode_bench.bench.store import UnknownModelError, match_model_name
+
+    try:
+        return match_model_name(name, stored)
+    except UnknownModelError:
+        return name
+
+
+def _stored_key(key: str, stored: list[str]) -> str:
+    """An ``--outputs`` key (``MODEL`` or ``DATASET/MODEL``) with the model part resolved."""
+    if key in stored:
+        return key
+    head, sep, model = key.rpartition("/")
+    return f"{head}{sep}{_stored_name(model, stored)}" if sep else _stored_name(key, stored)
 
 
 def _section(table: SummaryTable, figs: list[tuple[Path, str]], out: Path) -> str:

@@ -148,3 +148,17 @@ def test_other_dataset_version_names_pinned_and_present_hashes(setup):
               "--leaderboard", str(board), "--out", str(tmp / "y.json")])
     assert r.exit_code != 0
     assert pinned in r.output and present in r.output and "stored models: mine, two" in r.output
+
+
+def test_report_options_accept_short_names(setup):
+    tmp, data, outs, _ = setup
+    store = tmp / "results.sqlite"
+    r = _run(["run", "--model", f"folder={outs}", "--model", "identity", "--dataset", str(data),
+              "--protocol", "gopro", "--store", str(store), "-q"])
+    assert r.exit_code == 0, r.output
+    report = tmp / "report"
+    r = _run(["report", "--store", str(store), "--out", str(report), "--resamples", "100",
+              "--outputs", f"mymethod={outs}"])
+    assert r.exit_code == 0, r.output
+    assert "no saved outputs for folder@mymethod" not in r.output
+    assert list((report / "visuals").glob("*__best_worst_folder-mymethod*.png"))
