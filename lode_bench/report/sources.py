@@ -135,7 +135,7 @@ class ImageSource:
 
 def _loader_index(kinds: list[str], roots: list[Path], dataset_hash: str) -> DatasetIndex | None:
     """The dataset a loader reads from one of ``roots`` whose version hash is ``dataset_hash``."""
-    from lode_bench.datasets.registry import DATASETS, register_builtin_datasets
+    from lode_bench.datasets.registry import DATASETS, register_builtin_datasets, resolve_dataset
 
     register_builtin_datasets()
     names = [n for n in DATASETS.names() if n != "manifest"]
@@ -153,8 +153,6 @@ def _loader_index(kinds: list[str], roots: list[Path], dataset_hash: str) -> Dat
                     continue
                 seen.add((kind, str(root), split))
                 try:
-                    from lode_bench.datasets.registry import resolve_dataset
-
                     idx = resolve_dataset(f"{kind}:{root}", split=split)
                 except (LodeBenchError, OSError, TypeError):
                     continue
