@@ -67,6 +67,39 @@ class StoreError(LodeBenchError):
     """The results store is unreadable or of an unknown schema."""
 
 
+class UnknownModelError(StoreError):
+    """A model name that the store does not hold (or that matches several stored names)."""
+
+
+def _short_forms(stored: str) -> set[str]:
+    """Names a user may type for ``stored``: ``folder@mymethod`` answers to ``mymethod``,
+    ``nafnet@1a2b3c4d5e[width=32]`` to ``nafnet``."""
+    base, _, tail = stored.partition("@")
+    tail = tail.split("[", 1)[0]
+    return {x.casefold() for x in (stored, base.split("[", 1)[0], tail) if x}
+
+
+def match_model_name(wanted: str, stored: Iterable[str], *, where: str = "store") -> str:
+    """The stored model name ``wanted`` means: itself, else the one stored name it is a
+    short form of (see :func:`_short_forms`; case is ignored).
+
+    Raises:
+        UnknownModelError: no stored name matches, or several do; the message lists the
+            stored names.
+    """
+    names = sorted(set(map(str, stored)))
+    if wanted in names:
+        return wanted
+    hits = [n for n in names if wanted.strip().casefold() in _short_forms(n)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise UnknownModelError(f"{where}: model name {wanted!r} is ambiguous: it matches "
+                                f"{', '.join(hits)}; give the full name")
+    held = ", ".join(names) if names else "none"
+    raise UnknownModelError(f"{where}: no results for model {wanted!r}; stored models: {held}")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -362,6 +395,14 @@ class ResultsStore:
             rec.update(r.metrics)
             recs.append(rec)
         return pd.DataFrame.from_records(recs, columns=None if recs else base)
+
+    def model_names(self) -> list[str]:
+        """Every model name that has result rows, sorted."""
+        return sorted(r[0] for r in self._query("SELECT DISTINCT model FROM results"))
+
+    def resolve_model(self, wanted: str) -> str:
+        """The stored name ``wanted`` stands for (see :func:`match_model_name`)."""
+        return match_model_name(wanted, self.model_names(), where=str(self.path))
 
     def runs_frame(self) -> pd.DataFrame:
         rows = self._query(f"SELECT {','.join(RUN_COLUMNS)} FROM runs ORDER BY created")

@@ -129,14 +129,15 @@ def _protocols(value: Any, where: str) -> list[str]:
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Read and validate a suite file.
+    """Read and validate a suite file, given by path or by the name of a shipped suite
+    (``gopro``: ``configs/suites/gopro.yaml``, also in a regular install).
 
     Raises:
         ConfigError: naming the file and the bad key.
     """
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: suite file not found")
+    from lode_bench.resources import find_suite
+
+    p = find_suite(path)
     doc = load_yaml(p)
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a suite is a mapping with models, datasets, protocols")

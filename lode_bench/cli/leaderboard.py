@@ -11,6 +11,18 @@ from lode_bench.cli.base import EXIT_SOME_FAILED, Group
 from lode_bench.cli.options import quiet_option
 
 
+def _board_root(text: str) -> Path:
+    """A leaderboard folder given as a path or the name of a shipped board (``sample``)."""
+    from lode_bench.resources import find_leaderboard, list_leaderboards
+
+    found = find_leaderboard(text)
+    if found is None:
+        raise click.BadParameter(f"{text}: no such leaderboard folder or shipped leaderboard "
+                                 f"({', '.join(list_leaderboards()) or 'none shipped'}; see "
+                                 "`lode-bench ls leaderboards`)", param_hint="ROOT")
+    return found
+
+
 @click.group("leaderboard", cls=Group)
 def leaderboard_group() -> None:
     """Leaderboards: validate submissions and build the static site.
@@ -21,20 +33,21 @@ def leaderboard_group() -> None:
 
 
 @leaderboard_group.command("build")
-@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("root")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the static site.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a submission is rejected.")
 @quiet_option("No progress bar (default: shown on a terminal).")
-def leaderboard_build(root: Path, out: Path, strict: bool, quiet: bool) -> None:
+def leaderboard_build(root: str, out: Path, strict: bool, quiet: bool) -> None:
     """Validate ROOT's submissions and write the site (index, dataset pages, method cards).
 
+    ROOT is a leaderboard folder or the name of a shipped one (`lode-bench ls leaderboards`).
     Rejected submissions are a result: listed on the site (with their problems) and
     here, the others built and ranked; the exit status is 0 unless --strict.
     """
     from lode_bench.report.site import build_site
 
-    res = build_site(root, out, progress=sys.stderr.isatty() and not quiet)
+    res = build_site(_board_root(root), out, progress=sys.stderr.isatty() and not quiet)
     for v in res.rejected:
         click.echo(f"rejected {v.path.name}: " + "; ".join(v.problems), err=True)
     click.echo(f"{len(res.accepted)} accepted, {len(res.rejected)} rejected -> "
@@ -45,16 +58,17 @@ def leaderboard_build(root: Path, out: Path, strict: bool, quiet: bool) -> None:
 
 
 @leaderboard_group.command("validate")
-@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("root")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
+def leaderboard_validate(root: str, files: tuple[Path, ...]) -> None:
     """Check FILES (default: ROOT's submissions) against ROOT's leaderboard.yaml.
 
-    Exits with status 1 when any submission is rejected.
+    ROOT is a leaderboard folder or the name of a shipped one. Exits with status 1 when any
+    submission is rejected.
     """
     from lode_bench.report.leaderboard import load_leaderboard, validate_all
 
-    spec = load_leaderboard(root)
+    spec = load_leaderboard(_board_root(root))
     verdicts = validate_all(spec, list(files) if files else None)
     if not verdicts:
         click.echo("no submissions found", err=True)
@@ -70,9 +84,11 @@ def leaderboard_validate(root: Path, files: tuple[Path, ...]) -> None:
 @leaderboard_group.command("export")
 @click.option("--store", "store", required=True, type=click.Path(dir_okay=False, exists=True,
               path_type=Path))
-@click.option("--model", required=True, help="Model name as stored.")
+@click.option("--model", required=True,
+              help="Model name as stored, or a short form of it (folder@mymethod: mymethod).")
 @click.option("--leaderboard", "board", required=True,
-              help="Leaderboard folder (its name and datasets are used) or its name.")
+              help="Leaderboard folder or shipped leaderboard (its name and datasets are used), "
+                   "or just a name.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Method name shown on the board (default: model).")
 @click.option("--description", default="", help="One-paragraph method description.")
@@ -90,8 +106,11 @@ def leaderboard_export(store: Path, model: str, board: str, out: Path, name: str
 
     datasets = protocol = None
     board_name = board
-    if Path(board).is_dir():
-        spec = load_leaderboard(board)
+    from lode_bench.resources import find_leaderboard
+
+    board_dir = find_leaderboard(board)
+    if board_dir is not None:
+        spec = load_leaderboard(board_dir)
         board_name, protocol = spec.name, spec.protocol
         datasets = [d.manifest_hash for d in spec.datasets]
     method = {"name": name or model, "description": description, "paper": paper,

@@ -142,3 +142,50 @@ def ls_models(as_json: bool) -> None:
 def ls_datasets(as_json: bool) -> None:
     """Dataset kinds that `lode-bench run --dataset KIND:PATH` understands."""
     click.echo(json.dumps(ls_entries("datasets"), indent=2) if as_json else format_entries("datasets"))
+
+
+@ls.command(name="suites")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_suites(as_json: bool) -> None:
+    """Shipped benchmark suites (`lode-bench run --suite NAME`)."""
+    from lode_bench.io.yamlfile import load_yaml
+    from lode_bench.resources import list_suites
+
+    rows = []
+    for name, path in list_suites().items():
+        try:
+            doc = load_yaml(path)
+        except LodeBenchError as exc:
+            doc = {"description": f"(unreadable: {exc})"}
+        text = doc.get("description", "") if isinstance(doc, dict) else ""
+        rows.append({"name": name, "path": str(path), "description": " ".join(str(text).split())})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['description']}")
+
+
+@ls.command(name="leaderboards")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_leaderboards(as_json: bool) -> None:
+    """Shipped leaderboards (`lode-bench leaderboard build NAME`, `export --leaderboard NAME`)."""
+    from lode_bench.report.leaderboard import load_leaderboard
+    from lode_bench.resources import list_leaderboards
+
+    rows = []
+    for name, path in list_leaderboards().items():
+        try:
+            spec = load_leaderboard(path)
+            title = f"{spec.title} [{spec.protocol} v{spec.protocol_version}; " + \
+                ", ".join(d.name for d in spec.datasets) + "]"
+        except LodeBenchError as exc:
+            title = f"(invalid: {exc})"
+        rows.append({"name": name, "path": str(path), "title": title})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['title']}")

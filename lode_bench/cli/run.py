@@ -80,12 +80,13 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
     for key, values in opts.items():
         if key is not None and get_model_card(key).name == card.name:
             mine.update(values)
-    return ModelSpec(spec.name, spec.checkpoint, mine, random_weights, seed)
+    return ModelSpec(spec.name, spec.checkpoint, mine, random_weights, seed, spec.label)
 
 
 @click.command("run")
 @click.option("--model", "-m", "models", multiple=True, metavar="NAME[=CHECKPOINT]",
-              help="Model to run (repeatable); see `lode-bench ls models`.")
+              help="Model to run (repeatable); see `lode-bench ls models`. LABEL=NAME:CHECKPOINT "
+                   "(e.g. mymethod=folder:results/mymethod) stores the results as LABEL.")
 @click.option("--dataset", "-d", "datasets", multiple=True, metavar="KIND:PATH|DIR",
               help="Dataset (repeatable): gopro:PATH, gopro-gamma:PATH, realblur-j:PATH, folder:PATH, "
                    "or a lode-bench dataset folder.")

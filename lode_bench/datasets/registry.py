@@ -205,7 +205,8 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
         dup = sorted({i for i in ids if ids.count(i) > 1})
         raise DatasetError(f"{root}/manifest.json: duplicate sample ids {dup[:5]}")
     samples.sort(key=lambda x: x.id)
-    vh = man.manifest_hash if not split else f"{man.manifest_hash}:{split}"
+    # A split that holds every sample is the whole dataset: the same version as no split.
+    vh = man.manifest_hash if not split or len(chosen) == len(man.samples) else f"{man.manifest_hash}:{split}"
     return DatasetIndex(name=man.name, kind="manifest", root=str(Path(root)), samples=samples, version_hash=vh)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import LodeBenchError, UnknownNameError
 from lode_bench.io.atomic import sha256_file
 from lode_bench.models.base import Deblurrer, FunctionDeblurrer
 from lode_bench.models.card import ModelCard, get_model_card
@@ -42,10 +42,20 @@ class ModelSpec:
 
     @classmethod
     def parse(cls, text: str, **kw: Any) -> ModelSpec:
-        """``"NAME"`` or ``"NAME=CHECKPOINT"``."""
+        """``"NAME"``, ``"NAME=CHECKPOINT"`` or, with a display name, ``"LABEL=NAME[:CHECKPOINT]"``.
+
+        ``LABEL=NAME:CHECKPOINT`` (e.g. ``mymethod=folder:results/mymethod``) stores the
+        results under ``LABEL``; it is recognised when ``LABEL`` is not a registered model
+        and ``NAME`` is one, so every ``NAME=CHECKPOINT`` spec keeps its meaning.
+        """
         name, sep, ckpt = text.partition("=")
         if not name.strip():
             raise LodeBenchError(f"empty model name in {text!r}")
+        if sep and "label" not in kw:
+            labelled = _labelled(name.strip(), ckpt)
+            if labelled is not None:
+                model, checkpoint = labelled
+                return cls(name=model, checkpoint=checkpoint, label=name.strip(), **kw)
         return cls(name=name.strip(), checkpoint=ckpt if sep else None, **kw)
 
     @property
@@ -77,6 +87,24 @@ class ModelSpec:
         if self.options:
             label += "[" + ",".join(f"{k}={self.options[k]}" for k in sorted(self.options)) + "]"
         return label
+
+
+def _is_model(name: str) -> bool:
+    try:
+        get_model_card(name)
+    except UnknownNameError:
+        return False
+    return True
+
+
+def _labelled(label: str, rest: str) -> tuple[str, str | None] | None:
+    """``(model, checkpoint)`` when ``label=rest`` names a display label, else ``None``."""
+    if not label or _is_model(label):
+        return None
+    model, colon, checkpoint = rest.partition(":")
+    if not model.strip() or not _is_model(model.strip()):
+        return None
+    return model.strip(), (checkpoint if colon else None)
 
 
 def function_factory(card: ModelCard, checkpoint: str | None, *, fn: str, **options: Any) -> Deblurrer:

@@ -65,7 +65,8 @@ def summary_dict(table: SummaryTable) -> dict[str, Any]:
             "key": table.key, "columns": table.columns, "higher_is_better": table.directions,
             "n_images": table.n_images,
             "rows": [{"model": r.model, "n_ok": r.n_ok, "n_error": r.n_error,
-                      "runtime_s": encode_number(r.runtime_s), "params": r.params,
+                      "runtime_s": encode_number(r.runtime_s) if r.runtime_measured else None,
+                      "params": r.params,
                       "flops": r.flops, "train_set": r.train_set,
                       "metrics": {c: {"mean": encode_number(iv.mean),
                                       "ci_low": encode_number(iv.low),
@@ -134,7 +135,7 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
                       datasets=datasets, outputs=outputs)
     if src is None:
         return [], [f"{table.title}: no visual comparison (dataset folder not found; pass "
-                    "--dataset-root)"]
+                    f"--dataset-root {table.dataset}=DIR)"]
     metric = next((c for c in ("PSNR_w", "PSNR") if c in table.columns),
                   table.columns[0] if table.columns else None)
     if metric is None:
@@ -173,10 +174,14 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
         g = gains[gains["model"] == model].sort_values("gain")
         if model == baseline or g.empty:
             continue
-        picks = list(g.tail(n_best).iloc[::-1].itertuples()) + list(g.head(n_best).itertuples())
+        best = list(g.tail(n_best).iloc[::-1].itertuples())
+        worst = list(g.head(n_best).itertuples())
+        picks = [(f"best {k + 1}", p) for k, p in enumerate(best)] + \
+            [(f"worst {k + 1}", p) for k, p in enumerate(worst)]
         seen: set[str] = set()
         items = []
-        for p in picks:
+        labels = []
+        for label, p in picks:
             if p.image_id in seen:
                 continue
             seen.add(p.image_id)
@@ -186,10 +191,11 @@ def write_visuals(results: pd.DataFrame, runs: pd.DataFrame, table: SummaryTable
             crop = choose_crop(blur, sharp, size=crop_size, mask=src.mask(p.image_id))
             items.append((str(p.image_id), float(p.gain),
                           [("blurry input", blur), (model, out), ("ground truth", sharp)], crop))
+            labels.append(label)
         if items:
             path = atomic_write_bytes(out_dir / "visuals" / f"{table.key}__best_worst_"
                                       f"{slugify(model)}.png",
-                                      best_worst_grid(items, metric=metric,
+                                      best_worst_grid(items, metric=metric, labels=labels,
                                                       title=f"{model}: best and worst by {metric} gain"))
             made.append((path, f"{table.title}: {model}, best and worst images by {metric} gain "
                                f"over {baseline}"))
@@ -247,6 +253,12 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
     out = Path(out_dir)
     with ResultsStore(store) as st:
         results, runs = st.results_frame(), st.runs_frame()
+    stored = sorted(set(map(str, results["model"]))) if not results.empty else []
+    baseline = _stored_name(baseline, stored)
+    if outputs:
+        outputs = {_stored_key(k, stored): v for k, v in outputs.items()}
+    if train_sets:
+        train_sets = {_stored_name(k, stored): v for k, v in train_sets.items()}
     summaries = summarize(results, runs, confidence=confidence, n_resamples=n_resamples, seed=seed)
     res = ReportResult(out_dir=out, tables=summaries)
     if not summaries:
@@ -309,6 +321,25 @@ def build_report(store: str | Path, out_dir: str | Path, *, confidence: float = 
             + "".join(sections) + (f"<h2>Notes</h2><ul>{notes_html}</ul>" if notes_html else ""))
     res.files.append(atomic_write_text(out / "index.html", page("lode-bench report", body)))
     return res
+
+
+def _stored_name(name: str, stored: list[str]) -> str:
+    """The stored model a short name (``mymethod`` for ``folder@mymethod``) stands for; the
+    name itself when it matches none or several."""
+    from lode_bench.bench.store import UnknownModelError, match_model_name
+
+    try:
+        return match_model_name(name, stored)
+    except UnknownModelError:
+        return name
+
+
+def _stored_key(key: str, stored: list[str]) -> str:
+    """An ``--outputs`` key (``MODEL`` or ``DATASET/MODEL``) with the model part resolved."""
+    if key in stored:
+        return key
+    head, sep, model = key.rpartition("/")
+    return f"{head}{sep}{_stored_name(model, stored)}" if sep else _stored_name(key, stored)
 
 
 def _section(table: SummaryTable, figs: list[tuple[Path, str]], out: Path) -> str:

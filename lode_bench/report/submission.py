@@ -266,8 +266,16 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
     Raises:
         SubmissionError: when the store holds no rows for the selection.
     """
+    from lode_bench.bench.store import UnknownModelError, match_model_name
+
     results = store.results_frame()
     runs = store.runs_frame()
+    where = str(getattr(store, "path", "store"))
+    stored = sorted(set(map(str, results["model"]))) if not results.empty else []
+    try:
+        model = match_model_name(model, stored, where=where)
+    except UnknownModelError as exc:
+        raise SubmissionError(str(exc)) from None
     sel = results[results["model"] == model] if not results.empty else results
     if datasets:
         sel = sel[sel["dataset"].isin(datasets) | sel["dataset_hash"].isin(datasets)]
@@ -281,14 +289,20 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
                                                                strict=True)})
         if present:
             raise SubmissionError(
-                f"{getattr(store, 'path', 'store')}: model {model!r} has no results on the pinned "
-                f"dataset version ({', '.join(map(str, datasets))}); its results are on "
-                f"{'; '.join(present)}: a different dataset version (manifest hash mismatch, "
-                "pinned vs present). Run the model on the pinned dataset.")
+                f"{where}: model {model!r} has no results on the pinned "
+                f"dataset version (pinned manifest {', '.join(map(str, datasets))}); its results "
+                f"are on {'; '.join(present)}: a different dataset version (manifest hash "
+                "mismatch, pinned vs present). Run the model on the pinned dataset.")
     if sel.empty:
-        raise SubmissionError(f"{getattr(store, 'path', 'store')}: no results for model {model!r}"
-                              + (f" on {datasets}" if datasets else "")
-                              + (f" under protocol {protocol!r}" if protocol else ""))
+        mine = results[results["model"] == model] if not results.empty else results
+        present = sorted({f"{d} manifest {h} ({p})" for d, h, p in zip(
+            mine["dataset"], mine["dataset_hash"], mine["protocol"], strict=True)})
+        raise SubmissionError(f"{where}: no results for model {model!r}"
+                              + (f" on pinned manifest {', '.join(map(str, datasets))}"
+                                 if datasets else "")
+                              + (f" under protocol {protocol!r}" if protocol else "")
+                              + (f"; its results are on {'; '.join(present)}" if present else "")
+                              + f"; stored models: {', '.join(stored) or 'none'}")
     card: dict[str, Any] = {"name": model, "description": "", "paper": "", "code": "",
                             "training_set": "", "non_blind": False, "params": None, "flops": None}
     my_runs = runs[runs["model"] == model] if not runs.empty else runs

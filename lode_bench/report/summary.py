@@ -41,6 +41,8 @@ class MethodRow:
         params: parameter count from the run table (None when unknown).
         flops: FLOPs per image from the run table (None when unknown).
         train_set: training set named by the run (``extra.train_set``), or None.
+        card: registered model behind the row (``folder``, ``identity``, ...; the row's
+            name when the runs do not say).
     """
 
     model: str
@@ -51,6 +53,24 @@ class MethodRow:
     params: float | None = None
     flops: float | None = None
     train_set: str | None = None
+    card: str = ""
+
+    @property
+    def runtime_measured(self) -> bool:
+        """False for precomputed outputs (``folder``): their "runtime" is the time to read a file."""
+        return (self.card or self.model) not in READ_TIME_MODELS
+
+    @property
+    def runtime_ranked(self) -> bool:
+        """Whether the row competes for the best runtime (not the identity baseline, not
+        precomputed outputs)."""
+        return self.runtime_measured and (self.card or self.model) not in UNRANKED_RUNTIME_MODELS
+
+
+#: Models whose recorded runtime is a file read, not inference (shown as "–").
+READ_TIME_MODELS = frozenset({"folder"})
+#: Models never marked fastest (the blurry input itself costs nothing to "compute").
+UNRANKED_RUNTIME_MODELS = frozenset({"identity"})
 
 
 @dataclass
@@ -75,13 +95,27 @@ class SummaryTable:
                        salt=self.dataset_hash)
 
     @property
+    def split(self) -> str | None:
+        """The split a run chose with ``--split`` (``<manifest hash>:<split>``), else ``None``."""
+        _, sep, split = self.dataset_hash.partition(":")
+        return split if sep and split else None
+
+    @property
     def title(self) -> str:
-        return f"{self.dataset} · {self.protocol} v{self.protocol_version}"
+        """Dataset, split (when one was chosen), protocol version and dataset version, so that
+        two versions of one dataset never share a title."""
+        split = f" · split {self.split}" if self.split else ""
+        return (f"{self.dataset}{split} · {self.protocol} v{self.protocol_version} · "
+                f"manifest {self.dataset_hash.partition(':')[0][:12]}")
 
     def best(self, column: str) -> set[int]:
         """Row indices holding the best mean of ``column`` (ties included)."""
         if column == "runtime_s":
-            found = best_indices([r.runtime_s for r in self.rows], higher=False)
+            found = best_indices([r.runtime_s if r.runtime_ranked else math.nan
+                                  for r in self.rows], higher=False)
+            # "fastest" needs two measured methods that do not all tie
+            ranked = sum(1 for r in self.rows if r.runtime_ranked)
+            return set() if ranked < 2 or len(found) == ranked else found
         else:
             found = best_indices([r.metrics[column].mean for r in self.rows],
                                  higher=self.directions[column])
@@ -131,7 +165,7 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
 
     Falls back to any run of the model (parameter counts do not depend on the dataset).
     """
-    info: dict[str, Any] = {"params": None, "flops": None, "train_set": None}
+    info: dict[str, Any] = {"params": None, "flops": None, "train_set": None, "card": ""}
     if runs is None or runs.empty:
         return info
     mine = runs[runs["model"] == model]
@@ -142,10 +176,12 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
                 info["params"] = _none_if_nan(r.get("params"))
             if info["flops"] is None:
                 info["flops"] = _none_if_nan(r.get("flops"))
+            extra = json_field(r.get("extra"))
+            card: dict[str, Any] = (extra["model_card"] if isinstance(extra.get("model_card"), dict)
+                                    else {})
+            if not info["card"] and isinstance(card.get("name"), str):
+                info["card"] = card["name"]
             if info["train_set"] is None:
-                extra = json_field(r.get("extra"))
-                card: dict[str, Any] = (extra["model_card"] if isinstance(extra.get("model_card"), dict)
-                                        else {})
                 ts = extra.get("train_set") or extra.get("training_set") or card.get("training_set")
                 ts = None if str(ts).lower() in ("none", "n/a", "") else ts
                 info["train_set"] = str(ts) if ts else None
@@ -194,7 +230,7 @@ def summarize(results: pd.DataFrame, runs: pd.DataFrame | None = None, *,
                                         n_error=int((g["status"] != "ok").sum()), metrics=metrics,
                                         runtime_s=float(rt.mean()) if len(rt) else math.nan,
                                         params=info["params"], flops=info["flops"],
-                                        train_set=info["train_set"]))
+                                        train_set=info["train_set"], card=info["card"]))
         tables.append(table)
     return tables
 

@@ -3,7 +3,8 @@
 Every format shows, per method: the mean of each metric with its 95 % bootstrap interval,
 the best mean of each column marked (bold; ``best`` flag in CSV), an arrow telling
 whether higher (↑) or lower (↓) is better, the number of scored images, and the runtime
-(mean seconds per image), parameter count (millions) and FLOPs (G per image) columns.
+(mean seconds per image; "–" for precomputed ``folder`` outputs, and the identity
+baseline is never marked fastest), parameter count (millions) and FLOPs (G per image) columns.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def fmt_runtime(seconds: float) -> str:
     if seconds is None or math.isnan(seconds):
         return "–"
     return f"{seconds:.3g}"
+
+
+def shown_runtime(row: MethodRow) -> float:
+    """The runtime a table shows: NaN ("–") for precomputed outputs, whose recorded time is
+    only the time to read a file."""
+    return row.runtime_s if row.runtime_measured else math.nan
 
 
 def fmt_params(params: float | None) -> str:
@@ -81,7 +88,7 @@ def to_markdown(table: SummaryTable) -> str:
         for c in table.columns:
             mean, ci = _cells(table, row, c)
             cells.append((f"**{mean}**" if i in best[c] else mean) + (f" [{ci}]" if ci else ""))
-        rt = fmt_runtime(row.runtime_s)
+        rt = fmt_runtime(shown_runtime(row))
         cells += [f"**{rt}**" if i in best_rt else rt, fmt_params(row.params),
                   fmt_flops(row.flops), _n_text(row, table)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -120,7 +127,7 @@ def to_latex(table: SummaryTable, *, caption: str | None = None, label: str | No
             mean, ci = _cells(table, row, c)
             mean_tex = rf"\textbf{{{mean}}}" if i in best[c] else mean
             cells.append(mean_tex + (rf"\,{{\scriptsize[{ci.replace('–', '--')}]}}" if ci else ""))
-        rt = fmt_runtime(row.runtime_s)
+        rt = fmt_runtime(shown_runtime(row))
         cells += [rf"\textbf{{{rt}}}" if i in best_rt else rt, fmt_params(row.params),
                   fmt_flops(row.flops), latex_escape(_n_text(row, table))]
         body.append(" & ".join(c.replace("–", "--") for c in cells) + r" \\")
@@ -159,7 +166,7 @@ def to_csv(table: SummaryTable) -> str:
             iv = row.metrics[c]
             rec += [repr(iv.mean), repr(iv.low), repr(iv.high), int(i in best[c]),
                     int(table.directions[c])]
-        rec += [repr(row.runtime_s), "" if row.params is None else repr(row.params),
+        rec += ["" if not row.runtime_measured else repr(row.runtime_s), "" if row.params is None else repr(row.params),
                 "" if row.flops is None else repr(row.flops), row.train_set or ""]
         w.writerow(safe_row(rec))
     return buf.getvalue()
@@ -196,7 +203,7 @@ def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
                        f'data-metric="{esc(c)}">{esc(mean)}'
                        + (f' <span class="ci">[{esc(ci)}]</span>' if ci else "") + "</td>")
         cls = ' class="best"' if i in best_rt else ""
-        tds += [f'<td{cls} data-sort="{sort_key(row.runtime_s)}">{esc(fmt_runtime(row.runtime_s))}</td>',
+        tds += [f'<td{cls} data-sort="{sort_key(shown_runtime(row))}">{esc(fmt_runtime(shown_runtime(row)))}</td>',
                 f'<td data-sort="{sort_key(row.params)}">{esc(fmt_params(row.params))}</td>',
                 f'<td data-sort="{sort_key(row.flops)}">{esc(fmt_flops(row.flops))}</td>',
                 f'<td data-sort="{row.n_ok}">{esc(_n_text(row, table))}</td>']

@@ -118,16 +118,27 @@ def comparison_grid(panels: Sequence[tuple[str, np.ndarray]], crop: Box, zoom: B
 
 
 def best_worst_grid(items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
-                    *, metric: str, title: str = "") -> bytes:
+                    *, metric: str, title: str = "", labels: Sequence[str] | None = None) -> bytes:
+    """:func:`best_worst_figure` as PNG bytes."""
+    return _png(best_worst_figure(items, metric=metric, title=title, labels=labels))
+
+
+def best_worst_figure(items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
+                      *, metric: str, title: str = "",
+                      labels: Sequence[str] | None = None) -> Figure:
     """One row per image (e.g. the best and worst by gain): input, output, ground truth crops.
 
     Args:
         items: ``(image_id, gain, panels, crop)`` per row.
-        metric: the metric the gain is of (row labels).
+        metric: the metric the gain is of (row labels; PSNR gains in dB).
         title: figure title.
+        labels: what each row is (``"best 1"``, ``"worst 1"``), written first in its label.
     """
     if not items:
         raise ValueError("best_worst_grid needs at least one image")
+    if labels is not None and len(labels) != len(items):
+        raise ValueError(f"best_worst_grid: {len(labels)} labels for {len(items)} rows")
+    unit = " dB" if "psnr" in metric.lower() else ""
     cols = max(len(p) for _, _, p, _ in items)
     aspect = max(crop.h / max(1, crop.w) for _, _, _, crop in items)
     fig = Figure(figsize=(2.4 * cols, (2.4 * aspect + 0.4) * len(items) + 0.4))
@@ -139,7 +150,9 @@ def best_worst_grid(items: Sequence[tuple[str, float, Sequence[tuple[str, np.nda
             ax.set_yticks([])
             ax.set_title(mpl_text(label) if r == 0 else "", fontsize=8)
             if c == 0:
-                ax.set_ylabel(mpl_text(f"{image_id}\n{metric} gain {gain:+.2f}"), fontsize=7)
+                head = f"{labels[r]}: " if labels is not None else ""
+                ax.set_ylabel(mpl_text(f"{head}{image_id}\n{metric} gain {gain:+.2f}{unit}"),
+                              fontsize=7)
     if title:
         fig.suptitle(mpl_text(title), fontsize=9)
-    return _png(fig)
+    return fig
