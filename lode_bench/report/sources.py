@@ -135,9 +135,8 @@ class ImageSource:
 
 def _loader_index(kinds: list[str], roots: list[Path], dataset_hash: str) -> DatasetIndex | None:
     """The dataset a loader reads from one of ``roots`` whose version hash is ``dataset_hash``."""
-    from lode_bench.datasets.registry import DATASETS, register_builtin_datasets, resolve_dataset
+    from lode_bench.datasets.registry import DATASETS, resolve_dataset
 
-    register_builtin_datasets()
     names = [n for n in DATASETS.names() if n != "manifest"]
     tried: list[str] = []
     for k in kinds:  # the recorded kind and its variants (gopro -> gopro-gamma)
