@@ -91,18 +91,6 @@ def iter_interpolated_pair(
         yield (1 - t) * _warp(a, ft0) + t * _warp(b, ft1)
 
 
-def interpolate_pair(
-    i0: np.ndarray,
-    i1: np.ndarray,
-    times: Sequence[float],
-    *,
-    preset: Preset = "medium",
-    flows: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[np.ndarray]:
-    """List form of :func:`iter_interpolated_pair`."""
-    return list(iter_interpolated_pair(i0, i1, times, preset=preset, flows=flows))
-
-
 def iter_interpolated(
     frames: Sequence[np.ndarray],
     factor: int,
