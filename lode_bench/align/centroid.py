@@ -19,7 +19,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.transforms import translation_warp, warp_to_template
+from lode_bench.errors import ConfigError, ShapeMismatchError
 
 
 def _grey64(img: np.ndarray) -> np.ndarray:
@@ -67,13 +69,13 @@ def estimate_kernel(
         float64 kernel of shape (size, size); ``K[size//2, size//2]`` is zero shift.
     """
     if size < 3 or size % 2 == 0:
-        raise ValueError("kernel size must be an odd integer ≥ 3")
+        raise ConfigError("kernel size must be an odd integer ≥ 3")
     b, s = _grey64(blur), _grey64(sharp)
     if b.shape != s.shape:
-        raise ValueError(f"blur {b.shape} and sharp {s.shape} differ in size")
+        raise ShapeMismatchError(f"blur {b.shape} and sharp {s.shape} differ in size")
     h, w = b.shape
     if min(h, w) < 2 * size:
-        raise ValueError(f"image {b.shape} too small for a {size}×{size} kernel")
+        raise AlignmentError(f"image {b.shape} too small for a {size}×{size} kernel")
     win = _taper((h, w), max(size, min(h, w) // 8))
     if mask is not None:
         win = win * cv2.GaussianBlur(mask.astype(np.float64), (0, 0), 3.0)
@@ -96,7 +98,7 @@ def estimate_kernel(
     k[labels != labels[peak]] = 0.0
     total = k.sum()
     if total <= 0:
-        raise ValueError("kernel estimate is empty (images unrelated or too flat)")
+        raise AlignmentError("kernel estimate is empty (images unrelated or too flat)")
     return k / total
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lode_bench.errors import ConfigError
+from lode_bench.errors import ConfigError, ShapeMismatchError
 
 FlowMethod = Literal["dis", "deepflow"]
 FLOW_METHODS: tuple[str, ...] = ("dis", "deepflow")
@@ -72,11 +72,11 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np
 
     Raises:
         FlowUnavailableError: ``"deepflow"`` without OpenCV's contrib modules.
-        ValueError: when the sizes differ.
+        ShapeMismatchError: when the sizes differ.
     """
     check_flow_method(method)
     if a.shape[:2] != b.shape[:2]:
-        raise ValueError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
+        raise ShapeMismatchError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
     g0, g1 = grey8(a), grey8(b)
     if method == "deepflow":
         engine = cv2.optflow.createOptFlow_DeepFlow()  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.masks import residual_outliers
 from lode_bench.align.transforms import (
     MOTION_MODELS,
@@ -38,13 +39,9 @@ from lode_bench.align.transforms import (
     valid_region,
     warp_to_template,
 )
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import ConfigError
 
 InitMethod = Literal["phase", "features", "identity"]
-
-
-class AlignmentError(LodeBenchError):
-    """Registration failed (ECC diverged, no overlap, implausible warp); says why."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +86,13 @@ class GeometricConfig:
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_MODELS:
-            raise ValueError(f"motion must be one of {MOTION_MODELS}, not {self.motion!r}")
+            raise ConfigError(f"motion must be one of {MOTION_MODELS}, not {self.motion!r}")
         if self.init not in ("phase", "features", "identity"):
-            raise ValueError(f"init must be phase, features or identity, not {self.init!r}")
+            raise ConfigError(f"init must be phase, features or identity, not {self.init!r}")
         if self.gauss_filt_size < 1 or self.gauss_filt_size % 2 == 0:
-            raise ValueError("gauss_filt_size must be a positive odd integer")
+            raise ConfigError("gauss_filt_size must be a positive odd integer")
         if self.iterations < 1 or self.refine_iterations < 1:
-            raise ValueError("iterations and refine_iterations must be at least 1")
+            raise ConfigError("iterations and refine_iterations must be at least 1")
 
 
 @dataclass
@@ -315,7 +312,7 @@ def ecc_refine(
     finest = min(max(finest, 0), n - 1)
     tp, mp = tp[:n], mp[:n]
     if template_mask is not None and finest < mask_level:
-        raise ValueError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
+        raise ConfigError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
     tm = [None] * mask_level + _mask_pyramid(template_mask, [x.shape for x in tp[mask_level:]])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, int(cfg.iterations), float(cfg.eps))
     w = to_3x3(warp)

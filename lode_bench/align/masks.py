@@ -27,6 +27,7 @@ import numpy as np
 
 from lode_bench.align.flow import FLOW_METHODS, FlowMethod, check_flow_method, flow_rule
 from lode_bench.align.flow import flow_magnitude as _flow_magnitude
+from lode_bench.errors import ConfigError, ShapeMismatchError
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
@@ -92,13 +93,13 @@ class MaskConfig:
 
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "union", "intersection"):
-            raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
+            raise ConfigError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
-            raise ValueError("mask radii and min_area must be non-negative")
+            raise ConfigError("mask radii and min_area must be non-negative")
         if self.tolerance_px < 0 or self.support_pixels < 0 or not 0 <= self.support_fraction <= 1:
-            raise ValueError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
+            raise ConfigError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
         if self.flow_method not in FLOW_METHODS:
-            raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
+            raise ConfigError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
         if self.uses_flow:
             check_flow_method(self.flow_method)
 
@@ -247,7 +248,7 @@ def blur_mask(
     """
     cfg = cfg or MaskConfig()
     if blur.shape[:2] != sharp.shape[:2]:
-        raise ValueError(f"blur {blur.shape} and sharp {sharp.shape} differ in size")
+        raise ShapeMismatchError(f"blur {blur.shape} and sharp {sharp.shape} differ in size")
     valid = np.ones(blur.shape[:2], bool) if valid is None else valid.astype(bool)
     parts: list[np.ndarray] = []
     if cfg.method in ("diff", "union", "intersection"):

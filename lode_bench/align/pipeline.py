@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from lode_bench.align.centroid import estimate_kernel, kernel_centroid
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.geometric import (
-    AlignmentError,
     GeometricConfig,
     align_masked,
     estimate_warp,
@@ -49,7 +49,7 @@ from lode_bench.align.transforms import (
     valid_region,
     warp_to_template,
 )
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import ConfigError, LodeBenchError
 from lode_bench.io import to_uint8
 
 Mode = Literal["per-pair", "per-scene"]
@@ -90,9 +90,9 @@ class AlignConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in ("per-pair", "per-scene"):
-            raise ValueError(f"mode must be per-pair or per-scene, not {self.mode!r}")
+            raise ConfigError(f"mode must be per-pair or per-scene, not {self.mode!r}")
         if self.kernel_size < 3 or self.kernel_size % 2 == 0:
-            raise ValueError("kernel_size must be an odd integer ≥ 3")
+            raise ConfigError("kernel_size must be an odd integer ≥ 3")
 
     @property
     def use_centroid(self) -> bool:
@@ -276,7 +276,7 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
                 valid = valid_region(warp, sharp.shape, blur.shape, margin=2)
                 sharp_w = warp_to_template(sharp_f, warp, blur.shape)
                 blur_a, sharp_a = _apply_photometric(blur_f, sharp_w, pm, cfg.photometric)
-            except ValueError as exc:
+            except (LodeBenchError, ValueError) as exc:
                 rec.notes.append(f"centroid alignment skipped: {exc}")
                 rec.flag("centroid_failed")
     rec.warp = [float(v) for v in to_3x3(warp).ravel()]

@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from lode_bench.align.dataset import align_dataset
+from lode_bench.align.flow import FlowUnavailableError
 from lode_bench.align.geometric import GeometricConfig
 from lode_bench.align.masks import MaskConfig
 from lode_bench.align.photometric import PhotometricConfig
 from lode_bench.align.pipeline import AlignConfig
 from lode_bench.align.qc import QCThresholds
 from lode_bench.align.transforms import MOTION_MODELS
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import ConfigError, LodeBenchError
 
 
 @click.command("align")
@@ -90,9 +91,9 @@ def align_command(
             local=local, mode=mode, reference=reference, centroid=centroid,  # type: ignore[arg-type]
             kernel_size=kernel_size,
         )
-    except LodeBenchError as exc:
+    except FlowUnavailableError as exc:  # a missing OpenCV build, not a bad option
         raise click.ClickException(str(exc)) from exc
-    except ValueError as exc:
+    except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
     from lode_bench.parallel.choice import make_executor
 

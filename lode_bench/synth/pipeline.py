@@ -215,7 +215,7 @@ def run_recipe(
     Returns:
         The finalised manifest.
     """
-    seed = int(recipe["seed"] if seed is None else seed)
+    seed = int(recipe.seed if seed is None else seed)
     builtin_size = size or (240, 320)
     timing: dict[str, Any] = {}
     jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit, fps=fps,
@@ -242,11 +242,11 @@ def run_recipe(
         lib_doc = json.loads((Path(objects_dir) / LIBRARY_INDEX).read_text(encoding="utf-8"))
         meta["object_library"] = {"name": lib_doc["name"], "licence": lib_doc["licence"],
                                   "index_sha256": sha256_file(Path(objects_dir) / LIBRARY_INDEX)}
-    if recipe.config.get("bit_depth", 8) != 8:
-        meta["output_bit_depth"] = recipe.config["bit_depth"]
+    if recipe.bit_depth != 8:
+        meta["output_bit_depth"] = recipe.bit_depth
     writer = DatasetWriter(out_dir, name or recipe.name, meta=meta,
                            identity=("generator", "recipe_hash", "seed", "size"), overwrite=overwrite)
-    split = recipe["split"]
+    split = recipe.split
     pending = list(iter_pending(writer, jobs, split))
     # a worker in another process loads a named library itself (once per process);
     # in-process workers share the one loaded here

@@ -92,19 +92,19 @@ def plan_jobs(
     its timing report goes into ``timing`` (source name -> report) when given.
     """
     jobs: list[Job] = []
-    split = recipe["split"]
+    split = recipe.split
     if recipe.kind in ("local-objects", "local-shake"):
-        count = recipe["samples"] if limit is None else min(limit, recipe["samples"])
+        count = recipe.samples if limit is None else min(limit, recipe.samples)
         return [Job(index=i, sample_id=f"{i:05d}") for i in range(count)]
-    fr = recipe["frames"]
-    gopro = recipe["layout"] == "gopro"
+    fr = recipe.frames
+    gopro = recipe.layout == "gopro"
     plan_rng = np.random.default_rng([seed, 7919])
     for src in frame_sources(source, recipe, size=size, seed=seed, fps=fps):
         report = src.timing()
-        per_seq = int(fr["windows_per_sequence"]) if gopro else None
+        per_seq = fr.windows_per_sequence if gopro else None
         if report is not None and report.irregular:
             plan = plan_windows_by_time(src.timestamps, recipe.n_choices(),
-                                        float(fr["duty_cycle"]), plan_rng,
+                                        fr.duty_cycle, plan_rng,
                                         nominal_interval=report.nominal_interval,
                                         per_sequence=per_seq, repeated=report.repeated)
             windows = plan.windows
@@ -112,7 +112,7 @@ def plan_jobs(
                 timing[src.name] = {**report.as_dict(), "windows": "by time",
                                     "windows_moved_past_gaps": plan.skipped}
         else:
-            windows = plan_windows(len(src), recipe.n_choices(), float(fr["duty_cycle"]),
+            windows = plan_windows(len(src), recipe.n_choices(), fr.duty_cycle,
                                    plan_rng, per_sequence=per_seq)
         if not windows:
             raise NotEnoughFramesError(

@@ -52,7 +52,7 @@ def frame_sources(
             return [builtin_local_source(size=size, seed=seed, response=recipe.response())]
         return [builtin_global_source(size=size, seed=seed)]
     p = Path(source)
-    raw = recipe.config.get("raw")
+    raw = recipe.raw
     if p.is_dir() and not has_frames(p):
         subs = [d for d in sorted(p.iterdir()) if has_frames(d)]
         if not subs:

@@ -59,7 +59,7 @@ def test_shipped_real_recipe_blurs_slow_low_contrast_motion() -> None:
     frames = _slow_low_contrast_clip()
     assert max(np.abs(f.astype(int) - frames[N // 2]).max() for f in frames) < 24
     recipe = load_recipe("lode-real-local")
-    assert recipe["mask"]["method"] == "both" and recipe["mask"]["flow_threshold"] == LODE_FLOW_THRESHOLD
+    assert recipe.mask.method == "both" and recipe.mask.flow_threshold == LODE_FLOW_THRESHOLD
     res = local_real_sample(frames, recipe, np.random.default_rng(0))
     err = np.abs(res.images["blur"].astype(int) - _true_average(frames, recipe))
     assert err.max() <= 2, (err.max(), (err > 2).mean())

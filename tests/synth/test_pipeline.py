@@ -458,4 +458,4 @@ def test_local_real_in_gopro_layout(tmp_path: Path) -> None:
     m = run_recipe(recipe, tmp_path / "o", size=(48, 64), limit=2, progress=False)
     s = m.samples[0]
     seq = s["id"].split("/")[0]
-    assert s["files"]["mask"] == f"{recipe['split']}/{seq}/mask/{s['id'].split('/')[1]}.png"
+    assert s["files"]["mask"] == f"{recipe.split}/{seq}/mask/{s['id'].split('/')[1]}.png"
