@@ -9,7 +9,6 @@ refused as ambiguous.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io.images import IMAGE_EXTENSIONS
 from lode_bench.metrics.protocols import ImageScore, Protocol
+from lode_bench.parallel.workers import default_workers
 
 MASK_EXTENSIONS = (*IMAGE_EXTENSIONS, ".npy")
 
@@ -129,12 +129,8 @@ def score_pair(pair: ImagePair, protocol: Protocol) -> ImageScore:
 
 
 def default_jobs() -> int:
-    """Worker threads: the number of usable cores, at most 8."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS/Windows
-        n = os.cpu_count() or 1
-    return max(1, min(8, n))
+    """Worker threads: the usable cores (:func:`~lode_bench.parallel.workers.default_workers`), at most 8."""
+    return min(8, default_workers())
 
 
 def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None = None,
