@@ -35,12 +35,12 @@ from lode_bench.bench.units import (
     error_log_path,
     execute_hosted_unit,
     execute_unit,
-    mean_of,
 )
 from lode_bench.datasets.manifest import remove_stale_temp_files
 from lode_bench.datasets.types import DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
 from lode_bench.io import read_image, safe_join
+from lode_bench.io.numbers import mean_of
 from lode_bench.metrics.protocols import Protocol, get_protocol
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec, load_model

@@ -10,14 +10,7 @@ from typing import Any
 import click
 
 from lode_bench.errors import LodeBenchError
-
-
-def _fmt(v: float, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "nan"
-    if math.isinf(v):
-        return "inf"
-    return f"{v:.{digits}f}"
+from lode_bench.io.numbers import format_number
 
 
 def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str, Any],
@@ -140,7 +133,7 @@ def score(pred_dir: Path | None, gt_dir: Path | None, example: str | None, mask_
     click.echo(f"{'metric':<{width}}{'mean':>12}  better")
     for col in proto.columns:
         arrow = "higher" if proto.higher_is_better(col) else "lower"
-        click.echo(f"{col:<{width}}{_fmt(summary['mean'][col]):>12}  {arrow}")
+        click.echo(f"{col:<{width}}{format_number(summary['mean'][col], missing='nan'):>12}  {arrow}")
     click.echo(f"images: {summary['n_ok']} scored, {summary['n_failed']} failed")
     for col, n in summary["n_infinite"].items():
         click.echo(f"note: {n} image(s) have infinite {col} (identical to ground truth); "
