@@ -22,15 +22,7 @@ import numpy as np
 from lode_bench.align.errors import AlignmentError
 from lode_bench.align.transforms import translation_warp, warp_to_template
 from lode_bench.errors import ConfigError, ShapeMismatchError
-
-
-def _grey64(img: np.ndarray) -> np.ndarray:
-    x = np.asarray(img)
-    scale = 255.0 if x.dtype == np.uint8 else 65535.0 if x.dtype == np.uint16 else 1.0
-    f = x.astype(np.float64) / scale
-    if f.ndim == 3:
-        f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-    return f
+from lode_bench.io.grey import grey_float
 
 
 def _taper(shape: tuple[int, int], width: int) -> np.ndarray:
@@ -70,7 +62,7 @@ def estimate_kernel(
     """
     if size < 3 or size % 2 == 0:
         raise ConfigError("kernel size must be an odd integer ≥ 3")
-    b, s = _grey64(blur), _grey64(sharp)
+    b, s = grey_float(blur, np.float64), grey_float(sharp, np.float64)
     if b.shape != s.shape:
         raise ShapeMismatchError(f"blur {b.shape} and sharp {s.shape} differ in size")
     h, w = b.shape

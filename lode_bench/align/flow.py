@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ConfigError, ShapeMismatchError
+from lode_bench.io.grey import grey_u8
 
 FlowMethod = Literal["dis", "deepflow"]
 FLOW_METHODS: tuple[str, ...] = ("dis", "deepflow")
@@ -31,20 +32,6 @@ CONTRIB_PACKAGE = "opencv-contrib-python-headless"
 
 class FlowUnavailableError(ConfigError):
     """The requested optical-flow method needs an OpenCV build that is not installed."""
-
-
-def grey8(img: np.ndarray) -> np.ndarray:
-    """RGB or grey image (uint8, uint16 or float in [0, 1]) as H×W uint8 grey (BT.601)."""
-    x = np.asarray(img)
-    if x.dtype == np.uint8:
-        f = x.astype(np.float32)
-    elif x.dtype == np.uint16:
-        f = x.astype(np.float32) / 257.0
-    else:
-        f = np.clip(x.astype(np.float32), 0.0, 1.0) * 255.0
-    if f.ndim == 3:
-        f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-    return np.ascontiguousarray(np.rint(np.clip(f, 0, 255)).astype(np.uint8))
 
 
 def deepflow_available() -> bool:
@@ -77,7 +64,7 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np
     check_flow_method(method)
     if a.shape[:2] != b.shape[:2]:
         raise ShapeMismatchError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
-    g0, g1 = grey8(a), grey8(b)
+    g0, g1 = grey_u8(a), grey_u8(b)
     if method == "deepflow":
         engine = cv2.optflow.createOptFlow_DeepFlow()  # type: ignore[attr-defined]
     else:

@@ -40,6 +40,7 @@ from lode_bench.align.transforms import (
     warp_to_template,
 )
 from lode_bench.errors import ConfigError
+from lode_bench.io.grey import grey_float
 
 InitMethod = Literal["phase", "features", "identity"]
 
@@ -117,16 +118,6 @@ class GeometricResult:
     notes: list[str] = field(default_factory=list)
 
 
-def to_grey(img: np.ndarray) -> np.ndarray:
-    """RGB (uint8 or float [0,1]) or grey image to float32 grey in [0, 1] (BT.601 weights)."""
-    x = np.asarray(img)
-    scale = 255.0 if x.dtype == np.uint8 else 65535.0 if x.dtype == np.uint16 else 1.0
-    xf = x.astype(np.float32) / np.float32(scale)
-    if xf.ndim == 3:
-        xf = xf[..., 0] * 0.299 + xf[..., 1] * 0.587 + xf[..., 2] * 0.114
-    return np.ascontiguousarray(xf, dtype=np.float32)
-
-
 def cv_error_text(exc: BaseException) -> str:
     """The human part of an OpenCV error ("Iterations do not converge: NaN encountered.")."""
     text = " ".join(str(exc).split())
@@ -176,7 +167,7 @@ def grey_pyramids(
         cfg: sets the automatic depth (``coarsest_size``, ``max_levels``).
         levels: depth instead of the automatic one.
     """
-    t, m = to_grey(template), to_grey(moving)
+    t, m = grey_float(template), grey_float(moving)
     n = levels or _n_levels(t.shape, cfg)
     return _pyramid(t, n), _pyramid(m, n)
 
@@ -191,7 +182,7 @@ def phase_correlation_init(
         ``cfg.min_phase_response`` or the shift is implausible.
     """
     cfg = cfg or GeometricConfig()
-    t, m = to_grey(template), to_grey(moving)
+    t, m = grey_float(template), grey_float(moving)
     h = min(t.shape[0], m.shape[0])
     w = min(t.shape[1], m.shape[1])
     t, m = t[:h, :w], m[:h, :w]
@@ -222,8 +213,8 @@ def feature_init(
     Raises:
         AlignmentError: when too few consistent matches are found.
     """
-    t8 = np.rint(to_grey(template) * 255).astype(np.uint8)
-    m8 = np.rint(to_grey(moving) * 255).astype(np.uint8)
+    t8 = np.rint(grey_float(template) * 255).astype(np.uint8)
+    m8 = np.rint(grey_float(moving) * 255).astype(np.uint8)
     f = 1.0
     while max(t8.shape) > max_side:
         t8, m8, f = cv2.pyrDown(t8), cv2.pyrDown(m8), f * 2.0

@@ -25,8 +25,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lode_bench.align.flow import FLOW_METHODS, FlowMethod, check_flow_method, flow_rule
-from lode_bench.align.flow import flow_magnitude as _flow_magnitude
+from lode_bench.align.flow import (
+    FLOW_METHODS,
+    FlowMethod,
+    check_flow_method,
+    flow_magnitude,
+    flow_rule,
+)
 from lode_bench.errors import ConfigError, ShapeMismatchError
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
@@ -121,7 +126,8 @@ class MaskConfig:
         return rule
 
 
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """Elliptical (disk) structuring element of ``2·radius + 1`` px: every mask's morphology."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
@@ -181,17 +187,17 @@ def clean_mask(
     """Opening, closing, hole filling, small-component removal, optional dilation."""
     m: np.ndarray = mask.astype(np.uint8)
     if open_radius:
-        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(open_radius))
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, disk(open_radius))
     if close_radius:
         pad = close_radius + 1  # closing near the border must not be clipped by it
         m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_radius))[pad:-pad, pad:-pad]
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(close_radius))[pad:-pad, pad:-pad]
     out = m.astype(bool)
     if fill_holes:
         out = fill_mask_holes(out)
     out = remove_small(out, min_area)
     if dilate_px:
-        out = cv2.dilate(out.astype(np.uint8), _disk(dilate_px)).astype(bool)
+        out = cv2.dilate(out.astype(np.uint8), disk(dilate_px)).astype(bool)
     return out
 
 
@@ -221,11 +227,6 @@ def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float =
     return d
 
 
-def flow_magnitude(blur: np.ndarray, sharp: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
-    """Magnitude (px) of the optical flow from the blurry to the aligned sharp image, H×W float32."""
-    return _flow_magnitude(blur, sharp, method)
-
-
 def blur_mask(
     blur: np.ndarray,
     sharp: np.ndarray,
@@ -241,7 +242,7 @@ def blur_mask(
         sharp: H×W×3 sharp image, already aligned and photometrically matched to ``blur``.
         valid: H×W bool; pixels outside it are never marked (default: all valid).
         cfg: thresholds and morphology.
-        flow: the flow magnitude (px, H×W) if already computed by :func:`flow_magnitude`.
+        flow: the flow magnitude (px, H×W) if already computed by :func:`lode_bench.align.flow.flow_magnitude`.
 
     Returns:
         H×W bool mask (True = blurred/moving).
@@ -265,7 +266,7 @@ def blur_mask(
             # one image and not the other differs whatever the alignment
             hot = (_as_float(blur).max(axis=-1) >= CLIP_LEVEL) | (
                 _as_float(sharp).max(axis=-1) >= CLIP_LEVEL)
-            hot = cv2.dilate(hot.astype(np.uint8), _disk(2)).astype(bool)
+            hot = cv2.dilate(hot.astype(np.uint8), disk(2)).astype(bool)
             support = (dt > thr) & valid & ~hot
     if cfg.method in ("flow", "union", "intersection"):
         fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
@@ -280,7 +281,7 @@ def blur_mask(
         # misalignment or interpolation
         if cfg.open_radius:
             raw = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN,
-                                   _disk(cfg.open_radius)).astype(bool)
+                                   disk(cfg.open_radius)).astype(bool)
         raw = keep_supported(raw, support, min_fraction=cfg.support_fraction,
                              min_pixels=cfg.support_pixels)
     out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,

@@ -23,13 +23,13 @@ import numpy as np
 
 from lode_bench.align.centroid import estimate_kernel, kernel_centroid
 from lode_bench.align.errors import AlignmentError
+from lode_bench.align.flow import flow_magnitude
 from lode_bench.align.geometric import (
     GeometricConfig,
     align_masked,
     estimate_warp,
-    to_grey,
 )
-from lode_bench.align.masks import MaskConfig, blur_mask, flow_magnitude
+from lode_bench.align.masks import MaskConfig, blur_mask
 from lode_bench.align.photometric import (
     PhotometricConfig,
     PhotometricMap,
@@ -51,6 +51,7 @@ from lode_bench.align.transforms import (
 )
 from lode_bench.errors import ConfigError, LodeBenchError
 from lode_bench.io import to_uint8
+from lode_bench.io.grey import grey_float
 
 Mode = Literal["per-pair", "per-scene"]
 
@@ -145,8 +146,8 @@ def residual_shift(
     if rect is None:
         return 0.0, 0.0, 0.0
     y0, y1, x0, x1 = rect
-    t = to_grey(blur)[y0:y1, x0:x1]
-    m = to_grey(warped_sharp)[y0:y1, x0:x1]
+    t = grey_float(blur)[y0:y1, x0:x1]
+    m = grey_float(warped_sharp)[y0:y1, x0:x1]
     win = cv2.createHanningWindow((t.shape[1], t.shape[0]), cv2.CV_32F)
     (dx, dy), resp = cv2.phaseCorrelate(t, m, win)
     return float(dx), float(dy), float(resp)
@@ -296,8 +297,8 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     if mask is not None:
         static &= ~cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     sc = static[y0:y1, x0:x1]
-    t_grey = to_grey(blur_a[y0:y1, x0:x1])
-    s_grey = to_grey(sharp_a[y0:y1, x0:x1])
+    t_grey = grey_float(blur_a[y0:y1, x0:x1])
+    s_grey = grey_float(sharp_a[y0:y1, x0:x1])
     rec.correlation = float(cv2.computeECC(t_grey, s_grey, sc.astype(np.uint8) * 255)) if sc.any() \
         else float("nan")
     rec.static_psnr = masked_psnr(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1], sc)

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from lode_bench.align.flow import window_flow_magnitude
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError, LodeBenchError
 from lode_bench.io.bitdepth import frame_peak
@@ -41,7 +42,6 @@ from lode_bench.synth.local_objects import (
 from lode_bench.synth.motion_mask import (
     blend_local_blur,
     feather,
-    flow_magnitude,
     mask_rule,
     motion_mask,
 )
@@ -205,7 +205,7 @@ def local_real_sample(
         outside = weight <= 0
         blur[outside] = frame_to_output(sharp, bits, encoding=encoding)[outside]
     support = weight > 0
-    arrays = ({"flow_magnitude": flow_magnitude(frames8, method=params.flow_method)}
+    arrays = ({"flow_magnitude": window_flow_magnitude(frames8, method=params.flow_method)}
               if params.method != "diff" else {})
     return SampleResult(
         images={"blur": blur, "sharp": frame_to_output(sharp, bits), "mask": support},
