@@ -182,13 +182,27 @@ def fill_mask_holes(mask: np.ndarray) -> np.ndarray:
 
 def clean_mask(
     mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
-    dilate_px: int = 0,
+    dilate_px: int = 0, pad_close: bool = True,
 ) -> np.ndarray:
-    """Opening, closing, hole filling, small-component removal, optional dilation."""
+    """Opening, closing, hole filling, small-component removal, optional dilation.
+
+    The one mask clean-up of ``align`` (pair masks) and ``synth`` (window motion masks).
+
+    Args:
+        mask: H×W bool (or 0/1) mask.
+        open_radius, close_radius, dilate_px: disk radii (px); 0 skips the step.
+        fill_holes: fill regions not connected to the border.
+        min_area: drop 8-connected components smaller than this (px).
+        pad_close: close on a zero-padded copy, so that the image border does not
+            hold regions open (``align``); ``False`` closes in place, OpenCV's border
+            rule, as the ``synth`` motion masks were made.
+    """
     m: np.ndarray = mask.astype(np.uint8)
     if open_radius:
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, disk(open_radius))
-    if close_radius:
+    if close_radius and not pad_close:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(close_radius))
+    elif close_radius:
         pad = close_radius + 1  # closing near the border must not be clipped by it
         m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(close_radius))[pad:-pad, pad:-pad]

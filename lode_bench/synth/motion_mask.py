@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from lode_bench.align.flow import FlowMethod, check_flow_method, flow_rule, window_flow_magnitude
-from lode_bench.align.masks import disk
+from lode_bench.align.masks import clean_mask
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError
 from lode_bench.synth.averaging import FrameAccumulator, quantize
@@ -101,14 +101,8 @@ def motion_mask(
         mask |= diff > params.diff_threshold
     if params.method in ("flow", "both"):
         mask |= window_flow_magnitude(frames, middle=mid, method=params.flow_method) > params.flow_threshold
-    m: np.ndarray = mask.astype(np.uint8)
-    if params.open_px > 0:
-        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, disk(params.open_px))
-    if params.close_px > 0:
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(params.close_px))
-    if params.dilate_px > 0:
-        m = cv2.dilate(m, disk(params.dilate_px))
-    return m.astype(bool)
+    return clean_mask(mask, open_radius=params.open_px, close_radius=params.close_px,
+                      fill_holes=False, min_area=0, dilate_px=params.dilate_px, pad_close=False)
 
 
 def feather(mask: np.ndarray, sigma: float) -> np.ndarray:
