@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ConfigError, ShapeMismatchError
-from lode_bench.io.grey import grey_u8
+from lode_bench.io.grey import GreyRule, grey_u8
 
 FlowMethod = Literal["dis", "deepflow"]
 FLOW_METHODS: tuple[str, ...] = ("dis", "deepflow")
@@ -50,12 +50,14 @@ def check_flow_method(method: str) -> None:
         )
 
 
-def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
+                 grey: GreyRule = "rint") -> np.ndarray:
     """Dense flow from ``a`` to ``b``, H×W×2 float32 (px): ``a(x) ≈ b(x + F(x))``.
 
     Args:
         a, b: images of the same size (RGB or grey; uint8, uint16 or float in [0, 1]).
         method: ``"dis"`` (DIS, medium preset) or ``"deepflow"``.
+        grey: the 8-bit grey the flow is computed on (:func:`lode_bench.io.grey.grey_u8`).
 
     Raises:
         FlowUnavailableError: ``"deepflow"`` without OpenCV's contrib modules.
@@ -64,7 +66,7 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np
     check_flow_method(method)
     if a.shape[:2] != b.shape[:2]:
         raise ShapeMismatchError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
-    g0, g1 = grey_u8(a), grey_u8(b)
+    g0, g1 = grey_u8(a, grey), grey_u8(b, grey)
     if method == "deepflow":
         engine = cv2.optflow.createOptFlow_DeepFlow()  # type: ignore[attr-defined]
     else:
@@ -72,9 +74,10 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np
     return np.asarray(engine.calc(g0, g1, None), dtype=np.float32)
 
 
-def flow_magnitude(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+def flow_magnitude(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
+                   grey: GreyRule = "rint") -> np.ndarray:
     """Magnitude (px) of :func:`optical_flow` from ``a`` to ``b``, H×W float32."""
-    f = optical_flow(a, b, method)
+    f = optical_flow(a, b, method, grey=grey)
     return np.hypot(f[..., 0], f[..., 1]).astype(np.float32)
 
 

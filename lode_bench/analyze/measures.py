@@ -32,6 +32,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.ndimage import map_coordinates
 
+from lode_bench.align.flow import flow_magnitude as align_flow_magnitude
 from lode_bench.analyze.kernel import _tukey, linear_grey
 from lode_bench.io.grey import grey_u8
 
@@ -41,9 +42,7 @@ SATURATION_LEVEL = 250
 
 def flow_magnitude(sharp: np.ndarray, blur: np.ndarray) -> np.ndarray:
     """Per-pixel DIS optical-flow magnitude (px) from ``sharp`` to ``blur`` (H×W×3 uint8)."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
-    flow = dis.calc(grey_u8(sharp, "opencv"), grey_u8(blur, "opencv"), None)
-    return np.hypot(flow[..., 0], flow[..., 1])
+    return align_flow_magnitude(sharp, blur, "dis", grey="opencv")
 
 
 def blurred_area_curve(magnitude: np.ndarray,

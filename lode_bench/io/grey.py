@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 
 BT601_WEIGHTS = (0.299, 0.587, 0.114)
+#: How :func:`grey_u8` rounds: float32 weights + round to nearest, or OpenCV's fixed point.
+GreyRule = Literal["rint", "opencv"]
 
 
 def _scale(x: np.ndarray) -> float:
@@ -45,7 +47,7 @@ def grey_float(img: np.ndarray, dtype: type[np.floating] = np.float32) -> np.nda
     return np.ascontiguousarray(xf, dtype=dtype)
 
 
-def grey_u8(img: np.ndarray, rule: Literal["rint", "opencv"] = "rint") -> np.ndarray:
+def grey_u8(img: np.ndarray, rule: GreyRule = "rint") -> np.ndarray:
     """H×W×3 RGB or H×W grey (uint8, uint16 or float [0, 1]) → H×W uint8 grey.
 
     Args:
