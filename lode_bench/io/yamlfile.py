@@ -182,9 +182,9 @@ def resolve_config_path(name_or_path: str | Path, *, kind: str,
                         search_dirs: Sequence[str | Path] = ()) -> Path:
     """The file a configuration reference names.
 
-    A :class:`~pathlib.Path`, or text ending in ``.yaml``/``.yml`` that names an existing
-    file, is that file. Anything else is a plain name (letters, digits, ``-``, ``_``,
-    ``.``), looked up as ``<name>.yaml`` in ``search_dirs``, first match wins.
+    A :class:`~pathlib.Path`, or text ending in ``.yaml``/``.yml``, is that file (it must
+    exist). Anything else is a plain name (letters, digits, ``-``, ``_``, ``.``), looked
+    up as ``<name>.yaml`` in ``search_dirs``, first match wins.
 
     Args:
         name_or_path: the reference as the user gave it.
@@ -192,19 +192,24 @@ def resolve_config_path(name_or_path: str | Path, *, kind: str,
         search_dirs: folders of the shipped configurations of this kind.
 
     Raises:
-        ConfigError: a path given as :class:`~pathlib.Path` that is not a file.
+        ConfigError: a path that is not a file.
         UnknownNameError: no configuration of that name (lists the known ones).
     """
     p = Path(name_or_path)
     if isinstance(name_or_path, Path) or p.suffix in _SUFFIXES:
         if p.is_file():
             return p
-        if isinstance(name_or_path, Path):
-            raise ConfigError(f"{p}: {kind} file not found")
+        raise ConfigError(f"{p}: {kind} file not found")
     text = str(name_or_path)
     if _PLAIN_NAME.match(text) and ".." not in text:
+        from lode_bench.errors import UnsafePathError
+        from lode_bench.io.paths import safe_join
+
         for d in search_dirs:
-            cand = Path(d) / f"{text}.yaml"
+            try:  # a shipped name is never a link out of its folder
+                cand = safe_join(d, f"{text}.yaml")
+            except UnsafePathError as exc:
+                raise ConfigError(f"{kind} {text!r} leaves its folder ({exc})") from None
             if cand.is_file():
                 return cand
     raise UnknownNameError(f"unknown {kind} {short_repr(text)}; known: "

@@ -38,6 +38,8 @@ def test_unknown_name_lists_known(shipped: Path) -> None:
 def test_missing_path_object_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope.yaml: widget file not found"):
         load_yaml_config(tmp_path / "nope.yaml", kind="widget")
+    with pytest.raises(ConfigError, match=r"nope.yml: widget file not found"):
+        load_yaml_config(str(tmp_path / "nope.yml"), kind="widget")
 
 
 def test_unknown_keys_named_with_file(shipped: Path) -> None:
@@ -62,3 +64,11 @@ def test_recipes_go_through_the_loader(tmp_path: Path) -> None:
     p.write_text("kind: global\nframez: {}\n")
     with pytest.raises(ConfigError, match=r"r.yaml: unknown synthesis recipe key\(s\) 'framez'"):
         load_recipe(p)
+
+
+def test_shipped_name_cannot_link_out(shipped: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("token: 1\n")
+    (shipped / "leak.yaml").symlink_to(secret)
+    with pytest.raises(ConfigError, match="leaves its folder"):
+        load_yaml_config("leak", kind="widget", search_dirs=[shipped])
