@@ -98,8 +98,7 @@ def align_command(
     from lode_bench.parallel.choice import make_executor
 
     try:
-        executor = (None if executor_name == "serial" and ray_address is None
-                    else make_executor(executor_name, workers=workers, address=ray_address))
+        executor = make_executor(executor_name, workers=workers, address=ray_address)
         try:
             report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
                                    overview_count=overview_count, executor=executor,

@@ -106,8 +106,7 @@ def synth(
 
     executor = None
     try:
-        if executor_name != "serial" or ray_address is not None:
-            executor = make_executor(executor_name, workers=workers, address=ray_address)
+        executor = make_executor(executor_name, workers=workers, address=ray_address)
         if recipe == "builtin":
             m = build_builtin_dataset(
                 out_dir,
