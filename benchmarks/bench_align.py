@@ -41,10 +41,11 @@ from skimage import data
 
 from lode_bench.align import AlignConfig, align_pair
 from lode_bench.align.centroid import estimate_kernel, kernel_centroid
-from lode_bench.align.geometric import GeometricConfig, align_masked, estimate_warp, to_grey
+from lode_bench.align.geometric import GeometricConfig, align_masked, estimate_warp
 from lode_bench.align.simulate import random_homography, simulate_pair
 from lode_bench.align.transforms import corner_errors, translation_warp
 from lode_bench.io import read_image
+from lode_bench.io.grey import grey_float as to_grey
 
 H, W = 720, 1280
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "align"

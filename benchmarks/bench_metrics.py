@@ -127,7 +127,8 @@ def main() -> None:
         pass
 
     from lode_bench.metrics.psnr import psnr
-    from lode_bench.metrics.ssim import set_threads, ssim_gaussian, ssim_matlab_rgb
+    from lode_bench.metrics.ssim import ssim_gaussian, ssim_matlab_rgb
+    from lode_bench.metrics.ssim_core import set_threads
 
     set_threads(args.threads)
 

@@ -7,8 +7,8 @@ the ``lode-bench align`` command (:data:`lode_bench.cli.align.align_command`).
 
 from lode_bench.align.centroid import centroid_align, estimate_kernel, kernel_centroid
 from lode_bench.align.dataset import AlignReport, align_dataset
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.geometric import (
-    AlignmentError,
     GeometricConfig,
     GeometricResult,
     align_masked,

@@ -19,16 +19,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.transforms import translation_warp, warp_to_template
-
-
-def _grey64(img: np.ndarray) -> np.ndarray:
-    x = np.asarray(img)
-    scale = 255.0 if x.dtype == np.uint8 else 65535.0 if x.dtype == np.uint16 else 1.0
-    f = x.astype(np.float64) / scale
-    if f.ndim == 3:
-        f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-    return f
+from lode_bench.errors import ConfigError, ShapeMismatchError
+from lode_bench.io.grey import grey_float
 
 
 def _taper(shape: tuple[int, int], width: int) -> np.ndarray:
@@ -67,13 +61,13 @@ def estimate_kernel(
         float64 kernel of shape (size, size); ``K[size//2, size//2]`` is zero shift.
     """
     if size < 3 or size % 2 == 0:
-        raise ValueError("kernel size must be an odd integer ≥ 3")
-    b, s = _grey64(blur), _grey64(sharp)
+        raise ConfigError("kernel size must be an odd integer ≥ 3")
+    b, s = grey_float(blur, np.float64), grey_float(sharp, np.float64)
     if b.shape != s.shape:
-        raise ValueError(f"blur {b.shape} and sharp {s.shape} differ in size")
+        raise ShapeMismatchError(f"blur {b.shape} and sharp {s.shape} differ in size")
     h, w = b.shape
     if min(h, w) < 2 * size:
-        raise ValueError(f"image {b.shape} too small for a {size}×{size} kernel")
+        raise AlignmentError(f"image {b.shape} too small for a {size}×{size} kernel")
     win = _taper((h, w), max(size, min(h, w) // 8))
     if mask is not None:
         win = win * cv2.GaussianBlur(mask.astype(np.float64), (0, 0), 3.0)
@@ -96,7 +90,7 @@ def estimate_kernel(
     k[labels != labels[peak]] = 0.0
     total = k.sum()
     if total <= 0:
-        raise ValueError("kernel estimate is empty (images unrelated or too flat)")
+        raise AlignmentError("kernel estimate is empty (images unrelated or too flat)")
     return k / total
 
 

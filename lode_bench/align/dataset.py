@@ -14,10 +14,10 @@ scenes in parallel; this process alone writes the dataset and its journal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,9 +34,7 @@ from lode_bench.align.qc import QCRecord, render_overview, write_qc_csv
 from lode_bench.datasets.manifest import DatasetWriter
 from lode_bench.errors import ImageReadError, LodeBenchError
 from lode_bench.io import read_image
-
-if TYPE_CHECKING:
-    from lode_bench.parallel.executor import Executor
+from lode_bench.parallel.executor import Executor, LocalExecutor
 
 
 @dataclass
@@ -120,7 +118,7 @@ def align_dataset(
         progress: show a progress bar (``None``: only on a terminal).
         log: called with one line per failed pair and per unmatched file.
         executor: align scenes on this executor (one unit per scene); ``None`` aligns
-            them here, one after the other. The outputs do not depend on it.
+            them here, one after the other (``LocalExecutor("serial")``). The outputs do not depend on it.
 
     Returns:
         The report: QC records of all pairs (failed ones included), unmatched names,
@@ -194,11 +192,9 @@ def align_dataset(
                 log(f"FAILED {rec.id}: {rec.reason}")
             bar.update(1)
 
-    results: Iterable[tuple[SceneJob, list[AlignedSample] | BaseException]] = (
-        ((job, align_scene(job)) for job in jobs) if executor is None
-        else executor.map_unordered(align_scene, jobs))
-    for job, result in results:
-        done(job, result)
+    with LocalExecutor(kind="serial") as serial:
+        for job, result in (executor or serial).map_unordered(align_scene, jobs):
+            done(job, result)
     bar.close()
     records = sorted(by_id.values(), key=lambda r: order.get(r.id, len(order)))
     if log is not None:

@@ -21,7 +21,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lode_bench.errors import ConfigError
+from lode_bench.errors import ConfigError, ShapeMismatchError
+from lode_bench.io.grey import GreyRule, grey_u8
 
 FlowMethod = Literal["dis", "deepflow"]
 FLOW_METHODS: tuple[str, ...] = ("dis", "deepflow")
@@ -31,20 +32,6 @@ CONTRIB_PACKAGE = "opencv-contrib-python-headless"
 
 class FlowUnavailableError(ConfigError):
     """The requested optical-flow method needs an OpenCV build that is not installed."""
-
-
-def grey8(img: np.ndarray) -> np.ndarray:
-    """RGB or grey image (uint8, uint16 or float in [0, 1]) as H×W uint8 grey (BT.601)."""
-    x = np.asarray(img)
-    if x.dtype == np.uint8:
-        f = x.astype(np.float32)
-    elif x.dtype == np.uint16:
-        f = x.astype(np.float32) / 257.0
-    else:
-        f = np.clip(x.astype(np.float32), 0.0, 1.0) * 255.0
-    if f.ndim == 3:
-        f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-    return np.ascontiguousarray(np.rint(np.clip(f, 0, 255)).astype(np.uint8))
 
 
 def deepflow_available() -> bool:
@@ -63,21 +50,23 @@ def check_flow_method(method: str) -> None:
         )
 
 
-def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
+                 grey: GreyRule = "rint") -> np.ndarray:
     """Dense flow from ``a`` to ``b``, H×W×2 float32 (px): ``a(x) ≈ b(x + F(x))``.
 
     Args:
         a, b: images of the same size (RGB or grey; uint8, uint16 or float in [0, 1]).
         method: ``"dis"`` (DIS, medium preset) or ``"deepflow"``.
+        grey: the 8-bit grey the flow is computed on (:func:`lode_bench.io.grey.grey_u8`).
 
     Raises:
         FlowUnavailableError: ``"deepflow"`` without OpenCV's contrib modules.
-        ValueError: when the sizes differ.
+        ShapeMismatchError: when the sizes differ.
     """
     check_flow_method(method)
     if a.shape[:2] != b.shape[:2]:
-        raise ValueError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
-    g0, g1 = grey8(a), grey8(b)
+        raise ShapeMismatchError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
+    g0, g1 = grey_u8(a, grey), grey_u8(b, grey)
     if method == "deepflow":
         engine = cv2.optflow.createOptFlow_DeepFlow()  # type: ignore[attr-defined]
     else:
@@ -85,9 +74,10 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np
     return np.asarray(engine.calc(g0, g1, None), dtype=np.float32)
 
 
-def flow_magnitude(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+def flow_magnitude(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
+                   grey: GreyRule = "rint") -> np.ndarray:
     """Magnitude (px) of :func:`optical_flow` from ``a`` to ``b``, H×W float32."""
-    f = optical_flow(a, b, method)
+    f = optical_flow(a, b, method, grey=grey)
     return np.hypot(f[..., 0], f[..., 1]).astype(np.float32)
 
 

@@ -25,6 +25,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.masks import residual_outliers
 from lode_bench.align.transforms import (
     MOTION_MODELS,
@@ -38,13 +39,10 @@ from lode_bench.align.transforms import (
     valid_region,
     warp_to_template,
 )
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import ConfigError
+from lode_bench.io.grey import grey_float
 
 InitMethod = Literal["phase", "features", "identity"]
-
-
-class AlignmentError(LodeBenchError):
-    """Registration failed (ECC diverged, no overlap, implausible warp); says why."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +87,13 @@ class GeometricConfig:
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_MODELS:
-            raise ValueError(f"motion must be one of {MOTION_MODELS}, not {self.motion!r}")
+            raise ConfigError(f"motion must be one of {MOTION_MODELS}, not {self.motion!r}")
         if self.init not in ("phase", "features", "identity"):
-            raise ValueError(f"init must be phase, features or identity, not {self.init!r}")
+            raise ConfigError(f"init must be phase, features or identity, not {self.init!r}")
         if self.gauss_filt_size < 1 or self.gauss_filt_size % 2 == 0:
-            raise ValueError("gauss_filt_size must be a positive odd integer")
+            raise ConfigError("gauss_filt_size must be a positive odd integer")
         if self.iterations < 1 or self.refine_iterations < 1:
-            raise ValueError("iterations and refine_iterations must be at least 1")
+            raise ConfigError("iterations and refine_iterations must be at least 1")
 
 
 @dataclass
@@ -118,16 +116,6 @@ class GeometricResult:
     init: str
     static_mask: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def to_grey(img: np.ndarray) -> np.ndarray:
-    """RGB (uint8 or float [0,1]) or grey image to float32 grey in [0, 1] (BT.601 weights)."""
-    x = np.asarray(img)
-    scale = 255.0 if x.dtype == np.uint8 else 65535.0 if x.dtype == np.uint16 else 1.0
-    xf = x.astype(np.float32) / np.float32(scale)
-    if xf.ndim == 3:
-        xf = xf[..., 0] * 0.299 + xf[..., 1] * 0.587 + xf[..., 2] * 0.114
-    return np.ascontiguousarray(xf, dtype=np.float32)
 
 
 def cv_error_text(exc: BaseException) -> str:
@@ -179,7 +167,7 @@ def grey_pyramids(
         cfg: sets the automatic depth (``coarsest_size``, ``max_levels``).
         levels: depth instead of the automatic one.
     """
-    t, m = to_grey(template), to_grey(moving)
+    t, m = grey_float(template), grey_float(moving)
     n = levels or _n_levels(t.shape, cfg)
     return _pyramid(t, n), _pyramid(m, n)
 
@@ -194,7 +182,7 @@ def phase_correlation_init(
         ``cfg.min_phase_response`` or the shift is implausible.
     """
     cfg = cfg or GeometricConfig()
-    t, m = to_grey(template), to_grey(moving)
+    t, m = grey_float(template), grey_float(moving)
     h = min(t.shape[0], m.shape[0])
     w = min(t.shape[1], m.shape[1])
     t, m = t[:h, :w], m[:h, :w]
@@ -225,8 +213,8 @@ def feature_init(
     Raises:
         AlignmentError: when too few consistent matches are found.
     """
-    t8 = np.rint(to_grey(template) * 255).astype(np.uint8)
-    m8 = np.rint(to_grey(moving) * 255).astype(np.uint8)
+    t8 = np.rint(grey_float(template) * 255).astype(np.uint8)
+    m8 = np.rint(grey_float(moving) * 255).astype(np.uint8)
     f = 1.0
     while max(t8.shape) > max_side:
         t8, m8, f = cv2.pyrDown(t8), cv2.pyrDown(m8), f * 2.0
@@ -315,7 +303,7 @@ def ecc_refine(
     finest = min(max(finest, 0), n - 1)
     tp, mp = tp[:n], mp[:n]
     if template_mask is not None and finest < mask_level:
-        raise ValueError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
+        raise ConfigError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
     tm = [None] * mask_level + _mask_pyramid(template_mask, [x.shape for x in tp[mask_level:]])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, int(cfg.iterations), float(cfg.eps))
     w = to_3x3(warp)

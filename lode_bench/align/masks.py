@@ -25,8 +25,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lode_bench.align.flow import FLOW_METHODS, FlowMethod, check_flow_method, flow_rule
-from lode_bench.align.flow import flow_magnitude as _flow_magnitude
+from lode_bench.align.flow import (
+    FLOW_METHODS,
+    FlowMethod,
+    check_flow_method,
+    flow_magnitude,
+    flow_rule,
+)
+from lode_bench.errors import ConfigError, ShapeMismatchError
 
 MaskMethod = Literal["diff", "flow", "union", "intersection"]
 
@@ -92,13 +98,13 @@ class MaskConfig:
 
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "union", "intersection"):
-            raise ValueError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
+            raise ConfigError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
-            raise ValueError("mask radii and min_area must be non-negative")
+            raise ConfigError("mask radii and min_area must be non-negative")
         if self.tolerance_px < 0 or self.support_pixels < 0 or not 0 <= self.support_fraction <= 1:
-            raise ValueError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
+            raise ConfigError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
         if self.flow_method not in FLOW_METHODS:
-            raise ValueError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
+            raise ConfigError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
         if self.uses_flow:
             check_flow_method(self.flow_method)
 
@@ -120,7 +126,8 @@ class MaskConfig:
         return rule
 
 
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """Elliptical (disk) structuring element of ``2·radius + 1`` px: every mask's morphology."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
@@ -175,22 +182,36 @@ def fill_mask_holes(mask: np.ndarray) -> np.ndarray:
 
 def clean_mask(
     mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
-    dilate_px: int = 0,
+    dilate_px: int = 0, pad_close: bool = True,
 ) -> np.ndarray:
-    """Opening, closing, hole filling, small-component removal, optional dilation."""
+    """Opening, closing, hole filling, small-component removal, optional dilation.
+
+    The one mask clean-up of ``align`` (pair masks) and ``synth`` (window motion masks).
+
+    Args:
+        mask: H×W bool (or 0/1) mask.
+        open_radius, close_radius, dilate_px: disk radii (px); 0 skips the step.
+        fill_holes: fill regions not connected to the border.
+        min_area: drop 8-connected components smaller than this (px).
+        pad_close: close on a zero-padded copy, so that the image border does not
+            hold regions open (``align``); ``False`` closes in place, OpenCV's border
+            rule, as the ``synth`` motion masks were made.
+    """
     m: np.ndarray = mask.astype(np.uint8)
     if open_radius:
-        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(open_radius))
-    if close_radius:
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, disk(open_radius))
+    if close_radius and not pad_close:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(close_radius))
+    elif close_radius:
         pad = close_radius + 1  # closing near the border must not be clipped by it
         m = cv2.copyMakeBorder(m, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_radius))[pad:-pad, pad:-pad]
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(close_radius))[pad:-pad, pad:-pad]
     out = m.astype(bool)
     if fill_holes:
         out = fill_mask_holes(out)
     out = remove_small(out, min_area)
     if dilate_px:
-        out = cv2.dilate(out.astype(np.uint8), _disk(dilate_px)).astype(bool)
+        out = cv2.dilate(out.astype(np.uint8), disk(dilate_px)).astype(bool)
     return out
 
 
@@ -220,11 +241,6 @@ def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float =
     return d
 
 
-def flow_magnitude(blur: np.ndarray, sharp: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
-    """Magnitude (px) of the optical flow from the blurry to the aligned sharp image, H×W float32."""
-    return _flow_magnitude(blur, sharp, method)
-
-
 def blur_mask(
     blur: np.ndarray,
     sharp: np.ndarray,
@@ -240,14 +256,14 @@ def blur_mask(
         sharp: H×W×3 sharp image, already aligned and photometrically matched to ``blur``.
         valid: H×W bool; pixels outside it are never marked (default: all valid).
         cfg: thresholds and morphology.
-        flow: the flow magnitude (px, H×W) if already computed by :func:`flow_magnitude`.
+        flow: the flow magnitude (px, H×W) if already computed by :func:`lode_bench.align.flow.flow_magnitude`.
 
     Returns:
         H×W bool mask (True = blurred/moving).
     """
     cfg = cfg or MaskConfig()
     if blur.shape[:2] != sharp.shape[:2]:
-        raise ValueError(f"blur {blur.shape} and sharp {sharp.shape} differ in size")
+        raise ShapeMismatchError(f"blur {blur.shape} and sharp {sharp.shape} differ in size")
     valid = np.ones(blur.shape[:2], bool) if valid is None else valid.astype(bool)
     parts: list[np.ndarray] = []
     if cfg.method in ("diff", "union", "intersection"):
@@ -264,7 +280,7 @@ def blur_mask(
             # one image and not the other differs whatever the alignment
             hot = (_as_float(blur).max(axis=-1) >= CLIP_LEVEL) | (
                 _as_float(sharp).max(axis=-1) >= CLIP_LEVEL)
-            hot = cv2.dilate(hot.astype(np.uint8), _disk(2)).astype(bool)
+            hot = cv2.dilate(hot.astype(np.uint8), disk(2)).astype(bool)
             support = (dt > thr) & valid & ~hot
     if cfg.method in ("flow", "union", "intersection"):
         fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
@@ -279,7 +295,7 @@ def blur_mask(
         # misalignment or interpolation
         if cfg.open_radius:
             raw = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN,
-                                   _disk(cfg.open_radius)).astype(bool)
+                                   disk(cfg.open_radius)).astype(bool)
         raw = keep_supported(raw, support, min_fraction=cfg.support_fraction,
                              min_pixels=cfg.support_pixels)
     out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,

@@ -34,6 +34,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from lode_bench.align.errors import AlignmentError
+from lode_bench.errors import ConfigError, ShapeMismatchError
+
 PhotometricMethod = Literal["meanstd", "lstsq", "none"]
 Direction = Literal["sharp-to-blur", "blur-to-sharp"]
 
@@ -70,13 +73,13 @@ class PhotometricConfig:
 
     def __post_init__(self) -> None:
         if self.method not in ("meanstd", "lstsq", "none"):
-            raise ValueError(f"photometric method must be meanstd, lstsq or none, not {self.method!r}")
+            raise ConfigError(f"photometric method must be meanstd, lstsq or none, not {self.method!r}")
         if self.direction not in ("sharp-to-blur", "blur-to-sharp"):
-            raise ValueError(f"direction must be sharp-to-blur or blur-to-sharp, not {self.direction!r}")
+            raise ConfigError(f"direction must be sharp-to-blur or blur-to-sharp, not {self.direction!r}")
         if self.curve_bins < 4:
-            raise ValueError("curve_bins must be at least 4")
+            raise ConfigError("curve_bins must be at least 4")
         if self.smooth_sigma < 0 or self.clip_margin_px < 0:
-            raise ValueError("smooth_sigma and clip_margin_px must be non-negative")
+            raise ConfigError("smooth_sigma and clip_margin_px must be non-negative")
 
 
 @dataclass
@@ -211,15 +214,16 @@ def fit_photometric(
         The fitted map (identity for ``method="none"`` without curve).
 
     Raises:
-        ValueError: on a size mismatch or fewer than 16 pixels to fit on.
+        ShapeMismatchError: the images are not both H×W×3 of one size.
+        AlignmentError: fewer than 16 pixels to fit on.
     """
     cfg = cfg or PhotometricConfig()
     s, t = _to_unit(source), _to_unit(target)
     if s.shape != t.shape or s.ndim != 3 or s.shape[2] != 3:
-        raise ValueError(f"source {s.shape} and target {t.shape} must both be H×W×3")
+        raise ShapeMismatchError(f"source {s.shape} and target {t.shape} must both be H×W×3")
     m = np.ones(s.shape[:2], bool) if mask is None else mask.astype(bool)
     if m.sum() < 16:
-        raise ValueError("photometric fit needs at least 16 pixels in the mask")
+        raise AlignmentError("photometric fit needs at least 16 pixels in the mask")
     sv, tv = s[m], t[m]  # N×3
     gain, offset = np.ones(3), np.zeros(3)
     if cfg.method == "meanstd":

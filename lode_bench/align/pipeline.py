@@ -22,14 +22,14 @@ import cv2
 import numpy as np
 
 from lode_bench.align.centroid import estimate_kernel, kernel_centroid
+from lode_bench.align.errors import AlignmentError
+from lode_bench.align.flow import flow_magnitude
 from lode_bench.align.geometric import (
-    AlignmentError,
     GeometricConfig,
     align_masked,
     estimate_warp,
-    to_grey,
 )
-from lode_bench.align.masks import MaskConfig, blur_mask, flow_magnitude
+from lode_bench.align.masks import MaskConfig, blur_mask
 from lode_bench.align.photometric import (
     PhotometricConfig,
     PhotometricMap,
@@ -49,8 +49,9 @@ from lode_bench.align.transforms import (
     valid_region,
     warp_to_template,
 )
-from lode_bench.errors import LodeBenchError
+from lode_bench.errors import ConfigError, LodeBenchError
 from lode_bench.io import to_uint8
+from lode_bench.io.grey import grey_float
 
 Mode = Literal["per-pair", "per-scene"]
 
@@ -90,9 +91,9 @@ class AlignConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in ("per-pair", "per-scene"):
-            raise ValueError(f"mode must be per-pair or per-scene, not {self.mode!r}")
+            raise ConfigError(f"mode must be per-pair or per-scene, not {self.mode!r}")
         if self.kernel_size < 3 or self.kernel_size % 2 == 0:
-            raise ValueError("kernel_size must be an odd integer ≥ 3")
+            raise ConfigError("kernel_size must be an odd integer ≥ 3")
 
     @property
     def use_centroid(self) -> bool:
@@ -145,8 +146,8 @@ def residual_shift(
     if rect is None:
         return 0.0, 0.0, 0.0
     y0, y1, x0, x1 = rect
-    t = to_grey(blur)[y0:y1, x0:x1]
-    m = to_grey(warped_sharp)[y0:y1, x0:x1]
+    t = grey_float(blur)[y0:y1, x0:x1]
+    m = grey_float(warped_sharp)[y0:y1, x0:x1]
     win = cv2.createHanningWindow((t.shape[1], t.shape[0]), cv2.CV_32F)
     (dx, dy), resp = cv2.phaseCorrelate(t, m, win)
     return float(dx), float(dy), float(resp)
@@ -276,7 +277,7 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
                 valid = valid_region(warp, sharp.shape, blur.shape, margin=2)
                 sharp_w = warp_to_template(sharp_f, warp, blur.shape)
                 blur_a, sharp_a = _apply_photometric(blur_f, sharp_w, pm, cfg.photometric)
-            except ValueError as exc:
+            except (LodeBenchError, ValueError) as exc:
                 rec.notes.append(f"centroid alignment skipped: {exc}")
                 rec.flag("centroid_failed")
     rec.warp = [float(v) for v in to_3x3(warp).ravel()]
@@ -296,8 +297,8 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     if mask is not None:
         static &= ~cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     sc = static[y0:y1, x0:x1]
-    t_grey = to_grey(blur_a[y0:y1, x0:x1])
-    s_grey = to_grey(sharp_a[y0:y1, x0:x1])
+    t_grey = grey_float(blur_a[y0:y1, x0:x1])
+    s_grey = grey_float(sharp_a[y0:y1, x0:x1])
     rec.correlation = float(cv2.computeECC(t_grey, s_grey, sc.astype(np.uint8) * 255)) if sc.any() \
         else float("nan")
     rec.static_psnr = masked_psnr(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1], sc)

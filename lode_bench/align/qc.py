@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from lode_bench.errors import ShapeMismatchError
 from lode_bench.io import atomic_write_bytes, atomic_write_text, read_image, read_mask
 from lode_bench.io.csvcells import safe_cell
 
@@ -131,7 +132,7 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) ->
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape:
-        raise ValueError(f"shapes differ: {x.shape} vs {y.shape}")
+        raise ShapeMismatchError(f"shapes differ: {x.shape} vs {y.shape}")
     d2 = (x - y) ** 2
     if d2.ndim == 3:
         d2 = d2.mean(axis=2)

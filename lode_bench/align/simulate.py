@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from lode_bench.align.transforms import apply_warp, image_corners, to_3x3
+from lode_bench.errors import ConfigError
 
 
 @dataclass
@@ -109,7 +110,7 @@ def simulate_pair(
         max_corner_shift = float(np.abs(apply_warp(np.linalg.inv(to_3x3(warp)), c) - c).max())
     margin = int(np.ceil(max_corner_shift)) + 2
     if sh < h + 2 * margin or sw < w + 2 * margin:
-        raise ValueError(f"scene {scene.shape[:2]} too small for {out_shape} with margin {margin}")
+        raise ConfigError(f"scene {scene.shape[:2]} too small for {out_shape} with margin {margin}")
     oy = int(rng.integers(margin, sh - h - margin + 1))
     ox = int(rng.integers(margin, sw - w - margin + 1))
     base = scene.astype(np.float64)

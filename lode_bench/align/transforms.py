@@ -15,6 +15,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from lode_bench.errors import ConfigError, ShapeMismatchError
+
 MotionModel = Literal["translation", "euclidean", "affine", "homography"]
 MOTION_MODELS: tuple[str, ...] = ("translation", "euclidean", "affine", "homography")
 
@@ -31,7 +33,7 @@ def cv_motion_flag(motion: str) -> int:
     try:
         return int(_CV_MOTION[motion])
     except KeyError:
-        raise ValueError(f"motion must be one of {MOTION_MODELS}, not {motion!r}") from None
+        raise ConfigError(f"motion must be one of {MOTION_MODELS}, not {motion!r}") from None
 
 
 def to_3x3(warp: np.ndarray) -> np.ndarray:
@@ -41,7 +43,7 @@ def to_3x3(warp: np.ndarray) -> np.ndarray:
         return w / w[2, 2] if w[2, 2] != 0 else w.copy()
     if w.shape == (2, 3):
         return np.vstack([w, [0.0, 0.0, 1.0]])
-    raise ValueError(f"warp must be 2×3 or 3×3, got shape {w.shape}")
+    raise ShapeMismatchError(f"warp must be 2×3 or 3×3, got shape {w.shape}")
 
 
 def for_motion(warp: np.ndarray, motion: str) -> np.ndarray:

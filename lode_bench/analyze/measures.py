@@ -32,21 +32,17 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.ndimage import map_coordinates
 
+from lode_bench.align.flow import flow_magnitude as align_flow_magnitude
 from lode_bench.analyze.kernel import _tukey, linear_grey
+from lode_bench.io.grey import grey_u8
 
 FLOW_THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(0.0, 5.01, 0.5), 2).tolist())
 SATURATION_LEVEL = 250
 
 
-def _grey_u8(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-
-
 def flow_magnitude(sharp: np.ndarray, blur: np.ndarray) -> np.ndarray:
     """Per-pixel DIS optical-flow magnitude (px) from ``sharp`` to ``blur`` (H×W×3 uint8)."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
-    flow = dis.calc(_grey_u8(sharp), _grey_u8(blur), None)
-    return np.hypot(flow[..., 0], flow[..., 1])
+    return align_flow_magnitude(sharp, blur, "dis", grey="opencv")
 
 
 def blurred_area_curve(magnitude: np.ndarray,
@@ -74,7 +70,7 @@ def noise_sigma(img: np.ndarray, *, edge_percentile: float = 90.0) -> float:
         edge_percentile: pixels above this percentile of gradient magnitude are excluded.
     """
     x = np.ascontiguousarray(img)
-    g = _grey_u8(x)
+    g = grey_u8(x, "opencv")
     if min(g.shape) < 3:
         return math.nan
     resp = np.abs(cv2.filter2D(x, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT_101))

@@ -41,8 +41,6 @@ COLUMNS: tuple[str, ...] = (
     "extent_blind_px", "blind_dip", "true_extent_px", "true_direction_deg",
     "saturated_frac", "noise_sigma", *[flow_column(t) for t in FLOW_THRESHOLDS], "estimated",
 )
-#: Columns that come from a blind single-image estimate.
-BLIND_COLUMNS = ("extent_blind_px", "noise_sigma")
 
 
 @dataclass(frozen=True)

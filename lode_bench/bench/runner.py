@@ -34,11 +34,11 @@ from lode_bench.bench.units import (
     describe_error,
     error_detail,
     error_log_path,
-    mean_of,
 )
 from lode_bench.datasets.manifest import remove_stale_temp_files
 from lode_bench.datasets.types import DatasetIndex
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.numbers import mean_of
 from lode_bench.metrics.protocols import Protocol, get_protocol
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec, load_model

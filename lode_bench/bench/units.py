@@ -10,7 +10,6 @@ a killed benchmark is safe.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import traceback
@@ -208,12 +207,6 @@ class ModelHost:
 def execute_hosted_unit(model: Deblurrer, unit: WorkUnit) -> ResultRow:
     """:func:`execute_unit` with a model the worker holds (argument order of ``map_stateful``)."""
     return execute_unit(unit, model=model)
-
-
-def mean_of(values: list[float]) -> float:
-    """Mean that keeps ``inf`` (identical images) and ignores NaN."""
-    vals = [v for v in values if not math.isnan(v)]
-    return float(np.mean(vals)) if vals else math.nan
 
 
 def error_log_path(store_path: str | Path) -> Path:

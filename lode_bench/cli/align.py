@@ -93,7 +93,7 @@ def align_command(
     from lode_bench.align.photometric import PhotometricConfig
     from lode_bench.align.pipeline import AlignConfig
     from lode_bench.align.qc import QCThresholds
-    from lode_bench.errors import LodeBenchError
+    from lode_bench.errors import ConfigError
 
     method = photometric if photometric != "auto" else ("lstsq" if local else "meanstd")
     try:
@@ -107,22 +107,18 @@ def align_command(
             local=local, mode=mode, reference=reference, centroid=centroid,  # type: ignore[arg-type]
             kernel_size=kernel_size,
         )
-    except LodeBenchError:
-        raise
-    except ValueError as exc:
+    except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
     from lode_bench.parallel.choice import make_executor
 
-    executor = (None if executor_name == "serial" and ray_address is None
-                else make_executor(executor_name, workers=workers, address=ray_address))
+    executor = make_executor(executor_name, workers=workers, address=ray_address)
     try:
         report = align_dataset(input_dir, out_dir, cfg, name=name, split=split,
                                overview_count=overview_count, executor=executor,
                                progress=False if quiet else None,
                                log=lambda line: click.echo(line, err=True))
     finally:
-        if executor is not None:
-            executor.close()
+        executor.close()
     ok, flagged, failed = report.count("ok"), report.count("flagged"), report.count("failed")
     click.echo(f"{len(report.records)} pairs: {ok} ok, {flagged} flagged, {failed} failed; "
                f"{len(report.unmatched)} unmatched files")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,12 @@ from lode_bench.cli.options import (
     workers_option,
 )
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.numbers import format_number
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
 #: Failed images whose message is printed in full (the rest: the CSV and the store).
 SHOWN_ERRORS = 5
-
-
-def _fmt(v: float | None, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if math.isinf(v):
-        return "inf"
-    return f"{v:.{digits}f}"
 
 
 def summary_table(summaries: list[Any]) -> str:
@@ -47,8 +39,9 @@ def summary_table(summaries: list[Any]) -> str:
             continue
         body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
                      str(s.n_retried),
-                     *[_fmt(s.means.get(c)) for c in cols], _fmt(s.timing.get("images_per_s"), 2),
-                     _fmt(s.timing.get("mean_runtime_s"), 3)])
+                     *[format_number(s.means.get(c), missing="-") for c in cols],
+                     format_number(s.timing.get("images_per_s"), 2, missing="-"),
+                     format_number(s.timing.get("mean_runtime_s"), 3, missing="-")])
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]

@@ -11,20 +11,13 @@ import click
 
 from lode_bench.cli.options import lpips_option, quiet_option, split_option, workers_option
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.numbers import format_number
 
 _SYMMETRY = ("Swapping --pred and --gt: PSNR, SSIM, MS-SSIM, LPIPS and the masked PSNR_w/SSIM_w "
              "are symmetric and give the same numbers; RealBlur's aligned metrics (protocol "
              "realblur, reloblur's aligned_PSNR) are not: they gain-correct and register the "
              "prediction onto the ground truth, so swapping changes them (`lode-bench ls metrics` "
              "marks them asymmetric). No-reference protocols rate the prediction alone.")
-
-
-def _fmt(v: float, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "nan"
-    if math.isinf(v):
-        return "inf"
-    return f"{v:.{digits}f}"
 
 
 def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str, Any],
@@ -190,7 +183,7 @@ def score(pred_dir: Path | None, gt_spec: str | None, example: str | None, mask_
     click.echo(f"{'metric':<{width}}{'mean':>12}  better")
     for col in proto.columns:
         arrow = "higher" if proto.higher_is_better(col) else "lower"
-        click.echo(f"{col:<{width}}{_fmt(summary['mean'][col]):>12}  {arrow}")
+        click.echo(f"{col:<{width}}{format_number(summary['mean'][col], missing='nan'):>12}  {arrow}")
     click.echo(f"images: {summary['n_ok']} scored, {summary['n_failed']} failed")
     for col, n in summary["n_infinite"].items():
         click.echo(f"note: {n} image(s) have infinite {col} (identical to ground truth); "

@@ -24,7 +24,7 @@ def _with_split(recipe: Any, split: str) -> Any:
     from lode_bench.io.yamlfile import load_yaml
     from lode_bench.synth.recipes import validate_recipe
 
-    if recipe["split"] == split:
+    if recipe.split == split:
         return recipe
     if recipe.source_path is None:  # pragma: no cover - recipes from files always have one
         raise LodeBenchError(f"recipe {recipe.name!r}: --split needs a recipe file")
@@ -117,8 +117,7 @@ def synth(
 
     executor = None
     try:
-        if executor_name != "serial" or ray_address is not None:
-            executor = make_executor(executor_name, workers=workers, address=ray_address)
+        executor = make_executor(executor_name, workers=workers, address=ray_address)
         if rec is None:
             m = build_builtin_dataset(
                 out_dir,

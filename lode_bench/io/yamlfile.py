@@ -13,19 +13,26 @@ leaderboard definitions) is read with :func:`load_yaml`, which
 * reports every problem as a :class:`~lode_bench.errors.ConfigError` of one line naming
   the file, and the line and column for syntax errors.
 
+:func:`load_yaml_config` is the one "name or path → YAML mapping → unknown keys named"
+step of every configuration kind: a path is read as it is, a plain name is looked up
+as ``<name>.yaml`` in the kind's folders (:func:`resolve_config_path`), the document
+must be a mapping, and top-level keys outside ``known_keys`` are refused by name.
+
 :func:`short_repr` is how messages quote a value: bounded in length and depth, so an
 error message never formats a whole (possibly huge) value.
 """
 
 from __future__ import annotations
 
+import re
 import reprlib
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lode_bench.errors import ConfigError
+from lode_bench.errors import ConfigError, UnknownNameError
 
 #: Largest configuration file read (bytes).
 MAX_BYTES = 8 * 1024 * 1024
@@ -159,3 +166,89 @@ def load_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     return loads_yaml(text, str(p))
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_SUFFIXES = (".yaml", ".yml")
+
+
+def list_config_names(search_dirs: Sequence[str | Path]) -> list[str]:
+    """Names (file stems) of the ``*.yaml`` files in ``search_dirs``, sorted, each once."""
+    names = {p.stem for d in search_dirs if Path(d).is_dir() for p in Path(d).glob("*.yaml")}
+    return sorted(names)
+
+
+def resolve_config_path(name_or_path: str | Path, *, kind: str,
+                        search_dirs: Sequence[str | Path] = ()) -> Path:
+    """The file a configuration reference names.
+
+    A :class:`~pathlib.Path`, or text ending in ``.yaml``/``.yml``, is that file (it must
+    exist). Anything else is a plain name (letters, digits, ``-``, ``_``, ``.``), looked
+    up as ``<name>.yaml`` in ``search_dirs``, first match wins.
+
+    Args:
+        name_or_path: the reference as the user gave it.
+        kind: what is being loaded, for messages (``"synthesis recipe"``).
+        search_dirs: folders of the shipped configurations of this kind.
+
+    Raises:
+        ConfigError: a path that is not a file.
+        UnknownNameError: no configuration of that name (lists the known ones).
+    """
+    p = Path(name_or_path)
+    if isinstance(name_or_path, Path) or p.suffix in _SUFFIXES:
+        if p.is_file():
+            return p
+        raise ConfigError(f"{p}: {kind} file not found")
+    text = str(name_or_path)
+    if _PLAIN_NAME.match(text) and ".." not in text:
+        from lode_bench.errors import UnsafePathError
+        from lode_bench.io.paths import safe_join
+
+        for d in search_dirs:
+            try:  # a shipped name is never a link out of its folder
+                cand = safe_join(d, f"{text}.yaml")
+            except UnsafePathError as exc:
+                raise ConfigError(f"{kind} {text!r} leaves its folder ({exc})") from None
+            if cand.is_file():
+                return cand
+    import difflib
+
+    known = list_config_names(search_dirs)
+    close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownNameError(f"unknown {kind} {short_repr(text)}{hint} (known: {', '.join(known) or 'none'})")
+
+
+def load_yaml_config(name_or_path: str | Path, *, kind: str,
+                     search_dirs: Sequence[str | Path] = (),
+                     known_keys: Collection[str] | None = None) -> dict[str, Any]:
+    """Read a configuration mapping by name or path and refuse unknown top-level keys.
+
+    Args:
+        name_or_path: a file, or a name looked up in ``search_dirs``
+            (see :func:`resolve_config_path`).
+        kind: what is being loaded, for messages (``"synthesis recipe"``).
+        search_dirs: folders of the shipped configurations of this kind.
+        known_keys: allowed top-level keys (``None``: any; the caller checks them).
+
+    Returns:
+        The parsed mapping (an empty file gives ``{}``).
+
+    Raises:
+        UnknownNameError: no configuration of that name.
+        ConfigError: unreadable or hostile YAML, a document that is not a mapping, or
+            unknown keys: one line naming the file (and every unknown key).
+    """
+    p = resolve_config_path(name_or_path, kind=kind, search_dirs=search_dirs)
+    doc = load_yaml(p)
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{p}: a {kind} must be a mapping, got {type(doc).__name__}")
+    if known_keys is not None:
+        unknown = sorted(str(k) for k in doc if k not in known_keys)
+        if unknown:
+            raise ConfigError(f"{p}: unknown {kind} key(s) {', '.join(map(repr, unknown))}; "
+                              f"allowed: {', '.join(sorted(known_keys))}")
+    return doc

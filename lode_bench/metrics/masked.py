@@ -7,7 +7,7 @@
   ('valid'), times the mask cropped by 5 pixels, ``Σ(map·M) / ΣM / C``.
 * :func:`local_psnr_bladenet_legacy`: BladeNet's "local PSNR", which zeroes the pixels
   outside the mask in both images and averages the error over the **whole** image. It
-  equals ``psnr_w + 10 log10(1 / mask_fraction)``: inflated, and not comparable to
+  equals ``psnr_w + 10 log10(1 / f)`` (f = fraction of pixels in the mask): inflated, and not comparable to
   ``psnr_w``. Kept only to reproduce old numbers.
 
 Masks: H×W (or H×W×1) boolean or numeric arrays; numeric masks are binarised with
@@ -17,14 +17,12 @@ outputs to 8 bits first (clamp, round), which callers do when reading images.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
 from lode_bench.metrics.colour import MetricInputError, prepare_pair
 from lode_bench.metrics.psnr import psnr_from_mse
-from lode_bench.metrics.ssim import RADIUS, ssim_gaussian_map
+from lode_bench.metrics.ssim_core import RADIUS, ssim_gaussian_map
 
 
 class EmptyMaskError(LodeBenchError):
@@ -149,13 +147,3 @@ def local_psnr_bladenet_legacy(
     sse, _ = _masked_sse(p, t, m)
     return psnr_from_mse(sse / p.size, 255.0)
 
-
-def mask_fraction(mask: np.ndarray) -> float:
-    """Fraction of pixels selected by a mask (``> 0``), in (0, 1]."""
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[2] == 1:
-        m = m[..., 0]
-    frac = float(np.count_nonzero(m > 0 if m.dtype != bool else m)) / max(m.size, 1)
-    if frac == 0.0 or math.isnan(frac):
-        raise EmptyMaskError("mask is empty: no pixel is marked as blurred")
-    return frac

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from lode_bench.metrics.colour import MetricInputError, prepare_pair, to_channel_space
-from lode_bench.metrics.ssim import RADIUS, matlab_box_downsample, ssim_gaussian_map
+from lode_bench.metrics.ssim import matlab_box_downsample
+from lode_bench.metrics.ssim_core import RADIUS, ssim_gaussian_map
 
 MS_SSIM_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

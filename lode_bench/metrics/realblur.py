@@ -47,7 +47,7 @@ from lode_bench.metrics.colour import (
     check_image,
     check_same_shape,
 )
-from lode_bench.metrics.ssim import RADIUS, ssim_gaussian_map
+from lode_bench.metrics.ssim_core import RADIUS, ssim_gaussian_map
 
 ECC_ITERATIONS = 100
 ECC_EPS = 0.0

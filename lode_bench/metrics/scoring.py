@@ -15,7 +15,6 @@ against colour ground truth (``allow_grey`` overrides).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from lode_bench.io.folders import (
 )
 from lode_bench.io.images import IMAGE_EXTENSIONS, read_image, read_mask
 from lode_bench.metrics.protocols import ImageScore, Protocol
+from lode_bench.parallel.workers import default_workers
 
 MASK_EXTENSIONS = (*IMAGE_EXTENSIONS, ".npy")
 #: A mask image is binary-like when this share of its pixels lies near its two main levels.
@@ -232,12 +232,8 @@ def score_pair(pair: ImagePair, protocol: Protocol, *, allow_grey: bool = False,
 
 
 def default_jobs() -> int:
-    """Worker threads: the number of usable cores, at most 8."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS/Windows
-        n = os.cpu_count() or 1
-    return max(1, min(8, n))
+    """Worker threads: the usable cores (:func:`~lode_bench.parallel.workers.default_workers`), at most 8."""
+    return min(8, default_workers())
 
 
 def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None = None,

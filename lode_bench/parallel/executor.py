@@ -25,6 +25,7 @@ from itertools import islice
 from typing import Any, Literal, TypeVar
 
 from lode_bench.errors import ConfigError, LodeBenchError
+from lode_bench.parallel.workers import default_workers
 
 #: Modules a process pool's fork server imports once before forking workers (callers add their own).
 PRELOAD: tuple[str, ...] = ("numpy", "scipy.ndimage", "skimage.metrics", "cv2")
@@ -132,7 +133,7 @@ class LocalExecutor(Executor):
     need the usual ``if __name__ == "__main__":`` guard).
 
     Args:
-        workers: pool size (default: the number of CPU cores, at least 1).
+        workers: pool size (default: :func:`~lode_bench.parallel.workers.default_workers`).
         kind: ``"thread"``, ``"process"`` or ``"serial"``.
         preload: further modules the process pool's fork server imports once (for
             example the work function's module), on top of :data:`PRELOAD`.
@@ -144,7 +145,7 @@ class LocalExecutor(Executor):
         if kind not in ("process", "thread", "serial"):
             raise ConfigError(f"executor kind must be process, thread or serial, not {kind!r}")
         self.kind = kind
-        self.workers = 1 if kind == "serial" else max(1, workers or (os.cpu_count() or 1))
+        self.workers = 1 if kind == "serial" else max(1, workers or default_workers())
         self._pool: _FuturesExecutor | None = None
 
     def _get_pool(self) -> _FuturesExecutor:

@@ -8,20 +8,13 @@ folder. Values from blind single-image estimates are marked *(estimated)*.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any
 
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_bytes
+from lode_bench.io.numbers import format_number
 from lode_bench.io.paths import slugify
 from lode_bench.report.html import esc, figure
-
-
-def _num(v: Any, digits: int) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{float(v):.{digits}f}"
 
 
 def analysis_section(folder: str | Path, out: Path) -> tuple[list[Path], str]:
@@ -52,11 +45,11 @@ def analysis_section(folder: str | Path, out: Path) -> tuple[list[Path], str]:
         trs.append(
             "<tr>" + "".join(f"<td>{esc(x)}</td>" for x in (
                 d.get("label", "?"), d.get("n_ok", 0), d.get("n_paired", 0),
-                _num(ext, 1) + (" (estimated)" if est and ext is not None else ""),
-                _num(d.get("anisotropy_median"), 2), _num(d.get("nonlinearity_median"), 3),
-                _num(div.get("diversity_bits"), 2) + (" (estimated)" if div.get("estimated") else ""),
-                _num(d.get("noise_sigma_median"), 2),
-                _num(None if d.get("saturated_frac_median") is None
+                format_number(ext, 1) + (" (estimated)" if est and ext is not None else ""),
+                format_number(d.get("anisotropy_median"), 2), format_number(d.get("nonlinearity_median"), 3),
+                format_number(div.get("diversity_bits"), 2) + (" (estimated)" if div.get("estimated") else ""),
+                format_number(d.get("noise_sigma_median"), 2),
+                format_number(None if d.get("saturated_frac_median") is None
                      else 100 * d["saturated_frac_median"], 2))) + "</tr>")
         hist = src / str(d.get("folder", "")) / "histograms.png"
         if d.get("folder") and hist.is_file():

@@ -36,6 +36,7 @@ import pandas as pd
 from lode_bench.bench.store import encode_number
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.atomic import atomic_write_json
+from lode_bench.io.numbers import mean_of
 from lode_bench.io.yamlfile import short_repr
 from lode_bench.report.summary import BASE_COLUMNS, metric_columns
 
@@ -66,20 +67,6 @@ def decode_number(v: Any, where: str) -> float:
     if isinstance(v, str) and v in ("inf", "-inf", "nan"):
         return float(v)
     raise SubmissionError(f"{where}: expected a number, got {short_repr(v)}")
-
-
-def mean_of(values: list[float]) -> float:
-    """Mean of per-image values as submissions define it (``math.fsum`` / n; inf-aware)."""
-    if not values:
-        return math.nan
-    if any(math.isinf(v) for v in values):
-        pos = any(v == math.inf for v in values)
-        neg = any(v == -math.inf for v in values)
-        return math.nan if pos and neg else (math.inf if pos else -math.inf)
-    try:
-        return math.fsum(values) / len(values)
-    except OverflowError:  # values near the float maximum: divide first (no overflow)
-        return math.fsum(v / len(values) for v in values)
 
 
 @dataclass

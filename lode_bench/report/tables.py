@@ -14,6 +14,7 @@ import io
 import math
 
 from lode_bench.io.csvcells import safe_row
+from lode_bench.io.numbers import format_number as fmt
 from lode_bench.report.html import esc, sort_key
 from lode_bench.report.summary import MethodRow, SummaryTable
 
@@ -21,15 +22,6 @@ from lode_bench.report.summary import MethodRow, SummaryTable
 def digits_for(column: str) -> int:
     """Decimal places shown for a metric column (2 for PSNR-like dB values, else 4)."""
     return 2 if "psnr" in column.lower() else 4
-
-
-def fmt(value: float | None, digits: int) -> str:
-    """Fixed-point text; ``inf``, ``-inf`` and ``–`` (missing) spelled out."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}f}"
 
 
 def fmt_runtime(seconds: float) -> str:

@@ -251,19 +251,3 @@ def average_frames_linear(frames: Sequence[np.ndarray], response: CameraResponse
     for f in frames:
         acc.add(f)
     return acc.mean_linear()
-
-
-def average_frames_reference(frames: Sequence[np.ndarray], gamma: float | None) -> np.ndarray:
-    """Straightforward float64 implementation of the GoPro formulas (slow; for checks).
-
-    ``gamma=None``: plain average of codes; else ``(mean(S ** g)) ** (1/g)`` on [0, 1].
-    """
-    if gamma is None:
-        s = np.zeros(frames[0].shape, np.float64)
-        for f in frames:
-            s = s + f.astype(np.float64)
-        return np.rint(s / len(frames)).astype(np.uint8)
-    s = np.zeros(frames[0].shape, np.float64)
-    for f in frames:
-        s = s + (f.astype(np.float64) / 255.0) ** gamma
-    return np.rint(np.clip((s / len(frames)) ** (1.0 / gamma), 0, 1) * 255.0).astype(np.uint8)

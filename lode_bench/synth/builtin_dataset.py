@@ -12,22 +12,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from tqdm import tqdm
 
 from lode_bench.datasets.manifest import DatasetWriter, Manifest
 from lode_bench.errors import ConfigError
+from lode_bench.parallel.executor import Executor, LocalExecutor
 from lode_bench.synth.averaging import average_frames
 from lode_bench.synth.builtin import render_global_clip
 from lode_bench.synth.kernels import translation_psf
-from lode_bench.synth.pipeline import object_library
 from lode_bench.synth.recipes import Recipe, validate_recipe
 from lode_bench.synth.samples import local_object_sample
-
-if TYPE_CHECKING:
-    from lode_bench.parallel.executor import Executor
+from lode_bench.synth.sources import object_library
 
 BUILTIN_GLOBAL: dict[str, Any] = {
     "name": "builtin-global",
@@ -213,18 +211,14 @@ def build_builtin_dataset(
     ]
     bar = tqdm(total=len(jobs), desc="builtin dataset", unit="sample", disable=not progress)
     first_error: BaseException | None = None
-    results = (
-        ((job, builtin_sample(job)) for job in jobs)
-        if executor is None
-        else executor.map_unordered(builtin_sample, jobs)
-    )
-    for _job, res in results:
-        bar.update()
-        if isinstance(res, BaseException):
-            first_error = first_error or res
-            continue
-        writer.write_sample(res["id"], res["images"], split="test", arrays=res["arrays"],
-                            extra=res["extra"])
+    with LocalExecutor(kind="serial") as serial:
+        for _job, res in (executor or serial).map_unordered(builtin_sample, jobs):
+            bar.update()
+            if isinstance(res, BaseException):
+                first_error = first_error or res
+                continue
+            writer.write_sample(res["id"], res["images"], split="test", arrays=res["arrays"],
+                                extra=res["extra"])
     bar.close()
     if first_error is not None:
         raise first_error

@@ -42,7 +42,6 @@ from lode_bench.synth.bayer import PATTERNS, demosaic_malvar, mosaic
 
 # (beta1: shot-noise gain, beta2: read-noise standard deviation), RSBlur's estimates
 REALBLUR_NOISE = (8.8915e-5, 2.9430e-5)
-RSBLUR_NOISE = (1.0e-4, 9.1504e-4)
 NOISE_JITTER = (0.5, 1.5)
 
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ConfigError
+from lode_bench.io.grey import grey_u8
 
 Preset = Literal["ultrafast", "fast", "medium"]
 _PRESETS = {
@@ -28,12 +29,6 @@ _PRESETS = {
     "fast": cv2.DISOpticalFlow_PRESET_FAST,
     "medium": cv2.DISOpticalFlow_PRESET_MEDIUM,
 }
-
-
-def _grey(img: np.ndarray) -> np.ndarray:
-    if img.dtype != np.uint8:
-        img = np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
-    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
 
 
 def dis_flow(a: np.ndarray, b: np.ndarray, *, preset: Preset = "medium") -> np.ndarray:
@@ -46,7 +41,7 @@ def dis_flow(a: np.ndarray, b: np.ndarray, *, preset: Preset = "medium") -> np.n
     if preset not in _PRESETS:
         raise ConfigError(f"interpolation.preset: unknown value {preset!r}; use {sorted(_PRESETS)}")
     dis = cv2.DISOpticalFlow.create(_PRESETS[preset])
-    g0, g1 = _grey(a), _grey(b)
+    g0, g1 = grey_u8(a, "opencv"), grey_u8(b, "opencv")
     init = np.zeros(g0.shape + (2,), dtype=np.float32)  # ignored: initial flow is off by default
     return np.asarray(dis.calc(g0, g1, init), dtype=np.float32)
 
@@ -89,18 +84,6 @@ def iter_interpolated_pair(
         ft0 = -(1 - t) * t * f01 + t * t * f10
         ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
         yield (1 - t) * _warp(a, ft0) + t * _warp(b, ft1)
-
-
-def interpolate_pair(
-    i0: np.ndarray,
-    i1: np.ndarray,
-    times: Sequence[float],
-    *,
-    preset: Preset = "medium",
-    flows: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[np.ndarray]:
-    """List form of :func:`iter_interpolated_pair`."""
-    return list(iter_interpolated_pair(i0, i1, times, preset=preset, flows=flows))
 
 
 def iter_interpolated(

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from lode_bench.align.flow import FlowMethod, check_flow_method, flow_rule, window_flow_magnitude
+from lode_bench.align.masks import clean_mask
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError
 from lode_bench.synth.averaging import FrameAccumulator, quantize
@@ -61,21 +62,6 @@ class MotionMaskParams:
         for key in ("open_px", "close_px", "dilate_px"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"mask.{key}: must be >= 0")
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
-def flow_magnitude(
-    frames: Sequence[np.ndarray], *, middle: int | None = None, method: FlowMethod = "dis"
-) -> np.ndarray:
-    """Largest flow magnitude (px) from the middle frame to the first and the last frame.
-
-    Returns:
-        H×W float32 map, LODE's kind of "optical mask" (its blurred region is ``> 0.25``).
-    """
-    return window_flow_magnitude(frames, middle=middle, method=method)
 
 
 def mask_rule(params: MotionMaskParams) -> str:
@@ -114,15 +100,9 @@ def motion_mask(
                 diff = np.maximum(diff, np.abs(pre(f) - r).max(axis=2))
         mask |= diff > params.diff_threshold
     if params.method in ("flow", "both"):
-        mask |= flow_magnitude(frames, middle=mid, method=params.flow_method) > params.flow_threshold
-    m: np.ndarray = mask.astype(np.uint8)
-    if params.open_px > 0:
-        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(params.open_px))
-    if params.close_px > 0:
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(params.close_px))
-    if params.dilate_px > 0:
-        m = cv2.dilate(m, _disk(params.dilate_px))
-    return m.astype(bool)
+        mask |= window_flow_magnitude(frames, middle=mid, method=params.flow_method) > params.flow_threshold
+    return clean_mask(mask, open_radius=params.open_px, close_radius=params.close_px,
+                      fill_holes=False, min_area=0, dilate_px=params.dilate_px, pad_close=False)
 
 
 def feather(mask: np.ndarray, sigma: float) -> np.ndarray:

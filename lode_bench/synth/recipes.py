@@ -51,20 +51,25 @@ Schema (defaults in brackets)::
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lode_bench.capture.profiles import CameraProfile, load_named_profile, resolve_response
-from lode_bench.capture.response import CameraResponse
+from lode_bench.capture.profiles import load_named_profile
 from lode_bench.errors import ConfigError, UnknownNameError
-from lode_bench.io.yamlfile import load_yaml, short_repr
+from lode_bench.io.yamlfile import (
+    list_config_names,
+    load_yaml_config,
+    resolve_config_path,
+    short_repr,
+)
+from lode_bench.synth.recipe_spec import Recipe
+
+__all__ = ["KINDS", "Recipe", "list_recipes", "load_recipe", "recipes_dir", "validate_recipe"]
 
 KINDS = ("global", "local-objects", "local-shake", "local-real")
 
@@ -224,6 +229,9 @@ SECTIONS = {
     "objects": OBJECTS_SCHEMA,
     "mask": MASK_SCHEMA,
 }
+#: What messages call a recipe, and the keys a recipe file may have at its top level.
+RECIPE_KIND = "synthesis recipe"
+RECIPE_KEYS = frozenset(TOP_SCHEMA) | frozenset(SECTIONS)
 
 # keys that only make sense for some kinds (given for another kind they would be ignored)
 APPLIES_TO: dict[str, tuple[str, ...]] = {
@@ -320,78 +328,7 @@ def list_recipes() -> list[str]:
         >>> {"gopro", "lode-local"} <= set(list_recipes())
         True
     """
-    d = recipes_dir()
-    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A validated recipe: ``config`` is the normalised dict (defaults filled in)."""
-
-    config: dict[str, Any]
-    source_path: Path | None
-    recipe_hash: str
-
-    @property
-    def name(self) -> str:
-        return str(self.config["name"])
-
-    @property
-    def kind(self) -> str:
-        return str(self.config["kind"])
-
-    def __getitem__(self, key: str) -> Any:
-        return self.config[key]
-
-    def response(self, spec: Any = None) -> CameraResponse:
-        """The response named by ``spec`` (default: the recipe's ``response``)."""
-        base = self.source_path.parent if self.source_path else None
-        return resolve_response(self.config["response"] if spec is None else spec, base_dir=base)
-
-    def tracks(self) -> dict[str, CameraResponse]:
-        """Blurry output roles and the response each is averaged in."""
-        return {role: self.response(spec) for role, spec in self.config["tracks"].items()}
-
-    def noise(self) -> tuple[float, float] | None:
-        d = self.config["degradations"]
-        if d is None or d["noise"] is None:
-            return None
-        n = d["noise"]
-        if isinstance(n, str):
-            prof = load_named_profile(n.split(":", 1)[1])
-            if not {"beta1", "beta2"} <= set(prof.noise):
-                raise ConfigError(f"degradations.noise: profile {n!r} has no beta1/beta2")
-            return prof.noise["beta1"], prof.noise["beta2"]
-        return float(n["beta1"]), float(n["beta2"])
-
-    def camera(self) -> CameraProfile | None:
-        """The degradations' camera profile (``None`` when not set)."""
-        d = self.config["degradations"]
-        if d is None or d.get("camera") is None:
-            return None
-        return load_named_profile(str(d["camera"]).split(":", 1)[1])
-
-    def ccm(self) -> np.ndarray | None:
-        """(k, 3, 3) camera RGB -> linear sRGB matrices of the camera (``None``: identity)."""
-        cam = self.camera()
-        return None if cam is None else cam.ccms()
-    def object_library_path(self) -> Path | None:
-        """``objects.library`` resolved (working folder first, then the recipe's folder)."""
-        o = self.config.get("objects") or {}
-        lib = o.get("library")
-        if not lib:
-            return None
-        p = Path(lib)
-        if not p.is_absolute() and not p.exists() and self.source_path is not None:
-            p = self.source_path.parent / p
-        return p
-
-    def n_choices(self) -> list[int]:
-        n = self.config["frames"]["n"]
-        if isinstance(n, dict):
-            vals = [v for v in range(n["min"], n["max"] + 1) if v % 2 == 1]
-            return vals or [n["min"]]
-        return [n] if isinstance(n, int) else list(n)
+    return list_config_names([recipes_dir()])
 
 
 def _camera_white_balance(spec: str, where: str) -> dict[str, list[float]]:
@@ -473,8 +410,8 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
         raise ConfigError(
             f"{where}recipe key 'frames.interpolation' does not apply to kind {cfg['kind']!r}"
         )
-    recipe = Recipe(config=cfg, source_path=path, recipe_hash="")
     try:  # resolve every response now so a bad one fails early, and hash table contents
+        recipe = Recipe.from_config(cfg, path, "")
         digests = {role: r.digest() for role, r in recipe.tracks().items()}
         digests["response"] = recipe.response().digest()
         noise = recipe.noise()
@@ -497,9 +434,7 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
     if versions:
         doc_hashed["versions"] = versions
     canon = json.dumps(doc_hashed, sort_keys=True, separators=(",", ":"))
-    return Recipe(
-        config=cfg, source_path=path, recipe_hash=hashlib.sha256(canon.encode()).hexdigest()
-    )
+    return Recipe.from_config(cfg, path, hashlib.sha256(canon.encode()).hexdigest())
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:
@@ -507,26 +442,17 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
 
     Raises:
         UnknownNameError: no recipe of that name (lists the known ones).
-        ConfigError: invalid YAML or recipe.
+        ConfigError: invalid YAML or recipe (naming the file and the dotted key).
 
     Example:
         >>> recipe = load_recipe("gopro")
-        >>> recipe.name, recipe.kind, recipe["split"]
+        >>> recipe.name, recipe.kind, recipe.split
         ('gopro', 'global', 'train')
         >>> load_recipe("gopr")
         Traceback (most recent call last):
         ...
         lode_bench.errors.UnknownNameError: unknown synthesis recipe 'gopr'; did you mean 'gopro'? (known: ...)
     """
-    p = Path(name_or_path)
-    if not (p.suffix in (".yaml", ".yml") and p.is_file()):
-        cand = recipes_dir() / f"{name_or_path}.yaml"
-        if not cand.is_file():
-            known = list_recipes()
-            close = difflib.get_close_matches(str(name_or_path), known, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise UnknownNameError(
-                f"unknown synthesis recipe {str(name_or_path)!r}{hint} (known: {', '.join(known)})"
-            )
-        p = cand
-    return validate_recipe(load_yaml(p), path=p)
+    p = resolve_config_path(name_or_path, kind=RECIPE_KIND, search_dirs=[recipes_dir()])
+    doc = load_yaml_config(p, kind=RECIPE_KIND, known_keys=RECIPE_KEYS)
+    return validate_recipe(doc, path=p)

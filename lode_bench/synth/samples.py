@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from lode_bench.align.flow import window_flow_magnitude
 from lode_bench.capture.response import CameraResponse
 from lode_bench.errors import ConfigError, LodeBenchError
 from lode_bench.io.bitdepth import frame_peak
@@ -39,10 +40,8 @@ from lode_bench.synth.local_objects import (
     synthesize_shake_blur,
 )
 from lode_bench.synth.motion_mask import (
-    MotionMaskParams,
     blend_local_blur,
     feather,
-    flow_magnitude,
     mask_rule,
     motion_mask,
 )
@@ -63,19 +62,12 @@ class SampleResult:
 
 
 def _degradation_params(recipe: Recipe) -> DegradationParams | None:
-    d = recipe["degradations"]
+    d = recipe.degradations
     if d is None:
         return None
-    sat = d["saturation"]
-    return DegradationParams(
-        saturation=None if sat is None else (float(sat[0]), float(sat[1])),
-        noise=recipe.noise(),
-        bayer=bool(d["bayer"]),
-        red_gain=(float(d["red_gain"][0]), float(d["red_gain"][1])),
-        blue_gain=(float(d["blue_gain"][0]), float(d["blue_gain"][1])),
-        ccm=recipe.ccm(),
-        crop=int(d["crop"]),
-    )
+    return DegradationParams(saturation=d.saturation, noise=recipe.noise(), bayer=d.bayer,
+                             red_gain=d.red_gain, blue_gain=d.blue_gain, ccm=recipe.ccm(),
+                             crop=d.crop)
 
 
 def linear_average(
@@ -121,12 +113,11 @@ def global_sample(
         recipe: a ``global`` recipe (``bit_depth`` 8 or 16 sets the output depth).
         rng: per-sample generator (degradation draws).
     """
-    fr = recipe["frames"]
-    factor, preset = int(fr["interpolation"]), str(fr["interpolation_preset"])
+    factor, preset = recipe.frames.interpolation, recipe.frames.interpolation_preset
     params = _degradation_params(recipe)
-    jpeg = recipe["jpeg"]
+    jpeg = recipe.jpeg_quality
     tracks = recipe.tracks()
-    bits = int(recipe.config.get("bit_depth", 8))
+    bits = recipe.bit_depth
     if bits == 16 and jpeg is not None:
         raise ConfigError(f"recipe {recipe.name!r}: jpeg output needs bit_depth 8")
     it = iter(frames)
@@ -172,7 +163,7 @@ def global_sample(
             enc = (srgb if linear_input else response).from_linear(lin)
             blur = quantize16(enc) if bits == 16 else quantize(enc)
         if jpeg is not None:
-            blur = jpeg_roundtrip(blur, int(jpeg["quality"]))
+            blur = jpeg_roundtrip(blur, jpeg)
         images[role] = blur
         extra["n_averaged"] = n_avg
     crop = params.crop if params is not None else 0
@@ -192,27 +183,16 @@ def local_real_sample(
     the motion mask and flow are computed on their 8-bit versions.
     """
     del rng  # deterministic
-    m = recipe["mask"]
-    params = MotionMaskParams(
-        method=m["method"],
-        diff_threshold=float(m["diff_threshold"]),
-        flow_threshold=float(m["flow_threshold"]),
-        flow_method=m["flow_method"],
-        preblur_sigma=float(m["preblur_sigma"]),
-        open_px=int(m["open_px"]),
-        close_px=int(m["close_px"]),
-        dilate_px=int(m["dilate_px"]),
-        feather_sigma=float(m["feather_sigma"]),
-    )
+    params = recipe.mask
     response = recipe.response()
-    fr = recipe["frames"]
-    bits = int(recipe.config.get("bit_depth", 8))
+    fr = recipe.frames
+    bits = recipe.bit_depth
     codes8 = frames[0].dtype == np.uint8
     frames8 = frames if codes8 else [frame_to_uint8(f) for f in frames]
     mask = motion_mask(frames8, params)
     weight = feather(mask, params.feather_sigma)
     lin, n_avg = linear_average(
-        frames, response, factor=int(fr["interpolation"]), preset=str(fr["interpolation_preset"])
+        frames, response, factor=fr.interpolation, preset=fr.interpolation_preset
     )
     sharp = frames[len(frames) // 2]
     if codes8 and bits == 8:
@@ -225,7 +205,7 @@ def local_real_sample(
         outside = weight <= 0
         blur[outside] = frame_to_output(sharp, bits, encoding=encoding)[outside]
     support = weight > 0
-    arrays = ({"flow_magnitude": flow_magnitude(frames8, method=params.flow_method)}
+    arrays = ({"flow_magnitude": window_flow_magnitude(frames8, method=params.flow_method)}
               if params.method != "diff" else {})
     return SampleResult(
         images={"blur": blur, "sharp": frame_to_output(sharp, bits), "mask": support},
@@ -258,11 +238,11 @@ def local_object_sample(
     library: ObjectLibrary, recipe: Recipe, rng: np.random.Generator
 ) -> SampleResult:
     """BladeNet-style (``local-objects``) or camera-shake (``local-shake``) local blur."""
-    o = recipe["objects"]
+    o = recipe.objects
     bg_name, bg = library.backgrounds[int(rng.integers(len(library.backgrounds)))]
     h, w = bg.shape[:2]
-    n_mov = int(rng.integers(o["moving"][0], o["moving"][1] + 1))
-    n_stat = int(rng.integers(o["static"][0], o["static"][1] + 1))
+    n_mov = int(rng.integers(o.moving[0], o.moving[1] + 1))
+    n_stat = int(rng.integers(o.static[0], o.static[1] + 1))
     n_mov = max(1, n_mov)
     pool = [
         k for k, (name, _) in enumerate(library.objects) if not name.startswith(bg_name)
@@ -271,7 +251,7 @@ def local_object_sample(
     objs, names = [], []
     for k in picks:
         name, obj = library.objects[k]
-        longest = int(round(min(h, w) * rng.uniform(*o["size"])))
+        longest = int(round(min(h, w) * rng.uniform(*o.size)))
         objs.append(resize_object(obj, max(4, longest)))
         names.append(name)
     response = recipe.response()
@@ -283,9 +263,9 @@ def local_object_sample(
         sample_motion(
             rng,
             (h, w),
-            max_shift=float(o["max_shift"]),
-            max_scale=float(o["max_scale"]),
-            max_rotation_deg=float(o["max_rotation_deg"]),
+            max_shift=o.max_shift,
+            max_scale=o.max_scale,
+            max_rotation_deg=o.max_rotation_deg,
         )
         for _ in range(n_mov)
     ]
@@ -302,8 +282,8 @@ def local_object_sample(
             motions,
             rng,
             response,
-            max_kernel=int(o["max_kernel"]),
-            min_kernel=int(o["min_kernel"]),
+            max_kernel=o.max_kernel,
+            min_kernel=o.min_kernel,
             static=objs[n_mov:],
             static_poses=static_poses,
         )

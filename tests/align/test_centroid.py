@@ -12,6 +12,8 @@ from lode_bench.align.centroid import (
     kernel_centroid,
     shift_image,
 )
+from lode_bench.align.errors import AlignmentError
+from lode_bench.errors import ConfigError
 
 
 def _line_kernel(size: int, start: tuple[float, float], end: tuple[float, float]) -> np.ndarray:
@@ -69,7 +71,7 @@ def test_recovers_known_kernel_offset(photo: np.ndarray, start, end) -> None:  #
 
 
 def test_kernel_estimation_refuses_bad_input(photo: np.ndarray) -> None:
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(ConfigError, match="odd"):
         estimate_kernel(photo, photo, size=64)
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(AlignmentError, match="too small"):
         estimate_kernel(photo[:50, :50], photo[:50, :50], size=65)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.geometric import (
-    AlignmentError,
     GeometricConfig,
     align_masked,
     estimate_warp,

@@ -20,6 +20,7 @@ from lode_bench.align.geometric import GeometricConfig, align_masked, grey_pyram
 from lode_bench.align.masks import fill_mask_holes
 from lode_bench.align.simulate import simulate_pair
 from lode_bench.align.transforms import apply_warp, corner_errors, valid_region
+from lode_bench.errors import ConfigError
 
 H, W = 480, 640
 
@@ -91,7 +92,7 @@ def test_grey_pyramids_are_pyrdown_levels(vga_pairs) -> None:  # type: ignore[no
 
 
 def test_config_rejects_zero_iterations() -> None:
-    with pytest.raises(ValueError, match="refine_iterations"):
+    with pytest.raises(ConfigError, match="refine_iterations"):
         GeometricConfig(refine_iterations=0)
 
 

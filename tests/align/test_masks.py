@@ -15,6 +15,7 @@ from lode_bench.align.masks import (
 )
 from lode_bench.align.pipeline import AlignConfig, align_pair
 from lode_bench.align.simulate import simulate_pair
+from lode_bench.errors import ConfigError
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,5 +88,5 @@ def test_remove_small_and_clean_mask() -> None:
 
 
 def test_mask_config_validation() -> None:
-    with pytest.raises(ValueError, match="mask method"):
+    with pytest.raises(ConfigError, match="mask method"):
         MaskConfig(method="magic")  # type: ignore[arg-type]

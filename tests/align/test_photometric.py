@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from scipy.optimize import isotonic_regression
 
+from lode_bench.align.errors import AlignmentError
 from lode_bench.align.photometric import (
     PhotometricConfig,
     fit_photometric,
     isotonic_increasing,
 )
+from lode_bench.errors import ConfigError, ShapeMismatchError
 
 
 def test_lstsq_recovers_exact_gain_offset(photo: np.ndarray) -> None:
@@ -58,11 +60,11 @@ def test_isotonic_matches_scipy(rng: np.random.Generator) -> None:
 def test_none_is_identity_and_bad_input_refused(photo: np.ndarray) -> None:
     pm = fit_photometric(photo, photo, None, PhotometricConfig("none"))
     np.testing.assert_array_equal(pm.apply(photo), photo / 255.0)
-    with pytest.raises(ValueError, match="H×W×3"):
+    with pytest.raises(ShapeMismatchError, match="H×W×3"):
         fit_photometric(photo, photo[:10], None)
-    with pytest.raises(ValueError, match="16 pixels"):
+    with pytest.raises(AlignmentError, match="16 pixels"):
         fit_photometric(photo, photo, np.zeros(photo.shape[:2], bool))
-    with pytest.raises(ValueError, match="direction"):
+    with pytest.raises(ConfigError, match="direction"):
         PhotometricConfig(direction="up")  # type: ignore[arg-type]
 
 

@@ -87,3 +87,15 @@ def test_blind_extent_of_straight_motion(photo: str, length: int, angle: float) 
 def test_blind_extent_refuses_tiny_images() -> None:
     ext, dip = blind_extent(np.zeros((8, 8, 3), np.uint8))
     assert math.isnan(ext) and math.isnan(dip)
+
+
+def test_flow_magnitude_is_aligns_flow_on_opencv_grey() -> None:
+    """One flow implementation: analyze's is align's DIS flow on OpenCV's 8-bit grey."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    a = cv2.GaussianBlur(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8), (0, 0), 2)
+    b = np.roll(a, 2, axis=1)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    f = dis.calc(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY), None)
+    np.testing.assert_array_equal(flow_magnitude(a, b), np.hypot(f[..., 0], f[..., 1]))

@@ -16,7 +16,8 @@ from lode_bench.capture.timing import TimingError, analyse_timing, plan_windows_
 from lode_bench.cli.synth import synth
 from lode_bench.datasets.manifest import load_manifest
 from lode_bench.io import write_image
-from lode_bench.synth.pipeline import plan_windows, run_recipe
+from lode_bench.synth.pipeline import run_recipe
+from lode_bench.synth.planning import plan_windows
 from lode_bench.synth.recipes import validate_recipe
 
 NOMINAL_MS = 1000 / 30

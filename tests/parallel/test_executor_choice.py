@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from lode_bench.errors import ConfigError
 from lode_bench.parallel.choice import EXECUTOR_NAMES, make_executor
 from lode_bench.parallel.executor import LocalExecutor, SetupError
-from lode_bench.synth.pipeline import Job, group_jobs, plan_jobs, run_recipe
+from lode_bench.synth.pipeline import run_recipe
+from lode_bench.synth.planning import Job, group_jobs, plan_jobs
 from lode_bench.synth.recipes import load_recipe
 
 

@@ -188,7 +188,8 @@ def test_recipe_camera_supplies_ccm_and_white_balance(
         {"kind": "global",
          "degradations": {"camera": "profile:rsblur-camera", "red_gain": [2.0, 2.1]}}
     )
-    assert own["degradations"]["red_gain"] == [2.0, 2.1]  # an explicit range wins
+    assert own.degradations is not None
+    assert list(own.degradations.red_gain) == [2.0, 2.1]  # an explicit range wins
     assert own.recipe_hash != rs.recipe_hash
     none = validate_recipe({"kind": "global", "degradations": {}})
     assert _degradation_params(none).ccm is None  # type: ignore[union-attr]

@@ -59,7 +59,7 @@ def test_shipped_real_recipe_blurs_slow_low_contrast_motion() -> None:
     frames = _slow_low_contrast_clip()
     assert max(np.abs(f.astype(int) - frames[N // 2]).max() for f in frames) < 24
     recipe = load_recipe("lode-real-local")
-    assert recipe["mask"]["method"] == "both" and recipe["mask"]["flow_threshold"] == LODE_FLOW_THRESHOLD
+    assert recipe.mask.method == "both" and recipe.mask.flow_threshold == LODE_FLOW_THRESHOLD
     res = local_real_sample(frames, recipe, np.random.default_rng(0))
     err = np.abs(res.images["blur"].astype(int) - _true_average(frames, recipe))
     assert err.max() <= 2, (err.max(), (err > 2).mean())
@@ -110,3 +110,26 @@ def test_deepflow_missing_or_working() -> None:
             optical_flow(np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8), "deepflow")
     with pytest.raises(ConfigError, match="flow method"):
         optical_flow(np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8), "farneback")  # type: ignore[arg-type]
+
+
+def test_motion_mask_cleanup_is_align_clean_mask_without_border_padding() -> None:
+    """The window mask goes through align's clean-up; closing keeps OpenCV's border rule."""
+    from lode_bench.align.masks import clean_mask
+
+    rng = np.random.default_rng(11)
+    raw = rng.random((40, 50)) > 0.8
+    raw[:, :3] = True  # regions touching the border
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    ref = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, disk(1))
+    ref = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, disk(4))
+    ref = cv2.dilate(ref, disk(2)).astype(bool)
+    out = clean_mask(raw, open_radius=1, close_radius=4, fill_holes=False, min_area=0, dilate_px=2,
+                     pad_close=False)
+    np.testing.assert_array_equal(out, ref)
+    frames = [np.zeros((40, 50, 3), np.uint8) for _ in range(5)]
+    frames[0][10:20, 10:20] = 200
+    params = MotionMaskParams(method="diff", open_px=1, close_px=4, dilate_px=2)
+    from lode_bench.synth.motion_mask import motion_mask
+
+    got = motion_mask(frames, params)
+    assert got[15, 15] and not got[35, 45]

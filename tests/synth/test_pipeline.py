@@ -19,7 +19,8 @@ from lode_bench.errors import ConfigError, ImageReadError, ShapeMismatchError, U
 from lode_bench.io import read_image, read_mask, write_image
 from lode_bench.synth.builtin import builtin_global_source
 from lode_bench.synth.builtin_dataset import build_builtin_dataset
-from lode_bench.synth.pipeline import plan_windows, run_recipe
+from lode_bench.synth.pipeline import run_recipe
+from lode_bench.synth.planning import plan_windows
 from lode_bench.synth.recipes import list_recipes, load_recipe, validate_recipe
 from lode_bench.synth.samples import NotEnoughFramesError
 
@@ -106,7 +107,7 @@ def test_reds_window_starts_every_five_frames_in_the_manifest(tmp_path: Path) ->
     assert ranges == [(0, 5), (5, 10), (10, 15), (15, 20)]
     assert sorted(s["target_frame"] for s in m.samples) == [2, 7, 12, 17]
     # the shipped reds-like recipe plans the same windows (planning only, no interpolation run)
-    from lode_bench.synth.pipeline import plan_jobs
+    from lode_bench.synth.planning import plan_jobs
 
     jobs = plan_jobs(load_recipe("reds-like"), d, seed=0, size=(32, 48), limit=None)
     assert [(j.start, j.n) for j in jobs] == [(0, 5), (5, 5), (10, 5), (15, 5)]
@@ -127,7 +128,7 @@ def test_recipe_hash_records_changed_step_versions() -> None:
 
 
 def test_window_stride_rule() -> None:
-    from lode_bench.synth.pipeline import window_stride
+    from lode_bench.capture.timing import window_stride
 
     assert window_stride(5, 0.8) == 5 and window_stride(9, 0.8) == 10
     assert window_stride(7, 1.0) == 7  # GoPro: windows tile the source, never share a frame
@@ -375,7 +376,7 @@ def test_recipe_validate_in_code() -> None:
 def test_object_library_folder_rgba_and_mask_files(tmp_path: Path) -> None:
     import cv2
 
-    from lode_bench.synth.pipeline import object_library
+    from lode_bench.synth.sources import object_library
 
     lib_dir = tmp_path / "lib"
     bg = builtin_global_source(n_frames=1, size=(72, 96), seed=2).read(0)
@@ -457,4 +458,4 @@ def test_local_real_in_gopro_layout(tmp_path: Path) -> None:
     m = run_recipe(recipe, tmp_path / "o", size=(48, 64), limit=2, progress=False)
     s = m.samples[0]
     seq = s["id"].split("/")[0]
-    assert s["files"]["mask"] == f"{recipe['split']}/{seq}/mask/{s['id'].split('/')[1]}.png"
+    assert s["files"]["mask"] == f"{recipe.split}/{seq}/mask/{s['id'].split('/')[1]}.png"
