@@ -322,7 +322,7 @@ def test_synth_writes_the_recipe_split_unless_told(tmp_path: Path) -> None:
     res = _run("synth", "lode-local", "--out", tmp_path / "a", *common)
     assert res.exit_code == 0, res.output
     a = load_manifest(tmp_path / "a")
-    assert {s["split"] for s in a.samples} == {load_recipe("lode-local")["split"]} == {"train"}
+    assert {s["split"] for s in a.samples} == {load_recipe("lode-local").split} == {"train"}
     res = _run("synth", "lode-local", "--out", tmp_path / "b", "--split", "test", *common)
     assert res.exit_code == 0, res.output
     b = load_manifest(tmp_path / "b")
