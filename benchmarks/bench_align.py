@@ -53,8 +53,14 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "align"
 
 def scenes() -> list[np.ndarray]:
     """Real photographs resized to 1400×840 (room for the warp margin and offsets)."""
-    imgs = [read_image(DATA / "nafnet_demo_blurry.jpg"), read_image(DATA / "srn_deblur_4c6.png"),
-            data.astronaut(), data.coffee(), data.rocket(), data.chelsea()]
+    imgs = [
+        read_image(DATA / "nafnet_demo_blurry.jpg"),
+        read_image(DATA / "srn_deblur_4c6.png"),
+        data.astronaut(),
+        data.coffee(),
+        data.rocket(),
+        data.chelsea(),
+    ]
     return [cv2.resize(i, (1400, 840), interpolation=cv2.INTER_CUBIC) for i in imgs]
 
 
@@ -76,10 +82,18 @@ def local_pairs(shape: tuple[int, int], trials: int, seed: int) -> list:
     sc = [cv2.resize(i, (w + 120, h + 100), interpolation=cv2.INTER_CUBIC) for i in scenes()]
     tex = [data.coffee(), data.astronaut(), data.chelsea()]
     rng = np.random.default_rng(seed)
-    return [simulate_pair(sc[i % len(sc)], shape, rng, object_fraction=float(rng.uniform(0.05, 0.30)),
-                          object_texture=tex[i % 3], sharp_moment=-0.5,
-                          motion_length=float(rng.uniform(30, 60)) * max(1.0, w / 1280))
-            for i in range(trials)]
+    return [
+        simulate_pair(
+            sc[i % len(sc)],
+            shape,
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.30)),
+            object_texture=tex[i % 3],
+            sharp_moment=-0.5,
+            motion_length=float(rng.uniform(30, 60)) * max(1.0, w / 1280),
+        )
+        for i in range(trials)
+    ]
 
 
 def run_sizes(sizes: list[tuple[int, int]], trials: int, seed: int, workers: list[int]) -> None:
@@ -102,8 +116,10 @@ def run_sizes(sizes: list[tuple[int, int]], trials: int, seed: int, workers: lis
                     wall[1] += time.perf_counter() - w0
                     ref_w.append(wr)
                     ref_t.append(tr)
-                unit = (f"CPU; wall {wall[0] / len(pairs) * 1000:.0f} vs "
-                        f"{wall[1] / len(pairs) * 1000:.0f} ms")
+                unit = (
+                    f"CPU; wall {wall[0] / len(pairs) * 1000:.0f} vs "
+                    f"{wall[1] / len(pairs) * 1000:.0f} ms"
+                )
             else:
                 jobs = [(p.blur, p.sharp) for p in pairs]
                 with ProcessPoolExecutor(n_workers, initializer=_worker_init) as ex:
@@ -116,24 +132,36 @@ def run_sizes(sizes: list[tuple[int, int]], trials: int, seed: int, workers: lis
                     ref_t = [(time.perf_counter() - t0) / len(jobs)]
                 unit = "wall"
             oe = [corner_errors(x, p.warp, (h, w)) for x, p in zip(ours_w, pairs, strict=True)]
-            re_ = [None if x is None else corner_errors(x, p.warp, (h, w))
-                   for x, p in zip(ref_w, pairs, strict=True)]
-            print(f"  {n_workers} worker(s): lode-bench {np.mean(ours_t) * 1000:8.0f} ms/pair, "
-                  f"plain ECC {np.mean(ref_t) * 1000:8.0f} ms/pair ({unit}); "
-                  f"time ratio lode-bench / plain ECC = {np.mean(ours_t) / np.mean(ref_t):.2f}")
+            re_ = [
+                None if x is None else corner_errors(x, p.warp, (h, w))
+                for x, p in zip(ref_w, pairs, strict=True)
+            ]
+            print(
+                f"  {n_workers} worker(s): lode-bench {np.mean(ours_t) * 1000:8.0f} ms/pair, "
+                f"plain ECC {np.mean(ref_t) * 1000:8.0f} ms/pair ({unit}); "
+                f"time ratio lode-bench / plain ECC = {np.mean(ours_t) / np.mean(ref_t):.2f}"
+            )
             if n_workers == workers[0]:
                 print(f"    lode-bench : {summarize(oe)}")
                 print(f"    plain ECC  : {summarize(re_)}")
 
 
-def plain_ecc(blur: np.ndarray, sharp: np.ndarray, cfg: GeometricConfig) -> tuple[np.ndarray | None, float]:
+def plain_ecc(
+    blur: np.ndarray, sharp: np.ndarray, cfg: GeometricConfig
+) -> tuple[np.ndarray | None, float]:
     """cv2.findTransformECC from identity at full resolution; (warp or None, seconds)."""
     t0 = time.process_time()
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, cfg.iterations, cfg.eps)
     try:
         _, w = cv2.findTransformECC(  # type: ignore[call-overload]
-            to_grey(blur), to_grey(sharp), np.eye(3, dtype=np.float32),
-            cv2.MOTION_HOMOGRAPHY, crit, None, cfg.gauss_filt_size)
+            to_grey(blur),
+            to_grey(sharp),
+            np.eye(3, dtype=np.float32),
+            cv2.MOTION_HOMOGRAPHY,
+            crit,
+            None,
+            cfg.gauss_filt_size,
+        )
         out: np.ndarray | None = w.astype(np.float64)
     except cv2.error:
         out = None
@@ -146,8 +174,10 @@ def summarize(errs: list[np.ndarray | None]) -> str:
     if not ok:
         return f"all {fails} failed"
     e = np.concatenate(ok)
-    return (f"median {np.median(e):7.3f} px  p95 {np.percentile(e, 95):7.3f} px  "
-            f"max {e.max():8.3f} px  failed {fails}/{len(errs)}")
+    return (
+        f"median {np.median(e):7.3f} px  p95 {np.percentile(e, 95):7.3f} px  "
+        f"max {e.max():8.3f} px  failed {fails}/{len(errs)}"
+    )
 
 
 def run(trials: int, seed: int) -> None:
@@ -166,15 +196,22 @@ def run(trials: int, seed: int) -> None:
         for i in range(trials):
             kw: dict = {}
             if scenario == "local":
-                kw = dict(object_fraction=float(rng.uniform(0.05, 0.30)), object_texture=tex[i % 3],
-                          sharp_moment=-0.5, motion_length=float(rng.uniform(30, 60)))
+                kw = dict(
+                    object_fraction=float(rng.uniform(0.05, 0.30)),
+                    object_texture=tex[i % 3],
+                    sharp_moment=-0.5,
+                    motion_length=float(rng.uniform(30, 60)),
+                )
             if scenario == "large-offset":
                 d = rng.uniform(-40, 40, 2)
                 kw = dict(warp=translation_warp(*d) @ random_homography((H, W), rng, 8.0))
             p = simulate_pair(sc[i % len(sc)], (H, W), rng, **kw)
             t0 = time.process_time()
-            res = align_masked(p.blur, p.sharp, cfg) if scenario == "local" else \
-                estimate_warp(p.blur, p.sharp, cfg)
+            res = (
+                align_masked(p.blur, p.sharp, cfg)
+                if scenario == "local"
+                else estimate_warp(p.blur, p.sharp, cfg)
+            )
             ours_t.append(time.process_time() - t0)
             ours_err.append(corner_errors(res.warp, p.warp, (H, W)))
             w_ref, t_ref = plain_ecc(p.blur, p.sharp, cfg)
@@ -189,17 +226,23 @@ def run(trials: int, seed: int) -> None:
                     gt = p.moving[y0:y1, x0:x1]
                     ious.append((gt & out.mask).sum() / max((gt | out.mask).sum(), 1))
                     x = p.sharp[40:-40, 40:-40].reshape(-1, 3).astype(np.float64)
-                    fitted = (x / 255 * np.array(out.record.gain) + np.array(out.record.offset)) * 255
+                    fitted = (
+                        x / 255 * np.array(out.record.gain) + np.array(out.record.offset)
+                    ) * 255
                     photo.append(np.abs(fitted - (x - p.offset) / p.gain).mean())
         print(f"\n== {scenario}: {trials} pairs of {W}×{H} ==")
         print(f"  lode-bench align : {summarize(ours_err)}  time/pair {np.mean(ours_t):.3f} s")
         print(f"  plain cv2 ECC    : {summarize(ref_err)}  time/pair {np.mean(ref_t):.3f} s")
         print(f"  time ratio (plain ECC / lode-bench) = {np.mean(ref_t) / np.mean(ours_t):.2f}")
         if full_t:
-            print(f"  full align_pair (registration + photometric + mask + crop): "
-                  f"{np.mean(full_t):.3f} s/pair")
-            print(f"  mask IoU: min {min(ious):.3f} median {np.median(ious):.3f}; "
-                  f"photometric error (mean |fitted − true|): max over pairs {max(photo):.3f} grey levels")
+            print(
+                f"  full align_pair (registration + photometric + mask + crop): "
+                f"{np.mean(full_t):.3f} s/pair"
+            )
+            print(
+                f"  mask IoU: min {min(ious):.3f} median {np.median(ious):.3f}; "
+                f"photometric error (mean |fitted − true|): max over pairs {max(photo):.3f} grey levels"
+            )
 
 
 def line_kernel(rng: np.random.Generator, size: int = 65) -> np.ndarray:
@@ -211,8 +254,9 @@ def line_kernel(rng: np.random.Generator, size: int = 65) -> np.ndarray:
         x, y = r + t * length * np.cos(ang), r + t * length * np.sin(ang)
         x0, y0 = int(np.floor(x)), int(np.floor(y))
         fx, fy = x - x0, y - y0
-        k[y0:y0 + 2, x0:x0 + 2] += np.array([[(1 - fx) * (1 - fy), fx * (1 - fy)],
-                                             [(1 - fx) * fy, fx * fy]])
+        k[y0 : y0 + 2, x0 : x0 + 2] += np.array(
+            [[(1 - fx) * (1 - fy), fx * (1 - fy)], [(1 - fx) * fy, fx * fy]]
+        )
     return k / k.sum()
 
 
@@ -232,12 +276,16 @@ def run_centroid(trials: int, seed: int) -> None:
         times.append(time.process_time() - t0)
         errs.append(np.hypot(*np.subtract(kernel_centroid(est), kernel_centroid(k))))
     print(f"\n== centroid: {trials} pairs of {W}×{H}, one-sided motion kernels 8–30 px ==")
-    print(f"  centroid error: median {np.median(errs):.3f} px  max {max(errs):.3f} px  "
-          f"kernel estimation {np.mean(times):.3f} s/pair (65×65)")
+    print(
+        f"  centroid error: median {np.median(errs):.3f} px  max {max(errs):.3f} px  "
+        f"kernel estimation {np.mean(times):.3f} s/pair (65×65)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
     ap.add_argument("--seed", type=int, default=2024)

@@ -36,9 +36,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lode_bench.analyze.kernel import estimate_kernel, kernel_features, linear_grey, patch_grid
 from lode_bench.analyze.sample import AnalyzeSettings, analyze_sample
-from lode_bench.parallel.executor import LocalExecutor
 from lode_bench.datasets.registry import resolve_dataset
 from lode_bench.io.images import read_image
+from lode_bench.parallel.executor import LocalExecutor
 from lode_bench.synth.builtin_dataset import build_builtin_dataset
 
 KSIZE, PATCH, REG, FLOOR = 31, 128, 3e-3, 0.05
@@ -54,7 +54,7 @@ def reference_patch_kernel(s: np.ndarray, b: np.ndarray, lam: float) -> np.ndarr
         # B(x) = Σ_u K(u) S(x − u): row for output pixel x holds S(x − u) over u
         rows.append(win[..., ::-1, ::-1].reshape(-1, k * k))
         r = k // 2
-        rhs.append(db[r:r + win.shape[0], r:r + win.shape[1]].ravel())
+        rhs.append(db[r : r + win.shape[0], r : r + win.shape[1]].ravel())
     a = np.vstack([*rows, np.sqrt(lam) * np.eye(k * k)])
     y = np.concatenate([*rhs, np.zeros(k * k)])
     sol, *_ = np.linalg.lstsq(a, y, rcond=None)
@@ -71,8 +71,9 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        build_builtin_dataset(Path(tmp), kind="global", n_samples=args.pairs, size=(720, 1280),
-                              seed=5)
+        build_builtin_dataset(
+            Path(tmp), kind="global", n_samples=args.pairs, size=(720, 1280), seed=5
+        )
         print(f"rendered {args.pairs} pairs of 1280x720 in {time.perf_counter() - t0:.1f} s")
         ds = resolve_dataset(tmp)
         settings = AnalyzeSettings(ksize=KSIZE, patch=PATCH, reg=REG, floor=FLOOR)
@@ -82,11 +83,17 @@ def main() -> None:
         serial = len(rows) / (time.perf_counter() - t0)
         with LocalExecutor(2, kind="thread") as ex:
             t0 = time.perf_counter()
-            n = sum(1 for _ in ex.map_unordered(lambda s: analyze_sample(ds.name, s, settings),
-                                               ds.samples))
+            n = sum(
+                1
+                for _ in ex.map_unordered(
+                    lambda s: analyze_sample(ds.name, s, settings), ds.samples
+                )
+            )
             pooled = n / (time.perf_counter() - t0)
-        print(f"analyze (full row per pair): {serial:.2f} pairs/s on 1 thread, "
-              f"{pooled:.2f} pairs/s on 2 threads")
+        print(
+            f"analyze (full row per pair): {serial:.2f} pairs/s on 1 thread, "
+            f"{pooled:.2f} pairs/s on 2 threads"
+        )
         fast_t = ref_t = 0.0
         err_fast, agree = [], []
         for s in ds.samples:
@@ -102,7 +109,7 @@ def main() -> None:
             t0 = time.perf_counter()
             refs = []
             for y, x in corners:
-                sp, bp = sg[y:y + PATCH, x:x + PATCH], bg[y:y + PATCH, x:x + PATCH]
+                sp, bp = sg[y : y + PATCH, x : x + PATCH], bg[y : y + PATCH, x : x + PATCH]
                 energy = np.mean(np.diff(sp, axis=0) ** 2) + np.mean(np.diff(sp, axis=1) ** 2)
                 refs.append(reference_patch_kernel(sp, bp, REG * energy * PATCH * PATCH))
             per_patch = (time.perf_counter() - t0) / max(1, len(corners))
@@ -110,13 +117,17 @@ def main() -> None:
                 agree.append(kernel_features(kf).extent_px - kernel_features(kr).extent_px)
             ref_t += per_patch * len(est.corners)
         n = len(ds.samples)
-        print(f"kernel estimation per pair: {1000 * fast_t / n:.0f} ms (patch grid, Fourier) vs "
-              f"{ref_t / n:.1f} s (numpy lstsq per patch, extrapolated from "
-              f"{args.ref_patches} patches/pair to all usable patches) -> "
-              f"{ref_t / max(fast_t, 1e-9):.0f}x faster")
-        print(f"pooled kernel extent vs true PSF: max |err| {np.max(np.abs(err_fast)):.2f} px; "
-              f"single-patch kernels, Fourier vs numpy lstsq on the same patch: max |diff| "
-              f"{np.max(np.abs(agree)):.2f} px over {len(agree)} patches")
+        print(
+            f"kernel estimation per pair: {1000 * fast_t / n:.0f} ms (patch grid, Fourier) vs "
+            f"{ref_t / n:.1f} s (numpy lstsq per patch, extrapolated from "
+            f"{args.ref_patches} patches/pair to all usable patches) -> "
+            f"{ref_t / max(fast_t, 1e-9):.0f}x faster"
+        )
+        print(
+            f"pooled kernel extent vs true PSF: max |err| {np.max(np.abs(err_fast)):.2f} px; "
+            f"single-patch kernels, Fourier vs numpy lstsq on the same patch: max |diff| "
+            f"{np.max(np.abs(agree)):.2f} px over {len(agree)} patches"
+        )
 
 
 if __name__ == "__main__":

@@ -61,16 +61,24 @@ def _write_dngs(folder: Path, frames16: list[np.ndarray]) -> bool:
         mosaic[1::2, 0::2] = f[1::2, 0::2, 1] >> 4
         mosaic[1::2, 1::2] = f[1::2, 1::2, 2] >> 4
         t = DNGTags()
-        for tag, v in [(Tag.ImageWidth, w), (Tag.ImageLength, h), (Tag.TileWidth, w),
-                       (Tag.TileLength, h), (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16)]:
+        for tag, v in [
+            (Tag.ImageWidth, w),
+            (Tag.ImageLength, h),
+            (Tag.TileWidth, w),
+            (Tag.TileLength, h),
+            (Tag.SamplesPerPixel, 1),
+            (Tag.BitsPerSample, 16),
+        ]:
             t.set(tag, v)
         t.set(Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array)
         t.set(Tag.CFARepeatPatternDim, [2, 2])
         t.set(Tag.CFAPattern, CFAPattern.RGGB)
         t.set(Tag.BlackLevel, [0])
         t.set(Tag.WhiteLevel, [4095])
-        t.set(Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1],
-                                 [0, 1], [1, 1]])
+        t.set(
+            Tag.ColorMatrix1,
+            [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]],
+        )
         t.set(Tag.AsShotNeutral, [[1, 1], [1, 1], [1, 1]])
         t.set(Tag.DNGVersion, DNGVersion.V1_4)
         r = RAW2DNG()
@@ -87,13 +95,18 @@ def main() -> None:
     cv2.setNumThreads(1)
     n, r = args.frames, args.repeats
     gamma = CameraResponse("gamma", 2.2)
-    clip = render_global_clip(np.random.default_rng(0), n, (720, 1280), gamma,
-                              photo="astronaut", speed=(1.0, 2.0))
+    clip = render_global_clip(
+        np.random.default_rng(0), n, (720, 1280), gamma, photo="astronaut", speed=(1.0, 2.0)
+    )
     rng = np.random.default_rng(1)
     f8 = list(clip.frames)
     # 16-bit frames: the 8-bit content plus sub-code detail (what a 16-bit capture adds)
-    f16 = [np.clip(f.astype(np.int32) * 257 + rng.integers(-128, 128, f.shape), 0, 65535)
-           .astype(np.uint16) for f in f8]
+    f16 = [
+        np.clip(f.astype(np.int32) * 257 + rng.integers(-128, 128, f.shape), 0, 65535).astype(
+            np.uint16
+        )
+        for f in f8
+    ]
 
     def acc_run(frames: list[np.ndarray]) -> Callable[[], np.ndarray]:
         def run() -> np.ndarray:
@@ -101,6 +114,7 @@ def main() -> None:
             for f in frames:
                 acc.add(f)
             return acc.mean_encoded_uint8()
+
         return run
 
     def naive16() -> np.ndarray:
@@ -124,6 +138,7 @@ def main() -> None:
                 for f in src.iter_range(0, len(src), workers=1):
                     acc.add(f)
                 return acc.mean_encoded_uint8()
+
             return run
 
         fns: dict[str, Callable[[], object]] = {
@@ -146,6 +161,7 @@ def main() -> None:
                         if average:
                             acc.add(f)
                     return acc.mean_encoded_uint8() if average else None
+
                 return run
 
             fns["raw: decode (linear demosaic)"] = raw("linear", False)
@@ -153,19 +169,27 @@ def main() -> None:
             fns["raw: decode + average (ahd)"] = raw("ahd", True)
         times = best_times(fns, r)
     fps = {k: n / t for k, t in times.items()}
-    print(f"1280x720 RGB, {n} frames, gamma-2.2 averaging, best of {r}; cv2 threads = 1; "
-          f"CPUs = {os.cpu_count()} (shared machine: absolute numbers are noisy, ratios less so)")
+    print(
+        f"1280x720 RGB, {n} frames, gamma-2.2 averaging, best of {r}; cv2 threads = 1; "
+        f"CPUs = {os.cpu_count()} (shared machine: absolute numbers are noisy, ratios less so)"
+    )
     for k, v in fps.items():
         print(f"  {k:36s} {v:8.1f} frames/s")
     m8, m16 = fps["memory: 8-bit accumulator"], fps["memory: 16-bit accumulator"]
-    print(f"16-bit accumulator: {m16 / m8:.2f}x the 8-bit one, "
-          f"{m16 / fps['memory: 16-bit naive float64']:.2f}x naive float64; "
-          f"max |16-bit result - float reference| = {delta:.3f} 8-bit levels (limit 0.5)")
-    print(f"from disk: 16-bit PNG {fps['disk: 16-bit PNG + average'] / fps['disk: 8-bit PNG + average']:.2f}x "
-          "the 8-bit PNG throughput")
+    print(
+        f"16-bit accumulator: {m16 / m8:.2f}x the 8-bit one, "
+        f"{m16 / fps['memory: 16-bit naive float64']:.2f}x naive float64; "
+        f"max |16-bit result - float reference| = {delta:.3f} 8-bit levels (limit 0.5)"
+    )
+    print(
+        f"from disk: 16-bit PNG {fps['disk: 16-bit PNG + average'] / fps['disk: 8-bit PNG + average']:.2f}x "
+        "the 8-bit PNG throughput"
+    )
     if have_raw:
-        print(f"RAW decode + average (ahd): {fps['raw: decode + average (ahd)'] / fps['disk: 8-bit PNG + average']:.2f}x "
-              "the 8-bit PNG throughput")
+        print(
+            f"RAW decode + average (ahd): {fps['raw: decode + average (ahd)'] / fps['disk: 8-bit PNG + average']:.2f}x "
+            "the 8-bit PNG throughput"
+        )
     else:
         print("RAW rows skipped: install rawpy (extra 'raw') and pidng")
 

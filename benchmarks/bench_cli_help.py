@@ -26,9 +26,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "matplotlib", "pandas", "cv2", "numpy", "scipy", "skimage")
 ENTRY = "import sys; sys.argv[0] = 'lode-bench'; from lode_bench.cli import main; main()"
-PROBE = ("import sys, json; from click.testing import CliRunner; from lode_bench.cli import main; "
-         "r = CliRunner().invoke(main, ['--help']); "
-         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+PROBE = (
+    "import sys, json; from click.testing import CliRunner; from lode_bench.cli import main; "
+    "r = CliRunner().invoke(main, ['--help']); "
+    f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+)
 
 
 def _env() -> dict[str, str]:
@@ -46,7 +48,9 @@ def median_wall(argv: list[str], repeat: int) -> float:
         res = subprocess.run(argv, env=env, capture_output=True, check=False)
         times.append(time.perf_counter() - t0)
         if res.returncode != 0:
-            raise SystemExit(f"{argv[-1]}: exit status {res.returncode}: {res.stderr.decode()[-500:]}")
+            raise SystemExit(
+                f"{argv[-1]}: exit status {res.returncode}: {res.stderr.decode()[-500:]}"
+            )
     return statistics.median(times)
 
 
@@ -69,8 +73,11 @@ def main() -> None:
         t = median_wall([py, "-c", ENTRY, *case], args.repeat)
         label = "lode-bench " + " ".join(case)
         print(f"{label:<24} {t * 1000:8.1f} ms  ratio {t / base:5.2f} x python -c pass")
-    heavy = json.loads(subprocess.run([py, "-c", PROBE], env=_env(), capture_output=True,
-                                      text=True, check=True).stdout)
+    heavy = json.loads(
+        subprocess.run(
+            [py, "-c", PROBE], env=_env(), capture_output=True, text=True, check=True
+        ).stdout
+    )
     print("heavy modules imported by `lode-bench --help`: " + (", ".join(heavy) or "none"))
 
 

@@ -58,11 +58,15 @@ def main() -> None:
                 return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
 
             assert np.array_equal(read_image(path), reference())
-            t = _median_times({"read_image": lambda p=path: read_image(p),
-                               "cv2 reference": reference}, args.repeats)
-            print(f"{ext[1:].upper():4s} 1280x720: read_image {t['read_image'] * 1e3:7.2f} ms, "
-                  f"cv2.imdecode+cvtColor {t['cv2 reference'] * 1e3:7.2f} ms, "
-                  f"ratio {t['read_image'] / t['cv2 reference']:.2f}")
+            t = _median_times(
+                {"read_image": lambda p=path: read_image(p), "cv2 reference": reference},
+                args.repeats,
+            )
+            print(
+                f"{ext[1:].upper():4s} 1280x720: read_image {t['read_image'] * 1e3:7.2f} ms, "
+                f"cv2.imdecode+cvtColor {t['cv2 reference'] * 1e3:7.2f} ms, "
+                f"ratio {t['read_image'] / t['cv2 reference']:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,13 @@ def skimage_style(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
 
     p = peak_signal_noise_ratio(target, pred, data_range=255)
     s = structural_similarity(
-        pred, target, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-        data_range=255, channel_axis=2,
+        pred,
+        target,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+        channel_axis=2,
     )
     return float(p), float(s)
 
@@ -114,8 +119,12 @@ def conv3d_float32_ssim(pred: np.ndarray, target: np.ndarray) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads for lode-bench SSIM strips, OpenCV and torch (default 1)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for lode-bench SSIM strips, OpenCV and torch (default 1)",
+    )
     ap.add_argument("--skip-conv3d", action="store_true", help="skip the slow conv3d reference")
     args = ap.parse_args()
     cv2.setNumThreads(args.threads)
@@ -156,25 +165,32 @@ def main() -> None:
         v = vals[name]
         t = statistics.median(times[name])
         print(f"{name:<28}{t * 1e3:>10.1f}ms{v[0]:>20.12f}{v[1]:>22.15f}")  # type: ignore[index]
-    v_ours, v_sk, v_bs = vals["lode-bench"], vals["scikit-image"], vals["BasicSR-style cv2.filter2D"]
+    v_ours, v_sk, v_bs = (
+        vals["lode-bench"],
+        vals["scikit-image"],
+        vals["BasicSR-style cv2.filter2D"],
+    )
     dp = max(abs(v_ours[0] - v_sk[0]), abs(v_ours[0] - v_bs[0]))  # type: ignore[index]
     ds = max(abs(v_ours[1] - v_sk[1]), abs(v_ours[1] - v_bs[1]))  # type: ignore[index]
     print(f"max |Δ| PSNR {dp:.2e} dB, SSIM {ds:.2e}")
     r_sk = paired_ratio(times["scikit-image"], times["lode-bench"])
     r_bs = paired_ratio(times["BasicSR-style cv2.filter2D"], times["lode-bench"])
-    print(f"speed-up (median of per-round ratios) vs scikit-image: {r_sk:.2f}×   "
-          f"vs BasicSR-style: {r_bs:.2f}×")
+    print(
+        f"speed-up (median of per-round ratios) vs scikit-image: {r_sk:.2f}×   "
+        f"vs BasicSR-style: {r_bs:.2f}×"
+    )
 
     t_g, v_g = statistics.median(times["gopro"]), vals["gopro"]
     print("\nPSNR + MATLAB RGB SSIM (gopro protocol)")
-    print(f"lode-bench: {t_g * 1e3:.1f} ms/pair = {1.0 / t_g:.2f} pairs/s; "
-          f"SSIM {v_g[1]:.15f}")  # type: ignore[index]
+    print(f"lode-bench: {t_g * 1e3:.1f} ms/pair = {1.0 / t_g:.2f} pairs/s; SSIM {v_g[1]:.15f}")  # type: ignore[index]
     if not args.skip_conv3d:
         t0 = time.perf_counter()
         v_c = conv3d_float32_ssim(pred, target)
         t_c = time.perf_counter() - t0
-        print(f"float32 conv3d (NAFNet-style): {t_c * 1e3:.1f} ms/pair; SSIM {v_c:.15f}; "
-              f"|Δ| {abs(v_c - v_g[1]):.2e}; speed-up {t_c / t_g:.1f}×")  # type: ignore[index]
+        print(
+            f"float32 conv3d (NAFNet-style): {t_c * 1e3:.1f} ms/pair; SSIM {v_c:.15f}; "
+            f"|Δ| {abs(v_c - v_g[1]):.2e}; speed-up {t_c / t_g:.1f}×"
+        )  # type: ignore[index]
 
 
 if __name__ == "__main__":

@@ -80,8 +80,9 @@ def main() -> None:
     bn = _basicsr()
     if bn is not None:
         z = np.load(model_path)
-        fns["basicsr"] = lambda: float(bn.niqe(grey, z["mu_pris_param"], z["cov_pris_param"],
-                                              z["gaussian_window"]))
+        fns["basicsr"] = lambda: float(
+            bn.niqe(grey, z["mu_pris_param"], z["cov_pris_param"], z["gaussian_window"])
+        )
     try:
         import tempfile
 

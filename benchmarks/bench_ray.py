@@ -37,10 +37,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from lode_bench.parallel.executor import LocalExecutor  # noqa: E402
-from lode_bench.parallel.ray_executor import RayExecutor  # noqa: E402
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
+from lode_bench.parallel.executor import LocalExecutor  # noqa: E402
+from lode_bench.parallel.ray_executor import RayExecutor  # noqa: E402
 from lode_bench.synth.builtin_dataset import build_builtin_dataset  # noqa: E402
 from lode_bench.synth.pipeline import run_recipe  # noqa: E402
 from lode_bench.synth.recipes import load_recipe  # noqa: E402
@@ -53,7 +53,11 @@ def _noop(x: int) -> int:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _rows(store: Path) -> list[tuple]:
@@ -82,41 +86,86 @@ def main() -> None:
         synth = {"limit": args.samples, "size": (h, w), "progress": False}
         ds = work / "dataset"
         build_builtin_dataset(ds, kind="both", n_samples=args.samples, size=(h, w), seed=1)
-        runs = {"wiener": {}, "nafnet": {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"}}
+        runs = {
+            "wiener": {},
+            "nafnet": {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"},
+        }
         for r in range(args.repeats):
             rd = work / f"round{r}"
             timed("synth serial", lambda rd=rd: run_recipe(recipe, rd / "s-serial", **synth))
             with LocalExecutor(args.cpus, "process") as pool:
-                timed("synth local pool", lambda rd=rd, pool=pool: run_recipe(
-                    recipe, rd / "s-pool", executor=pool, samples_per_task=2, **synth))
+                timed(
+                    "synth local pool",
+                    lambda rd=rd, pool=pool: run_recipe(
+                        recipe, rd / "s-pool", executor=pool, samples_per_task=2, **synth
+                    ),
+                )
             with LocalExecutor(args.cpus, "thread") as pool:
                 for m, kw in runs.items():
-                    timed(f"run {m} local pool", lambda m=m, kw=kw, rd=rd, pool=pool: run_benchmark(
-                        m, str(ds), "gopro", rd / "local.sqlite", executor=pool, progress=False, **kw))
+                    timed(
+                        f"run {m} local pool",
+                        lambda m=m, kw=kw, rd=rd, pool=pool: run_benchmark(
+                            m,
+                            str(ds),
+                            "gopro",
+                            rd / "local.sqlite",
+                            executor=pool,
+                            progress=False,
+                            **kw,
+                        ),
+                    )
 
-            ray_ex = RayExecutor(None, init_kwargs={"num_cpus": args.cpus})  # private session folder
+            ray_ex = RayExecutor(
+                None, init_kwargs={"num_cpus": args.cpus}
+            )  # private session folder
             try:
-                timed("ray start-up (init + first task)", lambda ex=ray_ex: list(ex.map_unordered(_noop, [0])))
-                timed("ray 200 empty tasks", lambda ex=ray_ex: list(ex.map_unordered(_noop, range(200))))
-                timed("synth ray", lambda rd=rd, ex=ray_ex: run_recipe(
-                    recipe, rd / "s-ray", executor=ex, samples_per_task=2, **synth))
+                timed(
+                    "ray start-up (init + first task)",
+                    lambda ex=ray_ex: list(ex.map_unordered(_noop, [0])),
+                )
+                timed(
+                    "ray 200 empty tasks",
+                    lambda ex=ray_ex: list(ex.map_unordered(_noop, range(200))),
+                )
+                timed(
+                    "synth ray",
+                    lambda rd=rd, ex=ray_ex: run_recipe(
+                        recipe, rd / "s-ray", executor=ex, samples_per_task=2, **synth
+                    ),
+                )
                 for m, kw in runs.items():
-                    timed(f"run {m} ray", lambda m=m, kw=kw, rd=rd, ex=ray_ex: run_benchmark(
-                        m, str(ds), "gopro", rd / "ray.sqlite", executor=ex, progress=False, **kw))
+                    timed(
+                        f"run {m} ray",
+                        lambda m=m, kw=kw, rd=rd, ex=ray_ex: run_benchmark(
+                            m,
+                            str(ds),
+                            "gopro",
+                            rd / "ray.sqlite",
+                            executor=ex,
+                            progress=False,
+                            **kw,
+                        ),
+                    )
             finally:
                 ray_ex.close()
 
         rds = [work / f"round{r}" for r in range(args.repeats)]
-        same_synth = all(_files(rd / "s-ray") == _files(rd / "s-serial") == _files(rd / "s-pool") for rd in rds)
+        same_synth = all(
+            _files(rd / "s-ray") == _files(rd / "s-serial") == _files(rd / "s-pool") for rd in rds
+        )
         same_rows = all(_rows(rd / "ray.sqlite") == _rows(rd / "local.sqlite") for rd in rds)
-        print(f"cpus={args.cpus}  samples={args.samples} (runs: {2 * args.samples} images)  size={h}x{w}  "
-              f"best of {args.repeats}  (cpu cores here: {os.cpu_count()})")
+        print(
+            f"cpus={args.cpus}  samples={args.samples} (runs: {2 * args.samples} images)  size={h}x{w}  "
+            f"best of {args.repeats}  (cpu cores here: {os.cpu_count()})"
+        )
         for name, t in times.items():
             print(f"{name:<36} {t:8.2f} s")
         print(f"{'ray per empty task':<36} {1000 * times['ray 200 empty tasks'] / 200:8.2f} ms")
         print("ratios (ray / local pool):")
-        print(f"  synth                  {times['synth ray'] / times['synth local pool']:.2f}"
-              f"   (ray / serial: {times['synth ray'] / times['synth serial']:.2f})")
+        print(
+            f"  synth                  {times['synth ray'] / times['synth local pool']:.2f}"
+            f"   (ray / serial: {times['synth ray'] / times['synth serial']:.2f})"
+        )
         for m in runs:
             print(f"  run {m:<18} {times[f'run {m} ray'] / times[f'run {m} local pool']:.2f}")
         print(f"datasets byte-identical: {same_synth}; store rows identical: {same_rows}")

@@ -27,11 +27,11 @@ import numpy as np
 from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from lode_bench.parallel.executor import LocalExecutor
 from lode_bench.bench.runner import run_benchmark
 from lode_bench.datasets.manifest import DatasetWriter
 from lode_bench.datasets.registry import resolve_dataset
 from lode_bench.io import read_image
+from lode_bench.parallel.executor import LocalExecutor
 
 
 def make_pairs(root: Path, n: int, h: int, w: int) -> Path:
@@ -57,8 +57,15 @@ def reference_loop(root: Path) -> tuple[float, list[float]]:
     for s in ds.samples:
         blur, sharp = read_image(s.blur), read_image(s.sharp)
         psnrs.append(peak_signal_noise_ratio(sharp, blur, data_range=255))
-        structural_similarity(sharp, blur, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                              use_sample_covariance=False, data_range=255)
+        structural_similarity(
+            sharp,
+            blur,
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+        )
     return time.perf_counter() - t0, psnrs
 
 
@@ -74,26 +81,48 @@ def main() -> None:
         ref_s, ref_psnr = reference_loop(root)
         t0 = time.perf_counter()
         with LocalExecutor(args.workers, kind="process") as ex:
-            pooled = run_benchmark("identity", str(root), "gopro", Path(tmp) / "pool.sqlite", progress=False,
-                                   executor=ex)
+            pooled = run_benchmark(
+                "identity",
+                str(root),
+                "gopro",
+                Path(tmp) / "pool.sqlite",
+                progress=False,
+                executor=ex,
+            )
         pool_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        threaded = run_benchmark("identity", str(root), "gopro", Path(tmp) / "thread.sqlite", progress=False,
-                                 workers=args.workers)  # the default executor: a thread pool
+        threaded = run_benchmark(
+            "identity",
+            str(root),
+            "gopro",
+            Path(tmp) / "thread.sqlite",
+            progress=False,
+            workers=args.workers,
+        )  # the default executor: a thread pool
         thread_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         with LocalExecutor(kind="serial") as ex:
-            serial = run_benchmark("identity", str(root), "gopro", Path(tmp) / "serial.sqlite", progress=False,
-                                   executor=ex)
+            serial = run_benchmark(
+                "identity",
+                str(root),
+                "gopro",
+                Path(tmp) / "serial.sqlite",
+                progress=False,
+                executor=ex,
+            )
         serial_s = time.perf_counter() - t0
     assert pooled.n_ok == threaded.n_ok == serial.n_ok == n, (pooled.errors, serial.errors)
-    assert abs(pooled.means["PSNR"] - float(np.mean(ref_psnr))) < 1e-9  # same PSNR as the reference loop
+    assert (
+        abs(pooled.means["PSNR"] - float(np.mean(ref_psnr))) < 1e-9
+    )  # same PSNR as the reference loop
     workers = args.workers or os.cpu_count()
     ref_ips = n / ref_s
     print(f"reference loop (read + skimage PSNR/SSIM): {ref_s:7.2f} s  {ref_ips:6.2f} img/s")
-    for what, secs in ((f"run, process pool ({workers} workers)", pool_s),
-                       (f"run, default thread pool ({workers})", thread_s),
-                       ("run, serial executor (1 core)     ", serial_s)):
+    for what, secs in (
+        (f"run, process pool ({workers} workers)", pool_s),
+        (f"run, default thread pool ({workers})", thread_s),
+        ("run, serial executor (1 core)     ", serial_s),
+    ):
         print(f"{what}: {secs:7.2f} s  {n / secs:6.2f} img/s  ratio {n / secs / ref_ips:5.2f}x")
     print(f"mean PSNR {pooled.means['PSNR']:.4f} dB, MATLAB-style SSIM {pooled.means['SSIM']:.4f}")
 

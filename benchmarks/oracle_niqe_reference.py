@@ -96,13 +96,20 @@ def main() -> None:
             p = float(metric(torch.from_numpy(grey / 255.0)[None, None]))
         ours = niqe_score(grey, model)
         out[name] = {"basicsr": float(b32), "basicsr_f64": float(b64), "pyiqa": p}
-        print(f"{name}: lode-bench {ours:.6f}  basicsr {b32:.6f}  basicsr(f64 resize) {b64:.6f}  "
-              f"pyiqa {p:.6f}")
+        print(
+            f"{name}: lode-bench {ours:.6f}  basicsr {b32:.6f}  basicsr(f64 resize) {b64:.6f}  "
+            f"pyiqa {p:.6f}"
+        )
     if args.write:
-        meta = {"basicsr": "1.4.2", "pyiqa": pyiqa.__version__, "model": model_path.name,
-                "input": "MATLAB rgb2gray of the PNG, rounded"}
+        meta = {
+            "basicsr": "1.4.2",
+            "pyiqa": pyiqa.__version__,
+            "model": model_path.name,
+            "input": "MATLAB rgb2gray of the PNG, rounded",
+        }
         (DATA / "niqe" / "reference_values.json").write_text(
-            json.dumps({"meta": meta, "values": out}, indent=2) + "\n", encoding="utf-8")
+            json.dumps({"meta": meta, "values": out}, indent=2) + "\n", encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

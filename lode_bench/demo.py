@@ -78,15 +78,32 @@ def store_label(model: str) -> str:
     return f"{model} [non-blind]" if model in NON_BLIND else model
 
 
-def leaderboard_definition(name: str, *, title: str, description: str, dataset: str,
-                           manifest_hash: str, image_ids: list[str], protocol: str,
-                           protocol_version: str, metrics: list[str], ranking: str) -> dict[str, Any]:
+def leaderboard_definition(
+    name: str,
+    *,
+    title: str,
+    description: str,
+    dataset: str,
+    manifest_hash: str,
+    image_ids: list[str],
+    protocol: str,
+    protocol_version: str,
+    metrics: list[str],
+    ranking: str,
+) -> dict[str, Any]:
     """A ``leaderboard.yaml`` document for one dataset version."""
-    return {"name": name, "title": title, "description": description,
-            "protocol": {"name": protocol, "version": protocol_version}, "metrics": metrics,
-            "ranking": {"metric": ranking}, "submissions": "submissions",
-            "datasets": [{"name": dataset, "manifest_hash": manifest_hash,
-                          "image_ids": sorted(image_ids)}]}
+    return {
+        "name": name,
+        "title": title,
+        "description": description,
+        "protocol": {"name": protocol, "version": protocol_version},
+        "metrics": metrics,
+        "ranking": {"metric": ranking},
+        "submissions": "submissions",
+        "datasets": [
+            {"name": dataset, "manifest_hash": manifest_hash, "image_ids": sorted(image_ids)}
+        ],
+    }
 
 
 def demo_leaderboards(global_manifest: Any, local_manifest: Any) -> dict[str, dict[str, Any]]:
@@ -96,20 +113,32 @@ def demo_leaderboards(global_manifest: Any, local_manifest: Any) -> dict[str, di
     g, loc = get_protocol(GLOBAL_PROTOCOL), get_protocol(LOCAL_PROTOCOL)
     return {
         "sample": leaderboard_definition(
-            "sample", title="Built-in sample: global blur",
+            "sample",
+            title="Built-in sample: global blur",
             description="Camera-pan blur synthesised from the built-in sample (lode-bench demo "
-                        "defaults). Scored with the GoPro protocol (PSNR and MATLAB-style RGB SSIM).",
-            dataset=global_manifest.name, manifest_hash=global_manifest.manifest_hash,
-            image_ids=[str(s["id"]) for s in global_manifest.samples], protocol=g.name,
-            protocol_version=g.version, metrics=list(g.columns), ranking="PSNR"),
+            "defaults). Scored with the GoPro protocol (PSNR and MATLAB-style RGB SSIM).",
+            dataset=global_manifest.name,
+            manifest_hash=global_manifest.manifest_hash,
+            image_ids=[str(s["id"]) for s in global_manifest.samples],
+            protocol=g.name,
+            protocol_version=g.version,
+            metrics=list(g.columns),
+            ranking="PSNR",
+        ),
         "lode-local": leaderboard_definition(
-            "lode-local", title="LODE-style local deblurring (built-in sample)",
+            "lode-local",
+            title="LODE-style local deblurring (built-in sample)",
             description="Objects moving over a static background, blurred locally "
-                        "(BladeNet-style synthesis from the built-in sample). Ranked by the masked "
-                        "PSNR_w over the blurred region; the background must stay intact.",
-            dataset=local_manifest.name, manifest_hash=local_manifest.manifest_hash,
-            image_ids=[str(s["id"]) for s in local_manifest.samples], protocol=loc.name,
-            protocol_version=loc.version, metrics=list(loc.columns), ranking="PSNR_w"),
+            "(BladeNet-style synthesis from the built-in sample). Ranked by the masked "
+            "PSNR_w over the blurred region; the background must stay intact.",
+            dataset=local_manifest.name,
+            manifest_hash=local_manifest.manifest_hash,
+            image_ids=[str(s["id"]) for s in local_manifest.samples],
+            protocol=loc.name,
+            protocol_version=loc.version,
+            metrics=list(loc.columns),
+            ranking="PSNR_w",
+        ),
     }
 
 
@@ -118,14 +147,28 @@ def method_card(model: str) -> dict[str, Any]:
     from lode_bench.models.loader import ModelSpec
 
     card = ModelSpec.parse(model).card
-    return {"name": store_label(model), "description": card.description, "paper": card.paper,
-            "code": "", "training_set": card.training_set, "non_blind": bool(card.non_blind),
-            "licence": card.licence}
+    return {
+        "name": store_label(model),
+        "description": card.description,
+        "paper": card.paper,
+        "code": "",
+        "training_set": card.training_set,
+        "non_blind": bool(card.non_blind),
+        "licence": card.licence,
+    }
 
 
-def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] = (240, 320),
-             seed: int = 0, workers: int | None = None, progress: bool = True,
-             n_resamples: int = 2000, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    out_dir: str | Path,
+    *,
+    n_samples: int = 8,
+    size: tuple[int, int] = (240, 320),
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+    n_resamples: int = 2000,
+    echo: Callable[[str], None] = print,
+) -> DemoResult:
     """Build the sample datasets, run the baselines, and write the report and sites.
 
     Args:
@@ -151,39 +194,72 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
 
     t0 = time.perf_counter()
     out = Path(out_dir)
-    roots = {"global": out / "datasets" / "lode-sample-global",
-             "local": out / "datasets" / "lode-sample-local"}
-    echo(f"[1/4] building the sample datasets ({n_samples} global + {n_samples} local, "
-         f"{size[0]}×{size[1]}) in {out / 'datasets'}")
-    manifests = {k: build_builtin_dataset(root, kind="global" if k == "global" else "local",
-                                          n_samples=n_samples, size=size, seed=seed,
-                                          progress=progress, name=root.name)
-                 for k, root in roots.items()}
+    roots = {
+        "global": out / "datasets" / "lode-sample-global",
+        "local": out / "datasets" / "lode-sample-local",
+    }
+    echo(
+        f"[1/4] building the sample datasets ({n_samples} global + {n_samples} local, "
+        f"{size[0]}×{size[1]}) in {out / 'datasets'}"
+    )
+    manifests = {
+        k: build_builtin_dataset(
+            root,
+            kind="global" if k == "global" else "local",
+            n_samples=n_samples,
+            size=size,
+            seed=seed,
+            progress=progress,
+            name=root.name,
+        )
+        for k, root in roots.items()
+    }
     store = out / "results.sqlite"
-    plan = [("global", m, GLOBAL_PROTOCOL) for m in GLOBAL_MODELS] + \
-           [("local", m, LOCAL_PROTOCOL) for m in LOCAL_MODELS]
+    plan = [("global", m, GLOBAL_PROTOCOL) for m in GLOBAL_MODELS] + [
+        ("local", m, LOCAL_PROTOCOL) for m in LOCAL_MODELS
+    ]
     echo(f"[2/4] running {len(plan)} model × protocol combinations into {store}")
     outputs: dict[str, Path] = {}
     for kind, model, protocol in plan:
         save = out / "outputs" / roots[kind].name / model
         with _torch_threads(TORCH_THREADS.get(model)):
-            summary = run_benchmark(model, str(roots[kind]), protocol, store, save_outputs=save,
-                                    progress=progress, workers=workers, label=store_label(model),
-                                    **RUN_OPTIONS.get(model, {}))
+            summary = run_benchmark(
+                model,
+                str(roots[kind]),
+                protocol,
+                store,
+                save_outputs=save,
+                progress=progress,
+                workers=workers,
+                label=store_label(model),
+                **RUN_OPTIONS.get(model, {}),
+            )
         outputs[f"{roots[kind].name}/{store_label(model)}"] = save
         means = ", ".join(f"{k} {v:.4g}" for k, v in summary.means.items())
-        echo(f"      {store_label(model):28s} {roots[kind].name:20s} {protocol:5s} "
-             f"scored {summary.n_scored}/{summary.n_total}  {means}")
+        echo(
+            f"      {store_label(model):28s} {roots[kind].name:20s} {protocol:5s} "
+            f"scored {summary.n_scored}/{summary.n_total}  {means}"
+        )
     _demo_nr(out, roots["global"], store, size, progress, workers, echo)
     echo("[3/4] blur-pattern statistics of both sets and the report")
     from lode_bench.analyze.dataset import analyze_datasets
 
-    analyze_datasets([f"{k}={root}" for k, root in roots.items()], out / "analysis",
-                     workers=workers, progress=progress)
+    analyze_datasets(
+        [f"{k}={root}" for k, root in roots.items()],
+        out / "analysis",
+        workers=workers,
+        progress=progress,
+    )
     datasets = {m.name: m.root for m in manifests.values()}
-    report = build_report(store, out / "report", datasets=datasets, outputs=outputs,
-                          progress=progress, n_resamples=n_resamples,
-                          analysis=[out / "analysis"])
+    report = build_report(
+        store,
+        out / "report",
+        datasets=datasets,
+        outputs=outputs,
+        progress=progress,
+        n_resamples=n_resamples,
+        analysis=[out / "analysis"],
+    )
     echo("[4/4] exporting submissions and building the leaderboard sites")
     sites: dict[str, Path] = {}
     boards = demo_leaderboards(manifests["global"], manifests["local"])
@@ -193,28 +269,47 @@ def run_demo(out_dir: str | Path, *, n_samples: int = 8, size: tuple[int, int] =
             atomic_write_text(root / "leaderboard.yaml", yaml.safe_dump(doc, sort_keys=False))
             kind = "global" if name == "sample" else "local"
             for model in GLOBAL_MODELS if kind == "global" else LOCAL_MODELS:
-                export_submission(st, model=store_label(model), leaderboard=name,
-                                  method=method_card(model),
-                                  datasets=[manifests[kind].manifest_hash],
-                                  protocol=doc["protocol"]["name"],
-                                  out=root / "submissions" / f"{model}.json")
-            site = build_site(root, out / "site" / name, progress=progress,
-                              n_resamples=n_resamples)
+                export_submission(
+                    st,
+                    model=store_label(model),
+                    leaderboard=name,
+                    method=method_card(model),
+                    datasets=[manifests[kind].manifest_hash],
+                    protocol=doc["protocol"]["name"],
+                    out=root / "submissions" / f"{model}.json",
+                )
+            site = build_site(root, out / "site" / name, progress=progress, n_resamples=n_resamples)
             if site.rejected:
-                echo(f"      warning: {len(site.rejected)} submission(s) rejected on {name}: "
-                     + "; ".join(p for v in site.rejected for p in v.problems))
+                echo(
+                    f"      warning: {len(site.rejected)} submission(s) rejected on {name}: "
+                    + "; ".join(p for v in site.rejected for p in v.problems)
+                )
             sites[name] = site.out_dir / "index.html"
     seconds = time.perf_counter() - t0
     echo(f"done in {seconds:.0f} s")
     echo(f"  report:       {report.index}")
     for path in sites.values():
         echo(f"  leaderboard:  {path}")
-    return DemoResult(out_dir=out, datasets=roots, store=store, report_index=report.index,
-                      sites=sites, summaries=report.tables, seconds=seconds)
+    return DemoResult(
+        out_dir=out,
+        datasets=roots,
+        store=store,
+        report_index=report.index,
+        sites=sites,
+        summaries=report.tables,
+        seconds=seconds,
+    )
 
 
-def _demo_nr(out: Path, root: Path, store: Path, size: tuple[int, int], progress: bool,
-             workers: int | None, echo: Callable[[str], None]) -> None:
+def _demo_nr(
+    out: Path,
+    root: Path,
+    store: Path,
+    size: tuple[int, int],
+    progress: bool,
+    workers: int | None,
+    echo: Callable[[str], None],
+) -> None:
     """A no-reference (NIQE) column on the global set where a model file is present; else say how."""
     from lode_bench.bench.runner import run_benchmark
     from lode_bench.metrics.niqe import NIQEModelMissing, find_niqe_model
@@ -225,10 +320,21 @@ def _demo_nr(out: Path, root: Path, store: Path, size: tuple[int, int], progress
         echo(f"      no NR column (NIQE): {exc}")
         return
     if (size[0] // 96) * (size[1] // 96) < 2:
-        echo("      no NR column (NIQE): images need at least two 96×96 blocks (use --size 192x192 or larger)")
+        echo(
+            "      no NR column (NIQE): images need at least two 96×96 blocks (use --size 192x192 or larger)"
+        )
         return
     for model in GLOBAL_MODELS:
-        summary = run_benchmark(model, str(root), "nr-niqe", store, progress=progress, workers=workers,
-                                label=store_label(model))
-        echo(f"      {store_label(model):28s} {root.name:20s} nr-niqe scored "
-             f"{summary.n_scored}/{summary.n_total}  NIQE {summary.means.get('NIQE', float('nan')):.4g}")
+        summary = run_benchmark(
+            model,
+            str(root),
+            "nr-niqe",
+            store,
+            progress=progress,
+            workers=workers,
+            label=store_label(model),
+        )
+        echo(
+            f"      {store_label(model):28s} {root.name:20s} nr-niqe scored "
+            f"{summary.n_scored}/{summary.n_total}  NIQE {summary.means.get('NIQE', float('nan')):.4g}"
+        )

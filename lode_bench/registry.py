@@ -140,10 +140,19 @@ class Registry(Generic[T]):
                 f"{self.kind} {name!r} is already registered (by {owner.source})"
             )
 
-    def _add(self, name: str, value: T | str, aliases: tuple[str, ...], lazy: bool | None,
-             source: str, meta: dict[str, Any]) -> None:
+    def _add(
+        self,
+        name: str,
+        value: T | str,
+        aliases: tuple[str, ...],
+        lazy: bool | None,
+        source: str,
+        meta: dict[str, Any],
+    ) -> None:
         if len({n.lower() for n in (name, *aliases)}) != 1 + len(aliases):
-            raise DuplicateEntryError(f"{self.kind} {name!r}: repeated name among {(name, *aliases)}")
+            raise DuplicateEntryError(
+                f"{self.kind} {name!r}: repeated name among {(name, *aliases)}"
+            )
         for n in (name, *aliases):
             self._check_free(n)
         is_lazy = isinstance(value, str) and ":" in value if lazy is None else lazy
@@ -232,7 +241,9 @@ class Registry(Generic[T]):
         except LodeBenchError:
             raise
         except Exception as exc:
-            raise LodeBenchError(f"{what} ({src!r}) are malformed: {type(exc).__name__}: {exc}") from exc
+            raise LodeBenchError(
+                f"{what} ({src!r}) are malformed: {type(exc).__name__}: {exc}"
+            ) from exc
         return out
 
     def _load_plugins(self) -> None:
@@ -250,8 +261,10 @@ class Registry(Generic[T]):
             key = ep.name.lower()
             owner = self._entries.get(self._aliases.get(key, key))
             if owner is not None and owner.source == "builtin":
-                msg = (f"its name collides with the built-in {self.kind} {owner.name!r}; "
-                       f"the built-in is kept (rename the plugin {ep.value})")
+                msg = (
+                    f"its name collides with the built-in {self.kind} {owner.name!r}; "
+                    f"the built-in is kept (rename the plugin {ep.value})"
+                )
                 self.plugin_errors[ep.name] = msg
                 warnings.warn(f"ignoring {self.kind} plugin {ep.name!r}: {msg}", stacklevel=3)
                 continue

@@ -91,8 +91,10 @@ def find_suite(text: str | Path) -> Path:
     name = p.stem if p.suffix in (".yaml", ".yml") and len(p.parts) == 1 else str(text)
     if name in suites:
         return suites[name]
-    raise ConfigError(f"{text}: suite file not found (shipped suites: "
-                      f"{', '.join(suites) or 'none'}; see `lode-bench ls suites`)")
+    raise ConfigError(
+        f"{text}: suite file not found (shipped suites: "
+        f"{', '.join(suites) or 'none'}; see `lode-bench ls suites`)"
+    )
 
 
 def find_leaderboard(text: str | Path) -> Path | None:

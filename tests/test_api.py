@@ -27,11 +27,19 @@ HEAVY = ("torch", "cv2", "pandas", "matplotlib", "scipy", "skimage", "PIL", "lpi
 
 def _loaded_after(code: str) -> dict[str, bool]:
     """Which heavy modules are in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    probe = (f"import sys\n{code}\n"
-             f"import json; print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))")
+    probe = (
+        f"import sys\n{code}\n"
+        f"import json; print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
+    )
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
-                         cwd=REPO, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -42,8 +50,10 @@ def test_import_lode_bench_loads_no_heavy_library():
 
 
 def test_cli_help_loads_no_heavy_library():
-    code = ("from lode_bench.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0")
+    code = (
+        "from lode_bench.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0"
+    )
     loaded = _loaded_after(code)
     assert not any(loaded.values()), loaded
 
@@ -109,7 +119,9 @@ def test_score_folders_reports_missing_predictions_and_masks(tmp_path):
     shutil.copy(next(gt.iterdir()), tmp_path / "pred" / "a.png")
     (tmp_path / "mask").mkdir()
     write_image(tmp_path / "mask" / "a.png", np.full((50, 125), 255, np.uint8))
-    res = score_folders(tmp_path / "pred", tmp_path / "gt", "lode", mask_dir=tmp_path / "mask", jobs=1)
+    res = score_folders(
+        tmp_path / "pred", tmp_path / "gt", "lode", mask_dir=tmp_path / "mask", jobs=1
+    )
     assert res.n_failed == 1 and set(res.errors) == {"b"} and "no prediction" in res.errors["b"]
     assert res.pairing.missing_mask == ["b"] and res.pairing.missing_pred == ["b"]
     assert math.isinf(res.means["PSNR"])  # a is scored against itself
@@ -128,9 +140,13 @@ def test_synthesise_equals_run_recipe(tmp_path):
     from lode_bench.synth.recipes import load_recipe
 
     a = synthesise("lode-local", tmp_path / "a", limit=1, size=(48, 64), progress=False)
-    b = run_recipe(load_recipe("lode-local"), tmp_path / "b", limit=1, size=(48, 64), progress=False)
+    b = run_recipe(
+        load_recipe("lode-local"), tmp_path / "b", limit=1, size=(48, 64), progress=False
+    )
     assert [s["sha256"] for s in a.samples] == [s["sha256"] for s in b.samples]
-    c = synthesise(load_recipe("lode-local"), tmp_path / "a", limit=1, size=(48, 64), progress=False)
+    c = synthesise(
+        load_recipe("lode-local"), tmp_path / "a", limit=1, size=(48, 64), progress=False
+    )
     assert c.manifest_hash == a.manifest_hash  # a Recipe object works too; the re-run resumes
     with pytest.raises(UnknownNameError, match="unknown synthesis recipe"):
         synthesise("no-such-recipe", tmp_path / "c")

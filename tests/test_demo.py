@@ -20,8 +20,15 @@ from lode_bench.report.leaderboard import load_leaderboard, validate_all
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     messages: list[str] = []
-    res = run_demo(out, n_samples=3, size=(96, 128), progress=False, n_resamples=300,
-                   echo=messages.append, workers=1)
+    res = run_demo(
+        out,
+        n_samples=3,
+        size=(96, 128),
+        progress=False,
+        n_resamples=300,
+        echo=messages.append,
+        workers=1,
+    )
     return res, messages
 
 
@@ -41,8 +48,10 @@ def test_demo_writes_everything(demo):
         frame = st.results_frame()
     assert (frame["status"] == "ok").all(), frame[frame["status"] != "ok"][["model", "error"]]
     got = {(r.model, r.protocol) for r in frame.itertuples()}
-    assert got == ({(store_label(m), "gopro") for m in GLOBAL_MODELS}
-                   | {(store_label(m), "lode") for m in LOCAL_MODELS})
+    assert got == (
+        {(store_label(m), "gopro") for m in GLOBAL_MODELS}
+        | {(store_label(m), "lode") for m in LOCAL_MODELS}
+    )
     assert "wiener [non-blind]" in {m for m, _ in got}
 
 
@@ -52,7 +61,9 @@ def test_demo_numbers_recomputed_from_store_match_report(demo):
         frame = st.results_frame()
     summary = read_summary(res.out_dir / "report")
     for table in summary["tables"]:
-        sel = frame[(frame.dataset_hash == table["dataset_hash"]) & (frame.protocol == table["protocol"])]
+        sel = frame[
+            (frame.dataset_hash == table["dataset_hash"]) & (frame.protocol == table["protocol"])
+        ]
         for row in table["rows"]:
             for col, iv in row["metrics"].items():
                 direct = sel.loc[sel.model == row["model"], col].mean()
@@ -73,8 +84,15 @@ def test_demo_resumes_without_recomputing(demo):
     res, _ = demo
     with ResultsStore(res.store) as st:
         before = st.results_frame().sort_values(["model", "protocol", "image_id"])
-    res2 = run_demo(res.out_dir, n_samples=3, size=(96, 128), progress=False, n_resamples=300,
-                    echo=lambda _m: None, workers=1)
+    res2 = run_demo(
+        res.out_dir,
+        n_samples=3,
+        size=(96, 128),
+        progress=False,
+        n_resamples=300,
+        echo=lambda _m: None,
+        workers=1,
+    )
     with ResultsStore(res2.store) as st:
         after = st.results_frame().sort_values(["model", "protocol", "image_id"])
     assert len(before) == len(after)

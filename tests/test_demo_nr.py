@@ -13,8 +13,15 @@ MODEL = Path(__file__).resolve().parent / "data" / "metrics" / "niqe" / "niqe_pr
 def test_demo_nr_column_with_model(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(MODEL))
     messages: list[str] = []
-    res = run_demo(tmp_path / "demo", n_samples=2, size=(192, 192), progress=False, n_resamples=200,
-                   echo=messages.append, workers=1)
+    res = run_demo(
+        tmp_path / "demo",
+        n_samples=2,
+        size=(192, 192),
+        progress=False,
+        n_resamples=200,
+        echo=messages.append,
+        workers=1,
+    )
     with ResultsStore(res.store) as st:
         frame = st.results_frame()
     nr = frame[frame.protocol == "nr-niqe"]

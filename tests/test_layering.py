@@ -25,9 +25,20 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "lode_bench"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "registry": 0, "resources": 0, "io": 0, "parallel": 0, "py": 0,
-    "metrics": 1, "capture": 1, "datasets": 1, "synth": 1, "align": 1, "models": 1,
-    "analyze": 1, "examples": 1,
+    "errors": 0,
+    "registry": 0,
+    "resources": 0,
+    "io": 0,
+    "parallel": 0,
+    "py": 0,
+    "metrics": 1,
+    "capture": 1,
+    "datasets": 1,
+    "synth": 1,
+    "align": 1,
+    "models": 1,
+    "analyze": 1,
+    "examples": 1,
     "bench": 2,
     "report": 3,
     "demo": 4,
@@ -90,8 +101,11 @@ def test_no_import_from_a_higher_layer(path: Path) -> None:
         return
     own = _layer(name)
     assert own is not None, name
-    bad = [f"line {line}: {mod}" for line, mod in _imports(path)
-           if (layer := _layer(mod)) is not None and layer > own]
+    bad = [
+        f"line {line}: {mod}"
+        for line, mod in _imports(path)
+        if (layer := _layer(mod)) is not None and layer > own
+    ]
     assert not bad, f"{name} (layer {own}) imports a higher layer: " + "; ".join(bad)
 
 
@@ -126,7 +140,7 @@ def test_no_import_cycles_at_module_level() -> None:
         stack.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                cycles.append(stack[stack.index(dep):] + [dep])
+                cycles.append(stack[stack.index(dep) :] + [dep])
             elif dep not in state:
                 visit(dep)
         stack.pop()

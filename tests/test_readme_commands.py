@@ -103,7 +103,9 @@ def readme_commands(text: str) -> list[Command]:
                     out.append(Command(start, logical.strip(), tuple(chain)))
                 chain = []
             else:
-                assert w not in ("|", ";", "||", "&"), f"README line {start}: unsupported shell syntax {w!r}"
+                assert w not in ("|", ";", "||", "&"), (
+                    f"README line {start}: unsupported shell syntax {w!r}"
+                )
                 chain.append(w)
     assert not pending, "README ends inside a continued command"
     return out
@@ -170,7 +172,11 @@ def check_parses(argv: tuple[str, ...]) -> click.Command:
         if "protocol" in opts and opts["protocol"] is not None:
             from lode_bench.metrics.protocols import get_protocol
 
-            values = opts["protocol"] if isinstance(opts["protocol"], (list, tuple)) else [opts["protocol"]]
+            values = (
+                opts["protocol"]
+                if isinstance(opts["protocol"], (list, tuple))
+                else [opts["protocol"]]
+            )
             for v in values:
                 get_protocol(str(v))
         return cmd
@@ -187,8 +193,14 @@ def workdir(tmp_path_factory):
 def _run_lode_bench(argv: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
-    return subprocess.run([sys.executable, "-m", "lode_bench.cli", *argv[1:]], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "lode_bench.cli", *argv[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _out_paths(argv: tuple[str, ...]) -> list[str]:
@@ -200,7 +212,7 @@ SLOW: tuple[tuple[str, ...], ...] = (("demo",), ("synth", "lode-local"))
 
 
 def _is_slow(argv: tuple[str, ...]) -> bool:
-    return any(argv[1:1 + len(prefix)] == prefix for prefix in SLOW)
+    return any(argv[1 : 1 + len(prefix)] == prefix for prefix in SLOW)
 
 
 def _params() -> list:
@@ -223,7 +235,9 @@ def test_lode_bench_command(cmd: Command, workdir: Path):
     if reason is not None:
         pytest.skip(f"parsed, not run: {reason}")
     res = _run_lode_bench(cmd.argv, workdir)
-    assert res.returncode == 0, f"README line {cmd.line}: {cmd.text}\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+    assert res.returncode == 0, (
+        f"README line {cmd.line}: {cmd.text}\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+    )
     assert "Traceback" not in res.stderr, res.stderr[-3000:]
     for out in _out_paths(cmd.argv):
         assert (workdir / out).exists(), f"README line {cmd.line}: --out {out} not written"
@@ -259,9 +273,13 @@ def test_setup_commands_name_what_pyproject_declares():
                 if words[i] == "-e":
                     target = words[i + 1]
                     m = re.fullmatch(r"\.(?:\[([\w,-]+)\])?", target)
-                    assert m, f"README line {c.line}: editable target {target!r} is not the checkout"
+                    assert m, (
+                        f"README line {c.line}: editable target {target!r} is not the checkout"
+                    )
                     for extra in filter(None, (m.group(1) or "").split(",")):
-                        assert extra in extras, f"README line {c.line}: no extra {extra!r} in pyproject.toml"
+                        assert extra in extras, (
+                            f"README line {c.line}: no extra {extra!r} in pyproject.toml"
+                        )
                         seen_extras.add(extra)
                     i += 2
                     continue
@@ -270,7 +288,8 @@ def test_setup_commands_name_what_pyproject_declares():
                     pinned = [s.version for s in req.specifier if s.operator == "=="]
                     for v in pinned:
                         assert declared[req.name].specifier.contains(v), (
-                            f"README line {c.line}: {req} outside pyproject's {declared[req.name]}")
+                            f"README line {c.line}: {req} outside pyproject's {declared[req.name]}"
+                        )
                 i += 1
         elif argv[0].startswith(".venv/bin/") and tool not in ("python", "pip"):
             assert tool in scripts, f"README line {c.line}: no console script {tool!r}"
@@ -294,7 +313,9 @@ def test_pytest_and_benchmark_commands_name_real_things():
         elif argv[1].startswith("benchmarks/"):
             script = REPO / argv[1]
             assert script.is_file(), f"README line {c.line}: {argv[1]} missing"
-            compile(script.read_text(encoding="utf-8"), str(script), "exec")  # SyntaxError if broken
+            compile(
+                script.read_text(encoding="utf-8"), str(script), "exec"
+            )  # SyntaxError if broken
             kinds.add("benchmark")
         else:
             raise AssertionError(f"README line {c.line}: unclassified python command {c.text}")
@@ -316,13 +337,17 @@ def test_the_parser_check_rejects_a_wrong_command():
     with pytest.raises(UnknownNameError):
         check_parses(("lode-bench", "score", "--pred", "x", "--gt", "y", "--protocol", "gopr"))
     with pytest.raises(BadParameter):
-        check_parses(("lode-bench", "score", "--pred", "x", "--gt", "y", "-p", "gopro", "--lpips", "alx"))
+        check_parses(
+            ("lode-bench", "score", "--pred", "x", "--gt", "y", "-p", "gopro", "--lpips", "alx")
+        )
 
 
 def test_the_reader_joins_continuations_and_splits_chains():
-    text = ("intro\n```bash\nlode-bench run --a 1 \\\n    --b 'x y'   # note\n"
-            "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'\n   # only a comment\n```\n"
-            "```python\nnot = 'a command'\n```\n")
+    text = (
+        "intro\n```bash\nlode-bench run --a 1 \\\n    --b 'x y'   # note\n"
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'\n   # only a comment\n```\n"
+        "```python\nnot = 'a command'\n```\n"
+    )
     cmds = readme_commands(text)
     assert [c.argv for c in cmds] == [
         ("lode-bench", "run", "--a", "1", "--b", "x y"),

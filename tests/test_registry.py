@@ -97,8 +97,11 @@ def test_entry_point_plugins_and_broken_plugin_warns(monkeypatch):
     mod = types.ModuleType("lb_plugin_probe")
     mod.VALUE = 7
     monkeypatch.setitem(sys.modules, "lb_plugin_probe", mod)
-    monkeypatch.setattr(metadata, "entry_points",
-                        lambda group=None: [good, clash] if group == "lode_bench.test_group" else [])
+    monkeypatch.setattr(
+        metadata,
+        "entry_points",
+        lambda group=None: [good, clash] if group == "lode_bench.test_group" else [],
+    )
     reg: Registry[int] = Registry("thing", entry_point_group="lode_bench.test_group")
     reg.register("builtin", 1)
     with pytest.warns(UserWarning, match="ignoring thing plugin 'builtin'"):
@@ -130,7 +133,9 @@ def _plugins(monkeypatch, group, *eps):
     mod.VALUE = _Named("intruder", 99)
     monkeypatch.setitem(sys.modules, "lb_collide_probe", mod)
     entries = [metadata.EntryPoint(n, "lb_collide_probe:VALUE", group) for n in eps]
-    monkeypatch.setattr(metadata, "entry_points", lambda group=None, _g=group: entries if group == _g else [])
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group=None, _g=group: entries if group == _g else []
+    )
 
 
 def test_builtins_load_lazily_once_from_a_target(monkeypatch):
@@ -156,8 +161,12 @@ def test_registering_first_still_loads_builtins_and_refuses_their_names():
 
 def test_plugin_colliding_with_a_builtin_is_refused_with_a_warning(monkeypatch):
     _plugins(monkeypatch, "lb.collide", "alpha", "A", "fresh")
-    reg: Registry[_Named] = Registry("thing", builtins=_counting_builtins([]), entry_point_group="lb.collide")
-    with pytest.warns(UserWarning, match="ignoring thing plugin .*collides with the built-in thing 'alpha'") as rec:
+    reg: Registry[_Named] = Registry(
+        "thing", builtins=_counting_builtins([]), entry_point_group="lb.collide"
+    )
+    with pytest.warns(
+        UserWarning, match="ignoring thing plugin .*collides with the built-in thing 'alpha'"
+    ) as rec:
         names = reg.names()
     assert names == ["alpha", "beta", "fresh"]
     assert reg.get("alpha").value == 1 and reg.get("a").value == 1  # the built-in, not the plugin
@@ -175,7 +184,9 @@ def test_broken_builtins_raise_and_leave_nothing_half_loaded():
         reg.names()
     assert reg._entries == {}
     missing: Registry[_Named] = Registry("thing", builtins="no_such_module_lb:ENTRIES")
-    with pytest.raises(LodeBenchError, match="thing built-ins: cannot import no_such_module_lb:ENTRIES"):
+    with pytest.raises(
+        LodeBenchError, match="thing built-ins: cannot import no_such_module_lb:ENTRIES"
+    ):
         missing.get("x")
 
 
@@ -216,25 +227,32 @@ def test_concurrent_lazy_entry_loads_once(monkeypatch):
 def test_resolve_target_is_the_one_lazy_resolver():
     assert resolve_target("lode_bench.registry:load_object", what="x") is load_object
     assert resolve_target(len, what="x") is len
-    with pytest.raises(LodeBenchError, match=r"^metric 'm': cannot import nope_lb:f: ModuleNotFoundError"):
+    with pytest.raises(
+        LodeBenchError, match=r"^metric 'm': cannot import nope_lb:f: ModuleNotFoundError"
+    ):
         resolve_target("nope_lb:f", what="metric 'm'")
 
 
-@pytest.mark.parametrize("code", [
-    # card.py never imports builtin.py; the registry imports it on the first lookup
-    "import sys, lode_bench.models.card as c; assert 'lode_bench.models.builtin' not in sys.modules; "
-    "c.get_model_card('identity'); assert 'lode_bench.models.builtin' in sys.modules",
-    "import lode_bench.models.builtin as b, lode_bench.models.card as c; "
-    "assert c.get_model_card('nafnet') is b.BUILTIN_CARDS[5][0]",
-    "import sys, lode_bench.metrics.base as m; assert 'lode_bench.metrics.catalog' not in sys.modules; "
-    "assert m.METRICS.get('psnr').name == 'psnr'",
-    "from lode_bench.datasets.registry import DATASETS; assert 'gopro' in DATASETS",
-    "from lode_bench.metrics.protocols import get_protocol; assert get_protocol('gopro@1').name == 'gopro'",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        # card.py never imports builtin.py; the registry imports it on the first lookup
+        "import sys, lode_bench.models.card as c; assert 'lode_bench.models.builtin' not in sys.modules; "
+        "c.get_model_card('identity'); assert 'lode_bench.models.builtin' in sys.modules",
+        "import lode_bench.models.builtin as b, lode_bench.models.card as c; "
+        "assert c.get_model_card('nafnet') is b.BUILTIN_CARDS[5][0]",
+        "import sys, lode_bench.metrics.base as m; assert 'lode_bench.metrics.catalog' not in sys.modules; "
+        "assert m.METRICS.get('psnr').name == 'psnr'",
+        "from lode_bench.datasets.registry import DATASETS; assert 'gopro' in DATASETS",
+        "from lode_bench.metrics.protocols import get_protocol; assert get_protocol('gopro@1').name == 'gopro'",
+    ],
+)
 def test_fresh_interpreter_finds_builtins_without_any_setup_call(code):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr[-2000:]
 
 

@@ -31,7 +31,7 @@ def _taper(shape: tuple[int, int], width: int) -> np.ndarray:
         k = min(width, n // 2)
         if k > 0:
             r = 0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 0.5) / k)
-            w[:k], w[n - k:] = r, r[::-1]
+            w[:k], w[n - k :] = r, r[::-1]
         return w
 
     return np.outer(ramp(shape[0]), ramp(shape[1]))
@@ -82,7 +82,7 @@ def estimate_kernel(
     k_full = np.real(np.fft.ifft2(num / (den + reg * den.mean())))
     k_full = np.fft.fftshift(k_full)
     cy, cx, r = h // 2, w // 2, size // 2
-    k = k_full[cy - r:cy + r + 1, cx - r:cx + r + 1].copy()
+    k = k_full[cy - r : cy + r + 1, cx - r : cx + r + 1].copy()
     k[k < floor * k.max()] = 0.0
     # keep the support connected to the peak: isolated noise blobs would bias the centroid
     _, labels = cv2.connectedComponents((k > 0).astype(np.uint8), connectivity=8)
@@ -98,7 +98,7 @@ def kernel_centroid(kernel: np.ndarray) -> tuple[float, float]:
     """Centroid ``(dx, dy)`` of a kernel relative to its centre pixel (px)."""
     k = np.asarray(kernel, dtype=np.float64)
     r_y, r_x = k.shape[0] // 2, k.shape[1] // 2
-    ys, xs = np.mgrid[-r_y:k.shape[0] - r_y, -r_x:k.shape[1] - r_x]
+    ys, xs = np.mgrid[-r_y : k.shape[0] - r_y, -r_x : k.shape[1] - r_x]
     total = k.sum()
     return float((k * xs).sum() / total), float((k * ys).sum() / total)
 

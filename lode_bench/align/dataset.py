@@ -77,8 +77,12 @@ class AlignedSample:
 
 
 def _record(p: Pair, scene: str, root_in: Path) -> QCRecord:
-    return QCRecord(id=p.pair_id, scene=scene, blur_source=p.blur.relative_to(root_in).as_posix(),
-                    sharp_source=p.sharp.relative_to(root_in).as_posix())
+    return QCRecord(
+        id=p.pair_id,
+        scene=scene,
+        blur_source=p.blur.relative_to(root_in).as_posix(),
+        sharp_source=p.sharp.relative_to(root_in).as_posix(),
+    )
 
 
 def align_scene(job: SceneJob) -> list[AlignedSample]:
@@ -159,15 +163,21 @@ def align_dataset(
     order = {p.pair_id: i for i, p in enumerate(p for plist in scenes.values() for p in plist)}
     by_id: dict[str, QCRecord] = {}
     files: dict[str, dict[str, Path]] = {}
-    bar = tqdm(total=len(pairs.pairs), desc="align", unit="pair",
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        total=len(pairs.pairs),
+        desc="align",
+        unit="pair",
+        disable=None if progress is None else not progress,
+    )
     jobs: list[SceneJob] = []
     for scene_name, plist in scenes.items():
         todo = []
         for p in plist:
             if writer.has_sample(p.pair_id, split=split):
                 entry = writer.sample(p.pair_id, split=split) or {}
-                by_id[p.pair_id] = QCRecord.from_json(entry.get("align", _record(p, scene_name, root_in).to_json()))
+                by_id[p.pair_id] = QCRecord.from_json(
+                    entry.get("align", _record(p, scene_name, root_in).to_json())
+                )
                 files[p.pair_id] = {r: root_out / rel for r, rel in entry.get("files", {}).items()}
                 bar.update(1)
             else:
@@ -184,8 +194,9 @@ def align_dataset(
         for a in result:
             rec = a.record
             if a.images is not None:
-                entry = writer.write_sample(rec.id, a.images, split=split, extra=a.extra,
-                                            arrays=a.arrays or None)
+                entry = writer.write_sample(
+                    rec.id, a.images, split=split, extra=a.extra, arrays=a.arrays or None
+                )
                 files[rec.id] = {r: writer.root / rel for r, rel in entry["files"].items()}
             by_id[rec.id] = rec
             if rec.status == "failed" and log is not None:
@@ -200,22 +211,30 @@ def align_dataset(
     if log is not None:
         for u in unmatched:
             log(f"UNMATCHED {u}")
-    writer.meta["failed"] = [{"id": r.id, "flags": r.flags, "reason": r.reason}
-                             for r in records if r.status == "failed"]
+    writer.meta["failed"] = [
+        {"id": r.id, "flags": r.flags, "reason": r.reason} for r in records if r.status == "failed"
+    ]
     writer.meta["unmatched"] = unmatched
     writer.finalize()
     qc_csv = write_qc_csv(root_out / "qc.csv", records)
     overview = None
     if overview_count > 0:
-        overview = render_overview(root_out / "qc_overview.png", records, files, count=overview_count)
-    return AlignReport(out_dir=root_out, records=records, unmatched=unmatched, qc_csv=qc_csv,
-                       overview=overview)
+        overview = render_overview(
+            root_out / "qc_overview.png", records, files, count=overview_count
+        )
+    return AlignReport(
+        out_dir=root_out, records=records, unmatched=unmatched, qc_csv=qc_csv, overview=overview
+    )
 
 
-def _scene_transform(plist: list[Pair], cfg: AlignConfig) -> tuple[SceneTransform | None, str | None]:
+def _scene_transform(
+    plist: list[Pair], cfg: AlignConfig
+) -> tuple[SceneTransform | None, str | None]:
     keys = [p.key for p in plist]
     ref = plist[keys.index(cfg.reference)] if cfg.reference in keys else plist[0]
-    note = "" if cfg.reference in (None, ref.key) else f" (reference {cfg.reference!r} not in scene)"
+    note = (
+        "" if cfg.reference in (None, ref.key) else f" (reference {cfg.reference!r} not in scene)"
+    )
     try:
         st = estimate_scene_transform(read_image(ref.blur), read_image(ref.sharp), cfg, ref.key)
     except (LodeBenchError, ValueError, cv2.error) as exc:
@@ -225,8 +244,9 @@ def _scene_transform(plist: list[Pair], cfg: AlignConfig) -> tuple[SceneTransfor
     return st, None
 
 
-def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform | None,
-             scene_err: str | None) -> AlignedSample:
+def _process(
+    p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform | None, scene_err: str | None
+) -> AlignedSample:
     if scene_err is not None:
         rec.fail("reference_failed", scene_err)
         return AlignedSample(rec)
@@ -246,12 +266,17 @@ def _process(p: Pair, cfg: AlignConfig, rec: QCRecord, scene_tf: SceneTransform 
     images: dict[str, np.ndarray] = {"blur": out.blur, "sharp": out.sharp}
     if out.mask is not None:
         images["mask"] = out.mask
-    extra: dict[str, Any] = {"align": rec.to_json(), "source": {"blur": rec.blur_source, "sharp": rec.sharp_source}}
+    extra: dict[str, Any] = {
+        "align": rec.to_json(),
+        "source": {"blur": rec.blur_source, "sharp": rec.sharp_source},
+    }
     arrays: dict[str, np.ndarray] = {}
     if out.mask is not None:
         extra["mask_coverage"] = rec.mask_coverage
         extra["mask_rule"] = cfg.mask.rule()
     if out.flow is not None:
         arrays["flow_magnitude"] = out.flow
-        extra["flow_magnitude_rule"] = f"LODE: {flow_rule(LODE_FLOW_THRESHOLD, cfg.mask.flow_method)}"
+        extra["flow_magnitude_rule"] = (
+            f"LODE: {flow_rule(LODE_FLOW_THRESHOLD, cfg.mask.flow_method)}"
+        )
     return AlignedSample(rec, images, extra, arrays)

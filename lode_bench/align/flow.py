@@ -50,8 +50,9 @@ def check_flow_method(method: str) -> None:
         )
 
 
-def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
-                 grey: GreyRule = "rint") -> np.ndarray:
+def optical_flow(
+    a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *, grey: GreyRule = "rint"
+) -> np.ndarray:
     """Dense flow from ``a`` to ``b``, H×W×2 float32 (px): ``a(x) ≈ b(x + F(x))``.
 
     Args:
@@ -65,7 +66,9 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
     """
     check_flow_method(method)
     if a.shape[:2] != b.shape[:2]:
-        raise ShapeMismatchError(f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})")
+        raise ShapeMismatchError(
+            f"optical flow: images differ in size ({a.shape[:2]} vs {b.shape[:2]})"
+        )
     g0, g1 = grey_u8(a, grey), grey_u8(b, grey)
     if method == "deepflow":
         engine = cv2.optflow.createOptFlow_DeepFlow()  # type: ignore[attr-defined]
@@ -74,8 +77,9 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
     return np.asarray(engine.calc(g0, g1, None), dtype=np.float32)
 
 
-def flow_magnitude(a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *,
-                   grey: GreyRule = "rint") -> np.ndarray:
+def flow_magnitude(
+    a: np.ndarray, b: np.ndarray, method: FlowMethod = "dis", *, grey: GreyRule = "rint"
+) -> np.ndarray:
     """Magnitude (px) of :func:`optical_flow` from ``a`` to ``b``, H×W float32."""
     f = optical_flow(a, b, method, grey=grey)
     return np.hypot(f[..., 0], f[..., 1]).astype(np.float32)

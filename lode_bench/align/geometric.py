@@ -142,7 +142,9 @@ def _pyramid(img: np.ndarray, levels: int) -> list[np.ndarray]:
     return pyr
 
 
-def _mask_pyramid(mask: np.ndarray | None, shapes: list[tuple[int, ...]]) -> list[np.ndarray | None]:
+def _mask_pyramid(
+    mask: np.ndarray | None, shapes: list[tuple[int, ...]]
+) -> list[np.ndarray | None]:
     if mask is None:
         return [None] * len(shapes)
     out: list[np.ndarray | None] = []
@@ -193,9 +195,17 @@ def phase_correlation_init(
     (dx, dy), response = cv2.phaseCorrelate(t, m, window)
     dx, dy = dx * f, dy * f
     if not np.isfinite(response) or response < cfg.min_phase_response:
-        return np.eye(3), float(response), f"phase correlation peak too weak ({response:.3f}); identity start"
+        return (
+            np.eye(3),
+            float(response),
+            f"phase correlation peak too weak ({response:.3f}); identity start",
+        )
     if np.hypot(dx, dy) > cfg.max_shift_frac * np.hypot(h, w):
-        return np.eye(3), float(response), f"phase-correlation shift ({dx:.1f}, {dy:.1f}) implausible; identity start"
+        return (
+            np.eye(3),
+            float(response),
+            f"phase-correlation shift ({dx:.1f}, {dy:.1f}) implausible; identity start",
+        )
     return translation_warp(dx, dy), float(response), None
 
 
@@ -220,8 +230,11 @@ def feature_init(
         t8, m8, f = cv2.pyrDown(t8), cv2.pyrDown(m8), f * 2.0
     mask8 = None
     if template_mask is not None:
-        mask8 = cv2.resize(template_mask.astype(np.uint8) * 255, (t8.shape[1], t8.shape[0]),
-                           interpolation=cv2.INTER_NEAREST)
+        mask8 = cv2.resize(
+            template_mask.astype(np.uint8) * 255,
+            (t8.shape[1], t8.shape[0]),
+            interpolation=cv2.INTER_NEAREST,
+        )
     sift = cv2.SIFT_create(nfeatures=4000)  # type: ignore[attr-defined]
     kt, dt = sift.detectAndCompute(t8, mask8)
     km, dm = sift.detectAndCompute(m8, None)
@@ -303,9 +316,15 @@ def ecc_refine(
     finest = min(max(finest, 0), n - 1)
     tp, mp = tp[:n], mp[:n]
     if template_mask is not None and finest < mask_level:
-        raise ConfigError(f"template_mask is given at level {mask_level}, finer level {finest} requested")
+        raise ConfigError(
+            f"template_mask is given at level {mask_level}, finer level {finest} requested"
+        )
     tm = [None] * mask_level + _mask_pyramid(template_mask, [x.shape for x in tp[mask_level:]])
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, int(cfg.iterations), float(cfg.eps))
+    criteria = (
+        cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
+        int(cfg.iterations),
+        float(cfg.eps),
+    )
     w = to_3x3(warp)
     rho = float("nan")
     for lvl in range(n - 1, finest - 1, -1):
@@ -320,7 +339,9 @@ def ecc_refine(
             )
         except cv2.error as exc:
             if lvl == finest:
-                raise AlignmentError(f"ECC did not converge ({motion}): {cv_error_text(exc)}") from exc
+                raise AlignmentError(
+                    f"ECC did not converge ({motion}): {cv_error_text(exc)}"
+                ) from exc
             continue  # keep the previous estimate and try the finer level
         if not np.all(np.isfinite(w_l)) or not np.isfinite(rho):
             if lvl == finest:
@@ -336,7 +357,11 @@ def _initial_warp(
     notes: list[str] = []
     if cfg.init == "features":
         try:
-            return feature_init(template, moving, cfg.motion, template_mask=template_mask), "features", notes
+            return (
+                feature_init(template, moving, cfg.motion, template_mask=template_mask),
+                "features",
+                notes,
+            )
         except AlignmentError as exc:
             notes.append(f"{exc}; phase correlation start")
     if cfg.init in ("phase", "features"):
@@ -383,8 +408,16 @@ def estimate_warp(
     errors: list[str] = []
     for motion in motions:
         try:
-            w, rho = ecc_refine(template, moving, w0, cfg, motion=motion, template_mask=template_mask,
-                                finest=finest, pyramids=pyramids)
+            w, rho = ecc_refine(
+                template,
+                moving,
+                w0,
+                cfg,
+                motion=motion,
+                template_mask=template_mask,
+                finest=finest,
+                pyramids=pyramids,
+            )
         except AlignmentError as exc:
             errors.append(str(exc))
             continue
@@ -452,8 +485,13 @@ def align_masked(
         valid = valid_region(w_w, m_w.shape, t_w.shape)
         warped = warp_to_template(m_w, w_w, t_w.shape, interpolation=cv2.INTER_LINEAR)
         new_moving = residual_outliers(
-            t_w, warped, valid & ~moving_mask, noise_k=noise_k, min_residual=min_residual,
-            smooth_sigma=1.5 * f, dilate_px=int(np.ceil(dilate_px * f)),
+            t_w,
+            warped,
+            valid & ~moving_mask,
+            noise_k=noise_k,
+            min_residual=min_residual,
+            smooth_sigma=1.5 * f,
+            dilate_px=int(np.ceil(dilate_px * f)),
             min_area=max(1, int(round(min_area * f * f))),
         )
         changed = np.count_nonzero(new_moving ^ moving_mask)
@@ -464,9 +502,18 @@ def align_masked(
             moving_mask[:] = False
             break
         try:
-            w, rho = ecc_refine(template, moving, res.warp, fine_cfg, motion=res.motion,
-                                template_mask=static, levels=work + 1, finest=work, pyramids=pyr,
-                                mask_level=work)
+            w, rho = ecc_refine(
+                template,
+                moving,
+                res.warp,
+                fine_cfg,
+                motion=res.motion,
+                template_mask=static,
+                levels=work + 1,
+                finest=work,
+                pyramids=pyr,
+                mask_level=work,
+            )
         except AlignmentError as exc:
             res.notes.append(f"masked refinement failed, previous estimate kept ({exc})")
             break
@@ -476,14 +523,23 @@ def align_masked(
             break
     moving_full = moving_mask
     if work:
-        up = cv2.resize(moving_mask.astype(np.uint8), (t.shape[1], t.shape[0]),
-                        interpolation=cv2.INTER_NEAREST)
+        up = cv2.resize(
+            moving_mask.astype(np.uint8), (t.shape[1], t.shape[0]), interpolation=cv2.INTER_NEAREST
+        )
         moving_full = cv2.dilate(up, np.ones((3, 3), np.uint8)).astype(bool)  # resampling margin
         last_cfg = replace(fine_cfg, iterations=cfg.refine_iterations)
         try:
-            w, rho = ecc_refine(template, moving, res.warp, last_cfg, motion=res.motion,
-                                template_mask=~moving_full if moving_full.any() else None,
-                                levels=work, finest=0, pyramids=pyr)
+            w, rho = ecc_refine(
+                template,
+                moving,
+                res.warp,
+                last_cfg,
+                motion=res.motion,
+                template_mask=~moving_full if moving_full.any() else None,
+                levels=work,
+                finest=0,
+                pyramids=pyr,
+            )
         except AlignmentError as exc:
             raise AlignmentError(f"full-resolution refinement failed: {exc}") from exc
         why = implausibility(w, t.shape, max_shift_frac=cfg.max_shift_frac)

@@ -98,13 +98,19 @@ class MaskConfig:
 
     def __post_init__(self) -> None:
         if self.method not in ("diff", "flow", "union", "intersection"):
-            raise ConfigError(f"mask method must be diff, flow, union or intersection, not {self.method!r}")
+            raise ConfigError(
+                f"mask method must be diff, flow, union or intersection, not {self.method!r}"
+            )
         if self.min_area < 0 or self.open_radius < 0 or self.close_radius < 0 or self.dilate_px < 0:
             raise ConfigError("mask radii and min_area must be non-negative")
         if self.tolerance_px < 0 or self.support_pixels < 0 or not 0 <= self.support_fraction <= 1:
-            raise ConfigError("tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]")
+            raise ConfigError(
+                "tolerance_px and support_pixels must be >= 0, support_fraction in [0, 1]"
+            )
         if self.flow_method not in FLOW_METHODS:
-            raise ConfigError(f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}")
+            raise ConfigError(
+                f"flow method must be one of {FLOW_METHODS}, not {self.flow_method!r}"
+            )
         if self.uses_flow:
             check_flow_method(self.flow_method)
 
@@ -115,14 +121,23 @@ class MaskConfig:
 
     def rule(self) -> str:
         """The detection rule in words (recorded in manifests), before morphology."""
-        diff = ("smoothed |blur − sharp| > automatic noise threshold" if self.diff_threshold is None
-                else f"smoothed |blur − sharp| > {self.diff_threshold:g}")
+        diff = (
+            "smoothed |blur − sharp| > automatic noise threshold"
+            if self.diff_threshold is None
+            else f"smoothed |blur − sharp| > {self.diff_threshold:g}"
+        )
         flow = flow_rule(self.flow_threshold, self.flow_method)
-        rule = {"diff": diff, "flow": flow, "union": f"{diff} or {flow}",
-                "intersection": f"{diff} and {flow}"}[self.method]
+        rule = {
+            "diff": diff,
+            "flow": flow,
+            "union": f"{diff} or {flow}",
+            "intersection": f"{diff} and {flow}",
+        }[self.method]
         if self.hull_flow_fill:
-            rule += (f"; inside each region's convex hull also "
-                     f"{flow_rule(self.hull_flow_threshold, self.flow_method)}")
+            rule += (
+                f"; inside each region's convex hull also "
+                f"{flow_rule(self.hull_flow_threshold, self.flow_method)}"
+            )
         return rule
 
 
@@ -181,8 +196,14 @@ def fill_mask_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def clean_mask(
-    mask: np.ndarray, *, open_radius: int, close_radius: int, fill_holes: bool, min_area: int,
-    dilate_px: int = 0, pad_close: bool = True,
+    mask: np.ndarray,
+    *,
+    open_radius: int,
+    close_radius: int,
+    fill_holes: bool,
+    min_area: int,
+    dilate_px: int = 0,
+    pad_close: bool = True,
 ) -> np.ndarray:
     """Opening, closing, hole filling, small-component removal, optional dilation.
 
@@ -215,8 +236,9 @@ def clean_mask(
     return out
 
 
-def difference_map(blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float = 2.0,
-                   tolerance_px: int = 0) -> np.ndarray:
+def difference_map(
+    blur: np.ndarray, sharp: np.ndarray, *, smooth_sigma: float = 2.0, tolerance_px: int = 0
+) -> np.ndarray:
     """Smoothed absolute difference (max over channels), H×W float32 in [0, 1] units.
 
     Args:
@@ -274,12 +296,14 @@ def blur_mask(
         parts.append(hysteresis_threshold(d, thr * cfg.hysteresis, thr))
         if cfg.tolerance_px > 0:
             # change that a shift of up to tolerance_px cannot explain
-            dt = difference_map(blur, sharp, smooth_sigma=cfg.smooth_sigma,
-                                tolerance_px=cfg.tolerance_px)
+            dt = difference_map(
+                blur, sharp, smooth_sigma=cfg.smooth_sigma, tolerance_px=cfg.tolerance_px
+            )
             # pixels near clipping in either image are no evidence: a star saturated in
             # one image and not the other differs whatever the alignment
             hot = (_as_float(blur).max(axis=-1) >= CLIP_LEVEL) | (
-                _as_float(sharp).max(axis=-1) >= CLIP_LEVEL)
+                _as_float(sharp).max(axis=-1) >= CLIP_LEVEL
+            )
             hot = cv2.dilate(hot.astype(np.uint8), disk(2)).astype(bool)
             support = (dt > thr) & valid & ~hot
     if cfg.method in ("flow", "union", "intersection"):
@@ -294,23 +318,37 @@ def blur_mask(
         # tolerance_px explains: bright point sources and sharp edges after sub-pixel
         # misalignment or interpolation
         if cfg.open_radius:
-            raw = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN,
-                                   disk(cfg.open_radius)).astype(bool)
-        raw = keep_supported(raw, support, min_fraction=cfg.support_fraction,
-                             min_pixels=cfg.support_pixels)
-    out = clean_mask(raw, open_radius=cfg.open_radius, close_radius=cfg.close_radius,
-                     fill_holes=cfg.fill_holes, min_area=cfg.min_area,
-                     dilate_px=0 if cfg.hull_flow_fill else cfg.dilate_px)
+            raw = cv2.morphologyEx(
+                raw.astype(np.uint8), cv2.MORPH_OPEN, disk(cfg.open_radius)
+            ).astype(bool)
+        raw = keep_supported(
+            raw, support, min_fraction=cfg.support_fraction, min_pixels=cfg.support_pixels
+        )
+    out = clean_mask(
+        raw,
+        open_radius=cfg.open_radius,
+        close_radius=cfg.close_radius,
+        fill_holes=cfg.fill_holes,
+        min_area=cfg.min_area,
+        dilate_px=0 if cfg.hull_flow_fill else cfg.dilate_px,
+    )
     if cfg.hull_flow_fill and out.any():
         fm = flow if flow is not None else flow_magnitude(blur, sharp, cfg.flow_method)
         inner = convex_hulls(out) & (fm > cfg.hull_flow_threshold) & valid
-        out = clean_mask(out | inner, open_radius=0, close_radius=cfg.close_radius,
-                         fill_holes=cfg.fill_holes, min_area=cfg.min_area, dilate_px=cfg.dilate_px)
+        out = clean_mask(
+            out | inner,
+            open_radius=0,
+            close_radius=cfg.close_radius,
+            fill_holes=cfg.fill_holes,
+            min_area=cfg.min_area,
+            dilate_px=cfg.dilate_px,
+        )
     return out & valid
 
 
-def keep_supported(mask: np.ndarray, support: np.ndarray, *, min_fraction: float,
-                   min_pixels: int) -> np.ndarray:
+def keep_supported(
+    mask: np.ndarray, support: np.ndarray, *, min_fraction: float, min_pixels: int
+) -> np.ndarray:
     """The 8-connected regions of ``mask`` holding at least ``max(min_pixels, min_fraction ·
     area)`` pixels of ``support`` (H×W bool each)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -325,7 +363,9 @@ def keep_supported(mask: np.ndarray, support: np.ndarray, *, min_fraction: float
 
 def convex_hulls(mask: np.ndarray) -> np.ndarray:
     """Union of the filled convex hulls of the 8-connected components of ``mask`` (H×W bool)."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours, _ = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
     out = np.zeros(mask.shape, np.uint8)
     for c in contours:
         cv2.fillConvexPoly(out, cv2.convexHull(c), 1)
@@ -364,11 +404,19 @@ def residual_outliers(
     var = float((wc * wc).sum())
     gain = float((wc * (ts - ts.mean())).sum()) / var if var > 1e-12 else 1.0
     offset = float(ts.mean()) - gain * float(ws.mean())
-    r = np.abs(template.astype(np.float32) - (np.float32(gain) * warped.astype(np.float32)
-                                              + np.float32(offset)))
+    r = np.abs(
+        template.astype(np.float32)
+        - (np.float32(gain) * warped.astype(np.float32) + np.float32(offset))
+    )
     if smooth_sigma > 0:
         r = cv2.GaussianBlur(r, (0, 0), smooth_sigma)
     thr = robust_threshold(r[s], k=noise_k, floor=min_residual)
-    out = clean_mask(r > thr, open_radius=1, close_radius=3, fill_holes=True, min_area=min_area,
-                     dilate_px=dilate_px)
+    out = clean_mask(
+        r > thr,
+        open_radius=1,
+        close_radius=3,
+        fill_holes=True,
+        min_area=min_area,
+        dilate_px=dilate_px,
+    )
     return out

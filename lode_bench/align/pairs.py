@@ -86,7 +86,9 @@ def _keyed(folder: Path) -> dict[str, Path]:
     for p in files.values():
         k = name_key(p)
         if k in out:
-            raise PairingError(f"{folder}: files {out[k].name} and {p.name} have the same name key {k!r}")
+            raise PairingError(
+                f"{folder}: files {out[k].name} and {p.name} have the same name key {k!r}"
+            )
         out[k] = p
     return out
 

@@ -73,9 +73,13 @@ class PhotometricConfig:
 
     def __post_init__(self) -> None:
         if self.method not in ("meanstd", "lstsq", "none"):
-            raise ConfigError(f"photometric method must be meanstd, lstsq or none, not {self.method!r}")
+            raise ConfigError(
+                f"photometric method must be meanstd, lstsq or none, not {self.method!r}"
+            )
         if self.direction not in ("sharp-to-blur", "blur-to-sharp"):
-            raise ConfigError(f"direction must be sharp-to-blur or blur-to-sharp, not {self.direction!r}")
+            raise ConfigError(
+                f"direction must be sharp-to-blur or blur-to-sharp, not {self.direction!r}"
+            )
         if self.curve_bins < 4:
             raise ConfigError("curve_bins must be at least 4")
         if self.smooth_sigma < 0 or self.clip_margin_px < 0:
@@ -102,14 +106,18 @@ class PhotometricMap:
         x = _to_unit(img)
         y = x * self.gain[None, None, :] + self.offset[None, None, :]
         if self.curve_x is not None and self.curve_y is not None:
-            y = np.stack([np.interp(y[..., c], self.curve_x[c], self.curve_y[c]) for c in range(3)],
-                         axis=2)
+            y = np.stack(
+                [np.interp(y[..., c], self.curve_x[c], self.curve_y[c]) for c in range(3)], axis=2
+            )
         return np.clip(y, 0.0, 1.0)
 
     def as_dict(self) -> dict[str, list[float] | bool]:
         """JSON-ready summary (gain, offset, whether a curve is used)."""
-        return {"gain": [float(v) for v in self.gain], "offset": [float(v) for v in self.offset],
-                "curve": self.curve_x is not None}
+        return {
+            "gain": [float(v) for v in self.gain],
+            "offset": [float(v) for v in self.offset],
+            "curve": self.curve_x is not None,
+        }
 
 
 def identity_map() -> PhotometricMap:
@@ -137,7 +145,11 @@ def isotonic_increasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
         lens.append(1)
         while len(vals) > 1 and vals[-2] > vals[-1]:
             wsum = wts[-2] + wts[-1]
-            v = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wsum if wsum > 0 else (vals[-2] + vals[-1]) / 2
+            v = (
+                (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wsum
+                if wsum > 0
+                else (vals[-2] + vals[-1]) / 2
+            )
             vals[-2:], wts[-2:], lens[-2:] = [v], [wsum], [lens[-2] + lens[-1]]
     return np.repeat(np.array(vals), lens)
 
@@ -183,8 +195,9 @@ def _erode(mask: np.ndarray, r: int) -> np.ndarray:
     if r <= 0:
         return mask
     k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
-    return cv2.erode(mask.astype(np.uint8), k, borderType=cv2.BORDER_CONSTANT,
-                     borderValue=0).astype(bool)
+    return cv2.erode(
+        mask.astype(np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    ).astype(bool)
 
 
 def _clipped(a: np.ndarray, b: np.ndarray, margin: int) -> np.ndarray:
@@ -238,11 +251,17 @@ def fit_photometric(
         t_s = cv2.GaussianBlur(t, (0, 0), cfg.smooth_sigma) if r else t
         m_s = _erode(m, r)
         for c in range(3):
-            m_c = m_s & ~_clipped(s[..., c], t[..., c], r + cfg.clip_margin_px) \
-                if cfg.exclude_clipped else m_s
+            m_c = (
+                m_s & ~_clipped(s[..., c], t[..., c], r + cfg.clip_margin_px)
+                if cfg.exclude_clipped
+                else m_s
+            )
             if m_c.sum() < 16:  # too few clean pixels: fall back to the unsmoothed mask
-                m_c = m & ~_clipped(s[..., c], t[..., c], cfg.clip_margin_px) \
-                    if cfg.exclude_clipped else m
+                m_c = (
+                    m & ~_clipped(s[..., c], t[..., c], cfg.clip_margin_px)
+                    if cfg.exclude_clipped
+                    else m
+                )
                 a, b = s[..., c][m_c], t[..., c][m_c]
             else:
                 a, b = s_s[..., c][m_c], t_s[..., c][m_c]

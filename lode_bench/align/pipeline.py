@@ -171,22 +171,32 @@ def _apply_photometric(
     return pm.apply(blur_f).astype(np.float32), sharp_w
 
 
-def estimate_scene_transform(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig,
-                             reference: str) -> SceneTransform:
+def estimate_scene_transform(
+    blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, reference: str
+) -> SceneTransform:
     """Geometric and photometric transforms of a scene, measured on its reference pair.
 
     Raises:
         AlignmentError: when the reference pair cannot be registered.
     """
-    g = (align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds) if cfg.local
-         else estimate_warp(blur, sharp, cfg.geometric))
+    g = (
+        align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds)
+        if cfg.local
+        else estimate_warp(blur, sharp, cfg.geometric)
+    )
     blur_f = _unit(blur)
     sharp_w = warp_to_template(_unit(sharp), g.warp, blur.shape)
     valid = valid_region(g.warp, sharp.shape, blur.shape, margin=2)
     fit_mask = valid if g.static_mask is None else valid & g.static_mask
     pm = _photometric(blur_f, sharp_w, fit_mask, cfg.photometric)
-    return SceneTransform(reference=reference, warp=g.warp, photometric=pm, motion=g.motion,
-                          init=g.init, notes=list(g.notes))
+    return SceneTransform(
+        reference=reference,
+        warp=g.warp,
+        photometric=pm,
+        motion=g.motion,
+        init=g.init,
+        notes=list(g.notes),
+    )
 
 
 def align_pair(
@@ -223,21 +233,31 @@ def align_pair(
     return None
 
 
-def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRecord,
-                scene: SceneTransform | None) -> AlignedPair | None:
+def _align_pair(
+    blur: np.ndarray,
+    sharp: np.ndarray,
+    cfg: AlignConfig,
+    rec: QCRecord,
+    scene: SceneTransform | None,
+) -> AlignedPair | None:
     bh, bw = blur.shape[:2]
     sh, sw = sharp.shape[:2]
     rec.size = [bh, bw]
     lim = cfg.qc.max_size_ratio
     if abs(bh - sh) > lim * bh or abs(bw - sw) > lim * bw:
-        rec.fail("size_mismatch", f"blur is {bw}×{bh} but sharp is {sw}×{sh} "
-                                  f"(sizes may differ by at most {lim:.0%})")
+        rec.fail(
+            "size_mismatch",
+            f"blur is {bw}×{bh} but sharp is {sw}×{sh} (sizes may differ by at most {lim:.0%})",
+        )
         return None
     blur_f, sharp_f = _unit(blur), _unit(sharp)
     static_hint: np.ndarray | None = None
     if scene is None:
-        g = (align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds) if cfg.local
-             else estimate_warp(blur, sharp, cfg.geometric))
+        g = (
+            align_masked(blur, sharp, cfg.geometric, rounds=cfg.mask_rounds)
+            if cfg.local
+            else estimate_warp(blur, sharp, cfg.geometric)
+        )
         warp, static_hint = g.warp, g.static_mask
         rec.motion, rec.init, rec.notes = g.motion, g.init, list(g.notes)
     else:
@@ -246,22 +266,34 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
         rec.notes = list(scene.notes)
         if cfg.refine_shift:
             sharp_w = warp_to_template(sharp_f, warp, blur.shape, interpolation=cv2.INTER_LINEAR)
-            dx, dy, resp = residual_shift(blur, sharp_w, valid_region(warp, sharp.shape, blur.shape))
-            if np.hypot(dx, dy) <= cfg.max_residual_shift and resp >= cfg.geometric.min_phase_response:
+            dx, dy, resp = residual_shift(
+                blur, sharp_w, valid_region(warp, sharp.shape, blur.shape)
+            )
+            if (
+                np.hypot(dx, dy) <= cfg.max_residual_shift
+                and resp >= cfg.geometric.min_phase_response
+            ):
                 warp = to_3x3(warp) @ translation_warp(dx, dy)
             else:
-                rec.notes.append(f"residual shift ({dx:.2f}, {dy:.2f}) rejected (response {resp:.3f})")
+                rec.notes.append(
+                    f"residual shift ({dx:.2f}, {dy:.2f}) rejected (response {resp:.3f})"
+                )
     if any("fell back" in n for n in rec.notes):
         rec.flag("fallback_translation")
 
     valid = valid_region(warp, sharp.shape, blur.shape, margin=2)
     if valid.mean() < 0.05:
-        rec.fail("no_overlap", f"the warped sharp image covers only {valid.mean():.1%} of the frame")
+        rec.fail(
+            "no_overlap", f"the warped sharp image covers only {valid.mean():.1%} of the frame"
+        )
         return None
     sharp_w = warp_to_template(sharp_f, warp, blur.shape)
     fit_mask = valid if static_hint is None else valid & static_hint
-    pm = scene.photometric if scene is not None else _photometric(blur_f, sharp_w, fit_mask,
-                                                                  cfg.photometric)
+    pm = (
+        scene.photometric
+        if scene is not None
+        else _photometric(blur_f, sharp_w, fit_mask, cfg.photometric)
+    )
     blur_a, sharp_a = _apply_photometric(blur_f, sharp_w, pm, cfg.photometric)
 
     if cfg.use_centroid:
@@ -269,8 +301,9 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
         if rect is not None:
             y0, y1, x0, x1 = rect
             try:
-                k = estimate_kernel(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1],
-                                    size=cfg.kernel_size)
+                k = estimate_kernel(
+                    blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1], size=cfg.kernel_size
+                )
                 dx, dy = kernel_centroid(k)
                 rec.centroid_shift = [dx, dy]
                 warp = to_3x3(warp) @ translation_warp(-dx, -dy)  # out(x) = sharp_w(x − c)
@@ -284,8 +317,11 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     rec.gain = [float(v) for v in pm.gain]
     rec.offset = [float(v) for v in pm.offset]
 
-    flow = flow_magnitude(blur_a, sharp_a, cfg.mask.flow_method) if cfg.local and cfg.mask.uses_flow \
+    flow = (
+        flow_magnitude(blur_a, sharp_a, cfg.mask.flow_method)
+        if cfg.local and cfg.mask.uses_flow
         else None
+    )
     mask = blur_mask(blur_a, sharp_a, valid, cfg.mask, flow=flow) if cfg.local else None
     rect = largest_valid_rect(valid)
     if rect is None or rect[1] - rect[0] < 16 or rect[3] - rect[2] < 16:
@@ -299,8 +335,11 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     sc = static[y0:y1, x0:x1]
     t_grey = grey_float(blur_a[y0:y1, x0:x1])
     s_grey = grey_float(sharp_a[y0:y1, x0:x1])
-    rec.correlation = float(cv2.computeECC(t_grey, s_grey, sc.astype(np.uint8) * 255)) if sc.any() \
+    rec.correlation = (
+        float(cv2.computeECC(t_grey, s_grey, sc.astype(np.uint8) * 255))
+        if sc.any()
         else float("nan")
+    )
     rec.static_psnr = masked_psnr(blur_a[y0:y1, x0:x1], sharp_a[y0:y1, x0:x1], sc)
     out_mask = None
     if mask is not None:
@@ -309,7 +348,15 @@ def _align_pair(blur: np.ndarray, sharp: np.ndarray, cfg: AlignConfig, rec: QCRe
     apply_thresholds(rec, cfg.qc, local=cfg.local)
     if rec.status == "failed":
         return None
-    out_flow = (np.ascontiguousarray(flow[y0:y1, x0:x1], dtype=np.float32)
-                if flow is not None and cfg.mask.save_flow else None)
-    return AlignedPair(blur=to_uint8(blur_a[y0:y1, x0:x1]), sharp=to_uint8(sharp_a[y0:y1, x0:x1]),
-                       mask=out_mask, record=rec, flow=out_flow)
+    out_flow = (
+        np.ascontiguousarray(flow[y0:y1, x0:x1], dtype=np.float32)
+        if flow is not None and cfg.mask.save_flow
+        else None
+    )
+    return AlignedPair(
+        blur=to_uint8(blur_a[y0:y1, x0:x1]),
+        sharp=to_uint8(sharp_a[y0:y1, x0:x1]),
+        mask=out_mask,
+        record=rec,
+        flow=out_flow,
+    )

@@ -115,8 +115,11 @@ class QCRecord:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> QCRecord:
         names = {f.name for f in fields(cls)}
-        kw: dict[str, Any] = {k: (float("nan") if v is None and k in _FLOAT_FIELDS else v)
-              for k, v in d.items() if k in names}
+        kw: dict[str, Any] = {
+            k: (float("nan") if v is None and k in _FLOAT_FIELDS else v)
+            for k, v in d.items()
+            if k in names
+        }
         return cls(**kw)
 
 
@@ -148,8 +151,11 @@ def apply_thresholds(rec: QCRecord, th: QCThresholds, *, local: bool) -> None:
     if rec.status == "failed":
         return
     if np.isfinite(rec.correlation) and rec.correlation < th.fail_correlation:
-        rec.fail("no_overlap", f"ECC correlation {rec.correlation:.3f} < {th.fail_correlation} "
-                               "(images do not overlap or do not show the same scene)")
+        rec.fail(
+            "no_overlap",
+            f"ECC correlation {rec.correlation:.3f} < {th.fail_correlation} "
+            "(images do not overlap or do not show the same scene)",
+        )
         return
     if np.isfinite(rec.correlation) and rec.correlation < th.min_correlation:
         rec.flag("low_correlation")
@@ -163,9 +169,28 @@ def apply_thresholds(rec: QCRecord, th: QCThresholds, *, local: bool) -> None:
             rec.flag("small_crop")
 
 
-CSV_COLUMNS = ["id", "scene", "status", "flags", "reason", "correlation", "static_psnr",
-               "mask_coverage", "motion", "init", "warp", "gain", "offset", "centroid_shift",
-               "crop", "size", "seconds", "blur_source", "sharp_source", "notes"]
+CSV_COLUMNS = [
+    "id",
+    "scene",
+    "status",
+    "flags",
+    "reason",
+    "correlation",
+    "static_psnr",
+    "mask_coverage",
+    "motion",
+    "init",
+    "warp",
+    "gain",
+    "offset",
+    "centroid_shift",
+    "crop",
+    "size",
+    "seconds",
+    "blur_source",
+    "sharp_source",
+    "notes",
+]
 
 
 def qc_table_csv(records: Sequence[QCRecord]) -> str:
@@ -225,7 +250,7 @@ def render_overview(
     from matplotlib.figure import Figure
 
     written = [r for r in records if r.status != "failed" and r.id in files]
-    written.sort(key=lambda r: (r.static_psnr if np.isfinite(r.static_psnr) else -np.inf))
+    written.sort(key=lambda r: r.static_psnr if np.isfinite(r.static_psnr) else -np.inf)
     shown = written[:count]
     failed = [r for r in records if r.status == "failed"]
     rows = max(len(shown), 1) + (1 if failed else 0)
@@ -246,19 +271,37 @@ def render_overview(
         axes[i, 1].imshow(_thumb(s))
         axes[i, 1].set_title("aligned sharp", fontsize=8)
         axes[i, 2].imshow(_thumb(diff), cmap="inferno", vmin=0, vmax=1)
-        axes[i, 2].set_title(f"|diff|×4  PSNR_static {r.static_psnr:.2f} dB  ρ {r.correlation:.4f}",
-                             fontsize=8)
+        axes[i, 2].set_title(
+            f"|diff|×4  PSNR_static {r.static_psnr:.2f} dB  ρ {r.correlation:.4f}", fontsize=8
+        )
         if "mask" in f:
-            axes[i, 3].imshow(_thumb(read_mask(f["mask"]).astype(float)), cmap="gray", vmin=0, vmax=1)
+            axes[i, 3].imshow(
+                _thumb(read_mask(f["mask"]).astype(float)), cmap="gray", vmin=0, vmax=1
+            )
             axes[i, 3].set_title(f"mask ({r.mask_coverage:.1%})", fontsize=8)
-        axes[i, 3].text(0.0, -0.12, ", ".join(r.flags) or "ok", transform=axes[i, 3].transAxes,
-                        fontsize=8, color="crimson" if r.flags else "green")
+        axes[i, 3].text(
+            0.0,
+            -0.12,
+            ", ".join(r.flags) or "ok",
+            transform=axes[i, 3].transAxes,
+            fontsize=8,
+            color="crimson" if r.flags else "green",
+        )
     if failed:
-        lines = [f"{r.id}: {r.reason[:110]}{'…' if len(r.reason) > 110 else ''}" for r in failed[:20]]
+        lines = [
+            f"{r.id}: {r.reason[:110]}{'…' if len(r.reason) > 110 else ''}" for r in failed[:20]
+        ]
         if len(failed) > 20:
             lines.append(f"... and {len(failed) - 20} more (see qc.csv)")
-        axes[-1, 0].text(0, 1, f"FAILED ({len(failed)})\n" + "\n".join(lines), va="top",
-                         fontsize=8, family="monospace", transform=axes[-1, 0].transAxes)
+        axes[-1, 0].text(
+            0,
+            1,
+            f"FAILED ({len(failed)})\n" + "\n".join(lines),
+            va="top",
+            fontsize=8,
+            family="monospace",
+            transform=axes[-1, 0].transAxes,
+        )
     fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.04, wspace=0.04, hspace=0.35)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)

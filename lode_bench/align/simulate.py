@@ -127,41 +127,53 @@ def simulate_pair(
         aspect = float(rng.uniform(0.6, 1.0))
         area = object_fraction * h * w
         # path area ≈ π·a·b + 2·b·L  (ellipse swept along the motion); solve for a
-        a_ax = (-2 * aspect * motion_length + np.sqrt((2 * aspect * motion_length) ** 2
-                                                       + 4 * np.pi * aspect * area)) / (2 * np.pi * aspect)
+        a_ax = (
+            -2 * aspect * motion_length
+            + np.sqrt((2 * aspect * motion_length) ** 2 + 4 * np.pi * aspect * area)
+        ) / (2 * np.pi * aspect)
         axes = (float(a_ax), float(a_ax * aspect))
         half = motion_length / 2 + max(axes)
-        centre = np.array([rng.uniform(half, w - half) if w > 2 * half else w / 2,
-                           rng.uniform(half, h - half) if h > 2 * half else h / 2])
+        centre = np.array(
+            [
+                rng.uniform(half, w - half) if w > 2 * half else w / 2,
+                rng.uniform(half, h - half) if h > 2 * half else h / 2,
+            ]
+        )
         obj_angle = float(rng.uniform(0, np.pi))
 
         def layer(t: float) -> tuple[np.ndarray, np.ndarray]:
             d = t * motion_length * direction  # the texture travels with the object
             shift = np.array([[1, 0, d[0]], [0, 1, d[1]]], dtype=np.float64)
-            shifted = cv2.warpAffine(col, shift, (sw, sh),
-                                     flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            shifted = cv2.warpAffine(
+                col, shift, (sw, sh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
             return shifted, _ellipse_alpha((sh, sw), centre + d + [ox, oy], axes, obj_angle)
 
         acc = np.zeros_like(base)
         for t in np.linspace(-0.5, 0.5, frames):
             c_t, al = layer(float(t))
             acc += c_t * al[..., None] + base * (1.0 - al[..., None])
-            moving |= al[oy:oy + h, ox:ox + w] > 0
+            moving |= al[oy : oy + h, ox : ox + w] > 0
         blur_scene = acc / frames
         c_t, al = layer(sharp_moment)
         sharp_scene = c_t * al[..., None] + base * (1.0 - al[..., None])
 
-    blur = blur_scene[oy:oy + h, ox:ox + w]
+    blur = blur_scene[oy : oy + h, ox : ox + w]
     to_scene = np.array([[1.0, 0, ox], [0, 1.0, oy], [0, 0, 1.0]]) @ np.linalg.inv(warp)
     # float32: OpenCV 5.0's INTER_CUBIC is wrong on float64 input
-    sharp = cv2.warpPerspective(sharp_scene.astype(np.float32), to_scene, (w, h),
-                                flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REFLECT).astype(np.float64)
+    sharp = cv2.warpPerspective(
+        sharp_scene.astype(np.float32),
+        to_scene,
+        (w, h),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
+    ).astype(np.float64)
     gain = rng.uniform(*gain_range, size=3)
     offset = rng.uniform(*offset_range, size=3)
     sharp = sharp * gain + offset
     blur = blur + rng.normal(0.0, noise_sigma, blur.shape)
     sharp = sharp + rng.normal(0.0, noise_sigma, sharp.shape)
     to8 = lambda x: np.rint(np.clip(x, 0, 255)).astype(np.uint8)  # noqa: E731
-    return SimulatedPair(blur=to8(blur), sharp=to8(sharp), warp=warp, gain=gain, offset=offset,
-                         moving=moving)
+    return SimulatedPair(
+        blur=to8(blur), sharp=to8(sharp), warp=warp, gain=gain, offset=offset, moving=moving
+    )

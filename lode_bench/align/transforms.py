@@ -138,7 +138,9 @@ def valid_region(
     den = (m[2, 0] * xs + m[2, 2]) + m[2, 1] * ys
     mx = ((m[0, 0] * xs + m[0, 2]) + m[0, 1] * ys) / den
     my = ((m[1, 0] * xs + m[1, 2]) + m[1, 1] * ys) / den
-    ok: np.ndarray = (mx >= margin) & (mx <= iw - 1 - margin) & (my >= margin) & (my <= ih - 1 - margin)
+    ok: np.ndarray = (
+        (mx >= margin) & (mx <= iw - 1 - margin) & (my >= margin) & (my <= ih - 1 - margin)
+    )
     return ok
 
 
@@ -202,7 +204,10 @@ def implausibility(
     if shift > max_shift_frac * diag:
         return f"corner moves {shift:.1f} px (> {max_shift_frac:g} of the diagonal)"
     edges = np.roll(m, -1, axis=0) - m
-    cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    cross = (
+        edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1]
+        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    )
     if not np.all(cross > 0):  # corners TL, TR, BR, BL turn the same way as the image frame
         return "warped frame is not convex or is mirrored"
     area = 0.5 * abs(float(np.sum(m[:, 0] * np.roll(m[:, 1], -1) - np.roll(m[:, 0], -1) * m[:, 1])))

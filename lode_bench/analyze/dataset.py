@@ -60,19 +60,37 @@ def _bin(v: float, edges: Sequence[float]) -> int:
 
 def diversity(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Diversity (entropy of binned kernel features) of a dataset's rows (see module doc)."""
-    paired = [r for r in rows if r.get("kernel_source") == "paired-lsq"
-              and all(_finite(r.get(k)) for k in ("extent_px", "direction_deg", "anisotropy"))]
+    paired = [
+        r
+        for r in rows
+        if r.get("kernel_source") == "paired-lsq"
+        and all(_finite(r.get(k)) for k in ("extent_px", "direction_deg", "anisotropy"))
+    ]
     if paired:
-        codes = [(_bin(r["extent_px"], EXTENT_BINS), _bin(r["direction_deg"], DIRECTION_BINS),
-                  _bin(r["anisotropy"], ANISOTROPY_BINS)) for r in paired]
-        return {"diversity_bits": entropy_bits(codes), "n": len(codes),
-                "features": "extent_px x direction_deg x anisotropy", "estimated": False,
-                "max_bits": math.log2((len(EXTENT_BINS) - 1) * 6 * 3)}
+        codes = [
+            (
+                _bin(r["extent_px"], EXTENT_BINS),
+                _bin(r["direction_deg"], DIRECTION_BINS),
+                _bin(r["anisotropy"], ANISOTROPY_BINS),
+            )
+            for r in paired
+        ]
+        return {
+            "diversity_bits": entropy_bits(codes),
+            "n": len(codes),
+            "features": "extent_px x direction_deg x anisotropy",
+            "estimated": False,
+            "max_bits": math.log2((len(EXTENT_BINS) - 1) * 6 * 3),
+        }
     blind = [r for r in rows if _finite(r.get("extent_blind_px"))]
     blind_codes = [(_bin(r["extent_blind_px"], EXTENT_BINS),) for r in blind]
-    return {"diversity_bits": entropy_bits(blind_codes), "n": len(blind_codes),
-            "features": "extent_blind_px", "estimated": True,
-            "max_bits": math.log2(len(EXTENT_BINS) - 1)}
+    return {
+        "diversity_bits": entropy_bits(blind_codes),
+        "n": len(blind_codes),
+        "features": "extent_blind_px",
+        "estimated": True,
+        "max_bits": math.log2(len(EXTENT_BINS) - 1),
+    }
 
 
 def _finite(v: Any) -> bool:
@@ -100,14 +118,27 @@ class DatasetAnalysis:
 
     def summary(self) -> dict[str, Any]:
         ok = self.ok_rows
-        out: dict[str, Any] = {"label": self.label, "kind": self.index.kind,
-                               "root": self.index.root, "version_hash": self.index.version_hash,
-                               "n_samples": len(self.rows), "n_ok": len(ok),
-                               "n_error": len(self.rows) - len(ok),
-                               "n_paired": sum(bool(r["paired"]) for r in ok),
-                               "folder": self.slug}
-        for c in ("extent_px", "direction_deg", "anisotropy", "nonlinearity", "extent_blind_px",
-                  "saturated_frac", "noise_sigma", "residual_rms"):
+        out: dict[str, Any] = {
+            "label": self.label,
+            "kind": self.index.kind,
+            "root": self.index.root,
+            "version_hash": self.index.version_hash,
+            "n_samples": len(self.rows),
+            "n_ok": len(ok),
+            "n_error": len(self.rows) - len(ok),
+            "n_paired": sum(bool(r["paired"]) for r in ok),
+            "folder": self.slug,
+        }
+        for c in (
+            "extent_px",
+            "direction_deg",
+            "anisotropy",
+            "nonlinearity",
+            "extent_blind_px",
+            "saturated_frac",
+            "noise_sigma",
+            "residual_rms",
+        ):
             v = np.array([float(r[c]) for r in ok if _finite(r.get(c))])
             out[f"{c}_median"] = float(np.median(v)) if v.size else None
         curve = []
@@ -115,11 +146,17 @@ class DatasetAnalysis:
             at_t = [float(r[flow_column(t)]) for r in ok if _finite(r.get(flow_column(t)))]
             curve.append(float(np.mean(at_t)) if at_t else None)
         out["blurred_frac_curve"] = {"thresholds_px": list(FLOW_THRESHOLDS), "mean": curve}
-        err = [float(r["extent_px"]) - float(r["true_extent_px"]) for r in ok
-               if _finite(r.get("extent_px")) and _finite(r.get("true_extent_px"))]
+        err = [
+            float(r["extent_px"]) - float(r["true_extent_px"])
+            for r in ok
+            if _finite(r.get("extent_px")) and _finite(r.get("true_extent_px"))
+        ]
         if err:
-            out["extent_error_vs_true_px"] = {"n": len(err), "mean": float(np.mean(err)),
-                                              "max_abs": float(np.max(np.abs(err)))}
+            out["extent_error_vs_true_px"] = {
+                "n": len(err),
+                "mean": float(np.mean(err)),
+                "max_abs": float(np.max(np.abs(err))),
+            }
         out["diversity"] = diversity(ok)
         return out
 
@@ -130,8 +167,18 @@ def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
     w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else
-                        repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+        w.writerow(
+            {
+                k: (
+                    ""
+                    if isinstance(v, float) and math.isnan(v)
+                    else repr(v)
+                    if isinstance(v, float)
+                    else v
+                )
+                for k, v in r.items()
+            }
+        )
     return buf.getvalue()
 
 
@@ -172,10 +219,16 @@ def _job(args: tuple[str, Any, AnalyzeSettings]) -> dict[str, Any]:
     return analyze_sample(*args)
 
 
-def analyze_datasets(specs: Sequence[str], out_dir: str | Path, *,
-                     settings: AnalyzeSettings | None = None, split: str | None = None,
-                     limit: int | None = None, workers: int | None = None,
-                     progress: bool = True) -> list[DatasetAnalysis]:
+def analyze_datasets(
+    specs: Sequence[str],
+    out_dir: str | Path,
+    *,
+    settings: AnalyzeSettings | None = None,
+    split: str | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[DatasetAnalysis]:
     """Analyse every dataset in ``specs`` and write the output folder (see module doc).
 
     Args:
@@ -218,14 +271,25 @@ def analyze_datasets(specs: Sequence[str], out_dir: str | Path, *,
     for a in analyses:
         atomic_write_bytes(out / a.slug / "histograms.png", histogram_figure(a))
     atomic_write_bytes(out / "comparison.png", comparison_figure(analyses))
-    atomic_write_json(out / "summary.json", {"settings": settings.as_dict(),
-                                             "flow_thresholds_px": list(FLOW_THRESHOLDS),
-                                             "datasets": [a.summary() for a in analyses]})
+    atomic_write_json(
+        out / "summary.json",
+        {
+            "settings": settings.as_dict(),
+            "flow_thresholds_px": list(FLOW_THRESHOLDS),
+            "datasets": [a.summary() for a in analyses],
+        },
+    )
     return analyses
 
 
-def _run_one(a: DatasetAnalysis, out: Path, settings: AnalyzeSettings, limit: int | None,
-             ex: Any, progress: bool) -> None:
+def _run_one(
+    a: DatasetAnalysis,
+    out: Path,
+    settings: AnalyzeSettings,
+    limit: int | None,
+    ex: Any,
+    progress: bool,
+) -> None:
     folder = out / a.slug
     state = {"settings": settings.as_dict(), "version_hash": a.index.version_hash}
     csv_path, state_path = folder / "samples.csv", folder / "settings.json"
@@ -241,17 +305,28 @@ def _run_one(a: DatasetAnalysis, out: Path, settings: AnalyzeSettings, limit: in
     samples = a.index.samples[:limit] if limit else list(a.index.samples)
     todo = [s for s in samples if s.id not in done]
     rows = {sid: r for sid, r in done.items() if sid in {s.id for s in samples}}
-    bar = tqdm(total=len(samples), initial=len(rows), desc=f"analyze {a.label}", unit="sample",
-               disable=not progress)
+    bar = tqdm(
+        total=len(samples),
+        initial=len(rows),
+        desc=f"analyze {a.label}",
+        unit="sample",
+        disable=not progress,
+    )
     jobs = [(a.label, s, settings) for s in todo]
     since_flush = 0
     for job, res in ex.map_unordered(_job, jobs):
         sample = job[1]
         if isinstance(res, BaseException):
             row: dict[str, Any] = dict.fromkeys(COLUMNS, math.nan)
-            row.update(dataset=a.label, sample_id=sample.id, status="error",
-                       error=f"{type(res).__name__}: {res}", paired=sample.sharp is not None,
-                       kernel_source="none", estimated="")
+            row.update(
+                dataset=a.label,
+                sample_id=sample.id,
+                status="error",
+                error=f"{type(res).__name__}: {res}",
+                paired=sample.sharp is not None,
+                kernel_source="none",
+                estimated="",
+            )
             res = row
         rows[sample.id] = res
         bar.update()

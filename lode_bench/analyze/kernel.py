@@ -61,11 +61,13 @@ def _tukey(n: int, alpha: float = 0.5) -> np.ndarray:
     if edge > 0:
         t = np.arange(edge) / edge
         ramp = 0.5 * (1 - np.cos(np.pi * t))
-        w[:edge], w[n - edge:] = ramp, ramp[::-1]
+        w[:edge], w[n - edge :] = ramp, ramp[::-1]
     return w
 
 
-def patch_grid(shape: tuple[int, int], patch: int, *, max_patches: int = 64) -> list[tuple[int, int]]:
+def patch_grid(
+    shape: tuple[int, int], patch: int, *, max_patches: int = 64
+) -> list[tuple[int, int]]:
     """Top-left corners of a regular grid of ``patch``-sized squares covering ``shape``.
 
     The grid is centred; with more than ``max_patches`` cells, every k-th row/column is
@@ -79,7 +81,9 @@ def patch_grid(shape: tuple[int, int], patch: int, *, max_patches: int = 64) -> 
     step = 1
     while (ny + step - 1) // step * ((nx + step - 1) // step) > max_patches:
         step += 1
-    return [(oy + i * patch, ox + j * patch) for i in range(0, ny, step) for j in range(0, nx, step)]
+    return [
+        (oy + i * patch, ox + j * patch) for i in range(0, ny, step) for j in range(0, nx, step)
+    ]
 
 
 @dataclass
@@ -105,7 +109,7 @@ def _crop_kernel(full: np.ndarray, ksize: int, floor: float) -> np.ndarray:
     k = np.fft.fftshift(full)
     c = np.array(k.shape) // 2
     r = ksize // 2
-    k = k[c[0] - r:c[0] + r + 1, c[1] - r:c[1] + r + 1].copy()
+    k = k[c[0] - r : c[0] + r + 1, c[1] - r : c[1] + r + 1].copy()
     k[k < 0] = 0.0
     if k.max() > 0:
         k[k < floor * k.max()] = 0.0
@@ -113,9 +117,17 @@ def _crop_kernel(full: np.ndarray, ksize: int, floor: float) -> np.ndarray:
     return k / s if s > 0 else k
 
 
-def estimate_kernel(sharp: np.ndarray, blur: np.ndarray, *, ksize: int = 31, patch: int = 128,
-                    reg: float = 3e-3, floor: float = 0.05, texture: float = 0.2,
-                    max_patches: int = 64) -> KernelEstimate:
+def estimate_kernel(
+    sharp: np.ndarray,
+    blur: np.ndarray,
+    *,
+    ksize: int = 31,
+    patch: int = 128,
+    reg: float = 3e-3,
+    floor: float = 0.05,
+    texture: float = 0.2,
+    max_patches: int = 64,
+) -> KernelEstimate:
     """Regularised least-squares blur kernel between aligned sharp and blurry images.
 
     Args:
@@ -169,16 +181,21 @@ def estimate_kernel(sharp: np.ndarray, blur: np.ndarray, *, ksize: int = 31, pat
         full = sfft.irfft2(num[good] / (den[good] + lam), s=(patch, patch))
         kernels = np.stack([_crop_kernel(f, ksize, floor) for f in full])
         pooled_lam = reg * den[good].mean()
-        pooled = sfft.irfft2(num[good].sum(0) / (den[good].sum(0) + pooled_lam * good.sum()),
-                               s=(patch, patch))
+        pooled = sfft.irfft2(
+            num[good].sum(0) / (den[good].sum(0) + pooled_lam * good.sum()), s=(patch, patch)
+        )
         kernel = _crop_kernel(pooled, ksize, floor)
         resid = _residual(sp[good], bp[good], kernel, ksize)
     else:
         kernels = np.zeros((0, ksize, ksize))
         kernel, resid = np.zeros((ksize, ksize)), np.nan
-    return KernelEstimate(kernel=kernel, patch_kernels=kernels,
-                          corners=np.array(corners, dtype=int)[good], n_patches=len(corners),
-                          residual_rms=resid)
+    return KernelEstimate(
+        kernel=kernel,
+        patch_kernels=kernels,
+        corners=np.array(corners, dtype=int)[good],
+        n_patches=len(corners),
+        residual_rms=resid,
+    )
 
 
 def _residual(sp: np.ndarray, bp: np.ndarray, kernel: np.ndarray, ksize: int) -> float:
@@ -223,7 +240,7 @@ def kernel_features(kernel: np.ndarray) -> KernelFeatures:
         nan = float("nan")
         return KernelFeatures(nan, nan, nan, nan)
     k = k / total
-    yy, xx = np.mgrid[0:k.shape[0], 0:k.shape[1]].astype(np.float64)
+    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
     x, y = xx - (k * xx).sum(), -(yy - (k * yy).sum())  # y up
     cov = np.array([[(k * x * x).sum(), (k * x * y).sum()], [(k * x * y).sum(), (k * y * y).sum()]])
     evals, evecs = np.linalg.eigh(cov)
@@ -243,5 +260,9 @@ def kernel_features(kernel: np.ndarray) -> KernelFeatures:
     sw = np.sqrt(ww)
     coef, *_ = np.linalg.lstsq(a * sw[:, None], vv * sw, rcond=None)
     bend = float(np.sqrt(np.sum(ww * (a @ coef) ** 2)))
-    return KernelFeatures(extent_px=extent, direction_deg=direction,
-                          anisotropy=float(1.0 - l2 / l1), nonlinearity=bend / extent)
+    return KernelFeatures(
+        extent_px=extent,
+        direction_deg=direction,
+        anisotropy=float(1.0 - l2 / l1),
+        nonlinearity=bend / extent,
+    )

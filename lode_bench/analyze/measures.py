@@ -45,8 +45,9 @@ def flow_magnitude(sharp: np.ndarray, blur: np.ndarray) -> np.ndarray:
     return align_flow_magnitude(sharp, blur, "dis", grey="opencv")
 
 
-def blurred_area_curve(magnitude: np.ndarray,
-                       thresholds: tuple[float, ...] = FLOW_THRESHOLDS) -> list[float]:
+def blurred_area_curve(
+    magnitude: np.ndarray, thresholds: tuple[float, ...] = FLOW_THRESHOLDS
+) -> list[float]:
     """Fraction of pixels with flow magnitude ``> t`` for each threshold ``t`` (px)."""
     m = np.asarray(magnitude, dtype=np.float64).ravel()
     return [float(np.mean(m > t)) for t in thresholds]
@@ -74,8 +75,9 @@ def noise_sigma(img: np.ndarray, *, edge_percentile: float = 90.0) -> float:
     if min(g.shape) < 3:
         return math.nan
     resp = np.abs(cv2.filter2D(x, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT_101))
-    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3),
-                        cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    mag = cv2.magnitude(
+        cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    )
     inner = mag[1:-1, 1:-1]
     flat = inner.ravel()
     k = min(flat.size - 1, int(round(edge_percentile / 100.0 * (flat.size - 1))))
@@ -95,8 +97,9 @@ def _even_fast_len(n: int) -> int:
     return m
 
 
-def blind_extent(blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640,
-                 min_depth: float = -0.1) -> tuple[float, float]:
+def blind_extent(
+    blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640, min_depth: float = -0.1
+) -> tuple[float, float]:
     """Blind blur extent (px) of one blurry image and the depth of its autocorrelation dip.
 
     Args:
@@ -112,8 +115,11 @@ def blind_extent(blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640
     h0, w0 = img.shape[:2]
     scale = min(1.0, max_side / max(h0, w0))
     if scale < 1.0:
-        img = cv2.resize(img, (max(1, round(w0 * scale)), max(1, round(h0 * scale))),
-                         interpolation=cv2.INTER_AREA)
+        img = cv2.resize(
+            img,
+            (max(1, round(w0 * scale)), max(1, round(h0 * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
     g = linear_grey(img)
     h, w = g.shape
     if min(h, w) < 16:
@@ -135,9 +141,11 @@ def blind_extent(blur: np.ndarray, *, max_len: float = 40.0, max_side: int = 640
     for theta in np.radians(np.arange(0.0, 180.0, 3.0)):
         c, s = math.cos(theta), math.sin(theta)
         coords = [h - lags * s, w + lags * c]
-        r = (c * c * map_coordinates(rxx, coords, order=1)
-             + s * s * map_coordinates(ryy, coords, order=1)
-             + c * s * map_coordinates(rxy_sym, coords, order=1))
+        r = (
+            c * c * map_coordinates(rxx, coords, order=1)
+            + s * s * map_coordinates(ryy, coords, order=1)
+            + c * s * map_coordinates(rxy_sym, coords, order=1)
+        )
         if r[0] <= 0:
             continue
         r = r / r[0]

@@ -35,11 +35,28 @@ def flow_column(t: float) -> str:
 
 FEATURES = ("extent_px", "direction_deg", "anisotropy", "nonlinearity")
 COLUMNS: tuple[str, ...] = (
-    "dataset", "sample_id", "status", "error", "paired", "height", "width",
-    "kernel_source", "n_patches", "n_patches_used", *FEATURES,
-    "patch_extent_median_px", "patch_extent_p90_px", "residual_rms",
-    "extent_blind_px", "blind_dip", "true_extent_px", "true_direction_deg",
-    "saturated_frac", "noise_sigma", *[flow_column(t) for t in FLOW_THRESHOLDS], "estimated",
+    "dataset",
+    "sample_id",
+    "status",
+    "error",
+    "paired",
+    "height",
+    "width",
+    "kernel_source",
+    "n_patches",
+    "n_patches_used",
+    *FEATURES,
+    "patch_extent_median_px",
+    "patch_extent_p90_px",
+    "residual_rms",
+    "extent_blind_px",
+    "blind_dip",
+    "true_extent_px",
+    "true_direction_deg",
+    "saturated_frac",
+    "noise_sigma",
+    *[flow_column(t) for t in FLOW_THRESHOLDS],
+    "estimated",
 )
 
 
@@ -67,8 +84,15 @@ class AnalyzeSettings:
 
 def _empty_row(dataset: str, sample: Sample) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(COLUMNS, math.nan)
-    row.update(dataset=dataset, sample_id=sample.id, status="ok", error="",
-               paired=sample.sharp is not None, kernel_source="none", estimated="")
+    row.update(
+        dataset=dataset,
+        sample_id=sample.id,
+        status="ok",
+        error="",
+        paired=sample.sharp is not None,
+        kernel_source="none",
+        estimated="",
+    )
     return row
 
 
@@ -104,13 +128,21 @@ def analyze_sample(dataset: str, sample: Sample, settings: AnalyzeSettings) -> d
     if sample.sharp is not None:
         sharp = read_image(sample.sharp, dtype="uint8")
         if sharp.shape != blur.shape:
-            raise LodeBenchError(f"{sample.sharp}: size {sharp.shape[1]}x{sharp.shape[0]} differs "
-                                 f"from the blurry image {sample.blur} "
-                                 f"({blur.shape[1]}x{blur.shape[0]})")
+            raise LodeBenchError(
+                f"{sample.sharp}: size {sharp.shape[1]}x{sharp.shape[0]} differs "
+                f"from the blurry image {sample.blur} "
+                f"({blur.shape[1]}x{blur.shape[0]})"
+            )
         patch = min(settings.patch, min(blur.shape[:2]))
         if patch > 2 * settings.ksize:
-            est = estimate_kernel(sharp, blur, ksize=settings.ksize, patch=patch,
-                                  reg=settings.reg, floor=settings.floor)
+            est = estimate_kernel(
+                sharp,
+                blur,
+                ksize=settings.ksize,
+                patch=patch,
+                reg=settings.reg,
+                floor=settings.floor,
+            )
             row["n_patches"], row["n_patches_used"] = est.n_patches, len(est.patch_kernels)
             if len(est.patch_kernels):
                 row["kernel_source"] = "paired-lsq"

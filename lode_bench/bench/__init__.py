@@ -25,5 +25,16 @@ from lode_bench.bench.suite import Suite, SuiteRun, load_suite, run_suite
 from lode_bench.parallel.choice import make_executor
 from lode_bench.parallel.executor import Executor, LocalExecutor
 
-__all__ = ["Executor", "LocalExecutor", "ResultRow", "ResultsStore", "RunSummary", "Suite", "SuiteRun",
-           "load_suite", "make_executor", "run_benchmark", "run_suite"]
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "ResultRow",
+    "ResultsStore",
+    "RunSummary",
+    "Suite",
+    "SuiteRun",
+    "load_suite",
+    "make_executor",
+    "run_benchmark",
+    "run_suite",
+]

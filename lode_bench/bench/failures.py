@@ -28,7 +28,7 @@ def error_reason(message: str, image_id: str = "") -> str:
         text = text.replace(image_id, "<id>")
     text = _PATH.sub("<path>", text)
     text = _NUMBER.sub("N", text)
-    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON - 3] + "..."
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
 def count_reasons(errors: Iterable[tuple[str, str]]) -> Counter[str]:
@@ -53,12 +53,34 @@ def write_failed_csv(path: Path, rows: Iterable[ResultRow]) -> int:
 
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["model", "dataset", "dataset_hash", "protocol", "protocol_version", "image_id", "run_id",
-                "error"])
+    w.writerow(
+        [
+            "model",
+            "dataset",
+            "dataset_hash",
+            "protocol",
+            "protocol_version",
+            "image_id",
+            "run_id",
+            "error",
+        ]
+    )
     n = 0
     for r in rows:
-        w.writerow(safe_row([r.model, r.dataset, r.dataset_hash, r.protocol, r.protocol_version, r.image_id,
-                             r.run_id or "", r.error or ""]))
+        w.writerow(
+            safe_row(
+                [
+                    r.model,
+                    r.dataset,
+                    r.dataset_hash,
+                    r.protocol,
+                    r.protocol_version,
+                    r.image_id,
+                    r.run_id or "",
+                    r.error or "",
+                ]
+            )
+        )
         n += 1
     atomic_write_text(path, buf.getvalue())
     return n

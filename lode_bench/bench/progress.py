@@ -63,7 +63,9 @@ class RunProgress:
         if self._is_tty():
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=self.title, unit="img", leave=False, file=self._out())
+            self._bar = tqdm(
+                total=total, desc=self.title, unit="img", leave=False, file=self._out()
+            )
         else:
             self.stage(f"{total} image(s) to run")
 

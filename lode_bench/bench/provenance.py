@@ -6,8 +6,16 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("lode-bench", "numpy", "torch", "torchvision", "opencv-python-headless", "scikit-image",
-            "scipy", "lpips")
+PACKAGES = (
+    "lode-bench",
+    "numpy",
+    "torch",
+    "torchvision",
+    "opencv-python-headless",
+    "scikit-image",
+    "scipy",
+    "lpips",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -30,12 +38,22 @@ def git_hash() -> str | None:
     """Commit of the lode-bench source tree (with ``-dirty`` when modified), if it is a checkout."""
     root = Path(__file__).resolve().parents[2]
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=5, check=False)
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5, check=False)
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
         return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -54,8 +54,10 @@ class AmpOnCpuError(LodeBenchError):
     """``amp`` was asked for a model that would run on the CPU."""
 
 
-AMP_ON_CPU = ("--amp on the CPU is refused: autocast there runs bfloat16, which most CPUs execute "
-              "many times slower than float32 (a DeepDeblur run took 27 min); drop --amp, or run on a GPU")
+AMP_ON_CPU = (
+    "--amp on the CPU is refused: autocast there runs bfloat16, which most CPUs execute "
+    "many times slower than float32 (a DeepDeblur run took 27 min); drop --amp, or run on a GPU"
+)
 
 
 @dataclass
@@ -117,7 +119,9 @@ def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
     return proto.with_lpips(lpips)
 
 
-def _resolve_dataset(dataset: str | DatasetIndex, split: str | None, verify_hashes: bool = False) -> DatasetIndex:
+def _resolve_dataset(
+    dataset: str | DatasetIndex, split: str | None, verify_hashes: bool = False
+) -> DatasetIndex:
     if isinstance(dataset, DatasetIndex):
         return dataset
     from lode_bench.datasets.registry import resolve_dataset
@@ -129,18 +133,31 @@ def _check_unique_ids(data: DatasetIndex) -> None:
     """Refuse a dataset (from any loader or plugin) in which two samples share an id."""
     dup = sorted(k for k, n in Counter(s.id for s in data.samples).items() if n > 1)
     if dup:
-        raise LodeBenchError(f"{data.root}: duplicate sample ids {dup[:5]}; each id must name one sample")
+        raise LodeBenchError(
+            f"{data.root}: duplicate sample ids {dup[:5]}; each id must name one sample"
+        )
 
 
-def _spec(model: str | ModelSpec, checkpoint: str | None, model_options: dict[str, Any] | None,
-          random_weights: bool, seed: int, label: str | None) -> ModelSpec:
+def _spec(
+    model: str | ModelSpec,
+    checkpoint: str | None,
+    model_options: dict[str, Any] | None,
+    random_weights: bool,
+    seed: int,
+    label: str | None,
+) -> ModelSpec:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise LodeBenchError(f"seed must be an integer >= 0, got {seed!r}")
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if checkpoint is not None or model_options or random_weights or seed or label:
-        spec = ModelSpec(spec.name, checkpoint if checkpoint is not None else spec.checkpoint,
-                         dict(model_options or spec.options), random_weights or spec.random_weights,
-                         seed or spec.seed, label or spec.label)
+        spec = ModelSpec(
+            spec.name,
+            checkpoint if checkpoint is not None else spec.checkpoint,
+            dict(model_options or spec.options),
+            random_weights or spec.random_weights,
+            seed or spec.seed,
+            label or spec.label,
+        )
     return spec
 
 
@@ -154,15 +171,30 @@ def _load(spec: ModelSpec, cfg: RunSettings, ex: Executor) -> Deblurrer:
 
 
 def _check_amp(cfg: RunSettings, prov: dict[str, Any]) -> None:
-    if cfg.amp and prov.get("device") in ("cpu", "ray:cpu") and prov.get("precision") not in (None, "float32"):
+    if (
+        cfg.amp
+        and prov.get("device") in ("cpu", "ray:cpu")
+        and prov.get("precision") not in (None, "float32")
+    ):
         raise AmpOnCpuError(AMP_ON_CPU)
 
 
-def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol: str | Protocol,
-                  store: str | Path | ResultsStore, *, settings: RunSettings | None = None,
-                  executor: Executor | None = None, progress: bool = True, checkpoint: str | None = None,
-                  model_options: dict[str, Any] | None = None, random_weights: bool = False, seed: int = 0,
-                  label: str | None = None, **overrides: Any) -> RunSummary:
+def run_benchmark(
+    model: str | ModelSpec,
+    dataset: str | DatasetIndex,
+    protocol: str | Protocol,
+    store: str | Path | ResultsStore,
+    *,
+    settings: RunSettings | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    checkpoint: str | None = None,
+    model_options: dict[str, Any] | None = None,
+    random_weights: bool = False,
+    seed: int = 0,
+    label: str | None = None,
+    **overrides: Any,
+) -> RunSummary:
     """Run one model on one dataset under one protocol and store one row per image.
 
     Args:
@@ -227,15 +259,26 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
     ex = executor or LocalExecutor(workers=cfg.workers, kind="thread")
     deblurrer: Deblurrer | None = None
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
-    summary = RunSummary(run_id=run_id, model=model_label, dataset=data.name, dataset_hash=data.version_hash,
-                         protocol=proto.id, warnings=list(data.warnings)
-                         + [f"{col} not computed: {why}" for col, why in nr_missing.items()])
+    summary = RunSummary(
+        run_id=run_id,
+        model=model_label,
+        dataset=data.name,
+        dataset_hash=data.version_hash,
+        protocol=proto.id,
+        warnings=list(data.warnings)
+        + [f"{col} not computed: {why}" for col, why in nr_missing.items()],
+    )
     bar = RunProgress(f"{model_label} | {data.name} | {proto.id}", enabled=progress)
     strategy: Strategy | None = None
     try:
-        samples = data.samples[:cfg.limit] if cfg.limit is not None else list(data.samples)
-        done = st.done_keys(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
-                            protocol_version=proto.version, include_errors=not cfg.retry_errors)
+        samples = data.samples[: cfg.limit] if cfg.limit is not None else list(data.samples)
+        done = st.done_keys(
+            model=model_label,
+            dataset_hash=data.version_hash,
+            protocol=proto.name,
+            protocol_version=proto.version,
+            include_errors=not cfg.retry_errors,
+        )
         todo = [s for s in samples if s.id not in done]
         summary.n_total, summary.n_skipped = len(samples), len(samples) - len(todo)
         save_dir = Path(cfg.save_outputs) if cfg.save_outputs is not None else None
@@ -243,8 +286,9 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             try:
                 save_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise OutputWriteError(f"{save_dir}: cannot create the outputs folder "
-                                       f"({exc.strerror or exc})") from None
+                raise OutputWriteError(
+                    f"{save_dir}: cannot create the outputs folder ({exc.strerror or exc})"
+                ) from None
             remove_stale_temp_files(save_dir)
 
         ctx: RunContext | None = None
@@ -253,10 +297,22 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             bar.stage(f"loading the model ({len(todo)} of {len(samples)} image(s) to run)")
             deblurrer = _load(spec, cfg, ex)
             strategy = choose_strategy(deblurrer, ex)
-            ctx = RunContext(spec=spec, model=deblurrer, todo=todo, protocol=proto, save_dir=save_dir,
-                             base={"model_label": model_label, "dataset": data.name,
-                                   "dataset_hash": data.version_hash, "run_id": run_id},
-                             settings=cfg, executor=ex, progress=bar)
+            ctx = RunContext(
+                spec=spec,
+                model=deblurrer,
+                todo=todo,
+                protocol=proto,
+                save_dir=save_dir,
+                base={
+                    "model_label": model_label,
+                    "dataset": data.name,
+                    "dataset_hash": data.version_hash,
+                    "run_id": run_id,
+                },
+                settings=cfg,
+                executor=ex,
+                progress=bar,
+            )
             prov = strategy.provenance(ctx)
             _check_amp(cfg, prov)
             summary.params = deblurrer.param_count()
@@ -265,18 +321,39 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
                 bar.stage(f"counting FLOPs ({h}×{w}; --no-flops skips)")
                 summary.flops = deblurrer.flops(h, w)
         st.start_run(
-            run_id, model=model_label, model_card_hash=card.card_hash(options=spec.options, checkpoint_sha256=ckpt_sha),
-            dataset=data.name, dataset_hash=data.version_hash, protocol=proto.name, protocol_version=proto.version,
-            device=prov.get("device", "cpu"), precision=prov.get("precision", "float32"),
-            tiling=prov.get("tiling"), seed=spec.seed, checkpoint_sha256=ckpt_sha, git_hash=git_hash(),
-            packages=package_versions(), params=summary.params, flops=summary.flops,
-            extra={"model_card": card.summary(), "dataset_kind": data.kind, "dataset_root": data.root,
-                   "dataset_warnings": data.warnings, "n_samples": len(samples),
-                   "metrics_not_computed": nr_missing, "n_skipped": summary.n_skipped,
-                   "flops_input": list(cfg.flops_size) if cfg.flops and summary.flops else None,
-                   "warmup": cfg.warmup, **ex.describe(), "model_options": spec.options, "lpips": cfg.lpips,
-                   "save_outputs": str(save_dir) if save_dir is not None else None,
-                   "strategy": strategy.name if strategy is not None else None})
+            run_id,
+            model=model_label,
+            model_card_hash=card.card_hash(options=spec.options, checkpoint_sha256=ckpt_sha),
+            dataset=data.name,
+            dataset_hash=data.version_hash,
+            protocol=proto.name,
+            protocol_version=proto.version,
+            device=prov.get("device", "cpu"),
+            precision=prov.get("precision", "float32"),
+            tiling=prov.get("tiling"),
+            seed=spec.seed,
+            checkpoint_sha256=ckpt_sha,
+            git_hash=git_hash(),
+            packages=package_versions(),
+            params=summary.params,
+            flops=summary.flops,
+            extra={
+                "model_card": card.summary(),
+                "dataset_kind": data.kind,
+                "dataset_root": data.root,
+                "dataset_warnings": data.warnings,
+                "n_samples": len(samples),
+                "metrics_not_computed": nr_missing,
+                "n_skipped": summary.n_skipped,
+                "flops_input": list(cfg.flops_size) if cfg.flops and summary.flops else None,
+                "warmup": cfg.warmup,
+                **ex.describe(),
+                "model_options": spec.options,
+                "lpips": cfg.lpips,
+                "save_outputs": str(save_dir) if save_dir is not None else None,
+                "strategy": strategy.name if strategy is not None else None,
+            },
+        )
 
         retried_before = ex.retried
         if strategy is not None and ctx is not None:
@@ -285,24 +362,42 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             prov = strategy.provenance(ctx)
         summary.n_retried = ex.retried - retried_before
 
-        rows = st.rows(model=model_label, dataset_hash=data.version_hash, protocol=proto.name,
-                       protocol_version=proto.version)
+        rows = st.rows(
+            model=model_label,
+            dataset_hash=data.version_hash,
+            protocol=proto.name,
+            protocol_version=proto.version,
+        )
         considered = {s.id for s in samples}
         mine = [r for r in rows if r.image_id in considered]
         ok = [r for r in mine if r.status == "ok"]
         summary.n_scored = len(ok)
         summary.n_failed = len(mine) - len(ok)
-        summary.means = {c: mean_of([r.metrics.get(c, float("nan")) for r in ok]) for c in proto.columns}
+        summary.means = {
+            c: mean_of([r.metrics.get(c, float("nan")) for r in ok]) for c in proto.columns
+        }
         peak = deblurrer.peak_memory_bytes() if deblurrer is not None else None
-        st.finish_run(run_id, status="finished", tiling=str(prov["tile"]) if prov.get("tile") else None,
-                      extra={"timing": summary.timing, "peak_memory_bytes": peak, "n_ok": summary.n_ok,
-                             "n_error": summary.n_error, "n_skipped": summary.n_skipped,
-                             "n_retried": summary.n_retried, "means": summary.means,
-                             "oom_fallbacks": prov.get("oom_fallbacks")})
+        st.finish_run(
+            run_id,
+            status="finished",
+            tiling=str(prov["tile"]) if prov.get("tile") else None,
+            extra={
+                "timing": summary.timing,
+                "peak_memory_bytes": peak,
+                "n_ok": summary.n_ok,
+                "n_error": summary.n_error,
+                "n_skipped": summary.n_skipped,
+                "n_retried": summary.n_retried,
+                "means": summary.means,
+                "oom_fallbacks": prov.get("oom_fallbacks"),
+            },
+        )
         return summary
     except BaseException as exc:
         try:
-            st.finish_run(run_id, status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+            st.finish_run(
+                run_id, status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            )
         except Exception:  # noqa: BLE001 - the original error matters more
             pass
         raise
@@ -318,8 +413,13 @@ def run_benchmark(model: str | ModelSpec, dataset: str | DatasetIndex, protocol:
             st.close()
 
 
-def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary: RunSummary, total: int,
-             bar: RunProgress) -> None:
+def _consume(
+    results: Iterator[tuple[WorkUnit, Any]],
+    st: ResultsStore,
+    summary: RunSummary,
+    total: int,
+    bar: RunProgress,
+) -> None:
     """Store each ``(unit, row or exception)`` as it arrives; count and time them."""
     t0 = time.perf_counter()
     runtimes: list[float] = []
@@ -330,11 +430,20 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
             not_run.append(res)
             bar.advance()
             continue
-        if isinstance(res, OutputWriteError):  # the tool's own I/O failed: stop, keep what is stored
+        if isinstance(
+            res, OutputWriteError
+        ):  # the tool's own I/O failed: stop, keep what is stored
             raise res
-        row: ResultRow = res if isinstance(res, ResultRow) else unit.row(
-            status="error", error=describe_error(res), runtime_s=unit.runtime_s,
-            detail=error_detail(res))
+        row: ResultRow = (
+            res
+            if isinstance(res, ResultRow)
+            else unit.row(
+                status="error",
+                error=describe_error(res),
+                runtime_s=unit.runtime_s,
+                detail=error_detail(res),
+            )
+        )
         st.put(row)
         if row.detail and row.status != "ok":
             append_error_log(error_log_path(st.path), row)
@@ -351,9 +460,14 @@ def _consume(results: Iterator[tuple[WorkUnit, Any]], st: ResultsStore, summary:
             runtimes.append(row.runtime_s)
         bar.advance()
     if not_run:
-        raise SetupError(f"{len(not_run)} image(s) not run ({summary.n_ok + summary.n_error} stored): "
-                         f"{not_run[0]}; fix the cause and run again to resume")
+        raise SetupError(
+            f"{len(not_run)} image(s) not run ({summary.n_ok + summary.n_error} stored): "
+            f"{not_run[0]}; fix the cause and run again to resume"
+        )
     wall = time.perf_counter() - t0
     n = summary.n_ok + summary.n_error
-    summary.timing = {"wall_s": wall, "images_per_s": n / wall if wall > 0 and n else None,
-                      "mean_runtime_s": float(np.mean(runtimes)) if runtimes else None}
+    summary.timing = {
+        "wall_s": wall,
+        "images_per_s": n / wall if wall > 0 and n else None,
+        "mean_runtime_s": float(np.mean(runtimes)) if runtimes else None,
+    }

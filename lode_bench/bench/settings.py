@@ -67,7 +67,9 @@ class RunSettings:
             if v < low:
                 raise LodeBenchError(f"{name} must be >= {low}, got {v}")
         if len(tuple(self.flops_size)) != 2 or any(int(x) < 1 for x in self.flops_size):
-            raise LodeBenchError(f"flops_size must be (height, width) >= 1, got {self.flops_size!r}")
+            raise LodeBenchError(
+                f"flops_size must be (height, width) >= 1, got {self.flops_size!r}"
+            )
 
     @classmethod
     def names(cls) -> frozenset[str]:
@@ -84,7 +86,9 @@ class RunSettings:
         """
         unknown = set(changes) - self.names()
         if unknown:
-            raise LodeBenchError(f"unknown options {sorted(unknown)} (settings: {sorted(self.names())})")
+            raise LodeBenchError(
+                f"unknown options {sorted(unknown)} (settings: {sorted(self.names())})"
+            )
         if "flops_size" in changes and changes["flops_size"] is None:
             changes = {**changes, "flops": False}
             changes.pop("flops_size")

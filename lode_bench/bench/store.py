@@ -58,9 +58,28 @@ CREATE TABLE IF NOT EXISTS results(
 CREATE INDEX IF NOT EXISTS results_by_run ON results(run_id);
 """
 
-RUN_COLUMNS = ("run_id", "created", "finished", "status", "model", "model_card_hash", "dataset",
-               "dataset_hash", "protocol", "protocol_version", "device", "precision", "tiling",
-               "seed", "checkpoint_sha256", "git_hash", "packages", "params", "flops", "extra")
+RUN_COLUMNS = (
+    "run_id",
+    "created",
+    "finished",
+    "status",
+    "model",
+    "model_card_hash",
+    "dataset",
+    "dataset_hash",
+    "protocol",
+    "protocol_version",
+    "device",
+    "precision",
+    "tiling",
+    "seed",
+    "checkpoint_sha256",
+    "git_hash",
+    "packages",
+    "params",
+    "flops",
+    "extra",
+)
 
 
 class StoreError(LodeBenchError):
@@ -94,8 +113,10 @@ def match_model_name(wanted: str, stored: Iterable[str], *, where: str = "store"
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise UnknownModelError(f"{where}: model name {wanted!r} is ambiguous: it matches "
-                                f"{', '.join(hits)}; give the full name")
+        raise UnknownModelError(
+            f"{where}: model name {wanted!r} is ambiguous: it matches "
+            f"{', '.join(hits)}; give the full name"
+        )
     held = ", ".join(names) if names else "none"
     raise UnknownModelError(f"{where}: no results for model {wanted!r}; stored models: {held}")
 
@@ -191,12 +212,15 @@ class ResultRow:
     runtime_s: float | None = None
     mask_coverage: float | None = None
     run_id: str | None = None
-    detail: str | None = field(default=None, compare=False, repr=False)  # full error text (log only)
+    detail: str | None = field(
+        default=None, compare=False, repr=False
+    )  # full error text (log only)
 
     @property
     def key(self) -> ResultKey:
-        return ResultKey(self.model, self.dataset_hash, self.protocol, self.protocol_version,
-                         self.image_id)
+        return ResultKey(
+            self.model, self.dataset_hash, self.protocol, self.protocol_version, self.image_id
+        )
 
 
 class ResultsStore:
@@ -239,7 +263,9 @@ class ResultsStore:
         except sqlite3.Error as exc:
             text = _first_line(exc)
             if "not a database" in text or "malformed" in text:
-                raise StoreError(f"{self.path}: not a lode-bench results store, or a damaged one ({text})") from exc
+                raise StoreError(
+                    f"{self.path}: not a lode-bench results store, or a damaged one ({text})"
+                ) from exc
             hint = "; is the disk full?" if "disk" in text or "full" in text else ""
             raise StoreError(f"{self.path}: cannot open the results store ({text}{hint})") from exc
         if row is None:
@@ -253,8 +279,10 @@ class ResultsStore:
             version = None
         if version != SCHEMA_VERSION:
             self._conn.close()
-            raise StoreError(f"{self.path}: store schema {str(row[0])[:40]!r} is not supported "
-                             f"(expected {SCHEMA_VERSION})")
+            raise StoreError(
+                f"{self.path}: store schema {str(row[0])[:40]!r} is not supported "
+                f"(expected {SCHEMA_VERSION})"
+            )
 
     def _write(self, sql: str, params: Any = ()) -> None:
         with self.transaction() as c:
@@ -274,8 +302,10 @@ class ResultsStore:
         """One write transaction; any SQLite failure (disk full, corruption, read-only file)
         rolls it back (committed rows stay intact) and becomes a :class:`StoreError`."""
         if self.readonly:
-            raise StoreError(f"{self.path}: the store is read-only here; results cannot be written "
-                             "(give a writable --store)")
+            raise StoreError(
+                f"{self.path}: the store is read-only here; results cannot be written "
+                "(give a writable --store)"
+            )
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -293,7 +323,9 @@ class ResultsStore:
             raise
 
     def _error(self, exc: BaseException, what: str) -> StoreError:
-        return StoreError(f"{self.path}: {what} ({_first_line(exc)}); rows committed earlier are kept")
+        return StoreError(
+            f"{self.path}: {what} ({_first_line(exc)}); rows committed earlier are kept"
+        )
 
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
         """``SELECT`` rows; SQLite failures (e.g. a corrupt page) become a :class:`StoreError`."""
@@ -319,8 +351,10 @@ class ResultsStore:
         cols = ",".join(RUN_COLUMNS)
         marks = ",".join("?" for _ in RUN_COLUMNS)
         with self.transaction() as c:
-            c.execute(f"INSERT OR REPLACE INTO runs({cols}) VALUES({marks})",
-                      [row[k] for k in RUN_COLUMNS])
+            c.execute(
+                f"INSERT OR REPLACE INTO runs({cols}) VALUES({marks})",
+                [row[k] for k in RUN_COLUMNS],
+            )
 
     def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
         """Mark a run finished (or failed); an ``extra`` dict is merged into the stored one."""
@@ -345,28 +379,54 @@ class ResultsStore:
         """Insert or replace rows in one transaction; returns how many were written."""
         if isinstance(rows, ResultRow):
             rows = [rows]
-        data = [(r.model, r.dataset, r.dataset_hash, r.protocol, r.protocol_version, r.image_id,
-                 r.status, r.error, encode_metrics(r.metrics), r.runtime_s, r.mask_coverage,
-                 r.run_id, _now()) for r in rows]
+        data = [
+            (
+                r.model,
+                r.dataset,
+                r.dataset_hash,
+                r.protocol,
+                r.protocol_version,
+                r.image_id,
+                r.status,
+                r.error,
+                encode_metrics(r.metrics),
+                r.runtime_s,
+                r.mask_coverage,
+                r.run_id,
+                _now(),
+            )
+            for r in rows
+        ]
         if not data:
             return 0
         with self.transaction() as c:
             c.executemany("INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", data)
         return len(data)
 
-    def done_keys(self, *, model: str, dataset_hash: str, protocol: str, protocol_version: str,
-                  include_errors: bool = False) -> set[str]:
+    def done_keys(
+        self,
+        *,
+        model: str,
+        dataset_hash: str,
+        protocol: str,
+        protocol_version: str,
+        include_errors: bool = False,
+    ) -> set[str]:
         """Image ids already stored for this (model, dataset, protocol) (status ok unless asked)."""
-        q = ("SELECT image_id FROM results WHERE model=? AND dataset_hash=? AND protocol=? "
-             "AND protocol_version=?")
+        q = (
+            "SELECT image_id FROM results WHERE model=? AND dataset_hash=? AND protocol=? "
+            "AND protocol_version=?"
+        )
         if not include_errors:
             q += " AND status='ok'"
         return {r[0] for r in self._query(q, (model, dataset_hash, protocol, protocol_version))}
 
     def rows(self, **where: Any) -> list[ResultRow]:
         """Result rows, optionally filtered by equality on columns."""
-        q = "SELECT model,dataset,dataset_hash,protocol,protocol_version,image_id,status,error," \
+        q = (
+            "SELECT model,dataset,dataset_hash,protocol,protocol_version,image_id,status,error,"
             "metrics,runtime_s,mask_coverage,run_id FROM results"
+        )
         if where:
             q += " WHERE " + " AND ".join(f"{k}=?" for k in where)
         q += " ORDER BY model, dataset, protocol, image_id"
@@ -375,20 +435,45 @@ class ResultsStore:
             try:
                 metrics = decode_metrics(r[8])
             except (ValueError, TypeError, AttributeError, RecursionError) as exc:
-                raise StoreError(f"{self.path}: malformed metrics JSON in the row of model {r[0]!r}, "
-                                 f"image {r[5]!r} ({type(exc).__name__})") from exc
-            out.append(ResultRow(model=r[0], dataset=r[1], dataset_hash=r[2], protocol=r[3],
-                                 protocol_version=r[4], image_id=r[5], status=r[6], error=r[7],
-                                 metrics=metrics, runtime_s=r[9],
-                                 mask_coverage=r[10], run_id=r[11]))
+                raise StoreError(
+                    f"{self.path}: malformed metrics JSON in the row of model {r[0]!r}, "
+                    f"image {r[5]!r} ({type(exc).__name__})"
+                ) from exc
+            out.append(
+                ResultRow(
+                    model=r[0],
+                    dataset=r[1],
+                    dataset_hash=r[2],
+                    protocol=r[3],
+                    protocol_version=r[4],
+                    image_id=r[5],
+                    status=r[6],
+                    error=r[7],
+                    metrics=metrics,
+                    runtime_s=r[9],
+                    mask_coverage=r[10],
+                    run_id=r[11],
+                )
+            )
         return out
 
     def results_frame(self) -> pd.DataFrame:
         """All results as a DataFrame: key columns, status, error, runtime_s,
         mask_coverage, run_id, plus one float column per metric."""
         rows = self.rows()
-        base = ["model", "dataset", "dataset_hash", "protocol", "protocol_version", "image_id",
-                "status", "error", "runtime_s", "mask_coverage", "run_id"]
+        base = [
+            "model",
+            "dataset",
+            "dataset_hash",
+            "protocol",
+            "protocol_version",
+            "image_id",
+            "status",
+            "error",
+            "runtime_s",
+            "mask_coverage",
+            "run_id",
+        ]
         recs = []
         for r in rows:
             rec = {k: getattr(r, k) for k in base}

@@ -80,8 +80,13 @@ class RunContext:
         return str(safe_join(self.save_dir, s.id + ".png")) if self.save_dir is not None else None
 
     def unit(self, s: Sample, *, with_spec: bool) -> WorkUnit:
-        return WorkUnit(sample=s, protocol=self.protocol, model=self.spec if with_spec else None,
-                        save_path=self.save_path(s), **self.base)
+        return WorkUnit(
+            sample=s,
+            protocol=self.protocol,
+            model=self.spec if with_spec else None,
+            save_path=self.save_path(s),
+            **self.base,
+        )
 
 
 class Strategy(ABC):
@@ -126,7 +131,10 @@ class WorkerStrategy(Strategy):
 
     def results(self, ctx: RunContext) -> Results:
         ex = ctx.executor
-        if isinstance(ex, LocalExecutor) and ex.kind in ("thread", "serial"):  # same process: share the copy
+        if isinstance(ex, LocalExecutor) and ex.kind in (
+            "thread",
+            "serial",
+        ):  # same process: share the copy
             fn = functools.partial(execute_unit, model=ctx.model)
             return ex.map_unordered(fn, (ctx.unit(s, with_spec=False) for s in ctx.todo))
         return ex.map_unordered(execute_unit, (ctx.unit(s, with_spec=True) for s in ctx.todo))
@@ -146,7 +154,9 @@ class DriverStrategy(Strategy):
         ctx.model.prepare_dataset(ctx.todo, Path(self._tmp.name))
         n = ctx.settings.warmup
         if n and ctx.todo and ctx.model.benefits_from_warmup:
-            ctx.progress.stage(f"warm-up ({n} untimed pass{'es' if n > 1 else ''} on {ctx.todo[0].id})")
+            ctx.progress.stage(
+                f"warm-up ({n} untimed pass{'es' if n > 1 else ''} on {ctx.todo[0].id})"
+            )
             warm_up(ctx.model, ctx.todo[0], n)
 
     def results(self, ctx: RunContext) -> Results:
@@ -175,16 +185,25 @@ class HostedStrategy(Strategy):
 
     def provenance(self, ctx: RunContext) -> dict[str, Any]:
         prov = self._driver_prov
-        return {"device": f"ray:{'cuda' if self.gpus(ctx.settings.device) else 'cpu'}",
-                "precision": prov.get("precision", "float32"), "tile": prov.get("tile"),
-                "tiling": prov.get("tiling")}
+        return {
+            "device": f"ray:{'cuda' if self.gpus(ctx.settings.device) else 'cpu'}",
+            "precision": prov.get("precision", "float32"),
+            "tile": prov.get("tile"),
+            "tiling": prov.get("tiling"),
+        }
 
     def results(self, ctx: RunContext) -> Results:
         cfg = ctx.settings
         gpus = self.gpus(cfg.device)
         ctx.model.close()  # the workers hold their own copies
-        host = ModelHost(ctx.spec, device=cfg.device, amp=cfg.amp, tile=cfg.tile, warmup=cfg.warmup,
-                         warmup_sample=ctx.todo[0] if ctx.todo else None)
+        host = ModelHost(
+            ctx.spec,
+            device=cfg.device,
+            amp=cfg.amp,
+            tile=cfg.tile,
+            warmup=cfg.warmup,
+            warmup_sample=ctx.todo[0] if ctx.todo else None,
+        )
         units = (ctx.unit(s, with_spec=True) for s in ctx.todo)
         return ctx.executor.map_stateful(host, execute_hosted_unit, units, num_gpus=gpus)
 
@@ -228,7 +247,9 @@ def driver_units(ctx: RunContext) -> Iterator[WorkUnit]:
             continue
         try:
             t0 = time.perf_counter()
-            out = np.asarray(model.deblur(img if img is not None else np.zeros((0, 0, 3), np.float32), s))
+            out = np.asarray(
+                model.deblur(img if img is not None else np.zeros((0, 0, 3), np.float32), s)
+            )
             runtime = model.last_runtime_s or (time.perf_counter() - t0)
             if img is not None:
                 check_prediction(out, img.shape, s.id)

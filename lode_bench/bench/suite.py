@@ -33,8 +33,19 @@ from lode_bench.errors import ConfigError
 from lode_bench.io.yamlfile import load_yaml, short_repr
 from lode_bench.models.loader import ModelSpec
 
-_SETTINGS = {"device", "amp", "tile", "limit", "workers", "warmup", "lpips", "save_outputs", "retry_errors",
-             "flops", "verify_hashes"}
+_SETTINGS = {
+    "device",
+    "amp",
+    "tile",
+    "limit",
+    "workers",
+    "warmup",
+    "lpips",
+    "save_outputs",
+    "retry_errors",
+    "flops",
+    "verify_hashes",
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,9 @@ def _model(entry: Any, where: str) -> ModelSpec:
     if isinstance(entry, dict):
         unknown = set(entry) - {"name", "checkpoint", "options", "label", "random_weights", "seed"}
         if unknown or "name" not in entry:
-            raise ConfigError(f"{where}: model entries need 'name' (unknown keys: "
-                              f"{sorted(map(str, unknown))})")
+            raise ConfigError(
+                f"{where}: model entries need 'name' (unknown keys: {sorted(map(str, unknown))})"
+            )
         rules: dict[str, tuple[Callable[[Any], bool], str]] = {
             "name": (_text, "a model name"),
             "checkpoint": (lambda v: v is None or _text(v), "null or a path/command (text)"),
@@ -108,14 +120,23 @@ def _model(entry: Any, where: str) -> ModelSpec:
         }
         for key, (ok, expected) in rules.items():
             if key in entry and not ok(entry[key]):
-                raise ConfigError(f"{where}.{key}: must be {expected}, got {_kind(entry[key])} "
-                                  f"{short_repr(entry[key])}")
+                raise ConfigError(
+                    f"{where}.{key}: must be {expected}, got {_kind(entry[key])} "
+                    f"{short_repr(entry[key])}"
+                )
         ckpt = entry.get("checkpoint")
         opts = entry.get("options") or {}
-        return ModelSpec(entry["name"].strip(), _expand(ckpt, where) if ckpt is not None else None,
-                         dict(opts), entry.get("random_weights", False), entry.get("seed", 0),
-                         entry.get("label"))
-    raise ConfigError(f"{where}: model entry must be a string or a mapping, got {type(entry).__name__}")
+        return ModelSpec(
+            entry["name"].strip(),
+            _expand(ckpt, where) if ckpt is not None else None,
+            dict(opts),
+            entry.get("random_weights", False),
+            entry.get("seed", 0),
+            entry.get("label"),
+        )
+    raise ConfigError(
+        f"{where}: model entry must be a string or a mapping, got {type(entry).__name__}"
+    )
 
 
 def _protocols(value: Any, where: str) -> list[str]:
@@ -123,8 +144,10 @@ def _protocols(value: Any, where: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(_text(x) for x in value):
-        raise ConfigError(f"{where}: must be a list of protocol names (e.g. [gopro]), got "
-                          f"{_kind(value)} {short_repr(value)}")
+        raise ConfigError(
+            f"{where}: must be a list of protocol names (e.g. [gopro]), got "
+            f"{_kind(value)} {short_repr(value)}"
+        )
     return list(value)
 
 
@@ -157,8 +180,9 @@ def load_suite(path: str | Path) -> Suite:
     for key, value in settings.items():
         ok, expected = _SETTING_RULES[key]
         if not ok(value):
-            raise ConfigError(f"{p}: settings.{key}: must be {expected}, got {_kind(value)} "
-                              f"{short_repr(value)}")
+            raise ConfigError(
+                f"{p}: settings.{key}: must be {expected}, got {_kind(value)} {short_repr(value)}"
+            )
     models = [_model(m, f"{p}: models[{i}]") for i, m in enumerate(doc["models"])]
     runs = []
     for i, d in enumerate(doc["datasets"]):
@@ -168,8 +192,10 @@ def load_suite(path: str | Path) -> Suite:
         elif isinstance(d, dict) and "spec" in d:
             extra = set(d) - {"spec", "protocols", "split"}
             if extra:
-                raise ConfigError(f"{where}: unknown keys {sorted(map(str, extra))} "
-                                  "(allowed: spec, protocols, split)")
+                raise ConfigError(
+                    f"{where}: unknown keys {sorted(map(str, extra))} "
+                    "(allowed: spec, protocols, split)"
+                )
             if not _text(d["spec"]):
                 raise ConfigError(f"{where}.spec: must be 'KIND:PATH' text, got {_kind(d['spec'])}")
             spec = _expand(d["spec"], where)
@@ -180,11 +206,15 @@ def load_suite(path: str | Path) -> Suite:
         else:
             raise ConfigError(f"{where}: must be 'KIND:PATH' or a mapping with 'spec'")
         if not protos:
-            raise ConfigError(f"{where}: no protocols (give 'protocols' for the suite or this dataset)")
+            raise ConfigError(
+                f"{where}: no protocols (give 'protocols' for the suite or this dataset)"
+            )
         for m in models:
             for proto in protos:
                 runs.append(SuiteRun(m, spec, proto, split))
-    return Suite(str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, RunSettings(**settings))
+    return Suite(
+        str(doc.get("name", p.stem)), str(doc.get("description", "")), runs, RunSettings(**settings)
+    )
 
 
 def output_dir(root: str | Path, run: SuiteRun) -> Path:
@@ -203,9 +233,17 @@ def output_dir(root: str | Path, run: SuiteRun) -> Path:
     return Path(root) / slug(run.model.store_label()) / slug(run.dataset)
 
 
-def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, settings: RunSettings | None = None,
-              executor: Any = None, progress: bool = True, on_summary: Callable[[Any], None] | None = None,
-              skip_unavailable: bool = True, **overrides: Any) -> list[Any]:
+def run_suite(
+    runs: Suite | Sequence[SuiteRun],
+    store: str | Path,
+    *,
+    settings: RunSettings | None = None,
+    executor: Any = None,
+    progress: bool = True,
+    on_summary: Callable[[Any], None] | None = None,
+    skip_unavailable: bool = True,
+    **overrides: Any,
+) -> list[Any]:
     """Run every job of a suite into one store, sharing one executor.
 
     Args:
@@ -244,8 +282,15 @@ def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, settings: 
                 summ = _skipped(RunSummary, job, unavailable[key])
             else:
                 try:
-                    summ = run_benchmark(job.model, job.dataset, job.protocol, store, progress=progress,
-                                         executor=ex, settings=cfg.replace(split=job.split, save_outputs=save_dir))
+                    summ = run_benchmark(
+                        job.model,
+                        job.dataset,
+                        job.protocol,
+                        store,
+                        progress=progress,
+                        executor=ex,
+                        settings=cfg.replace(split=job.split, save_outputs=save_dir),
+                    )
                 except ModelUnavailableError as exc:
                     if not skip_unavailable:
                         raise
@@ -262,5 +307,11 @@ def run_suite(runs: Suite | Sequence[SuiteRun], store: str | Path, *, settings: 
 
 def _skipped(cls: Any, job: SuiteRun, why: str) -> Any:
     """The summary of a job whose model could not be loaded."""
-    return cls(run_id="", model=job.model.store_label(), dataset=job.dataset, dataset_hash="",
-               protocol=job.protocol, skipped=why)
+    return cls(
+        run_id="",
+        model=job.model.store_label(),
+        dataset=job.dataset,
+        dataset_hash="",
+        protocol=job.protocol,
+        skipped=why,
+    )

@@ -61,9 +61,16 @@ class WorkUnit:
     error_detail: str | None = None
 
     def row(self, **kw: Any) -> ResultRow:
-        return ResultRow(model=self.model_label, dataset=self.dataset, dataset_hash=self.dataset_hash,
-                         protocol=self.protocol.name, protocol_version=self.protocol.version,
-                         image_id=self.sample.id, run_id=self.run_id, **kw)
+        return ResultRow(
+            model=self.model_label,
+            dataset=self.dataset,
+            dataset_hash=self.dataset_hash,
+            protocol=self.protocol.name,
+            protocol_version=self.protocol.version,
+            image_id=self.sample.id,
+            run_id=self.run_id,
+            **kw,
+        )
 
 
 _MODEL_CACHE: dict[str, Deblurrer] = {}
@@ -107,7 +114,7 @@ def describe_error(exc: BaseException) -> str:
         msg = last if head.isidentifier() and ":" in last else f"{type(exc).__name__}: {last}"
     else:
         msg = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-    return msg if len(msg) <= _MAX_MESSAGE else msg[:_MAX_MESSAGE - 3] + "..."
+    return msg if len(msg) <= _MAX_MESSAGE else msg[: _MAX_MESSAGE - 3] + "..."
 
 
 def error_detail(exc: BaseException) -> str:
@@ -118,8 +125,10 @@ def error_detail(exc: BaseException) -> str:
 def check_prediction(pred: np.ndarray, shape: tuple[int, ...], sample_id: str) -> None:
     """Refuse outputs of the wrong shape (named with both shapes)."""
     if tuple(pred.shape) != tuple(shape):
-        raise ShapeMismatchError(f"{sample_id}: model output shape {tuple(pred.shape)} differs from "
-                                 f"the input/ground-truth shape {tuple(shape)}")
+        raise ShapeMismatchError(
+            f"{sample_id}: model output shape {tuple(pred.shape)} differs from "
+            f"the input/ground-truth shape {tuple(shape)}"
+        )
 
 
 def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
@@ -131,12 +140,16 @@ def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
             the unit carries no prediction (default: this process's copy of ``unit.model``).
     """
     if unit.error is not None:
-        return unit.row(status="error", error=unit.error, runtime_s=unit.runtime_s, detail=unit.error_detail)
+        return unit.row(
+            status="error", error=unit.error, runtime_s=unit.runtime_s, detail=unit.error_detail
+        )
     try:
         s = unit.sample
         if s.sharp is None and unit.protocol.needs_reference:
-            raise LodeBenchError(f"{s.id}: sample has no ground truth; full-reference protocol "
-                                 f"{unit.protocol.name!r} cannot score it")
+            raise LodeBenchError(
+                f"{s.id}: sample has no ground truth; full-reference protocol "
+                f"{unit.protocol.name!r} cannot score it"
+            )
         gt = unit.protocol.read_image(s.sharp) if s.sharp is not None else None
         runtime = unit.runtime_s
         pred = unit.prediction
@@ -145,13 +158,18 @@ def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
                 if unit.model is None:
                     raise LodeBenchError(f"{s.id}: work unit has neither a prediction nor a model")
                 model = _worker_model(unit.model)
-            blurry = (unit.protocol.read_image(s.blur) if model.accepts_uint8
-                      else read_image(s.blur, dtype="float32"))
+            blurry = (
+                unit.protocol.read_image(s.blur)
+                if model.accepts_uint8
+                else read_image(s.blur, dtype="float32")
+            )
             t0 = time.perf_counter()
             out = np.asarray(model.deblur(blurry, s))
             runtime = model.last_runtime_s or (time.perf_counter() - t0)
             check_prediction(out, blurry.shape, s.id)
-            pred = unit.protocol.prepare(np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0)
+            pred = unit.protocol.prepare(
+                np.asarray(out), data_range=1.0 if out.dtype != np.uint8 else 255.0
+            )
         if gt is not None:
             check_prediction(pred, gt.shape, s.id)
         mask = None
@@ -159,18 +177,31 @@ def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
             mask = unit.protocol.load_mask(s.mask)
         score = unit.protocol.score(pred, gt, mask=mask, image_id=s.id)
         values = {k: float(v) for k, v in score.values.items()}
-        row = unit.row(status="ok" if score.ok else "error", error=score.error_message,
-                       metrics=values, runtime_s=runtime, mask_coverage=score.mask_coverage)
+        row = unit.row(
+            status="ok" if score.ok else "error",
+            error=score.error_message,
+            metrics=values,
+            runtime_s=runtime,
+            mask_coverage=score.mask_coverage,
+        )
     except Exception as exc:  # noqa: BLE001 - every per-image failure becomes a row
-        return unit.row(status="error", error=describe_error(exc), runtime_s=unit.runtime_s,
-                        detail=error_detail(exc))
+        return unit.row(
+            status="error",
+            error=describe_error(exc),
+            runtime_s=unit.runtime_s,
+            detail=error_detail(exc),
+        )
     if unit.save_path and pred.dtype == np.uint8:
         try:
             write_image(Path(unit.save_path), pred)
         except (OSError, LodeBenchError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe_error(exc)
-            raise OutputWriteError(f"{unit.save_path}: cannot save the output ({reason}); the run stopped, "
-                                   "rows stored so far are kept: fix the cause and run again to resume") from None
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else describe_error(exc)
+            )
+            raise OutputWriteError(
+                f"{unit.save_path}: cannot save the output ({reason}); the run stopped, "
+                "rows stored so far are kept: fix the cause and run again to resume"
+            ) from None
     return row
 
 
@@ -219,8 +250,10 @@ def append_error_log(log: Path, row: ResultRow) -> None:
     """Append the full error text of ``row`` to ``log`` (best effort: the row is stored anyway)."""
     try:
         with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
-                     f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
-                     f"{row.detail}\n")
+            fh.write(
+                f"== {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} run {row.run_id} | "
+                f"{row.model} | {row.dataset} | {row.protocol}@{row.protocol_version} | {row.image_id}\n"
+                f"{row.detail}\n"
+            )
     except OSError:
         pass

@@ -99,15 +99,20 @@ def extract_video_frames(
                 frame = src.read(idx)
                 if prev_frame is None and prev_idx == idx - step and ext.lower() in LOSSLESS:
                     prev_frame = read_image(out / entries[-1]["name"])  # resumed: from disk
-                repeat = bool(prev_frame is not None and prev_idx == idx - step
-                              and np.array_equal(frame, prev_frame))
+                repeat = bool(
+                    prev_frame is not None
+                    and prev_idx == idx - step
+                    and np.array_equal(frame, prev_frame)
+                )
                 if repeat:
                     repeated.append(name)
                 prev_frame, prev_idx = frame, idx
                 data = encode_image(frame, ext)
                 atomic_write_bytes(target, data)
-                jf.write(json.dumps({**entry, "sha256": sha256_bytes(data),
-                                     "repeats_previous": repeat}) + "\n")
+                jf.write(
+                    json.dumps({**entry, "sha256": sha256_bytes(data), "repeats_previous": repeat})
+                    + "\n"
+                )
                 jf.flush()
                 os.fsync(jf.fileno())
                 entries.append(entry)
@@ -117,8 +122,13 @@ def extract_video_frames(
     if timing is not None and repeated:
         by_name = {e["name"]: k for k, e in enumerate(entries)}
         timing.repeated = sorted(int(entries[by_name[n]]["index"]) for n in repeated)
-    doc: dict[str, Any] = {"source": Path(video).name, "fps": src.fps, "step": step,
-                           "backend": src.backend, "frames": entries}
+    doc: dict[str, Any] = {
+        "source": Path(video).name,
+        "fps": src.fps,
+        "step": step,
+        "backend": src.backend,
+        "frames": entries,
+    }
     if timing is not None:
         doc["timing"] = timing.as_dict()
     doc["repeated_frames"] = repeated

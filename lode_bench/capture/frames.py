@@ -86,8 +86,10 @@ class FrameSource:
     @property
     def has_real_timestamps(self) -> bool:
         """True when timestamps were measured (container / ``frames.json``), not index / fps."""
-        return getattr(self, "_times", None) is not None or getattr(
-            self, "_timestamps", None) is not None
+        return (
+            getattr(self, "_times", None) is not None
+            or getattr(self, "_timestamps", None) is not None
+        )
 
     def timing(self) -> TimingReport | None:
         """Timing analysis of measured timestamps (None when they are index / fps).
@@ -216,8 +218,9 @@ class FolderFrameSource(FrameSource):
                 self._timestamps = [float(e["timestamp"]) for e in entries]
                 file_fps = float(doc["fps"])
                 names = {str(e["name"]): k for k, e in enumerate(entries)}
-                self.repeated = sorted(names[n] for n in doc.get("repeated_frames", [])
-                                       if n in names)
+                self.repeated = sorted(
+                    names[n] for n in doc.get("repeated_frames", []) if n in names
+                )
             except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
                 raise FrameSourceError(f"{index_path}: malformed frame index ({exc})") from exc
         else:
@@ -245,8 +248,11 @@ class FolderFrameSource(FrameSource):
         if first is None:
             self._first_dtype = first = frame.dtype if index == 0 else self._read(0).dtype
         if frame.dtype != first:
-            frame = (frame.astype(np.uint16) * np.uint16(257) if first == np.uint16
-                     else np.rint(frame / 257.0).astype(np.uint8))
+            frame = (
+                frame.astype(np.uint16) * np.uint16(257)
+                if first == np.uint16
+                else np.rint(frame / 257.0).astype(np.uint8)
+            )
         return frame
 
     def read_range(self, start: int, stop: int, *, workers: int = 2) -> list[np.ndarray]:
@@ -265,7 +271,8 @@ class FolderFrameSource(FrameSource):
         indices = iter(range(start, stop))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque[Future[np.ndarray]] = deque(
-                pool.submit(self.read, i) for i in islice(indices, 2 * workers))
+                pool.submit(self.read, i) for i in islice(indices, 2 * workers)
+            )
             while pending:
                 frame = pending.popleft().result()
                 nxt = next(indices, None)
@@ -389,9 +396,7 @@ def has_frames(folder: str | Path) -> bool:
     from lode_bench.capture.raw_frames import list_raw_files
 
     p = Path(folder)
-    return p.is_dir() and bool(
-        (p / FRAMES_INDEX).is_file() or list_images(p) or list_raw_files(p)
-    )
+    return p.is_dir() and bool((p / FRAMES_INDEX).is_file() or list_images(p) or list_raw_files(p))
 
 
 def open_frame_source(

@@ -46,9 +46,27 @@ from lode_bench.io.raw import MissingExtraError
 LIBRARY_FORMAT = "lode-bench-object-library"
 LIBRARY_INDEX = "library.json"
 VOC_CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
-    "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-    "sheep", "sofa", "train", "tvmonitor",
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
 )
 
 
@@ -76,7 +94,7 @@ def rle_decode(counts: Sequence[int], h: int, w: int) -> np.ndarray:
         if c < 0 or pos + c > h * w:
             raise ValueError(f"RLE runs exceed the {h}x{w} image")
         if val:
-            flat[pos:pos + c] = True
+            flat[pos : pos + c] = True
         pos, val = pos + c, not val
     return flat.reshape(w, h).T
 
@@ -156,13 +174,20 @@ def coco_instances(
         h, w = int(im["height"]), int(im["width"])
         where = f"{annotations}: annotation {ann.get('id')}"
         mask = decode_segmentation(ann["segmentation"], h, w, where=where)
-        yield Instance(safe_join(images_dir, im["file_name"]), mask,
-                       cats.get(ann["category_id"], str(ann["category_id"])), str(ann.get("id")))
+        yield Instance(
+            safe_join(images_dir, im["file_name"]),
+            mask,
+            cats.get(ann["category_id"], str(ann["category_id"])),
+            str(ann.get("id")),
+        )
 
 
 def coco_panoptic(
-    annotations: str | Path, masks_dir: str | Path, images_dir: str | Path,
-    *, include_crowd: bool = False,
+    annotations: str | Path,
+    masks_dir: str | Path,
+    images_dir: str | Path,
+    *,
+    include_crowd: bool = False,
 ) -> Iterator[Instance]:
     """Thing segments of a COCO panoptic file (PNG ids ``R + 256 G + 256² B``)."""
     doc = _load_json(Path(annotations))
@@ -177,8 +202,12 @@ def coco_panoptic(
             cat = cats.get(s["category_id"], {"name": str(s["category_id"]), "isthing": 1})
             if not cat.get("isthing", 1) or (s.get("iscrowd", 0) and not include_crowd):
                 continue
-            yield Instance(safe_join(images_dir, im["file_name"]), seg_id == int(s["id"]),
-                           str(cat["name"]), f"{ann['image_id']}:{s['id']}")
+            yield Instance(
+                safe_join(images_dir, im["file_name"]),
+                seg_id == int(s["id"]),
+                str(cat["name"]),
+                f"{ann['image_id']}:{s['id']}",
+            )
 
 
 def _palette_indices(path: Path) -> np.ndarray:
@@ -198,8 +227,11 @@ def _palette_indices(path: Path) -> np.ndarray:
 def voc_objects(voc_root: str | Path, *, image_set: str | None = None) -> Iterator[Instance]:
     """Instances of ``SegmentationObject`` (VOC layout), classes from ``SegmentationClass``."""
     root = Path(voc_root)
-    obj_dir, cls_dir, img_dir = (root / "SegmentationObject", root / "SegmentationClass",
-                                 root / "JPEGImages")
+    obj_dir, cls_dir, img_dir = (
+        root / "SegmentationObject",
+        root / "SegmentationClass",
+        root / "JPEGImages",
+    )
     if not obj_dir.is_dir():
         raise ObjectLibraryError(f"{root}: no SegmentationObject/ folder (VOC layout)")
     if image_set:
@@ -212,8 +244,10 @@ def voc_objects(voc_root: str | Path, *, image_set: str | None = None) -> Iterat
     for stem in stems:
         inst = _palette_indices(obj_dir / f"{stem}.png")
         cls = _palette_indices(cls_dir / f"{stem}.png")
-        image = next((p for p in (img_dir / f"{stem}.jpg", img_dir / f"{stem}.png") if p.is_file()),
-                     img_dir / f"{stem}.jpg")
+        image = next(
+            (p for p in (img_dir / f"{stem}.jpg", img_dir / f"{stem}.png") if p.is_file()),
+            img_dir / f"{stem}.jpg",
+        )
         for k in sorted(int(v) for v in np.unique(inst) if v not in (0, 255)):
             m = inst == k
             votes = np.bincount(cls[m][cls[m] != 255].astype(np.int64), minlength=len(VOC_CLASSES))
@@ -232,8 +266,9 @@ def feathered_alpha(mask: np.ndarray, feather: float) -> np.ndarray:
     return np.clip(d / float(feather), 0.0, 1.0).astype(np.float32) * mask
 
 
-def cutout(image: np.ndarray, mask: np.ndarray, *, pad: int = 2, feather: float = 2.0
-           ) -> tuple[np.ndarray, list[int]]:
+def cutout(
+    image: np.ndarray, mask: np.ndarray, *, pad: int = 2, feather: float = 2.0
+) -> tuple[np.ndarray, list[int]]:
     """RGBA uint8 cut-out (straight alpha) cropped to the mask's box + ``pad``; and the box.
 
     Returns:
@@ -312,27 +347,49 @@ def build_object_library(
         if img.shape[:2] != inst.mask.shape:
             raise ObjectLibraryError(
                 f"{inst.image}: image {img.shape[1]}x{img.shape[0]} but its mask is "
-                f"{inst.mask.shape[1]}x{inst.mask.shape[0]} (annotation {inst.annotation_id})")
+                f"{inst.mask.shape[1]}x{inst.mask.shape[0]} (annotation {inst.annotation_id})"
+            )
         rgba, box = cutout(img, inst.mask, pad=pad, feather=feather)
         counts[inst.label] = counts.get(inst.label, 0) + 1
         fname = f"objects/{_slug(inst.label)}_{len(entries):06d}.png"
         data = encode_image(rgba, ".png")
         atomic_write_bytes(out / fname, data)
-        entries.append({"file": fname, "sha256": sha256_bytes(data), "class": inst.label,
-                        "source_image": inst.image.name, "annotation_id": inst.annotation_id,
-                        "bbox": box, "area": area})
+        entries.append(
+            {
+                "file": fname,
+                "sha256": sha256_bytes(data),
+                "class": inst.label,
+                "source_image": inst.image.name,
+                "annotation_id": inst.annotation_id,
+                "bbox": box,
+                "area": area,
+            }
+        )
         if max_objects is not None and len(entries) >= max_objects:
             break
     if not entries:
-        raise ObjectLibraryError(f"{source.get('annotations', out)}: no instance passed the "
-                                 f"filters (classes={sorted(keep) if keep else 'all'}, "
-                                 f"min_area={min_area}, min_side={min_side})")
-    doc = {"format": LIBRARY_FORMAT, "format_version": 1, "name": name, "licence": licence,
-           "source": source,
-           "params": {"classes": sorted(keep) if keep else None, "min_area": min_area,
-                      "min_side": min_side, "pad": pad, "feather": feather,
-                      "alpha": "min(1, distance-to-outside / feather), straight, 8-bit"},
-           "counts": dict(sorted(counts.items())), "objects": entries}
+        raise ObjectLibraryError(
+            f"{source.get('annotations', out)}: no instance passed the "
+            f"filters (classes={sorted(keep) if keep else 'all'}, "
+            f"min_area={min_area}, min_side={min_side})"
+        )
+    doc = {
+        "format": LIBRARY_FORMAT,
+        "format_version": 1,
+        "name": name,
+        "licence": licence,
+        "source": source,
+        "params": {
+            "classes": sorted(keep) if keep else None,
+            "min_area": min_area,
+            "min_side": min_side,
+            "pad": pad,
+            "feather": feather,
+            "alpha": "min(1, distance-to-outside / feather), straight, 8-bit",
+        },
+        "counts": dict(sorted(counts.items())),
+        "objects": entries,
+    }
     atomic_write_json(out / LIBRARY_INDEX, doc)
     return doc
 

@@ -86,8 +86,10 @@ def profile_path(name: str) -> Path:
     from lode_bench.io.paths import safe_join
 
     if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
-        raise ConfigError(f"camera profile name {short_repr(name)} must be a plain name "
-                          "(letters, digits, '-', '_', '.'), looked up in capture/profiles")
+        raise ConfigError(
+            f"camera profile name {short_repr(name)} must be a plain name "
+            "(letters, digits, '-', '_', '.'), looked up in capture/profiles"
+        )
     try:
         p = safe_join(profiles_dir(), f"{name}.yaml")
     except UnsafePathError as exc:
@@ -116,17 +118,20 @@ def resolve_response(spec: str | dict, *, base_dir: Path | None = None) -> Camer
     return _resolve_response(spec, base_dir, ())
 
 
-def _resolve_response(spec: str | dict, base_dir: Path | None,
-                      chain: tuple[tuple[Path, str], ...]) -> CameraResponse:
+def _resolve_response(
+    spec: str | dict, base_dir: Path | None, chain: tuple[tuple[Path, str], ...]
+) -> CameraResponse:
     if not (isinstance(spec, str) and spec.startswith(PROFILE_REF)):
         return response_from_spec(spec, base_dir=base_dir)
-    name = spec[len(PROFILE_REF):]
+    name = spec[len(PROFILE_REF) :]
     p = profile_path(name)
     seen = [q for q, _ in chain]
     if p.resolve() in seen:
-        loop = " -> ".join([*(n for _, n in chain[seen.index(p.resolve()):]), name])
-        raise ProfileLoopError(f"{chain[-1][0]}: response {spec!r}: camera profiles refer to each "
-                               f"other in a loop ({loop})")
+        loop = " -> ".join([*(n for _, n in chain[seen.index(p.resolve()) :]), name])
+        raise ProfileLoopError(
+            f"{chain[-1][0]}: response {spec!r}: camera profiles refer to each "
+            f"other in a loop ({loop})"
+        )
     return _load_profile(p, chain).response
 
 
@@ -216,5 +221,7 @@ def _float_map(path: Path, key: str, value: Any, allowed: set[str]) -> dict[str,
         raise ConfigError(f"{path}: {key}: unknown key(s) {sorted(unknown)}")
     bad = [k for k, v in value.items() if not _is_num(v)]
     if bad:
-        raise ConfigError(f"{path}: {key}.{bad[0]}: must be a number, got {short_repr(value[bad[0]])}")
+        raise ConfigError(
+            f"{path}: {key}.{bad[0]}: must be a number, got {short_repr(value[bad[0]])}"
+        )
     return {k: float(v) for k, v in value.items()}

@@ -72,8 +72,11 @@ class RawFolderFrameSource(FrameSource):
 
     @property
     def colour_path(self) -> str:
-        return colour_path(str(self.options["colour"]), self.options["white_balance"],
-                           str(self.options["demosaic"]))
+        return colour_path(
+            str(self.options["colour"]),
+            self.options["white_balance"],
+            str(self.options["demosaic"]),
+        )
 
     def _read(self, index: int) -> np.ndarray:
         img = read_raw(self.files[index], **self.options)

@@ -84,8 +84,10 @@ def _check(images: Sequence[np.ndarray], exposure_times: Sequence[float]) -> np.
     if len(images) != len(exposure_times):
         raise CalibrationError(f"{len(images)} images but {len(exposure_times)} exposure times")
     times = np.asarray(exposure_times, dtype=np.float64)
-    if not np.all(np.isfinite(times)) or not np.all(times > 0) or len(np.unique(times)) != len(
-        times
+    if (
+        not np.all(np.isfinite(times))
+        or not np.all(times > 0)
+        or len(np.unique(times)) != len(times)
     ):
         raise CalibrationError(
             f"exposure times must be positive and distinct, got {list(exposure_times)}"
@@ -109,8 +111,7 @@ def bracket_warnings(exposure_times: Sequence[float] | np.ndarray, method: str) 
     out = []
     if len(t) < MIN_RECOMMENDED_EXPOSURES:
         out.append(
-            f"only {len(t)} exposures: the response is poorly constrained "
-            "(shoot 5-9, 1 stop apart)"
+            f"only {len(t)} exposures: the response is poorly constrained (shoot 5-9, 1 stop apart)"
         )
     step = float(np.log2(t[1:] / t[:-1]).max()) if len(t) > 1 else 0.0
     if step > MAX_STEP_STOPS + 1e-6:

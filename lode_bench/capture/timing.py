@@ -68,22 +68,29 @@ class TimingReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "n_frames": self.n_frames, "nominal_fps": round(self.nominal_fps, 6),
-            "duration": round(self.duration, 6), "irregular": self.irregular,
+            "n_frames": self.n_frames,
+            "nominal_fps": round(self.nominal_fps, 6),
+            "duration": round(self.duration, 6),
+            "irregular": self.irregular,
             "variable_frame_rate": self.variable_frame_rate,
             "interval_spread": round(self.interval_spread, 6),
-            "dropped": self.dropped, "n_dropped": self.n_dropped,
-            "duplicated": self.duplicated, "repeated_content": self.repeated,
+            "dropped": self.dropped,
+            "n_dropped": self.n_dropped,
+            "duplicated": self.duplicated,
+            "repeated_content": self.repeated,
         }
 
     def summary(self) -> str:
         """One line for people: frame rate and every irregularity."""
         parts = [f"{self.n_frames} frames, {self.nominal_fps:.3f} fps nominal"]
         if self.variable_frame_rate:
-            parts.append(f"variable frame rate (interval spread {100 * self.interval_spread:.1f} %)")
+            parts.append(
+                f"variable frame rate (interval spread {100 * self.interval_spread:.1f} %)"
+            )
         if self.dropped:
-            where = ", ".join(f"{int(d['missing'])} after frame {int(d['after'])}"
-                              for d in self.dropped[:5])
+            where = ", ".join(
+                f"{int(d['missing'])} after frame {int(d['after'])}" for d in self.dropped[:5]
+            )
             parts.append(f"{self.n_dropped} dropped frame(s) ({where})")
         if self.duplicated:
             parts.append(f"{len(self.duplicated)} duplicated frame(s) (at {self.duplicated[:5]})")
@@ -95,7 +102,10 @@ class TimingReport:
 
 
 def analyse_timing(
-    timestamps: Sequence[float], *, nominal_fps: float | None = None, vfr_tolerance: float = 0.05,
+    timestamps: Sequence[float],
+    *,
+    nominal_fps: float | None = None,
+    vfr_tolerance: float = 0.05,
     repeated: Sequence[int] = (),
 ) -> TimingReport:
     """Nominal rate, drops, duplicates and VFR of a sequence of frame timestamps.
@@ -133,9 +143,14 @@ def analyse_timing(
     regular = dt[(dt >= DUP_FACTOR * nominal) & (dt <= DROP_FACTOR * nominal)]
     spread = float(np.max(np.abs(regular - nominal)) / nominal) if regular.size else 0.0
     return TimingReport(
-        n_frames=int(t.size), nominal_interval=nominal, nominal_fps=1.0 / nominal,
-        duration=float(t[-1] - t[0]), dropped=dropped, duplicated=dups,
-        variable_frame_rate=spread > vfr_tolerance, interval_spread=spread,
+        n_frames=int(t.size),
+        nominal_interval=nominal,
+        nominal_fps=1.0 / nominal,
+        duration=float(t[-1] - t[0]),
+        dropped=dropped,
+        duplicated=dups,
+        variable_frame_rate=spread > vfr_tolerance,
+        interval_spread=spread,
         repeated=sorted(int(i) for i in repeated),
     )
 
@@ -219,7 +234,7 @@ def plan_windows_by_time(
                 placed = True
                 break
             skipped += 1
-            inside = np.flatnonzero(~ok[start:stop - 1])
+            inside = np.flatnonzero(~ok[start : stop - 1])
             start = start + (int(inside[-1]) + 1 if inside.size else 1)
         if not placed:
             break

@@ -66,8 +66,13 @@ def one_line(exc: BaseException) -> BaseException:
 class _ExitRule:
     """Mixin applying :func:`one_line` to parsing and invocation errors."""
 
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
         except (LodeBenchError, click.ClickException) as exc:
@@ -107,12 +112,18 @@ def _load_command(target: str, name: str) -> click.Command | None:
     try:
         obj = getattr(importlib.import_module(module), attr)
     except Exception as exc:  # a broken stage must not break the whole CLI
-        click.secho(f"warning: command {name!r} unavailable ({target}: {type(exc).__name__}: {exc})",
-                    fg="yellow", err=True)
+        click.secho(
+            f"warning: command {name!r} unavailable ({target}: {type(exc).__name__}: {exc})",
+            fg="yellow",
+            err=True,
+        )
         return None
     if not isinstance(obj, click.Command):
-        click.secho(f"warning: command {name!r} unavailable ({target} is not a click command)",
-                    fg="yellow", err=True)
+        click.secho(
+            f"warning: command {name!r} unavailable ({target} is not a click command)",
+            fg="yellow",
+            err=True,
+        )
         return None
     return obj
 

@@ -22,10 +22,19 @@ def capture() -> None:
 @click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--stop", type=click.IntRange(min=1), default=None, help="Frame index to stop before (default: end).")
+@click.option(
+    "--stop",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Frame index to stop before (default: end).",
+)
 @click.option("--step", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
-              help="Override the container's frame rate.")
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True, max=1e6),
+    default=None,
+    help="Override the container's frame rate.",
+)
 @quiet_option()
 def extract(
     video: Path,
@@ -75,13 +84,17 @@ def extract(
     show_default=True,
     help="Robertson, Debevec, or the one whose table makes the exposures agree best.",
 )
-@click.option(
-    "--smoothness", type=float, default=10.0, show_default=True, help="Debevec's lambda."
-)
+@click.option("--smoothness", type=float, default=10.0, show_default=True, help="Debevec's lambda.")
 @click.option(
     "--samples", type=int, default=200, show_default=True, help="Debevec's sample pixels."
 )
-@click.option("--max-iter", type=click.IntRange(min=1), default=30, show_default=True, help="Robertson iterations.")
+@click.option(
+    "--max-iter",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Robertson iterations.",
+)
 def calibrate_crf(
     images: tuple[Path, ...],
     times: str | None,
@@ -162,16 +175,33 @@ def calibrate_crf(
 
 
 @capture.command("objects")
-@click.option("--format", "fmt", required=True, type=click.Choice(["coco", "coco-panoptic", "voc"]),
-              help="Annotation format of the segmentation dataset.")
-@click.option("--annotations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="COCO instances / panoptic JSON.")
-@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of the source images (COCO).")
-@click.option("--panoptic-masks", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of the panoptic PNGs (coco-panoptic).")
-@click.option("--voc-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="VOC folder with SegmentationObject/, SegmentationClass/, JPEGImages/.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["coco", "coco-panoptic", "voc"]),
+    help="Annotation format of the segmentation dataset.",
+)
+@click.option(
+    "--annotations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="COCO instances / panoptic JSON.",
+)
+@click.option(
+    "--images",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of the source images (COCO).",
+)
+@click.option(
+    "--panoptic-masks",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of the panoptic PNGs (coco-panoptic).",
+)
+@click.option(
+    "--voc-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="VOC folder with SegmentationObject/, SegmentationClass/, JPEGImages/.",
+)
 @click.option("--image-set", default=None, help="VOC ImageSets/Segmentation/<name>.txt to use.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--licence", required=True, help="Terms of the source images and annotations.")
@@ -180,15 +210,35 @@ def calibrate_crf(
 @click.option("--min-area", type=click.IntRange(1), default=1024, show_default=True)
 @click.option("--min-side", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--pad", type=click.IntRange(0), default=2, show_default=True)
-@click.option("--feather", type=click.FloatRange(0), default=2.0, show_default=True,
-              help="Inward alpha feather in px (0: hard alpha).")
+@click.option(
+    "--feather",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Inward alpha feather in px (0: hard alpha).",
+)
 @click.option("--max-objects", type=click.IntRange(1), default=None)
 @click.option("--include-crowd", is_flag=True, help="Also cut COCO crowd regions.")
 @quiet_option()
-def objects(fmt: str, annotations: Path | None, images: Path | None, panoptic_masks: Path | None,
-            voc_root: Path | None, image_set: str | None, out_dir: Path, licence: str,
-            name: str | None, classes: str | None, min_area: int, min_side: int, pad: int,
-            feather: float, max_objects: int | None, include_crowd: bool, quiet: bool) -> None:
+def objects(
+    fmt: str,
+    annotations: Path | None,
+    images: Path | None,
+    panoptic_masks: Path | None,
+    voc_root: Path | None,
+    image_set: str | None,
+    out_dir: Path,
+    licence: str,
+    name: str | None,
+    classes: str | None,
+    min_area: int,
+    min_side: int,
+    pad: int,
+    feather: float,
+    max_objects: int | None,
+    include_crowd: bool,
+    quiet: bool,
+) -> None:
     """Build an object library (RGBA cut-outs + library.json) from a segmentation dataset."""
     from lode_bench.capture import objects as ob
 
@@ -205,13 +255,23 @@ def objects(fmt: str, annotations: Path | None, images: Path | None, panoptic_ma
         else:
             if panoptic_masks is None:
                 raise click.UsageError("--format coco-panoptic needs --panoptic-masks")
-            inst = ob.coco_panoptic(annotations, panoptic_masks, images,
-                                    include_crowd=include_crowd)
+            inst = ob.coco_panoptic(
+                annotations, panoptic_masks, images, include_crowd=include_crowd
+            )
         source = {"format": fmt, "annotations": annotations.name}
     doc = ob.build_object_library(
-        inst, out_dir, name=name or out_dir.name, licence=licence, source=source,
+        inst,
+        out_dir,
+        name=name or out_dir.name,
+        licence=licence,
+        source=source,
         classes=[c for c in classes.split(",") if c.strip()] if classes else None,
-        min_area=min_area, min_side=min_side, pad=pad, feather=feather,
-        max_objects=max_objects, progress=not quiet)
+        min_area=min_area,
+        min_side=min_side,
+        pad=pad,
+        feather=feather,
+        max_objects=max_objects,
+        progress=not quiet,
+    )
     per = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
     click.echo(f"{len(doc['objects'])} objects ({per}) in {out_dir}")

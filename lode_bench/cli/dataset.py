@@ -57,17 +57,28 @@ def stats(root: Path, out_dir: Path | None, no_plots: bool, quiet: bool) -> None
         for key in NUMERIC:
             if key in e:
                 v = e[key]
-                click.echo(f"  {key:<19} mean {v['mean']:.4g}  median {v['median']:.4g}  "
-                           f"[{v['min']:.4g}, {v['max']:.4g}]")
+                click.echo(
+                    f"  {key:<19} mean {v['mean']:.4g}  median {v['median']:.4g}  "
+                    f"[{v['min']:.4g}, {v['max']:.4g}]"
+                )
     click.echo(f"written to {out_dir or root / 'stats'}")
 
 
 @dataset.command("split")
 @click.argument("root", type=_DIR)
-@click.option("--by", type=click.Choice(["sequence", "scene"]), default="sequence",
-              show_default=True, help="Group that never straddles two splits.")
-@click.option("--ratios", default="0.8,0.1,0.1", show_default=True,
-              help="train,val[,test] shares of the samples.")
+@click.option(
+    "--by",
+    type=click.Choice(["sequence", "scene"]),
+    default="sequence",
+    show_default=True,
+    help="Group that never straddles two splits.",
+)
+@click.option(
+    "--ratios",
+    default="0.8,0.1,0.1",
+    show_default=True,
+    help="train,val[,test] shares of the samples.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_dir", type=_OUT, default=None, help="Default: ROOT/splits.")
 def split(root: Path, by: str, ratios: str, seed: int, out_dir: Path | None) -> None:
@@ -76,23 +87,38 @@ def split(root: Path, by: str, ratios: str, seed: int, out_dir: Path | None) -> 
 
     doc = split_dataset(root, by=by, ratios=ratios, seed=seed, out_dir=out_dir)
     counts = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
-    click.echo(f"{len(doc['groups'])} {by} groups -> {counts} samples; "
-               f"lists in {out_dir or root / 'splits'}")
+    click.echo(
+        f"{len(doc['groups'])} {by} groups -> {counts} samples; "
+        f"lists in {out_dir or root / 'splits'}"
+    )
 
 
 @dataset.command("preview")
 @click.argument("root", type=_DIR)
 @click.option("--out", "out_dir", type=_OUT, default=None, help="Default: ROOT/preview.")
 @click.option("--per-sheet", type=click.IntRange(1, 200), default=12, show_default=True)
-@click.option("--max-samples", type=click.IntRange(1), default=48, show_default=True,
-              help="Per split, evenly spread.")
-@click.option("--width", "tile_width", type=click.IntRange(32, 2048), default=256,
-              show_default=True, help="Tile width (px).")
-def preview(root: Path, out_dir: Path | None, per_sheet: int, max_samples: int,
-            tile_width: int) -> None:
+@click.option(
+    "--max-samples",
+    type=click.IntRange(1),
+    default=48,
+    show_default=True,
+    help="Per split, evenly spread.",
+)
+@click.option(
+    "--width",
+    "tile_width",
+    type=click.IntRange(32, 2048),
+    default=256,
+    show_default=True,
+    help="Tile width (px).",
+)
+def preview(
+    root: Path, out_dir: Path | None, per_sheet: int, max_samples: int, tile_width: int
+) -> None:
     """Contact sheets per split (blur | sharp | mask) to look at before training."""
     from lode_bench.datasets.tools_split import preview_dataset
 
-    sheets = preview_dataset(root, out_dir=out_dir, per_sheet=per_sheet,
-                             tile_width=tile_width, max_samples=max_samples)
+    sheets = preview_dataset(
+        root, out_dir=out_dir, per_sheet=per_sheet, tile_width=tile_width, max_samples=max_samples
+    )
     click.echo(f"{len(sheets)} contact sheet(s) in {out_dir or root / 'preview'}")

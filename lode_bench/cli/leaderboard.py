@@ -17,9 +17,12 @@ def _board_root(text: str) -> Path:
 
     found = find_leaderboard(text)
     if found is None:
-        raise click.BadParameter(f"{text}: no such leaderboard folder or shipped leaderboard "
-                                 f"({', '.join(list_leaderboards()) or 'none shipped'}; see "
-                                 "`lode-bench ls leaderboards`)", param_hint="ROOT")
+        raise click.BadParameter(
+            f"{text}: no such leaderboard folder or shipped leaderboard "
+            f"({', '.join(list_leaderboards()) or 'none shipped'}; see "
+            "`lode-bench ls leaderboards`)",
+            param_hint="ROOT",
+        )
     return found
 
 
@@ -34,8 +37,13 @@ def leaderboard_group() -> None:
 
 @leaderboard_group.command("build")
 @click.argument("root")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the static site.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the static site.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a submission is rejected.")
 @quiet_option("No progress bar (default: shown on a terminal).")
 def leaderboard_build(root: str, out: Path, strict: bool, quiet: bool) -> None:
@@ -50,8 +58,9 @@ def leaderboard_build(root: str, out: Path, strict: bool, quiet: bool) -> None:
     res = build_site(_board_root(root), out, progress=sys.stderr.isatty() and not quiet)
     for v in res.rejected:
         click.echo(f"rejected {v.path.name}: " + "; ".join(v.problems), err=True)
-    click.echo(f"{len(res.accepted)} accepted, {len(res.rejected)} rejected -> "
-               f"{out / 'index.html'}")
+    click.echo(
+        f"{len(res.accepted)} accepted, {len(res.rejected)} rejected -> {out / 'index.html'}"
+    )
     click.echo((out / "leaderboard.md").read_text(encoding="utf-8"))
     if strict and res.rejected:
         sys.exit(EXIT_SOME_FAILED)
@@ -82,13 +91,21 @@ def leaderboard_validate(root: str, files: tuple[Path, ...]) -> None:
 
 
 @leaderboard_group.command("export")
-@click.option("--store", "store", required=True, type=click.Path(dir_okay=False, exists=True,
-              path_type=Path))
-@click.option("--model", required=True,
-              help="Model name as stored, or a short form of it (folder@mymethod: mymethod).")
-@click.option("--leaderboard", "board", required=True,
-              help="Leaderboard folder or shipped leaderboard (its name and datasets are used), "
-                   "or just a name.")
+@click.option(
+    "--store", "store", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--model",
+    required=True,
+    help="Model name as stored, or a short form of it (folder@mymethod: mymethod).",
+)
+@click.option(
+    "--leaderboard",
+    "board",
+    required=True,
+    help="Leaderboard folder or shipped leaderboard (its name and datasets are used), "
+    "or just a name.",
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Method name shown on the board (default: model).")
 @click.option("--description", default="", help="One-paragraph method description.")
@@ -96,9 +113,18 @@ def leaderboard_validate(root: str, files: tuple[Path, ...]) -> None:
 @click.option("--code", default="", help="Code URL.")
 @click.option("--training-set", default="", help="Training set of the weights.")
 @click.option("--non-blind", is_flag=True, help="The method uses the true blur kernel.")
-def leaderboard_export(store: Path, model: str, board: str, out: Path, name: str | None,
-                       description: str, paper: str, code: str, training_set: str,
-                       non_blind: bool) -> None:
+def leaderboard_export(
+    store: Path,
+    model: str,
+    board: str,
+    out: Path,
+    name: str | None,
+    description: str,
+    paper: str,
+    code: str,
+    training_set: str,
+    non_blind: bool,
+) -> None:
     """Write a submission file for MODEL from a results store."""
     from lode_bench.bench.store import ResultsStore
     from lode_bench.report.leaderboard import load_leaderboard
@@ -113,9 +139,22 @@ def leaderboard_export(store: Path, model: str, board: str, out: Path, name: str
         spec = load_leaderboard(board_dir)
         board_name, protocol = spec.name, spec.protocol
         datasets = [d.manifest_hash for d in spec.datasets]
-    method = {"name": name or model, "description": description, "paper": paper,
-              "code": code, "training_set": training_set, "non_blind": non_blind}
+    method = {
+        "name": name or model,
+        "description": description,
+        "paper": paper,
+        "code": code,
+        "training_set": training_set,
+        "non_blind": non_blind,
+    }
     with ResultsStore(store) as st:
-        export_submission(st, model=model, leaderboard=board_name, method=method,
-                          datasets=datasets, protocol=protocol, out=out)
+        export_submission(
+            st,
+            model=model,
+            leaderboard=board_name,
+            method=method,
+            datasets=datasets,
+            protocol=protocol,
+            out=out,
+        )
     click.echo(f"wrote {out}")

@@ -28,9 +28,17 @@ def ls_entries(kind: str) -> list[dict[str, Any]]:
         rows = []
         for c in list_model_cards():
             flag = " [non-blind]" if c.non_blind else ""
-            rows.append({"name": c.name, "kind": c.kind, "description": c.description + flag,
-                         "input": f"{c.colour_order} 0-{c.input_range:g}, pad x{c.pad_multiple}",
-                         "licence": c.licence, "paper": c.paper, "training_set": c.training_set})
+            rows.append(
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "description": c.description + flag,
+                    "input": f"{c.colour_order} 0-{c.input_range:g}, pad x{c.pad_multiple}",
+                    "licence": c.licence,
+                    "paper": c.paper,
+                    "training_set": c.training_set,
+                }
+            )
         return rows
     if kind == "datasets":
         from lode_bench.datasets.registry import list_dataset_kinds
@@ -47,8 +55,10 @@ def format_entries(kind: str) -> str:
     for r in rows:
         lines.append(f"{r['name']:<{width}}  {r['description']}")
         if kind == "models":
-            lines.append(f"{'':<{width}}    {r['kind']}, {r['input']}; licence: {r['licence']}"
-                         + (f"; trained on {r['training_set']}" if r["training_set"] else ""))
+            lines.append(
+                f"{'':<{width}}    {r['kind']}, {r['input']}; licence: {r['licence']}"
+                + (f"; trained on {r['training_set']}" if r["training_set"] else "")
+            )
     return "\n".join(lines)
 
 
@@ -82,16 +92,33 @@ def ls_protocols(as_json: bool) -> None:
 
     protos = list_protocols()
     if as_json:
-        click.echo(json.dumps([{"name": p.name, "version": p.version, "columns": p.columns,
-                                "mask": p.mask, "reproduces": p.reproduces,
-                                "depth16": p.depth16, "notes": p.notes,
-                                "description": p.description} for p in protos], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "version": p.version,
+                        "columns": p.columns,
+                        "mask": p.mask,
+                        "reproduces": p.reproduces,
+                        "depth16": p.depth16,
+                        "notes": p.notes,
+                        "description": p.description,
+                    }
+                    for p in protos
+                ],
+                indent=2,
+            )
+        )
         return
     for p in protos:
         aliases = PROTOCOLS.aliases(p.name)
         click.secho(f"{p.name}@{p.version}", bold=True, nl=False)
         click.echo(f"  (aliases: {', '.join(aliases)})" if aliases else "")
-        click.echo(f"  columns:    {', '.join(p.columns)}" + (f"   [mask {p.mask}]" if p.mask != "none" else ""))
+        click.echo(
+            f"  columns:    {', '.join(p.columns)}"
+            + (f"   [mask {p.mask}]" if p.mask != "none" else "")
+        )
         click.echo(f"  reproduces: {p.reproduces}")
         click.echo(f"  16-bit:     {DEPTH16_TEXT[p.depth16]}")
         if p.notes:
@@ -107,23 +134,43 @@ def ls_metrics(as_json: bool) -> None:
 
     specs = [s for _, s in METRICS.items()]
     if as_json:
-        click.echo(json.dumps([{"name": s.name, "higher_is_better": s.higher_is_better,
-                                "range": list(s.value_range), "colour": s.colour,
-                                "input": s.input_rule, "needs_mask": s.needs_mask,
-                                "legacy": s.legacy, "no_reference": s.no_reference,
-                                "symmetric": None if s.no_reference else s.symmetric,
-                                "description": s.description,
-                                "reference": s.reference} for s in specs], indent=2,
-                               default=str))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "higher_is_better": s.higher_is_better,
+                        "range": list(s.value_range),
+                        "colour": s.colour,
+                        "input": s.input_rule,
+                        "needs_mask": s.needs_mask,
+                        "legacy": s.legacy,
+                        "no_reference": s.no_reference,
+                        "symmetric": None if s.no_reference else s.symmetric,
+                        "description": s.description,
+                        "reference": s.reference,
+                    }
+                    for s in specs
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return
     for s in specs:
         lo, hi = s.value_range
-        flags = " [needs mask]" * s.needs_mask + " [LEGACY]" * s.legacy + " [no reference]" * s.no_reference
+        flags = (
+            " [needs mask]" * s.needs_mask
+            + " [LEGACY]" * s.legacy
+            + " [no reference]" * s.no_reference
+        )
         if not s.symmetric and not s.no_reference:
             flags += " [asymmetric: aligns the prediction to the ground truth]"
         click.secho(s.name, bold=True, nl=False)
-        click.echo(f"  {'↑ higher' if s.higher_is_better else '↓ lower'} is better, "
-                   f"range [{lo:g}, {hi:g}], colour: {s.colour}{flags}")
+        click.echo(
+            f"  {'↑ higher' if s.higher_is_better else '↓ lower'} is better, "
+            f"range [{lo:g}, {hi:g}], colour: {s.colour}{flags}"
+        )
         click.echo(f"  {s.description}")
         if s.reference:
             click.echo(f"  reference: {s.reference}")
@@ -141,7 +188,9 @@ def ls_models(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def ls_datasets(as_json: bool) -> None:
     """Dataset kinds that `lode-bench run --dataset KIND:PATH` understands."""
-    click.echo(json.dumps(ls_entries("datasets"), indent=2) if as_json else format_entries("datasets"))
+    click.echo(
+        json.dumps(ls_entries("datasets"), indent=2) if as_json else format_entries("datasets")
+    )
 
 
 @ls.command(name="suites")
@@ -178,8 +227,11 @@ def ls_leaderboards(as_json: bool) -> None:
     for name, path in list_leaderboards().items():
         try:
             spec = load_leaderboard(path)
-            title = f"{spec.title} [{spec.protocol} v{spec.protocol_version}; " + \
-                ", ".join(d.name for d in spec.datasets) + "]"
+            title = (
+                f"{spec.title} [{spec.protocol} v{spec.protocol_version}; "
+                + ", ".join(d.name for d in spec.datasets)
+                + "]"
+            )
         except LodeBenchError as exc:
             title = f"(invalid: {exc})"
         rows.append({"name": name, "path": str(path), "title": title})

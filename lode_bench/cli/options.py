@@ -36,34 +36,52 @@ LPIPS_CHOICES: tuple[str, ...] = ("alex", "vgg", "squeeze")
 #: Default ``--split`` on every command that reads or writes a split.
 DEFAULT_SPLIT = "test"
 #: ``--split`` help of the commands that read datasets of any kind (default ``None``).
-READ_SPLIT_HELP = ("Dataset split (default: test for KIND:PATH datasets, every split of a "
-                   "lode-bench dataset folder).")
+READ_SPLIT_HELP = (
+    "Dataset split (default: test for KIND:PATH datasets, every split of a "
+    "lode-bench dataset folder)."
+)
 #: Smallest side ``--size`` accepts.
 MIN_SIDE = 16
 
 
 def workers_option(help: str = "Parallel workers (default: CPU cores).") -> Callable[[F], F]:
     """``--workers/-j N``."""
-    return click.option("--workers", "-j", "workers", type=click.IntRange(min=1), default=None, help=help)
+    return click.option(
+        "--workers", "-j", "workers", type=click.IntRange(min=1), default=None, help=help
+    )
 
 
 def executor_options(what: str = "work units") -> Callable[[F], F]:
     """``--executor NAME`` and ``--ray-address HOST:PORT`` (parameters ``executor_name``, ``ray_address``)."""
 
     def deco(fn: F) -> F:
-        fn = click.option("--ray-address", "ray_address", default=None, metavar="HOST:PORT",
-                          help="Ray cluster to join (default with --executor ray: a private local Ray).")(fn)
-        return click.option("--executor", "executor_name", type=click.Choice(EXECUTOR_CHOICES),
-                            default=DEFAULT_EXECUTOR, show_default=True,
-                            help=f"Where {what} run: here one at a time (serial), a local pool of "
-                                 "threads or processes, or a Ray cluster.")(fn)
+        fn = click.option(
+            "--ray-address",
+            "ray_address",
+            default=None,
+            metavar="HOST:PORT",
+            help="Ray cluster to join (default with --executor ray: a private local Ray).",
+        )(fn)
+        return click.option(
+            "--executor",
+            "executor_name",
+            type=click.Choice(EXECUTOR_CHOICES),
+            default=DEFAULT_EXECUTOR,
+            show_default=True,
+            help=f"Where {what} run: here one at a time (serial), a local pool of "
+            "threads or processes, or a Ray cluster.",
+        )(fn)
 
     return deco
 
 
-def lpips_option(help: str = "Add an LPIPS column (needs the ImageNet backbone weights file).") -> Callable[[F], F]:
+def lpips_option(
+    help: str = "Add an LPIPS column (needs the ImageNet backbone weights file).",
+) -> Callable[[F], F]:
     """``--lpips NET`` (parameter ``lpips_net``)."""
-    return click.option("--lpips", "lpips_net", type=click.Choice(LPIPS_CHOICES), default=None, help=help)
+    return click.option(
+        "--lpips", "lpips_net", type=click.Choice(LPIPS_CHOICES), default=None, help=help
+    )
 
 
 def quiet_option(help: str = "No progress bars.") -> Callable[[F], F]:
@@ -77,8 +95,9 @@ def split_option(help: str | None = None, default: str | None = DEFAULT_SPLIT) -
     return click.option("--split", "split", default=default, help=text)
 
 
-def parse_size(value: str | None, *, minimum: int = MIN_SIDE,
-               maximum: int | None = None) -> tuple[int, int] | None:
+def parse_size(
+    value: str | None, *, minimum: int = MIN_SIDE, maximum: int | None = None
+) -> tuple[int, int] | None:
     """``"HxW"`` -> ``(H, W)``; ``None`` stays ``None``.
 
     Raises:
@@ -101,12 +120,22 @@ def parse_size(value: str | None, *, minimum: int = MIN_SIDE,
     return h, w
 
 
-def size_option(help: str, default: str | None = None, minimum: int = MIN_SIDE,
-                maximum: int | None = None) -> Callable[[F], F]:
+def size_option(
+    help: str, default: str | None = None, minimum: int = MIN_SIDE, maximum: int | None = None
+) -> Callable[[F], F]:
     """``--size HxW`` (parameter ``size``: ``(H, W)`` or ``None``)."""
 
-    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    def convert(
+        ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> tuple[int, int] | None:
         return parse_size(value, minimum=minimum, maximum=maximum)
 
-    return click.option("--size", "size", default=default, metavar="HxW", callback=convert,
-                        show_default=default is not None, help=help)
+    return click.option(
+        "--size",
+        "size",
+        default=default,
+        metavar="HxW",
+        callback=convert,
+        show_default=default is not None,
+        help=help,
+    )

@@ -29,20 +29,58 @@ def summary_table(summaries: list[Any]) -> str:
     cols: list[str] = []
     for s in summaries:
         cols += [c for c in s.means if c not in cols]
-    head = ["model", "dataset", "protocol", "images", "ok", "errors", "resumed", "retried", *cols, "img/s",
-            "s/img"]
+    head = [
+        "model",
+        "dataset",
+        "protocol",
+        "images",
+        "ok",
+        "errors",
+        "resumed",
+        "retried",
+        *cols,
+        "img/s",
+        "s/img",
+    ]
     body = []
     for s in summaries:
         if s.skipped:
-            body.append([s.model, s.dataset, s.protocol, "-", "-", "skipped", "-", "-", *["-" for _ in cols],
-                         "-", "-"])
+            body.append(
+                [
+                    s.model,
+                    s.dataset,
+                    s.protocol,
+                    "-",
+                    "-",
+                    "skipped",
+                    "-",
+                    "-",
+                    *["-" for _ in cols],
+                    "-",
+                    "-",
+                ]
+            )
             continue
-        body.append([s.model, s.dataset, s.protocol, str(s.n_total), str(s.n_ok), str(s.n_error), str(s.n_skipped),
-                     str(s.n_retried),
-                     *[format_number(s.means.get(c), missing="-") for c in cols],
-                     format_number(s.timing.get("images_per_s"), 2, missing="-"),
-                     format_number(s.timing.get("mean_runtime_s"), 3, missing="-")])
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
+        body.append(
+            [
+                s.model,
+                s.dataset,
+                s.protocol,
+                str(s.n_total),
+                str(s.n_ok),
+                str(s.n_error),
+                str(s.n_skipped),
+                str(s.n_retried),
+                *[format_number(s.means.get(c), missing="-") for c in cols],
+                format_number(s.timing.get("images_per_s"), 2, missing="-"),
+                format_number(s.timing.get("mean_runtime_s"), 3, missing="-"),
+            ]
+        )
+    widths = (
+        [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
+        if body
+        else [len(h) for h in head]
+    )
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
     lines += [fmt.format(*r) for r in body]
@@ -58,12 +96,16 @@ def _parse_opts(pairs: tuple[str, ...]) -> dict[str | None, dict[str, Any]]:
         k, sep, v = p.partition("=")
         model, colon, key = k.rpartition(":")
         if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE or MODEL:KEY=VALUE, got {p!r}", param_hint="--model-opt")
+            raise click.BadParameter(
+                f"expected KEY=VALUE or MODEL:KEY=VALUE, got {p!r}", param_hint="--model-opt"
+            )
         out.setdefault(model if colon else None, {})[key] = loads_yaml(v, f"--model-opt {k}")
     return out
 
 
-def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights: bool, seed: int) -> Any:
+def _spec_for(
+    text: str, opts: dict[str | None, dict[str, Any]], random_weights: bool, seed: int
+) -> Any:
     from lode_bench.models.card import get_model_card
     from lode_bench.models.loader import ModelSpec
 
@@ -77,46 +119,121 @@ def _spec_for(text: str, opts: dict[str | None, dict[str, Any]], random_weights:
 
 
 @click.command("run")
-@click.option("--model", "-m", "models", multiple=True, metavar="NAME[=CHECKPOINT]",
-              help="Model to run (repeatable); see `lode-bench ls models`. LABEL=NAME:CHECKPOINT "
-                   "(e.g. mymethod=folder:results/mymethod) stores the results as LABEL.")
-@click.option("--dataset", "-d", "datasets", multiple=True, metavar="KIND:PATH|DIR",
-              help="Dataset (repeatable): gopro:PATH, gopro-gamma:PATH, realblur-j:PATH, folder:PATH, "
-                   "or a lode-bench dataset folder.")
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    metavar="NAME[=CHECKPOINT]",
+    help="Model to run (repeatable); see `lode-bench ls models`. LABEL=NAME:CHECKPOINT "
+    "(e.g. mymethod=folder:results/mymethod) stores the results as LABEL.",
+)
+@click.option(
+    "--dataset",
+    "-d",
+    "datasets",
+    multiple=True,
+    metavar="KIND:PATH|DIR",
+    help="Dataset (repeatable): gopro:PATH, gopro-gamma:PATH, realblur-j:PATH, folder:PATH, "
+    "or a lode-bench dataset folder.",
+)
 @click.option("--protocol", "-p", "protocols", multiple=True, help="Scoring protocol (repeatable).")
-@click.option("--suite", type=click.Path(path_type=Path), help="Suite YAML (models × datasets × protocols).")
-@click.option("--store", required=True, type=click.Path(path_type=Path), help="Results store (SQLite file).")
-@click.option("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
-@click.option("--tile", type=click.IntRange(min=16), default=None, help="Tiled inference with this tile side.")
-@click.option("--amp", is_flag=True, default=None,
-              help="Mixed precision on a GPU (refused on the CPU, where bfloat16 autocast is slow).")
-@click.option("--save-outputs", type=click.Path(path_type=Path), default=None,
-              help="Write outputs as PNG under DIR/<model>/<dataset>/<id>.png.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N images of each dataset.")
-@split_option(help="Dataset split (default: the dataset kind's, test for most; every split of a "
-                   "lode-bench dataset folder).", default=None)
+@click.option(
+    "--suite", type=click.Path(path_type=Path), help="Suite YAML (models × datasets × protocols)."
+)
+@click.option(
+    "--store", required=True, type=click.Path(path_type=Path), help="Results store (SQLite file)."
+)
+@click.option(
+    "--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps."
+)
+@click.option(
+    "--tile", type=click.IntRange(min=16), default=None, help="Tiled inference with this tile side."
+)
+@click.option(
+    "--amp",
+    is_flag=True,
+    default=None,
+    help="Mixed precision on a GPU (refused on the CPU, where bfloat16 autocast is slow).",
+)
+@click.option(
+    "--save-outputs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write outputs as PNG under DIR/<model>/<dataset>/<id>.png.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the first N images of each dataset.",
+)
+@split_option(
+    help="Dataset split (default: the dataset kind's, test for most; every split of a "
+    "lode-bench dataset folder).",
+    default=None,
+)
 @workers_option(help="Scoring workers (default: CPU cores).")
 @executor_options("scoring and CPU models")
-@click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL:]KEY=VALUE",
-              help="Architecture option (YAML value), for every torch model or the named one.")
-@click.option("--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs).")
+@click.option(
+    "--model-opt",
+    "model_opts",
+    multiple=True,
+    metavar="[MODEL:]KEY=VALUE",
+    help="Architecture option (YAML value), for every torch model or the named one.",
+)
+@click.option(
+    "--random-weights", is_flag=True, help="Allow torch models without checkpoint (smoke runs)."
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--retry-errors", is_flag=True, help="Recompute images stored as errors.")
 @lpips_option()
-@click.option("--no-flops", "no_flops", is_flag=True, help="Do not count FLOPs (saves one small forward pass).")
-@click.option("--allow-failures", is_flag=True,
-              help="Exit 0 even when images failed (default: exit 1 when any image failed).")
-@click.option("--verify", "verify_hashes", is_flag=True,
-              help="Recompute the sha256 of every file of a lode-bench dataset (default: files whose size "
-                   "and modification time match an earlier full check are trusted).")
+@click.option(
+    "--no-flops",
+    "no_flops",
+    is_flag=True,
+    help="Do not count FLOPs (saves one small forward pass).",
+)
+@click.option(
+    "--allow-failures",
+    is_flag=True,
+    help="Exit 0 even when images failed (default: exit 1 when any image failed).",
+)
+@click.option(
+    "--verify",
+    "verify_hashes",
+    is_flag=True,
+    help="Recompute the sha256 of every file of a lode-bench dataset (default: files whose size "
+    "and modification time match an earlier full check are trusted).",
+)
 @quiet_option("No stage lines or progress.")
 @click.pass_context
-def run_command(ctx: click.Context, models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...],
-                suite: Path | None, store: Path, device: str | None, tile: int | None, amp: bool | None,
-                save_outputs: Path | None, limit: int | None, split: str | None, workers: int | None,
-                executor_name: str, ray_address: str | None, model_opts: tuple[str, ...],
-                random_weights: bool, seed: int, retry_errors: bool, lpips_net: str | None, no_flops: bool,
-                allow_failures: bool, verify_hashes: bool, quiet: bool) -> None:
+def run_command(
+    ctx: click.Context,
+    models: tuple[str, ...],
+    datasets: tuple[str, ...],
+    protocols: tuple[str, ...],
+    suite: Path | None,
+    store: Path,
+    device: str | None,
+    tile: int | None,
+    amp: bool | None,
+    save_outputs: Path | None,
+    limit: int | None,
+    split: str | None,
+    workers: int | None,
+    executor_name: str,
+    ray_address: str | None,
+    model_opts: tuple[str, ...],
+    random_weights: bool,
+    seed: int,
+    retry_errors: bool,
+    lpips_net: str | None,
+    no_flops: bool,
+    allow_failures: bool,
+    verify_hashes: bool,
+    quiet: bool,
+) -> None:
     """Run models on datasets under protocols; one row per image in STORE; resumable.
 
     Exits 0 when every image scored, 1 when any image failed or a model was skipped
@@ -124,11 +241,32 @@ def run_command(ctx: click.Context, models: tuple[str, ...], datasets: tuple[str
     images stay stored: the same command resumes).
     """
     try:
-        summaries = _run(models, datasets, protocols, suite, store, quiet, executor_name, ray_address, workers,
-                         split, model_opts, random_weights, seed,
-                         {"device": device, "tile": tile, "amp": amp, "limit": limit, "lpips": lpips_net,
-                          "save_outputs": save_outputs, "retry_errors": retry_errors or None,
-                          "verify_hashes": verify_hashes or None, "flops": False if no_flops else None})
+        summaries = _run(
+            models,
+            datasets,
+            protocols,
+            suite,
+            store,
+            quiet,
+            executor_name,
+            ray_address,
+            workers,
+            split,
+            model_opts,
+            random_weights,
+            seed,
+            {
+                "device": device,
+                "tile": tile,
+                "amp": amp,
+                "limit": limit,
+                "lpips": lpips_net,
+                "save_outputs": save_outputs,
+                "retry_errors": retry_errors or None,
+                "verify_hashes": verify_hashes or None,
+                "flops": False if no_flops else None,
+            },
+        )
     except KeyboardInterrupt:
         _interrupted(store)
     except LodeBenchError as exc:
@@ -139,10 +277,22 @@ def run_command(ctx: click.Context, models: tuple[str, ...], datasets: tuple[str
         ctx.exit(EXIT_SOME_FAILED)
 
 
-def _run(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[str, ...], suite: Path | None,
-         store: Path, quiet: bool, executor_name: str, ray_address: str | None, workers: int | None,
-         split: str | None, model_opts: tuple[str, ...], random_weights: bool, seed: int,
-         given: dict[str, Any]) -> list[Any]:
+def _run(
+    models: tuple[str, ...],
+    datasets: tuple[str, ...],
+    protocols: tuple[str, ...],
+    suite: Path | None,
+    store: Path,
+    quiet: bool,
+    executor_name: str,
+    ray_address: str | None,
+    workers: int | None,
+    split: str | None,
+    model_opts: tuple[str, ...],
+    random_weights: bool,
+    seed: int,
+    given: dict[str, Any],
+) -> list[Any]:
     from lode_bench.bench.settings import RunSettings
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
     from lode_bench.io.header import max_pixels
@@ -172,12 +322,17 @@ def _run(models: tuple[str, ...], datasets: tuple[str, ...], protocols: tuple[st
                 warned.add((summ.dataset, w))
                 click.echo(f"warning: {summ.dataset}: {w}", err=True)
         if summ.n_retried:
-            click.echo(f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
-                       "after a worker was lost", err=True)
+            click.echo(
+                f"note: {summ.model} | {summ.dataset}: {summ.n_retried} image(s) resubmitted "
+                "after a worker was lost",
+                err=True,
+            )
 
     ex = make_executor(executor_name, workers=settings.workers, address=ray_address)
     try:
-        out = run_suite(jobs, store, settings=settings, executor=ex, progress=not quiet, on_summary=report)
+        out = run_suite(
+            jobs, store, settings=settings, executor=ex, progress=not quiet, on_summary=report
+        )
     except KeyboardInterrupt:
         raise
     except BaseException:
@@ -196,10 +351,16 @@ def _interrupted(store: Path) -> None:
     import sys
     import threading
 
-    click.echo(f"\ninterrupted: every finished image is stored in {store}; run the same command again "
-               "to resume", err=True)
-    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
-            and not t.daemon]
+    click.echo(
+        f"\ninterrupted: every finished image is stored in {store}; run the same command again "
+        "to resume",
+        err=True,
+    )
+    busy = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.is_alive() and not t.daemon
+    ]
     if busy:  # pool threads in the middle of an image would hold the exit until they finish
         sys.stdout.flush()
         sys.stderr.flush()
@@ -225,18 +386,32 @@ def _report_failures(summaries: list[Any], store: Path) -> bool:
     reasons: Counter[str] = Counter()
     for s in failed:
         reasons.update(s.error_reasons)
-    click.echo(f"error: {total} image(s) failed in {len(failed)} run(s)"
-               + (f" ({earlier} stored as errors by earlier runs; --retry-errors recomputes them)"
-                  if earlier else ""), err=True)
+    click.echo(
+        f"error: {total} image(s) failed in {len(failed)} run(s)"
+        + (
+            f" ({earlier} stored as errors by earlier runs; --retry-errors recomputes them)"
+            if earlier
+            else ""
+        ),
+        err=True,
+    )
     for reason, n in reasons.most_common(10):
         click.echo(f"  {n:>6} × {reason}", err=True)
     shown = [(s, image_id, msg) for s in failed for image_id, msg in s.errors][:SHOWN_ERRORS]
     for s, image_id, msg in shown:
         click.echo(f"error: {s.model} | {s.dataset} | {image_id}: {msg}", err=True)
     with ResultsStore(store) as st:
-        rows = [r for s in failed for r in st.rows(model=s.model, dataset_hash=s.dataset_hash,
-                                                   protocol=s.protocol.partition("@")[0],
-                                                   protocol_version=s.protocol.partition("@")[2], status="error")]
+        rows = [
+            r
+            for s in failed
+            for r in st.rows(
+                model=s.model,
+                dataset_hash=s.dataset_hash,
+                protocol=s.protocol.partition("@")[0],
+                protocol_version=s.protocol.partition("@")[2],
+                status="error",
+            )
+        ]
     csv_path = failed_csv_path(store)
     try:
         n = write_failed_csv(csv_path, rows)
@@ -244,7 +419,9 @@ def _report_failures(summaries: list[Any], store: Path) -> bool:
     except OSError as exc:
         where = f"(could not write {csv_path}: {exc.strerror or exc})"
     logs = sorted({s.error_log for s in failed if s.error_log})
-    click.echo(f"note: failed images: {where}; in the store, rows with status 'error'"
-               + (f"; full error text in {', '.join(logs)}" if logs else ""), err=True)
+    click.echo(
+        f"note: failed images: {where}; in the store, rows with status 'error'"
+        + (f"; full error text in {', '.join(logs)}" if logs else ""),
+        err=True,
+    )
     return True
-

@@ -13,35 +13,53 @@ from lode_bench.cli.options import lpips_option, quiet_option, split_option, wor
 from lode_bench.errors import LodeBenchError
 from lode_bench.io.numbers import format_number
 
-_SYMMETRY = ("Swapping --pred and --gt: PSNR, SSIM, MS-SSIM, LPIPS and the masked PSNR_w/SSIM_w "
-             "are symmetric and give the same numbers; RealBlur's aligned metrics (protocol "
-             "realblur, reloblur's aligned_PSNR) are not: they gain-correct and register the "
-             "prediction onto the ground truth, so swapping changes them (`lode-bench ls metrics` "
-             "marks them asymmetric). No-reference protocols rate the prediction alone.")
+_SYMMETRY = (
+    "Swapping --pred and --gt: PSNR, SSIM, MS-SSIM, LPIPS and the masked PSNR_w/SSIM_w "
+    "are symmetric and give the same numbers; RealBlur's aligned metrics (protocol "
+    "realblur, reloblur's aligned_PSNR) are not: they gain-correct and register the "
+    "prediction onto the ground truth, so swapping changes them (`lode-bench ls metrics` "
+    "marks them asymmetric). No-reference protocols rate the prediction alone."
+)
 
 
-def _write_scores(path: Path, scores: list[Any], pairing: Any, summary: dict[str, Any],
-                  protocol: Any) -> None:
+def _write_scores(
+    path: Path, scores: list[Any], pairing: Any, summary: dict[str, Any], protocol: Any
+) -> None:
     from lode_bench.io.atomic import atomic_write_json, atomic_write_text
 
     by_id = {p.image_id: p for p in pairing.pairs}
     rows = []
     for s in scores:
         p = by_id[s.image_id]
-        rows.append({"image_id": s.image_id, "pred": str(p.pred) if p.pred else None,
-                     "gt": str(p.gt) if p.gt else None, "mask": str(p.mask) if p.mask else None,
-                     "status": "ok" if s.ok else "error", "error": s.error_message,
-                     "mask_coverage": s.mask_coverage,
-                     **{c: s.values.get(c, math.nan) for c in protocol.columns}})
+        rows.append(
+            {
+                "image_id": s.image_id,
+                "pred": str(p.pred) if p.pred else None,
+                "gt": str(p.gt) if p.gt else None,
+                "mask": str(p.mask) if p.mask else None,
+                "status": "ok" if s.ok else "error",
+                "error": s.error_message,
+                "mask_coverage": s.mask_coverage,
+                **{c: s.values.get(c, math.nan) for c in protocol.columns},
+            }
+        )
     if path.suffix.lower() == ".json":
+
         def clean(v: Any) -> Any:
             if isinstance(v, float) and (math.isinf(v) or math.isnan(v)):
                 return str(v)
             if isinstance(v, dict):
                 return {k: clean(x) for k, x in v.items()}
             return v
-        atomic_write_json(path, {"summary": clean(summary), "images": [clean(r) for r in rows],
-                                 "extra_predictions": pairing.extra_pred})
+
+        atomic_write_json(
+            path,
+            {
+                "summary": clean(summary),
+                "images": [clean(r) for r in rows],
+                "extra_predictions": pairing.extra_pred,
+            },
+        )
     else:
         import pandas as pd
 
@@ -85,37 +103,86 @@ def _load_gt(spec: str, split: str | None) -> Any:
 
 
 @click.command("score", epilog=_SYMMETRY)
-@click.option("--pred", "pred_dir", type=click.Path(path_type=Path),
-              help="Folder of deblurred outputs: <id>.<ext>, nested (<seq>/<frame>.png) or flat "
-                   "(<seq>-<frame>.png, <seq>_<frame>.png).")
-@click.option("--gt", "gt_spec", metavar="DIR|KIND:PATH",
-              help="Ground truth: a folder of sharp images, or a dataset (gopro:GOPRO_Large/test, "
-                   "realblur-j:PATH, reloblur:PATH, folder:PATH, any kind of `lode-bench ls datasets`, "
-                   "or a lode-bench dataset folder), whose loader gives the ids and the masks. "
-                   "It defines the image set.")
-@click.option("--example", default=None, metavar="SET/METHOD",
-              help="Score a built-in real example instead of --pred/--gt, e.g. gopro/restormer "
-                   "(sets: gopro, realblur; methods: blur, hi-diff, restormer, stripformer).")
-@click.option("--mask", "mask_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of blur masks (black/white PNG > 0, or LODE flow-magnitude .npy > 0.25 px); "
-                   "replaces a dataset's own masks.")
-@click.option("--mask-threshold", type=float, default=None, metavar="T",
-              help="Use mask pixels > T (the file's own values) and accept masks that are not "
-                   "black/white (refused by default).")
-@click.option("--protocol", "-p", required=True, help="Protocol name (see `lode-bench ls protocols`).")
+@click.option(
+    "--pred",
+    "pred_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of deblurred outputs: <id>.<ext>, nested (<seq>/<frame>.png) or flat "
+    "(<seq>-<frame>.png, <seq>_<frame>.png).",
+)
+@click.option(
+    "--gt",
+    "gt_spec",
+    metavar="DIR|KIND:PATH",
+    help="Ground truth: a folder of sharp images, or a dataset (gopro:GOPRO_Large/test, "
+    "realblur-j:PATH, reloblur:PATH, folder:PATH, any kind of `lode-bench ls datasets`, "
+    "or a lode-bench dataset folder), whose loader gives the ids and the masks. "
+    "It defines the image set.",
+)
+@click.option(
+    "--example",
+    default=None,
+    metavar="SET/METHOD",
+    help="Score a built-in real example instead of --pred/--gt, e.g. gopro/restormer "
+    "(sets: gopro, realblur; methods: blur, hi-diff, restormer, stripformer).",
+)
+@click.option(
+    "--mask",
+    "mask_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of blur masks (black/white PNG > 0, or LODE flow-magnitude .npy > 0.25 px); "
+    "replaces a dataset's own masks.",
+)
+@click.option(
+    "--mask-threshold",
+    type=float,
+    default=None,
+    metavar="T",
+    help="Use mask pixels > T (the file's own values) and accept masks that are not "
+    "black/white (refused by default).",
+)
+@click.option(
+    "--protocol", "-p", required=True, help="Protocol name (see `lode-bench ls protocols`)."
+)
 @lpips_option()
-@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
-              help="Write per-image results here (.csv or .json).")
-@click.option("--recursive", is_flag=True, help="Folder --gt: pair by path relative to each folder, recursing.")
-@split_option(help="Split of a dataset --gt (default: the kind's own, test for most).", default=None)
-@click.option("--allow-grey", is_flag=True,
-              help="Score greyscale predictions against colour ground truth (refused by default).")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write per-image results here (.csv or .json).",
+)
+@click.option(
+    "--recursive",
+    is_flag=True,
+    help="Folder --gt: pair by path relative to each folder, recursing.",
+)
+@split_option(
+    help="Split of a dataset --gt (default: the kind's own, test for most).", default=None
+)
+@click.option(
+    "--allow-grey",
+    is_flag=True,
+    help="Score greyscale predictions against colour ground truth (refused by default).",
+)
 @workers_option("Worker threads (default: cores, at most 8).")
 @quiet_option("No progress bar.")
-def score(pred_dir: Path | None, gt_spec: str | None, example: str | None, mask_dir: Path | None,
-          mask_threshold: float | None, protocol: str, lpips_net: str | None, out_file: Path | None,
-          recursive: bool, split: str | None, allow_grey: bool, workers: int | None,
-          quiet: bool) -> None:
+def score(
+    pred_dir: Path | None,
+    gt_spec: str | None,
+    example: str | None,
+    mask_dir: Path | None,
+    mask_threshold: float | None,
+    protocol: str,
+    lpips_net: str | None,
+    out_file: Path | None,
+    recursive: bool,
+    split: str | None,
+    allow_grey: bool,
+    workers: int | None,
+    quiet: bool,
+) -> None:
     """Score a folder of outputs against ground truth under a named protocol.
 
     Files are paired by id, never by listing order, exactly as `run --model folder=DIR`
@@ -157,40 +224,65 @@ def score(pred_dir: Path | None, gt_spec: str | None, example: str | None, mask_
         if proto.needs_reference and any(s.sharp is None for s in data.samples):
             raise LodeBenchError(no_reference_message(proto, f"--gt {gt_spec}"))
         if proto.mask == "required" and mask_dir is None and not any(s.mask for s in data.samples):
-            raise click.UsageError(f"protocol {proto.name!r} needs --mask DIR ({gt_spec} has no masks)")
+            raise click.UsageError(
+                f"protocol {proto.name!r} needs --mask DIR ({gt_spec} has no masks)"
+            )
         pairing = pair_samples(data.samples, pred_dir, use_masks, where=gt_spec)
     else:
         if proto.mask == "required" and mask_dir is None:
             raise click.UsageError(f"protocol {proto.name!r} needs --mask DIR")
         pairing = pair_folders(pred_dir, gt_spec, use_masks, recursive=recursive)
     for key in pairing.extra_pred:
-        click.secho(f"warning: prediction {key} has no ground truth in {gt_spec} (ignored)",
-                    fg="yellow", err=True)
+        click.secho(
+            f"warning: prediction {key} has no ground truth in {gt_spec} (ignored)",
+            fg="yellow",
+            err=True,
+        )
     if pairing.missing_pred:
-        click.secho(f"warning: {len(pairing.missing_pred)} ground-truth image(s) have no "
-                    f"prediction in {pred_dir}: {', '.join(pairing.missing_pred[:10])}"
-                    + (" ..." if len(pairing.missing_pred) > 10 else ""), fg="yellow", err=True)
-    scores = list(score_pairs(pairing.pairs, proto, jobs=workers, progress=not quiet,
-                              allow_grey=allow_grey, mask_threshold=mask_threshold))
+        click.secho(
+            f"warning: {len(pairing.missing_pred)} ground-truth image(s) have no "
+            f"prediction in {pred_dir}: {', '.join(pairing.missing_pred[:10])}"
+            + (" ..." if len(pairing.missing_pred) > 10 else ""),
+            fg="yellow",
+            err=True,
+        )
+    scores = list(
+        score_pairs(
+            pairing.pairs,
+            proto,
+            jobs=workers,
+            progress=not quiet,
+            allow_grey=allow_grey,
+            mask_threshold=mask_threshold,
+        )
+    )
     summary = summarise(scores, proto, pairing.pairs)
     if out_file is not None:
         try:
             _write_scores(out_file, scores, pairing, summary, proto)
         except OSError as exc:
-            raise LodeBenchError(f"--out {out_file}: cannot write ({exc.strerror or exc})") from None
+            raise LodeBenchError(
+                f"--out {out_file}: cannot write ({exc.strerror or exc})"
+            ) from None
     click.echo(f"\nprotocol {proto.id}: {proto.reproduces}")
     width = max(len(c) for c in proto.columns) + 2
     click.echo(f"{'metric':<{width}}{'mean':>12}  better")
     for col in proto.columns:
         arrow = "higher" if proto.higher_is_better(col) else "lower"
-        click.echo(f"{col:<{width}}{format_number(summary['mean'][col], missing='nan'):>12}  {arrow}")
+        click.echo(
+            f"{col:<{width}}{format_number(summary['mean'][col], missing='nan'):>12}  {arrow}"
+        )
     click.echo(f"images: {summary['n_ok']} scored, {summary['n_failed']} failed")
     for col, n in summary["n_infinite"].items():
-        click.echo(f"note: {n} image(s) have infinite {col} (identical to ground truth); "
-                   "the mean is then inf")
+        click.echo(
+            f"note: {n} image(s) have infinite {col} (identical to ground truth); "
+            "the mean is then inf"
+        )
     if summary["n_lossy_predictions"]:
-        click.echo(f"note: {summary['n_lossy_predictions']} prediction(s) are JPEG files (lossy): "
-                   "their scores include the JPEG compression loss")
+        click.echo(
+            f"note: {summary['n_lossy_predictions']} prediction(s) are JPEG files (lossy): "
+            "their scores include the JPEG compression loss"
+        )
     failed = [s for s in scores if not s.ok]
     for s in failed[:20]:
         click.secho(f"failed: {s.image_id}: {s.error_message}", fg="red", err=True)

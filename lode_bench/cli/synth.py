@@ -43,12 +43,18 @@ def _with_split(recipe: Any, split: str) -> Any:
     show_default=True,
     help="'builtin', a frame folder, a folder of sequence folders, a video, or an object library.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the recipe's seed.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many samples.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Override the recipe's seed."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="At most this many samples."
+)
 @size_option("Image size of built-in scenes / resized backgrounds (default 240x320).")
-@split_option("Split the samples are written to (default: the recipe's 'split' key: train for "
-              f"the shipped recipes, which make training sets; {DEFAULT_SPLIT} for 'builtin').",
-              default=None)
+@split_option(
+    "Split the samples are written to (default: the recipe's 'split' key: train for "
+    f"the shipped recipes, which make training sets; {DEFAULT_SPLIT} for 'builtin').",
+    default=None,
+)
 @click.option(
     "--kind",
     type=click.Choice(["local", "global", "both"]),
@@ -61,10 +67,15 @@ def _with_split(recipe: Any, split: str) -> Any:
 )
 @executor_options("synthesis tasks (one per sequence)")
 @workers_option("Local pool size (default: CPU cores).")
-@click.option("--overwrite", is_flag=True,
-              help="Replace a dataset in --out made with another recipe, seed, size or split.")
 @click.option(
-    "--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+    "--overwrite",
+    is_flag=True,
+    help="Replace a dataset in --out made with another recipe, seed, size or split.",
+)
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
     help="Capture rate of frame folders without frames.json (default 240), or a video's true rate.",
 )
 @quiet_option("No progress bar.")
@@ -108,8 +119,9 @@ def synth(
     if recipe is None or out_dir is None:
         raise click.UsageError("give a RECIPE and --out DIR (or --list)")
     if recipe == "builtin" and split not in (None, DEFAULT_SPLIT):
-        raise click.BadParameter(f"the built-in set is always split {DEFAULT_SPLIT!r}",
-                                 param_hint="--split")
+        raise click.BadParameter(
+            f"the built-in set is always split {DEFAULT_SPLIT!r}", param_hint="--split"
+        )
     rec = None if recipe == "builtin" else load_recipe(recipe)
     if rec is not None and split is not None:
         rec = _with_split(rec, split)
@@ -147,6 +159,8 @@ def synth(
             executor.close()
     for src, t in sorted(m.meta.get("timing", {}).items()):
         vfr = ", variable frame rate" if t["variable_frame_rate"] else ""
-        click.echo(f"{src}: irregular timing ({t['n_dropped']} dropped, "
-                   f"{len(t['duplicated'])} duplicated{vfr}); windows chosen by time")
+        click.echo(
+            f"{src}: irregular timing ({t['n_dropped']} dropped, "
+            f"{len(t['duplicated'])} duplicated{vfr}); windows chosen by time"
+        )
     click.echo(f"{len(m.samples)} samples in {out_dir} (manifest {m.manifest_hash[:12]})")

@@ -20,23 +20,35 @@ MAX_LISTED = 20
 
 # Official test-split sizes, for count warnings.
 OFFICIAL_COUNTS: dict[tuple[str, str], int] = {
-    ("gopro", "test"): 1111, ("gopro", "train"): 2103, ("hide", "test"): 2025,
-    ("realblur-j", "test"): 980, ("realblur-j", "train"): 3758,
-    ("realblur-r", "test"): 980, ("realblur-r", "train"): 3758,
-    ("reloblur", "test"): 395, ("reloblur", "train"): 2010, ("lode", "test"): 3700,
-    ("rsblur", "test"): 3360, ("bsd", "test"): 3000, ("bsd", "train"): 6000,
+    ("gopro", "test"): 1111,
+    ("gopro", "train"): 2103,
+    ("hide", "test"): 2025,
+    ("realblur-j", "test"): 980,
+    ("realblur-j", "train"): 3758,
+    ("realblur-r", "test"): 980,
+    ("realblur-r", "train"): 3758,
+    ("reloblur", "test"): 395,
+    ("reloblur", "train"): 2010,
+    ("lode", "test"): 3700,
+    ("rsblur", "test"): 3360,
+    ("bsd", "test"): 3000,
+    ("bsd", "train"): 6000,
 }
 
 
 def _add_image(out: dict[str, Path], key: str, p: Path, folder: Path, root: Path | None) -> None:
     """``out[key] = p``, refusing two files for one id and files that resolve outside ``root``."""
     if key in out:
-        raise DatasetError(f"{folder}: {out[key].name} and {p.name} give the same sample id {key!r}; "
-                           "keep one of them")
+        raise DatasetError(
+            f"{folder}: {out[key].name} and {p.name} give the same sample id {key!r}; "
+            "keep one of them"
+        )
     base = (root or folder).resolve()
     real = p.resolve()
     if base not in real.parents:
-        raise DatasetError(f"{p}: symbolic link leads out of the dataset root {root or folder} (to {real})")
+        raise DatasetError(
+            f"{p}: symbolic link leads out of the dataset root {root or folder} (to {real})"
+        )
     out[key] = p
 
 
@@ -60,15 +72,30 @@ def _require_dir(path: Path, what: str) -> Path:
 def _raise_problems(root: Path, kind: str, problems: list[str]) -> None:
     if problems:
         shown = "\n  ".join(problems[:MAX_LISTED])
-        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        raise DatasetError(f"{root}: {kind} dataset has {len(problems)} problem(s):\n  {shown}{more}")
+        more = (
+            f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        )
+        raise DatasetError(
+            f"{root}: {kind} dataset has {len(problems)} problem(s):\n  {shown}{more}"
+        )
 
 
-def _finish(kind: str, name: str, root: Path, samples: list[Sample], problems: list[str], split: str,
-            count_key: str | None = None, *, content_hash: bool = False) -> DatasetIndex:
+def _finish(
+    kind: str,
+    name: str,
+    root: Path,
+    samples: list[Sample],
+    problems: list[str],
+    split: str,
+    count_key: str | None = None,
+    *,
+    content_hash: bool = False,
+) -> DatasetIndex:
     _raise_problems(root, kind, problems)
     if not samples:
-        raise DatasetError(f"{root}: no {kind} samples found (check the folder and the split {split!r})")
+        raise DatasetError(
+            f"{root}: no {kind} samples found (check the folder and the split {split!r})"
+        )
     ids = [s.id for s in samples]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -78,13 +105,21 @@ def _finish(kind: str, name: str, root: Path, samples: list[Sample], problems: l
     expected = OFFICIAL_COUNTS.get((count_key or kind, split))
     if expected is not None and len(samples) != expected:
         warnings.append(f"{len(samples)} {split} samples, the official release has {expected}")
-    return DatasetIndex(name=name, kind=kind, root=str(root), samples=samples,
-                        version_hash=listing_hash(kind, root, samples, content=content_hash),
-                        warnings=warnings)
+    return DatasetIndex(
+        name=name,
+        kind=kind,
+        root=str(root),
+        samples=samples,
+        version_hash=listing_hash(kind, root, samples, content=content_hash),
+        warnings=warnings,
+    )
 
 
-def _pair(pairs: Iterable[tuple[str, Path | None, Path | None]], problems: list[str],
-          **meta_of: Callable[[str], object]) -> list[Sample]:
+def _pair(
+    pairs: Iterable[tuple[str, Path | None, Path | None]],
+    problems: list[str],
+    **meta_of: Callable[[str], object],
+) -> list[Sample]:
     out = []
     for sid, blur, sharp in pairs:
         if blur is None:
@@ -96,12 +131,16 @@ def _pair(pairs: Iterable[tuple[str, Path | None, Path | None]], problems: list[
     return out
 
 
-def _match(a: dict[str, Path], b: dict[str, Path], prefix: str = "") -> list[tuple[str, Path | None, Path | None]]:
+def _match(
+    a: dict[str, Path], b: dict[str, Path], prefix: str = ""
+) -> list[tuple[str, Path | None, Path | None]]:
     return [(prefix + k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b))]
 
 
 # -- GoPro ---------------------------------------------------------------------------
-def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", content_hash: bool = False) -> DatasetIndex:
+def load_gopro(
+    root: str | Path, *, split: str = "test", track: str = "blur", content_hash: bool = False
+) -> DatasetIndex:
     """GoPro (``GOPRO_Large/{train,test}/<sequence>/{blur,blur_gamma,sharp}/NNNNNN.png``).
 
     Args:
@@ -125,9 +164,22 @@ def load_gopro(root: str | Path, *, split: str = "test", track: str = "blur", co
             problems.append(f"{seq}: sequence has no {track!r} folder")
             continue
         m = re.search(r"_(\d+)_\d+$", seq.name)
-        for s in _pair(_match(_images(seq / track, base), _images(seq / "sharp", base), f"{seq.name}/"), problems):
-            samples.append(Sample(s.id, s.blur, s.sharp, meta={
-                "sequence": seq.name, "n_frames": int(m.group(1)) if m else None, "track": track}))
+        for s in _pair(
+            _match(_images(seq / track, base), _images(seq / "sharp", base), f"{seq.name}/"),
+            problems,
+        ):
+            samples.append(
+                Sample(
+                    s.id,
+                    s.blur,
+                    s.sharp,
+                    meta={
+                        "sequence": seq.name,
+                        "n_frames": int(m.group(1)) if m else None,
+                        "track": track,
+                    },
+                )
+            )
     name = f"gopro-{split}" + ("-gamma" if track == "blur_gamma" else "")
     return _finish("gopro", name, base, samples, problems, split, content_hash=content_hash)
 
@@ -154,7 +206,9 @@ def _walk_images(folder: Path, root: Path | None = None) -> dict[str, Path]:
     return out
 
 
-def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", content_hash: bool = False) -> DatasetIndex:
+def load_folder(
+    root: str | Path, *, split: str = "test", kind: str = "folder", content_hash: bool = False
+) -> DatasetIndex:
     """Any blur/sharp folder pair: ``root/{blur|input}/...`` and ``root/{sharp|target|gt}/...``
     (optional ``root/mask/...``), paired by relative path without extension. ``root`` may
     also be ``"BLUR_DIR,SHARP_DIR"``.
@@ -173,8 +227,9 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
         _require_dir(base, "dataset")
         found_b, found_s = _find_sub(base, _BLUR_NAMES), _find_sub(base, _SHARP_NAMES)
         if found_b is None or found_s is None:
-            raise DatasetError(f"{base}: expected sub-folders {'/'.join(_BLUR_NAMES)} and "
-                               f"{'/'.join(_SHARP_NAMES)}")
+            raise DatasetError(
+                f"{base}: expected sub-folders {'/'.join(_BLUR_NAMES)} and {'/'.join(_SHARP_NAMES)}"
+            )
         blur_dir, sharp_dir = found_b, found_s
         mask_dir = _find_sub(base, ("mask", "masks"))
     problems: list[str] = []
@@ -182,8 +237,13 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
     try:  # the one folder index (score and the folder= model adapter use it too)
         blurs = index_images(blur_dir, recursive=True, inside=inside or blur_dir)
         sharps = index_images(sharp_dir, recursive=True, inside=inside or sharp_dir)
-        masks = (index_images(mask_dir, recursive=True, extensions=(*IMAGE_EXTENSIONS, ".npy"), inside=base)
-                 if mask_dir is not None else {})
+        masks = (
+            index_images(
+                mask_dir, recursive=True, extensions=(*IMAGE_EXTENSIONS, ".npy"), inside=base
+            )
+            if mask_dir is not None
+            else {}
+        )
     except LodeBenchError as exc:
         raise DatasetError(str(exc)) from None
     samples = _pair(_match(blurs, sharps), problems)
@@ -195,7 +255,9 @@ def load_folder(root: str | Path, *, split: str = "test", kind: str = "folder", 
             else:
                 with_mask.append(Sample(s.id, s.blur, s.sharp, mask=str(masks[s.id])))
         samples = with_mask
-    return _finish(kind, f"{kind}-{base.name}", base, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        kind, f"{kind}-{base.name}", base, samples, problems, split, content_hash=content_hash
+    )
 
 
 def load_hide(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
@@ -208,7 +270,9 @@ def load_hide(root: str | Path, *, split: str = "test", content_hash: bool = Fal
 
 
 # -- RealBlur -----------------------------------------------------------------------
-def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", content_hash: bool = False) -> DatasetIndex:
+def load_realblur(
+    root: str | Path, *, variant: str = "J", split: str = "test", content_hash: bool = False
+) -> DatasetIndex:
     """RealBlur-J/R. Uses ``RealBlur_{J,R}_{split}_list.txt`` (lines: GT path and blurry path,
     relative to ``root``) when present; otherwise pairs ``sceneNNN/blur/blur_K.png`` with
     ``sceneNNN/gt/gt_K.png`` in the variant's folder.
@@ -236,10 +300,17 @@ def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", 
             for p in (gt, blur):
                 if not p.is_file():
                     problems.append(f"{lst}:{n}: {p} not found")
-            samples.append(Sample(sid, str(blur), str(gt), meta={"scene": Path(blur_rel).parent.parent.name}))
+            samples.append(
+                Sample(sid, str(blur), str(gt), meta={"scene": Path(blur_rel).parent.parent.name})
+            )
     else:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(f"RealBlur-{variant}")) \
-            if root.is_dir() else []
+        folders = (
+            sorted(
+                p for p in root.iterdir() if p.is_dir() and p.name.startswith(f"RealBlur-{variant}")
+            )
+            if root.is_dir()
+            else []
+        )
         base = folders[0] if folders else root
         _require_dir(base, f"RealBlur-{variant}")
         for scene in sorted(p for p in base.iterdir() if p.is_dir()):
@@ -248,11 +319,15 @@ def load_realblur(root: str | Path, *, variant: str = "J", split: str = "test", 
             for s in _pair(_match(blurs, gts, f"{scene.name}/blur_"), problems):
                 samples.append(Sample(s.id, s.blur, s.sharp, meta={"scene": scene.name}))
         root = base
-    return _finish(kind, f"{kind}-{split}", root, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        kind, f"{kind}-{split}", root, samples, problems, split, content_hash=content_hash
+    )
 
 
 # -- ReLoBlur, LODE --------------------------------------------------------------------
-def load_reloblur(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
+def load_reloblur(
+    root: str | Path, *, split: str = "test", content_hash: bool = False
+) -> DatasetIndex:
     """ReLoBlur: ``dataset/<split>/<scene>/<NN>/NN_{blur,sharp}.png`` with masks at
     ``masks/<split>/<scene>/<NN>/NN.png`` (binary, ``> 0``)."""
     root = Path(root)
@@ -274,7 +349,9 @@ def load_reloblur(root: str | Path, *, split: str = "test", content_hash: bool =
     for sharp in sorted(base.rglob("*_sharp.png")):
         if not sharp.with_name(sharp.name.replace("_sharp.png", "_blur.png")).is_file():
             problems.append(f"{sharp}: ground truth without a blurry image")
-    return _finish("reloblur", f"reloblur-{split}", root, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        "reloblur", f"reloblur-{split}", root, samples, problems, split, content_hash=content_hash
+    )
 
 
 def load_lode(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
@@ -297,7 +374,9 @@ def load_lode(root: str | Path, *, split: str = "test", content_hash: bool = Fal
 
 
 # -- RSBlur, BSD, REDS -------------------------------------------------------------------
-def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", content_hash: bool = False) -> DatasetIndex:
+def load_rsblur(
+    root: str | Path, *, split: str = "test", track: str = "real", content_hash: bool = False
+) -> DatasetIndex:
     """RSBlur: ``<scene>/<id>/{real_blur/real_blur.png, avg65_img/avg_blur.png, gt/gt_sharp.png}``.
     With ``RSBlur_real_<split>.txt`` (GT and blurry paths per line) only the listed pairs load."""
     root = Path(root)
@@ -307,8 +386,14 @@ def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", c
     _require_dir(root, "RSBlur")
     problems: list[str] = []
     samples: list[Sample] = []
-    lst = next((p for p in (root / f"RSBlur_real_{split}.txt", root.parent / f"RSBlur_real_{split}.txt")
-                if p.is_file()), None)
+    lst = next(
+        (
+            p
+            for p in (root / f"RSBlur_real_{split}.txt", root.parent / f"RSBlur_real_{split}.txt")
+            if p.is_file()
+        ),
+        None,
+    )
     if lst is not None:
         dirs = []
         for line in lst.read_text(encoding="utf-8").splitlines():
@@ -316,7 +401,9 @@ def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", c
             gt_rel = next((p for p in parts if "/gt/" in p), None)
             if gt_rel:
                 d = Path(gt_rel).parent.parent
-                dirs.append(root / Path(*d.parts[1:]) if d.parts and d.parts[0] == root.name else root / d)
+                dirs.append(
+                    root / Path(*d.parts[1:]) if d.parts and d.parts[0] == root.name else root / d
+                )
     else:
         dirs = sorted({p.parent.parent for p in root.glob("*/*/gt/gt_sharp.png")})
     for d in dirs:
@@ -326,7 +413,15 @@ def load_rsblur(root: str | Path, *, split: str = "test", track: str = "real", c
             problems.append(f"{sid}: missing {gt if not gt.is_file() else blur}")
         else:
             samples.append(Sample(sid, str(blur), str(gt), meta={"scene": d.parent.name}))
-    return _finish("rsblur", f"rsblur-{split}-{track}", root, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        "rsblur",
+        f"rsblur-{split}-{track}",
+        root,
+        samples,
+        problems,
+        split,
+        content_hash=content_hash,
+    )
 
 
 def load_bsd(root: str | Path, *, split: str = "test", content_hash: bool = False) -> DatasetIndex:
@@ -336,12 +431,18 @@ def load_bsd(root: str | Path, *, split: str = "test", content_hash: bool = Fals
     problems: list[str] = []
     samples: list[Sample] = []
     for seq in sorted(p for p in base.iterdir() if p.is_dir()):
-        pairs = _match(_images(seq / "Blur" / "RGB"), _images(seq / "Sharp" / "RGB"), f"{seq.name}/")
+        pairs = _match(
+            _images(seq / "Blur" / "RGB"), _images(seq / "Sharp" / "RGB"), f"{seq.name}/"
+        )
         samples += _pair(pairs, problems)
-    return _finish("bsd", f"bsd-{root.name}-{split}", root, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        "bsd", f"bsd-{root.name}-{split}", root, samples, problems, split, content_hash=content_hash
+    )
 
 
-def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", content_hash: bool = False) -> DatasetIndex:
+def load_reds(
+    root: str | Path, *, split: str = "val", track: str = "blur", content_hash: bool = False
+) -> DatasetIndex:
     """REDS: ``<split>/<split>_{blur,blur_comp}/<seq>/NNNNNNNN.png`` with ``<split>_sharp``."""
     if track not in ("blur", "blur_comp"):
         raise DatasetError(f"REDS track must be 'blur' or 'blur_comp', not {track!r}")
@@ -351,14 +452,20 @@ def load_reds(root: str | Path, *, split: str = "val", track: str = "blur", cont
     sdir = _require_dir(base / f"{split}_sharp", f"REDS {split}_sharp")
     problems: list[str] = []
     samples: list[Sample] = []
-    for seq in sorted({p.name for p in bdir.iterdir() if p.is_dir()} | {p.name for p in sdir.iterdir() if p.is_dir()}):
+    for seq in sorted(
+        {p.name for p in bdir.iterdir() if p.is_dir()}
+        | {p.name for p in sdir.iterdir() if p.is_dir()}
+    ):
         samples += _pair(_match(_images(bdir / seq), _images(sdir / seq), f"{seq}/"), problems)
-    return _finish("reds", f"reds-{split}-{track}", root, samples, problems, split, content_hash=content_hash)
+    return _finish(
+        "reds", f"reds-{split}-{track}", root, samples, problems, split, content_hash=content_hash
+    )
 
 
 # -- blur-only sets (no ground truth: RWBI, RWBlur400, own photos) ------------------------
-def load_blur_only(root: str | Path, *, split: str = "test", kind: str = "blur-only",
-                   content_hash: bool = False) -> DatasetIndex:
+def load_blur_only(
+    root: str | Path, *, split: str = "test", kind: str = "blur-only", content_hash: bool = False
+) -> DatasetIndex:
     """A folder of real blurry images without ground truth, scored with no-reference metrics.
 
     Every image under ``root`` is a sample (recursively; inside ``root/<split>`` and then
@@ -381,5 +488,6 @@ def load_blur_only(root: str | Path, *, split: str = "test", kind: str = "blur-o
             problems.append(f"{p}: resolves outside {base}")
             continue
         samples.append(Sample(sid, str(p), None))
-    return _finish(kind, f"{kind}-{Path(root).name}", base, samples, problems, split,
-                   content_hash=content_hash)
+    return _finish(
+        kind, f"{kind}-{Path(root).name}", base, samples, problems, split, content_hash=content_hash
+    )

@@ -95,7 +95,9 @@ class Manifest:
         try:
             rel = sample["files"][role]
         except KeyError as exc:
-            raise ManifestError(f"{self.root / MANIFEST_NAME}: sample {sample.get('id')!r} has no {role!r} file") from exc
+            raise ManifestError(
+                f"{self.root / MANIFEST_NAME}: sample {sample.get('id')!r} has no {role!r} file"
+            ) from exc
         return safe_join(self.root, rel)
 
     def split(self, split: str | None) -> list[dict[str, Any]]:
@@ -116,9 +118,11 @@ class Manifest:
 
 def _check_structure(path: Path, doc: dict[str, Any], samples: list[dict[str, Any]]) -> None:
     """Types of the manifest's keys (one line naming the file and the key when wrong)."""
+
     def bad(key: str, expected: str, value: Any) -> ManifestError:
-        return ManifestError(f"{path}: {key}: expected {expected}, got {type(value).__name__} "
-                             f"{short_repr(value)}")
+        return ManifestError(
+            f"{path}: {key}: expected {expected}, got {type(value).__name__} {short_repr(value)}"
+        )
 
     for key, kind, text in (("name", str, "text"), ("meta", dict, "an object")):
         if key in doc and doc[key] is not None and not isinstance(doc[key], kind):
@@ -131,8 +135,9 @@ def _check_structure(path: Path, doc: dict[str, Any], samples: list[dict[str, An
             raise bad(f"{where}.split", "text", s["split"])
         for key in ("files", "sha256"):
             v = s.get(key, {})
-            if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str)
-                                                  for k, x in v.items()):
+            if not isinstance(v, dict) or not all(
+                isinstance(k, str) and isinstance(x, str) for k, x in v.items()
+            ):
                 raise bad(f"{where}.{key}", "an object of role -> text", v)
 
 
@@ -155,10 +160,13 @@ def load_manifest(root: str | Path) -> Manifest:
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: expected a JSON object at top level, got {type(doc).__name__}")
+        raise ManifestError(
+            f"{path}: expected a JSON object at top level, got {type(doc).__name__}"
+        )
     if doc.get("format") != FORMAT:
-        raise ManifestError(f"{path}: not a lode-bench dataset manifest "
-                            f"(format={short_repr(doc.get('format'))})")
+        raise ManifestError(
+            f"{path}: not a lode-bench dataset manifest (format={short_repr(doc.get('format'))})"
+        )
     samples = doc.get("samples")
     if not isinstance(samples, list) or not all(isinstance(s, dict) and "id" in s for s in samples):
         raise ManifestError(f"{path}: 'samples' must be a list of objects with an 'id'")
@@ -173,13 +181,20 @@ def load_manifest(root: str | Path) -> Manifest:
         for rel in s.get("files", {}).values():
             safe_join(root, rel)
     if dups:
-        raise ManifestError(f"{path}: duplicate sample ids: {', '.join(dups[:5])}"
-                            + (f" and {len(dups) - 5} more" if len(dups) > 5 else ""))
+        raise ManifestError(
+            f"{path}: duplicate sample ids: {', '.join(dups[:5])}"
+            + (f" and {len(dups) - 5} more" if len(dups) > 5 else "")
+        )
     mhash = samples_hash(samples)
     if doc.get("manifest_hash") and doc["manifest_hash"] != mhash:
         raise ManifestError(f"{path}: manifest_hash does not match its samples (edited by hand?)")
-    return Manifest(root=root, name=str(doc.get("name", root.name)), samples=samples,
-                    meta=dict(doc.get("meta", {})), manifest_hash=mhash)
+    return Manifest(
+        root=root,
+        name=str(doc.get("name", root.name)),
+        samples=samples,
+        meta=dict(doc.get("meta", {})),
+        manifest_hash=mhash,
+    )
 
 
 def remove_stale_temp_files(root: str | Path, *, older_than_s: float = 2.0) -> int:
@@ -202,8 +217,12 @@ def remove_stale_temp_files(root: str | Path, *, older_than_s: float = 2.0) -> i
     n = 0
     for p in root.rglob(".*.tmp"):
         try:
-            if pattern.match(p.name) and p.is_file() and not p.is_symlink() \
-                    and now - p.stat().st_mtime > older_than_s:
+            if (
+                pattern.match(p.name)
+                and p.is_file()
+                and not p.is_symlink()
+                and now - p.stat().st_mtime > older_than_s
+            ):
                 p.unlink()
                 n += 1
         except OSError:
@@ -242,8 +261,15 @@ class DatasetWriter:
         >>> tmp.cleanup()
     """
 
-    def __init__(self, root: str | Path, name: str, *, meta: Mapping[str, Any] | None = None,
-                 identity: Sequence[str] = (), overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        name: str,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        identity: Sequence[str] = (),
+        overwrite: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.name = name
@@ -269,13 +295,18 @@ class DatasetWriter:
         if not isinstance(old, dict):
             diffs = ["unknown parameters (no manifest meta)"]
         else:
-            diffs = [f"{k}={canonical_json(old.get(k))} (now {canonical_json(self.meta.get(k))})"
-                     for k in identity if k in old and old.get(k) != self.meta.get(k)]
+            diffs = [
+                f"{k}={canonical_json(old.get(k))} (now {canonical_json(self.meta.get(k))})"
+                for k in identity
+                if k in old and old.get(k) != self.meta.get(k)
+            ]
         if not diffs:
             return
         if not overwrite:
-            raise ManifestError(f"{self.root}: holds {len(self._samples)} sample(s) made with other parameters: "
-                                f"{'; '.join(diffs)}; use another output folder or --overwrite to replace them")
+            raise ManifestError(
+                f"{self.root}: holds {len(self._samples)} sample(s) made with other parameters: "
+                f"{'; '.join(diffs)}; use another output folder or --overwrite to replace them"
+            )
         for s in self._samples.values():
             for rel in s.get("files", {}).values():
                 try:
@@ -377,8 +408,14 @@ class DatasetWriter:
             data = buf.getvalue()
             atomic_write_bytes(safe_join(self.root, rel), data)
             files[role], hashes[role], nbytes[role] = rel, sha256_bytes(data), len(data)
-        entry: dict[str, Any] = {"id": sample_id, "split": split, "files": files, "sha256": hashes,
-                                 "bytes": nbytes, "size": size}
+        entry: dict[str, Any] = {
+            "id": sample_id,
+            "split": split,
+            "files": files,
+            "sha256": hashes,
+            "bytes": nbytes,
+            "size": size,
+        }
         entry.update(json.loads(canonical_json(dict(extra or {}))))
         line = canonical_json(entry) + "\n"
         with open(self._journal, "a", encoding="utf-8") as fh:
@@ -396,14 +433,20 @@ class DatasetWriter:
         """Write ``manifest.json`` atomically and drop the journal."""
         samples = self.samples
         mhash = samples_hash(samples)
-        doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name,
-               "meta": json.loads(canonical_json(self.meta)), "manifest_hash": mhash,
-               "samples": samples}
+        doc = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "meta": json.loads(canonical_json(self.meta)),
+            "manifest_hash": mhash,
+            "samples": samples,
+        }
         atomic_write_json(self.root / MANIFEST_NAME, doc, indent=1)
         for leftover in (self._journal, self.root / META_NAME):
             try:
                 leftover.unlink()
             except FileNotFoundError:
                 pass
-        return Manifest(root=self.root, name=self.name, samples=samples, meta=self.meta,
-                        manifest_hash=mhash)
+        return Manifest(
+            root=self.root, name=self.name, samples=samples, meta=self.meta, manifest_hash=mhash
+        )

@@ -41,38 +41,114 @@ class DatasetKind:
 
 def _validate(obj: Any) -> None:
     if not (isinstance(obj, DatasetKind) or callable(obj)):
-        raise LodeBenchError(f"dataset registry entries must be DatasetKind or callable, got {type(obj).__name__}")
+        raise LodeBenchError(
+            f"dataset registry entries must be DatasetKind or callable, got {type(obj).__name__}"
+        )
 
 
 #: every dataset kind: :data:`BUILTIN_KINDS` (loaded on first lookup), then the
 #: ``lode_bench.datasets`` entry-point plugins.
 DATASETS: Registry[DatasetKind] = Registry(
-    "dataset", builtins="lode_bench.datasets.registry:BUILTIN_KINDS",
-    entry_point_group="lode_bench.datasets", validate=_validate)
+    "dataset",
+    builtins="lode_bench.datasets.registry:BUILTIN_KINDS",
+    entry_point_group="lode_bench.datasets",
+    validate=_validate,
+)
 
 _L = "lode_bench.datasets.loaders"
 BUILTIN_KINDS: tuple[tuple[DatasetKind, tuple[str, ...]], ...] = (
-    (DatasetKind("gopro", f"{_L}:load_gopro", "GoPro, 'blur' track (MPRNet-era tables)", (("track", "blur"),)), ()),
-    (DatasetKind("gopro-gamma", f"{_L}:load_gopro", "GoPro, 'blur_gamma' track (DeepDeblur's tables)",
-                 (("track", "blur_gamma"),)), ("gopro-blur-gamma",)),
+    (
+        DatasetKind(
+            "gopro",
+            f"{_L}:load_gopro",
+            "GoPro, 'blur' track (MPRNet-era tables)",
+            (("track", "blur"),),
+        ),
+        (),
+    ),
+    (
+        DatasetKind(
+            "gopro-gamma",
+            f"{_L}:load_gopro",
+            "GoPro, 'blur_gamma' track (DeepDeblur's tables)",
+            (("track", "blur_gamma"),),
+        ),
+        ("gopro-blur-gamma",),
+    ),
     (DatasetKind("hide", f"{_L}:load_hide", "HIDE test/HIDE/{input,target}"), ()),
-    (DatasetKind("realblur-j", f"{_L}:load_realblur", "RealBlur-J (JPEG) with list files",
-                 (("variant", "J"),)), ("realblur",)),
-    (DatasetKind("realblur-r", f"{_L}:load_realblur", "RealBlur-R (raw) with list files", (("variant", "R"),)), ()),
+    (
+        DatasetKind(
+            "realblur-j",
+            f"{_L}:load_realblur",
+            "RealBlur-J (JPEG) with list files",
+            (("variant", "J"),),
+        ),
+        ("realblur",),
+    ),
+    (
+        DatasetKind(
+            "realblur-r",
+            f"{_L}:load_realblur",
+            "RealBlur-R (raw) with list files",
+            (("variant", "R"),),
+        ),
+        (),
+    ),
     (DatasetKind("reloblur", f"{_L}:load_reloblur", "ReLoBlur local blur with binary masks"), ()),
     (DatasetKind("lode", f"{_L}:load_lode", "LODE local blur, optical-flow .npy masks"), ()),
-    (DatasetKind("rsblur", f"{_L}:load_rsblur", "RSBlur real blurry images", (("track", "real"),)), ()),
+    (
+        DatasetKind(
+            "rsblur", f"{_L}:load_rsblur", "RSBlur real blurry images", (("track", "real"),)
+        ),
+        (),
+    ),
     (DatasetKind("bsd", f"{_L}:load_bsd", "BSD beam-splitter set (one exposure setting)"), ()),
-    (DatasetKind("reds", f"{_L}:load_reds", "REDS val, 'blur' track", (("track", "blur"),), "val"), ()),
-    (DatasetKind("folder", f"{_L}:load_folder", "any blur/sharp folder pair (optional mask/)"), ("pair",)),
-    (DatasetKind("blur-only", f"{_L}:load_blur_only", "a folder of blurry images without ground truth "
-                 "(no-reference protocols only)"), ("nr", "no-gt")),
-    (DatasetKind("rwbi", f"{_L}:load_blur_only", "RWBI real blurry photos, no ground truth",
-                 (("kind", "rwbi"),)), ()),
-    (DatasetKind("rwblur400", f"{_L}:load_blur_only", "RWBlur400 real blurry photos, no ground truth",
-                 (("kind", "rwblur400"),)), ()),
-    (DatasetKind("manifest", "lode_bench.datasets.registry:load_manifest_dataset",
-                 "a lode-bench dataset folder with manifest.json", (), None), ("lode-bench",)),
+    (
+        DatasetKind(
+            "reds", f"{_L}:load_reds", "REDS val, 'blur' track", (("track", "blur"),), "val"
+        ),
+        (),
+    ),
+    (
+        DatasetKind("folder", f"{_L}:load_folder", "any blur/sharp folder pair (optional mask/)"),
+        ("pair",),
+    ),
+    (
+        DatasetKind(
+            "blur-only",
+            f"{_L}:load_blur_only",
+            "a folder of blurry images without ground truth (no-reference protocols only)",
+        ),
+        ("nr", "no-gt"),
+    ),
+    (
+        DatasetKind(
+            "rwbi",
+            f"{_L}:load_blur_only",
+            "RWBI real blurry photos, no ground truth",
+            (("kind", "rwbi"),),
+        ),
+        (),
+    ),
+    (
+        DatasetKind(
+            "rwblur400",
+            f"{_L}:load_blur_only",
+            "RWBlur400 real blurry photos, no ground truth",
+            (("kind", "rwblur400"),),
+        ),
+        (),
+    ),
+    (
+        DatasetKind(
+            "manifest",
+            "lode_bench.datasets.registry:load_manifest_dataset",
+            "a lode-bench dataset folder with manifest.json",
+            (),
+            None,
+        ),
+        ("lode-bench",),
+    ),
 )
 
 
@@ -108,7 +184,9 @@ def verify_manifest_files(man: Any, *, full: bool = False) -> list[str]:
 
     from lode_bench.io.atomic import atomic_write_json, sha256_file
 
-    key = hashlib.sha256(f"{Path(man.root).resolve()}\0{man.manifest_hash}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{Path(man.root).resolve()}\0{man.manifest_hash}".encode()).hexdigest()[
+        :32
+    ]
     cache_file = _cache_dir() / "verified" / f"{key}.json"
     cache: dict[str, Any] = {}
     if not full:
@@ -141,6 +219,7 @@ def verify_manifest_files(man: Any, *, full: bool = False) -> list[str]:
                 fresh[str(p)] = hit
             else:
                 todo.append((p, want, role, stamp))
+
     def digest(item: tuple[Path, str, str, list[int]]) -> str:
         try:
             return sha256_file(item[0])
@@ -150,8 +229,10 @@ def verify_manifest_files(man: Any, *, full: bool = False) -> list[str]:
     with ThreadPoolExecutor(4) as pool:
         for (p, want, role, stamp), got in zip(todo, pool.map(digest, todo), strict=True):
             if got != want:
-                problems.append(f"{p}: content differs from manifest.json (sha256 {got[:12]}... instead of "
-                                f"{want[:12]}...; {role} changed after the dataset was written)")
+                problems.append(
+                    f"{p}: content differs from manifest.json (sha256 {got[:12]}... instead of "
+                    f"{want[:12]}...; {role} changed after the dataset was written)"
+                )
             else:
                 fresh[str(p)] = [*stamp, want]
     if todo and not problems:
@@ -162,8 +243,14 @@ def verify_manifest_files(man: Any, *, full: bool = False) -> list[str]:
     return problems
 
 
-def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify: bool = True,
-                          full_verify: bool = False, **_: Any) -> DatasetIndex:
+def load_manifest_dataset(
+    root: str | Path,
+    *,
+    split: str | None = None,
+    verify: bool = True,
+    full_verify: bool = False,
+    **_: Any,
+) -> DatasetIndex:
     """A lode-bench dataset (``manifest.json``): roles ``blur``/``sharp``/``mask`` become the
     sample's images; ``.npy`` roles (e.g. ``kernel``) become per-sample arrays. ``split=None``
     takes every split (ids then carry the split, ``test/0001``, when there are several).
@@ -180,11 +267,15 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
     if verify:
         problems = verify_manifest_files(man, full=full_verify)
         if problems:
-            shown = "; ".join(problems[:5]) + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise DatasetError(f"{root}: {len(problems)} file(s) do not match manifest.json: {shown}")
+            shown = "; ".join(problems[:5]) + (
+                f"; ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+            )
+            raise DatasetError(
+                f"{root}: {len(problems)} file(s) do not match manifest.json: {shown}"
+            )
     chosen = man.split(split) if split else list(man.samples)
     if not chosen:
-        splits = sorted({str(s.get('split')) for s in man.samples})
+        splits = sorted({str(s.get("split")) for s in man.samples})
         raise DatasetError(f"{root}: no samples in split {split!r} (splits: {splits})")
     many = len({s.get("split") for s in chosen}) > 1
     samples = []
@@ -192,32 +283,51 @@ def load_manifest_dataset(root: str | Path, *, split: str | None = None, verify:
         files = s.get("files", {})
         if "blur" not in files:
             raise DatasetError(f"{root}/manifest.json: sample {s['id']!r} has no 'blur' file")
-        arrays = {r: str(man.path_of(s, r)) for r, rel in files.items()
-                  if r not in ("blur", "sharp", "mask") and str(rel).endswith(".npy")}
+        arrays = {
+            r: str(man.path_of(s, r))
+            for r, rel in files.items()
+            if r not in ("blur", "sharp", "mask") and str(rel).endswith(".npy")
+        }
         meta = {k: v for k, v in s.items() if k not in ("id", "files", "sha256")}
         sid = f"{s.get('split')}/{s['id']}" if many else str(s["id"])
-        samples.append(Sample(
-            id=sid, blur=str(man.path_of(s, "blur")),
-            sharp=str(man.path_of(s, "sharp")) if "sharp" in files else None,
-            mask=str(man.path_of(s, "mask")) if "mask" in files else None, arrays=arrays, meta=meta))
+        samples.append(
+            Sample(
+                id=sid,
+                blur=str(man.path_of(s, "blur")),
+                sharp=str(man.path_of(s, "sharp")) if "sharp" in files else None,
+                mask=str(man.path_of(s, "mask")) if "mask" in files else None,
+                arrays=arrays,
+                meta=meta,
+            )
+        )
     ids = [x.id for x in samples]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         raise DatasetError(f"{root}/manifest.json: duplicate sample ids {dup[:5]}")
     samples.sort(key=lambda x: x.id)
     # A split that holds every sample is the whole dataset: the same version as no split.
-    vh = man.manifest_hash if not split or len(chosen) == len(man.samples) else f"{man.manifest_hash}:{split}"
-    return DatasetIndex(name=man.name, kind="manifest", root=str(Path(root)), samples=samples, version_hash=vh)
+    vh = (
+        man.manifest_hash
+        if not split or len(chosen) == len(man.samples)
+        else f"{man.manifest_hash}:{split}"
+    )
+    return DatasetIndex(
+        name=man.name, kind="manifest", root=str(Path(root)), samples=samples, version_hash=vh
+    )
 
 
-def _resolve(spec: str, split: str | None, opts: dict[str, Any], full_verify: bool = False) -> DatasetIndex:
+def _resolve(
+    spec: str, split: str | None, opts: dict[str, Any], full_verify: bool = False
+) -> DatasetIndex:
     kind, sep, path = spec.partition(":")
     if not sep or (len(kind) == 1 and path.startswith(("\\", "/"))):  # no kind, or a Windows drive
         p = Path(spec)
         if (p / "manifest.json").is_file():
             return load_manifest_dataset(p, split=split, full_verify=full_verify, **opts)
-        raise DatasetError(f"{spec}: not a lode-bench dataset (no manifest.json); use KIND:PATH, "
-                           f"KIND one of {', '.join(DATASETS.names())}")
+        raise DatasetError(
+            f"{spec}: not a lode-bench dataset (no manifest.json); use KIND:PATH, "
+            f"KIND one of {', '.join(DATASETS.names())}"
+        )
     entry = DATASETS.get(kind)
     kw = dict(opts)
     if full_verify and isinstance(entry, DatasetKind) and entry.name == "manifest":
@@ -229,8 +339,13 @@ def _resolve(spec: str, split: str | None, opts: dict[str, Any], full_verify: bo
     return entry(path, **kw)  # type: ignore[operator]
 
 
-def resolve_dataset(spec: str | os.PathLike[str], *, split: str | None = None, full_verify: bool = False,
-                    **options: Any) -> DatasetIndex:
+def resolve_dataset(
+    spec: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    full_verify: bool = False,
+    **options: Any,
+) -> DatasetIndex:
     """Load a dataset from ``"KIND:PATH"`` or a manifest folder.
 
     Args:

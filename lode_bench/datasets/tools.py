@@ -61,9 +61,10 @@ class VerifyReport:
         out = [f"missing: {p}" for p in self.missing]
         out += [f"changed: {p}" for p in self.changed]
         out += [f"extra:   {p}" for p in self.extra]
-        out.append(f"{self.root}: {self.n_files} files checked, {len(self.missing)} missing, "
-                   f"{len(self.changed)} changed, {len(self.extra)} extra"
-                   + (" - OK" if self.ok else ""))
+        out.append(
+            f"{self.root}: {self.n_files} files checked, {len(self.missing)} missing, "
+            f"{len(self.changed)} changed, {len(self.extra)} extra" + (" - OK" if self.ok else "")
+        )
         return out
 
 
@@ -127,8 +128,9 @@ def immerkaer_sigma(grey: np.ndarray) -> float:
     h, w = grey.shape
     if h < 3 or w < 3:
         return float("nan")
-    conv = cv2.filter2D(grey.astype(np.float64), cv2.CV_64F, IMMERKAER,
-                        borderType=cv2.BORDER_CONSTANT)[1:-1, 1:-1]
+    conv = cv2.filter2D(
+        grey.astype(np.float64), cv2.CV_64F, IMMERKAER, borderType=cv2.BORDER_CONSTANT
+    )[1:-1, 1:-1]
     return float(np.sqrt(np.pi / 2) / (6.0 * (w - 2) * (h - 2)) * np.abs(conv).sum())
 
 
@@ -139,8 +141,11 @@ def _to8(img: np.ndarray) -> np.ndarray:
 def sample_stats(m: Manifest, s: dict[str, Any]) -> dict[str, Any]:
     """The per-sample numbers of :func:`dataset_stats` (see the module docstring)."""
     files = s.get("files", {})
-    row: dict[str, Any] = {"id": s["id"], "split": s.get("split"),
-                           "n_frames": s.get("n_frames", s.get("n_averaged"))}
+    row: dict[str, Any] = {
+        "id": s["id"],
+        "split": s.get("split"),
+        "n_frames": s.get("n_frames", s.get("n_averaged")),
+    }
     blur = read_image(m.path_of(s, "blur"), dtype="native") if "blur" in files else None
     if blur is not None:
         row["height"], row["width"] = int(blur.shape[0]), int(blur.shape[1])
@@ -161,20 +166,33 @@ def sample_stats(m: Manifest, s: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-NUMERIC = ("n_frames", "mask_coverage", "blur_mad", "blur_size", "saturated_fraction",
-           "noise_sigma")
+NUMERIC = (
+    "n_frames",
+    "mask_coverage",
+    "blur_mad",
+    "blur_size",
+    "saturated_fraction",
+    "noise_sigma",
+)
 
 
 def _summary(values: list[float | None]) -> dict[str, float] | None:
     v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if v.size == 0:
         return None
-    return {"min": float(v.min()), "mean": float(v.mean()), "median": float(np.median(v)),
-            "max": float(v.max())}
+    return {
+        "min": float(v.min()),
+        "mean": float(v.mean()),
+        "median": float(np.median(v)),
+        "max": float(v.max()),
+    }
 
 
 def dataset_stats(
-    root: str | Path, *, out_dir: str | Path | None = None, plots: bool = True,
+    root: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    plots: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Per-split statistics of a dataset; writes ``stats.json``, ``samples.csv`` and plots.
@@ -191,8 +209,10 @@ def dataset_stats(
     """
     m = load_manifest(root)
     out = Path(out_dir) if out_dir is not None else m.root / "stats"
-    rows = [sample_stats(m, s)
-            for s in tqdm(m.samples, desc="stats", unit="sample", disable=not progress)]
+    rows = [
+        sample_stats(m, s)
+        for s in tqdm(m.samples, desc="stats", unit="sample", disable=not progress)
+    ]
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_split[str(r["split"])].append(r)
@@ -225,14 +245,18 @@ def _plots(by_split: dict[str, list[dict[str, Any]]], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     for key in NUMERIC:
-        series = {sp: [r[key] for r in rs if r.get(key) is not None and np.isfinite(r[key])]
-                  for sp, rs in sorted(by_split.items())}
+        series = {
+            sp: [r[key] for r in rs if r.get(key) is not None and np.isfinite(r[key])]
+            for sp, rs in sorted(by_split.items())
+        }
         if not any(series.values()):
             continue
         fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
         for sp, vals in series.items():
             if vals:
-                ax.hist(vals, bins=min(30, max(5, len(vals))), alpha=0.6, label=f"{sp} ({len(vals)})")
+                ax.hist(
+                    vals, bins=min(30, max(5, len(vals))), alpha=0.6, label=f"{sp} ({len(vals)})"
+                )
         ax.set_xlabel(key)
         ax.set_ylabel("samples")
         ax.legend()

@@ -76,7 +76,9 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, ...]:
     except ValueError as exc:
         raise SplitError(f"--ratios must be comma-separated numbers, got {text!r}") from exc
     if not 2 <= len(vals) <= 3 or any(v < 0 or not np.isfinite(v) for v in vals) or sum(vals) <= 0:
-        raise SplitError(f"--ratios needs 2 or 3 non-negative numbers (train,val[,test]), got {text!r}")
+        raise SplitError(
+            f"--ratios needs 2 or 3 non-negative numbers (train,val[,test]), got {text!r}"
+        )
     total = sum(vals)
     return tuple(v / total for v in vals)
 
@@ -104,8 +106,9 @@ def assign_splits(
             target = empty[0]  # the last groups fill splits that would otherwise be empty
         else:
             total = sum(counts.values()) + groups[g]
-            target = max(active, key=lambda n: (ratios[names.index(n)] * total - counts[n],
-                                                -names.index(n)))
+            target = max(
+                active, key=lambda n: (ratios[names.index(n)] * total - counts[n], -names.index(n))
+            )
         out[g] = target
         counts[target] += groups[g]
     return out
@@ -142,12 +145,18 @@ def split_dataset(
         by_split[groups[member[f"{s.get('split')}\x00{s['id']}"]]].append(s)
     for name, samples in by_split.items():
         atomic_write_text(out / f"{name}.txt", "".join(f"{s['id']}\n" for s in samples))
-        pairs = [(s["files"]["sharp"], s["files"]["blur"]) for s in samples
-                 if {"sharp", "blur"} <= set(s.get("files", {}))]
+        pairs = [
+            (s["files"]["sharp"], s["files"]["blur"])
+            for s in samples
+            if {"sharp", "blur"} <= set(s.get("files", {}))
+        ]
         atomic_write_text(out / f"{name}_list.txt", "".join(f"{a} {b}\n" for a, b in pairs))
         atomic_write_text(out / f"{name}_meta_info.txt", "".join(f"{b} {a}\n" for a, b in pairs))
     doc = {
-        "dataset": m.name, "manifest_hash": m.manifest_hash, "by": by, "seed": seed,
+        "dataset": m.name,
+        "manifest_hash": m.manifest_hash,
+        "by": by,
+        "seed": seed,
         "ratios": dict(zip(SPLIT_NAMES, r, strict=False)),
         "counts": {n: len(v) for n, v in by_split.items()},
         "groups": dict(sorted(groups.items())),
@@ -166,10 +175,19 @@ def _tile(img: np.ndarray | None, width: int, height: int) -> np.ndarray:
 
 
 def _label(sheet_row: np.ndarray, text: str) -> None:
-    cv2.putText(sheet_row, text[:60], (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3,
-                cv2.LINE_AA)
-    cv2.putText(sheet_row, text[:60], (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        sheet_row, text[:60], (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA
+    )
+    cv2.putText(
+        sheet_row,
+        text[:60],
+        (4, 14),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.4,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
 
 
 def preview_dataset(
@@ -200,13 +218,21 @@ def preview_dataset(
             samples = [samples[i] for i in idx]
         for k in range(0, len(samples), per_sheet):
             rows = []
-            for s in samples[k:k + per_sheet]:
-                imgs = {role: (read_image(m.path_of(s, role), dtype="native")
-                               if role in s.get("files", {}) else None)
-                        for role in ("blur", "sharp", "mask")}
+            for s in samples[k : k + per_sheet]:
+                imgs = {
+                    role: (
+                        read_image(m.path_of(s, role), dtype="native")
+                        if role in s.get("files", {})
+                        else None
+                    )
+                    for role in ("blur", "sharp", "mask")
+                }
                 ref = next((v for v in imgs.values() if v is not None), None)
-                h = tile_width if ref is None else max(
-                    16, int(round(tile_width * ref.shape[0] / ref.shape[1])))
+                h = (
+                    tile_width
+                    if ref is None
+                    else max(16, int(round(tile_width * ref.shape[0] / ref.shape[1])))
+                )
                 row = np.hstack([_tile(imgs[r], tile_width, h) for r in ("blur", "sharp", "mask")])
                 _label(row, str(s["id"]))
                 rows.append(row)
@@ -214,6 +240,10 @@ def preview_dataset(
             path = out / f"{sp}_{k // per_sheet:03d}.png"
             write_image(path, sheet)
             written.append(path)
-    atomic_write_text(out / "index.json", json.dumps(
-        {"columns": ["blur", "sharp", "mask"], "sheets": [p.name for p in written]}, indent=1))
+    atomic_write_text(
+        out / "index.json",
+        json.dumps(
+            {"columns": ["blur", "sharp", "mask"], "sheets": [p.name for p in written]}, indent=1
+        ),
+    )
     return written

@@ -83,7 +83,9 @@ class DatasetIndex:
         return len(self.samples)
 
 
-def listing_hash(kind: str, root: str | Path, samples: list[Sample], *, content: bool = False) -> str:
+def listing_hash(
+    kind: str, root: str | Path, samples: list[Sample], *, content: bool = False
+) -> str:
     """Version hash of a folder dataset: ids, relative paths and file sizes (or sha256).
 
     File sizes identify a release cheaply (re-encoded or edited PNGs change size);

@@ -35,9 +35,13 @@ class AmbiguousNameError(LodeBenchError):
     """Two files of a folder have one id, or one prediction name could mean two ids."""
 
 
-def index_images(root: str | Path, recursive: bool = False, *,
-                 extensions: Iterable[str] = IMAGE_EXTENSIONS,
-                 inside: str | Path | None = None) -> dict[str, Path]:
+def index_images(
+    root: str | Path,
+    recursive: bool = False,
+    *,
+    extensions: Iterable[str] = IMAGE_EXTENSIONS,
+    inside: str | Path | None = None,
+) -> dict[str, Path]:
     """Index the image files of ``root`` by id (relative path without extension).
 
     Hidden files and folders (names starting with ``.``) are skipped.
@@ -70,12 +74,16 @@ def index_images(root: str | Path, recursive: bool = False, *,
             continue
         key = rel.with_suffix("").as_posix()
         if key in found:
-            raise AmbiguousNameError(f"{folder}: {found[key].relative_to(folder).as_posix()} and {rel.as_posix()} "
-                                     f"give the same sample id {key!r} (ambiguous); keep one of them")
+            raise AmbiguousNameError(
+                f"{folder}: {found[key].relative_to(folder).as_posix()} and {rel.as_posix()} "
+                f"give the same sample id {key!r} (ambiguous); keep one of them"
+            )
         if base is not None:
             real = p.resolve()
             if base != real and base not in real.parents:
-                raise LodeBenchError(f"{p}: symbolic link leads out of the dataset root {inside} (to {real})")
+                raise LodeBenchError(
+                    f"{p}: symbolic link leads out of the dataset root {inside} (to {real})"
+                )
         found[key] = p
     return dict(sorted(found.items()))
 
@@ -116,7 +124,9 @@ class PredictionMatch:
     extra: list[str] = field(default_factory=list)
 
 
-def match_predictions(preds: dict[str, Path], gt_ids: Sequence[str], *, where: str | Path = "") -> PredictionMatch:
+def match_predictions(
+    preds: dict[str, Path], gt_ids: Sequence[str], *, where: str | Path = ""
+) -> PredictionMatch:
     """Pair an index of prediction files (:func:`index_images`) with ground-truth ids.
 
     A prediction whose id equals a ground-truth id pairs with it; otherwise its id is
@@ -144,16 +154,20 @@ def match_predictions(preds: dict[str, Path], gt_ids: Sequence[str], *, where: s
         elif pid in by_form:
             cands = by_form[pid]
             if len(cands) > 1:
-                raise AmbiguousNameError(f"{where}: ambiguous prediction {_shown(path, where)}: it could be the output of "
-                                         f"{cands[0]!r} or of {cands[1]!r}; store it as <id>.png "
-                                         "(nested folders) to say which")
+                raise AmbiguousNameError(
+                    f"{where}: ambiguous prediction {_shown(path, where)}: it could be the output of "
+                    f"{cands[0]!r} or of {cands[1]!r}; store it as <id>.png "
+                    "(nested folders) to say which"
+                )
             gid = cands[0]
         else:
             out.extra.append(pid)
             continue
         if gid in out.found:
-            raise AmbiguousNameError(f"{where}: ambiguous predictions: {_shown(out.found[gid], where)} and "
-                                     f"{_shown(path, where)} are both outputs for {gid!r}; keep one of them")
+            raise AmbiguousNameError(
+                f"{where}: ambiguous predictions: {_shown(out.found[gid], where)} and "
+                f"{_shown(path, where)} are both outputs for {gid!r}; keep one of them"
+            )
         out.found[gid] = path
     out.missing = [g for g in gt_ids if g not in out.found]
     return out
@@ -167,17 +181,21 @@ def _shown(path: Path, where: str | Path) -> str:
         return path.name
 
 
-def no_pairs_message(pred_dir: str | Path, gt_ids: Sequence[str], preds: dict[str, Path],
-                     gt_where: str | Path) -> str:
+def no_pairs_message(
+    pred_dir: str | Path, gt_ids: Sequence[str], preds: dict[str, Path], gt_where: str | Path
+) -> str:
     """Why nothing paired: the accepted id forms and one example of each side."""
     example = gt_ids[0] if gt_ids else "?"
     forms = " or ".join(f"{f}.png" for f in id_forms(example)) if gt_ids else "<id>.png"
     pred_example = next(iter(preds.values()), None)
-    seen = (f"e.g. {_shown(pred_example, pred_dir)}" if pred_example is not None
-            else "no image files")
-    return (f"{pred_dir}: no prediction matches a ground-truth id of {gt_where} "
-            f"(ground-truth ids look like {example!r}, so a prediction is expected as {forms}; "
-            f"the prediction folder has {seen})")
+    seen = (
+        f"e.g. {_shown(pred_example, pred_dir)}" if pred_example is not None else "no image files"
+    )
+    return (
+        f"{pred_dir}: no prediction matches a ground-truth id of {gt_where} "
+        f"(ground-truth ids look like {example!r}, so a prediction is expected as {forms}; "
+        f"the prediction folder has {seen})"
+    )
 
 
 def is_lossy(path: str | Path) -> bool:

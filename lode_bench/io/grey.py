@@ -60,8 +60,11 @@ def grey_u8(img: np.ndarray, rule: GreyRule = "rint") -> np.ndarray:
         import cv2
 
         if x.dtype != np.uint8:
-            x = np.rint(np.clip(x / _scale(x), 0, 1) * 255).astype(np.uint8) if x.dtype == np.uint16 \
+            x = (
+                np.rint(np.clip(x / _scale(x), 0, 1) * 255).astype(np.uint8)
+                if x.dtype == np.uint16
                 else np.rint(np.clip(x, 0, 1) * 255).astype(np.uint8)
+            )
         return cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x
     if x.dtype == np.uint8:
         f = x.astype(np.float32)

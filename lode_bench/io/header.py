@@ -86,7 +86,9 @@ def max_pixels(override: int | None = None) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise ConfigError(f"{MAX_PIXELS_ENV}: must be a positive integer (pixels), got {text[:40]!r}")
+        raise ConfigError(
+            f"{MAX_PIXELS_ENV}: must be a positive integer (pixels), got {text[:40]!r}"
+        )
     return value
 
 
@@ -112,7 +114,9 @@ def _jpeg(path: Path, data: bytes) -> ImageHeader:
     i, n = 2, len(data)
     while i + 4 <= n:
         if data[i] != 0xFF:
-            raise ImageReadError(path, f"corrupt JPEG (no marker at byte {i} before the frame header)")
+            raise ImageReadError(
+                path, f"corrupt JPEG (no marker at byte {i} before the frame header)"
+            )
         while i < n and data[i] == 0xFF:  # fill bytes
             i += 1
         if i >= n:
@@ -129,7 +133,12 @@ def _jpeg(path: Path, data: bytes) -> ImageHeader:
         if marker in _JPEG_SOF:
             if i + 8 > n:
                 break
-            bits, h, w, comps = data[i + 2], _u16(data, i + 3, ">"), _u16(data, i + 5, ">"), data[i + 7]
+            bits, h, w, comps = (
+                data[i + 2],
+                _u16(data, i + 3, ">"),
+                _u16(data, i + 5, ">"),
+                data[i + 7],
+            )
             return ImageHeader("jpeg", w, h, comps, bits)
         if marker in (0xDA, 0xD9):  # scan or end before any frame header
             break
@@ -177,11 +186,17 @@ def _tiff(path: Path, data: bytes) -> ImageHeader:
                 fmt = "Q" if typ == 16 else "I"
                 tags[tag] = struct.unpack_from(order + fmt, data, e + val_off)[0]
             if tag == 258 and typ == 3:
-                n_vals = (struct.unpack_from(order + "Q", data, e + 4)[0] if size == 20
-                          else _u32(data, e + 4, order))
+                n_vals = (
+                    struct.unpack_from(order + "Q", data, e + 4)[0]
+                    if size == 20
+                    else _u32(data, e + 4, order)
+                )
                 if n_vals * 2 > (8 if size == 20 else 4):  # values stored elsewhere
-                    off = (struct.unpack_from(order + "Q", data, e + val_off)[0] if size == 20
-                           else _u32(data, e + val_off, order))
+                    off = (
+                        struct.unpack_from(order + "Q", data, e + val_off)[0]
+                        if size == 20
+                        else _u32(data, e + val_off, order)
+                    )
                     tags[tag] = _u16(data, off, order)
     except struct.error:
         raise ImageReadError(path, "corrupt TIFF (header or first directory cut short)") from None
@@ -222,13 +237,18 @@ def check_pixels(path: str | Path, header: ImageHeader, limit: int | None = None
     """
     cap = max_pixels(limit)
     if header.width <= 0 or header.height <= 0:
-        raise ImageReadError(path, f"{header.format.upper()} header declares an empty image "
-                                   f"({header.width}×{header.height})")
+        raise ImageReadError(
+            path,
+            f"{header.format.upper()} header declares an empty image "
+            f"({header.width}×{header.height})",
+        )
     if header.pixels > cap:
         raise ImageReadError(
-            path, f"image too large: header declares {header.width}×{header.height} = "
-                  f"{header.pixels / 1e6:.1f} MP, above the limit of {cap / 1e6:g} MP "
-                  f"(raise it with {MAX_PIXELS_ENV}=<pixels>)")
+            path,
+            f"image too large: header declares {header.width}×{header.height} = "
+            f"{header.pixels / 1e6:.1f} MP, above the limit of {cap / 1e6:g} MP "
+            f"(raise it with {MAX_PIXELS_ENV}=<pixels>)",
+        )
 
 
 def check_jpeg_strict(path: str | Path, data: bytes, header: ImageHeader) -> None:
@@ -248,13 +268,16 @@ def check_jpeg_strict(path: str | Path, data: bytes, header: ImageHeader) -> Non
     except ImportError:  # a core dependency; only a broken installation lacks it
         from lode_bench.errors import LodeBenchError
 
-        raise LodeBenchError("reading JPEG files needs the 'simplejpeg' package "
-                             "(pip install simplejpeg; it is a lode-bench dependency)") from None
+        raise LodeBenchError(
+            "reading JPEG files needs the 'simplejpeg' package "
+            "(pip install simplejpeg; it is a lode-bench dependency)"
+        ) from None
 
     colorspace = "CMYK" if header.channels == 4 else "GRAY"
     try:
-        simplejpeg.decode_jpeg(data, colorspace=colorspace, min_height=1, min_width=1,
-                               min_factor=8, strict=True)
+        simplejpeg.decode_jpeg(
+            data, colorspace=colorspace, min_height=1, min_width=1, min_factor=8, strict=True
+        )
     except ValueError as exc:
         msg = " ".join(str(exc).split())[:200]
         raise ImageReadError(path, f"corrupt JPEG data ({msg})") from None

@@ -103,8 +103,11 @@ def _decode(path: Path, max_pixels: int | None = None) -> np.ndarray:
     if arr is None or arr.size == 0:
         raise ImageReadError(path, "cannot decode image (corrupt or unsupported format)")
     if {arr.shape[0], arr.shape[1]} != {header.height, header.width}:  # rotated is fine
-        raise ImageReadError(path, f"decoded size {arr.shape[1]}×{arr.shape[0]} differs from "
-                                   f"the header's {header.width}×{header.height}")
+        raise ImageReadError(
+            path,
+            f"decoded size {arr.shape[1]}×{arr.shape[0]} differs from "
+            f"the header's {header.width}×{header.height}",
+        )
     return arr
 
 
@@ -114,7 +117,10 @@ def _composite(rgb: np.ndarray, alpha: np.ndarray, background: float) -> np.ndar
 
 
 def read_image(
-    path: str | Path, *, dtype: DType = "uint8", alpha: AlphaRule = "drop",
+    path: str | Path,
+    *,
+    dtype: DType = "uint8",
+    alpha: AlphaRule = "drop",
     max_pixels: int | None = None,
     depth16: Depth16Rule = "round",
 ) -> np.ndarray:
@@ -200,8 +206,9 @@ def read_image(
     return np.ascontiguousarray(out)
 
 
-def read_mask(path: str | Path, *, threshold: float | None = None,
-              max_pixels: int | None = None) -> np.ndarray:
+def read_mask(
+    path: str | Path, *, threshold: float | None = None, max_pixels: int | None = None
+) -> np.ndarray:
     """Read a binary mask as an H×W ``bool`` array.
 
     * Image files: the maximum over colour channels is compared ``> threshold``
@@ -222,8 +229,9 @@ def read_mask(path: str | Path, *, threshold: float | None = None,
         except (ValueError, OSError, EOFError) as exc:
             raise ImageReadError(p, f"cannot load .npy mask ({exc})") from exc
         if arr.ndim >= 2:
-            check_pixels(p, ImageHeader("npy", int(arr.shape[1]), int(arr.shape[0]), 1, 64),
-                         max_pixels)
+            check_pixels(
+                p, ImageHeader("npy", int(arr.shape[1]), int(arr.shape[0]), 1, 64), max_pixels
+            )
         arr = np.asarray(arr, dtype=np.float64)
         if arr.ndim == 3 and arr.shape[2] == 2:
             arr = np.hypot(arr[..., 0], arr[..., 1])
@@ -259,7 +267,9 @@ def to_float(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, dtype=np.float64)
 
 
-def encode_image(img: np.ndarray, ext: str, *, png_compression: int = 3, jpeg_quality: int = 95) -> bytes:
+def encode_image(
+    img: np.ndarray, ext: str, *, png_compression: int = 3, jpeg_quality: int = 95
+) -> bytes:
     """Encode an RGB (H×W×3) or grey (H×W) uint8/uint16 array into file bytes."""
     ext = ext.lower()
     if img.dtype not in (np.uint8, np.uint16):
@@ -307,7 +317,9 @@ def write_image(
     """
     p = Path(path)
     try:
-        data = encode_image(img, p.suffix, png_compression=png_compression, jpeg_quality=jpeg_quality)
+        data = encode_image(
+            img, p.suffix, png_compression=png_compression, jpeg_quality=jpeg_quality
+        )
     except ValueError as exc:
         raise ImageWriteError(p, str(exc)) from exc
     return atomic_write_bytes(p, data)

@@ -30,7 +30,17 @@ import numpy as np
 from lode_bench.errors import ImageReadError, LodeBenchError
 
 RAW_EXTENSIONS: tuple[str, ...] = (
-    ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw", ".raw",
+    ".dng",
+    ".cr2",
+    ".cr3",
+    ".nef",
+    ".arw",
+    ".raf",
+    ".orf",
+    ".rw2",
+    ".pef",
+    ".srw",
+    ".raw",
 )
 DEMOSAIC = ("linear", "ahd", "dcb", "vng", "ppg", "dht", "aahd")
 Colour = Literal["srgb", "camera"]
@@ -137,14 +147,20 @@ def read_raw(
                 "rgb_xyz_matrix": np.asarray(raw.rgb_xyz_matrix)[:3, :3].round(6).tolist(),
             }
             out = raw.postprocess(
-                demosaic_algorithm=algo, output_color=space, gamma=(1.0, 1.0),
-                no_auto_bright=True, output_bps=16, user_flip=0, adjust_maximum_thr=0.0,
-                four_color_rgb=False, **kw,
+                demosaic_algorithm=algo,
+                output_color=space,
+                gamma=(1.0, 1.0),
+                no_auto_bright=True,
+                output_bps=16,
+                user_flip=0,
+                adjust_maximum_thr=0.0,
+                four_color_rgb=False,
+                **kw,
             )
             wb_used = raw.camera_whitebalance if kw.get("use_camera_wb") else kw["user_wb"]
             meta["white_balance"] = [float(v) for v in wb_used[:3]]
             meta["color_matrix"] = np.asarray(raw.color_matrix)[:3, :3].round(6).tolist()
     except (rawpy.LibRawError, OSError, ValueError) as exc:
         raise ImageReadError(p, f"cannot decode RAW file ({type(exc).__name__}: {exc})") from exc
-    linear = (out.astype(np.float32) / np.float32(65535.0))
+    linear = out.astype(np.float32) / np.float32(65535.0)
     return RawImage(linear=np.ascontiguousarray(linear), meta=meta)

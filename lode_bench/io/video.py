@@ -60,8 +60,10 @@ def read_video_timestamps(path: str | Path) -> tuple[list[float], float]:
                 raise ImageReadError(p, "holds no video stream")
             stream = container.streams.video[0]
             rate = float(stream.average_rate or 0.0)
-            times = [_frame_time(f, stream, i, rate or 30.0)
-                     for i, f in enumerate(container.decode(stream))]
+            times = [
+                _frame_time(f, stream, i, rate or 30.0)
+                for i, f in enumerate(container.decode(stream))
+            ]
     except av.FFmpegError as exc:
         raise ImageReadError(p, f"cannot decode video ({exc})") from exc
     if not times:

@@ -87,22 +87,29 @@ def _check_graph(node: yaml.Node, where: str) -> None:
             busy.discard(key)
             total = 1 + sum(size[id(c)] for c in _children(n))
             if total > MAX_NODES:
-                raise ConfigError(f"{where}: refused: the document expands to more than "
-                                  f"{MAX_NODES:,} values through its aliases (YAML bomb?)")
+                raise ConfigError(
+                    f"{where}: refused: the document expands to more than "
+                    f"{MAX_NODES:,} values through its aliases (YAML bomb?)"
+                )
             size[key] = total
             continue
         if key in size:
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise ConfigError(f"{where}: refused: more than {MAX_ALIASES} alias "
-                                  "references (YAML bomb?)")
+                raise ConfigError(
+                    f"{where}: refused: more than {MAX_ALIASES} alias references (YAML bomb?)"
+                )
             continue
         if key in busy:
-            raise ConfigError(f"{where}: refused: an alias refers to its own parent "
-                              f"(recursive structure at line {n.start_mark.line + 1})")
+            raise ConfigError(
+                f"{where}: refused: an alias refers to its own parent "
+                f"(recursive structure at line {n.start_mark.line + 1})"
+            )
         if depth > MAX_DEPTH:
-            raise ConfigError(f"{where}: refused: nested deeper than {MAX_DEPTH} levels "
-                              f"(line {n.start_mark.line + 1})")
+            raise ConfigError(
+                f"{where}: refused: nested deeper than {MAX_DEPTH} levels "
+                f"(line {n.start_mark.line + 1})"
+            )
         busy.add(key)
         stack.append((n, depth, True))
         stack.extend((c, depth + 1, False) for c in reversed(_children(n)))
@@ -178,8 +185,9 @@ def list_config_names(search_dirs: Sequence[str | Path]) -> list[str]:
     return sorted(names)
 
 
-def resolve_config_path(name_or_path: str | Path, *, kind: str,
-                        search_dirs: Sequence[str | Path] = ()) -> Path:
+def resolve_config_path(
+    name_or_path: str | Path, *, kind: str, search_dirs: Sequence[str | Path] = ()
+) -> Path:
     """The file a configuration reference names.
 
     A :class:`~pathlib.Path`, or text ending in ``.yaml``/``.yml``, is that file (it must
@@ -217,12 +225,18 @@ def resolve_config_path(name_or_path: str | Path, *, kind: str,
     known = list_config_names(search_dirs)
     close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise UnknownNameError(f"unknown {kind} {short_repr(text)}{hint} (known: {', '.join(known) or 'none'})")
+    raise UnknownNameError(
+        f"unknown {kind} {short_repr(text)}{hint} (known: {', '.join(known) or 'none'})"
+    )
 
 
-def load_yaml_config(name_or_path: str | Path, *, kind: str,
-                     search_dirs: Sequence[str | Path] = (),
-                     known_keys: Collection[str] | None = None) -> dict[str, Any]:
+def load_yaml_config(
+    name_or_path: str | Path,
+    *,
+    kind: str,
+    search_dirs: Sequence[str | Path] = (),
+    known_keys: Collection[str] | None = None,
+) -> dict[str, Any]:
     """Read a configuration mapping by name or path and refuse unknown top-level keys.
 
     Args:
@@ -249,6 +263,8 @@ def load_yaml_config(name_or_path: str | Path, *, kind: str,
     if known_keys is not None:
         unknown = sorted(str(k) for k in doc if k not in known_keys)
         if unknown:
-            raise ConfigError(f"{p}: unknown {kind} key(s) {', '.join(map(repr, unknown))}; "
-                              f"allowed: {', '.join(sorted(known_keys))}")
+            raise ConfigError(
+                f"{p}: unknown {kind} key(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(sorted(known_keys))}"
+            )
     return doc

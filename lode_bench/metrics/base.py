@@ -80,8 +80,12 @@ class MetricSpec:
         return fn
 
     def compute(
-        self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
-        **params: Any
+        self,
+        pred: np.ndarray,
+        target: np.ndarray | None,
+        *,
+        mask: np.ndarray | None = None,
+        **params: Any,
     ) -> dict[str, float]:
         """Run the metric and return ``{name: value}`` (or the dict of its outputs).
 
@@ -114,14 +118,18 @@ class MetricSpec:
 
 def _validate_spec(obj: Any) -> None:
     if not isinstance(obj, MetricSpec):
-        raise LodeBenchError(f"metric registry entries must be MetricSpec, got {type(obj).__name__}")
+        raise LodeBenchError(
+            f"metric registry entries must be MetricSpec, got {type(obj).__name__}"
+        )
 
 
 #: every metric: the built-ins of :mod:`lode_bench.metrics.catalog` (loaded on first lookup),
 #: then the ``lode_bench.metrics`` entry-point plugins (entries name a ``MetricSpec``).
 METRICS: Registry[MetricSpec] = Registry(
-    "metric", builtins="lode_bench.metrics.catalog:builtin_metric_specs",
-    entry_point_group="lode_bench.metrics", validate=_validate_spec,
+    "metric",
+    builtins="lode_bench.metrics.catalog:builtin_metric_specs",
+    entry_point_group="lode_bench.metrics",
+    validate=_validate_spec,
 )
 
 

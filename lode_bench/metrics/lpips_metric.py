@@ -73,7 +73,9 @@ def find_backbone_weights(net: str, backbone_weights: str | os.PathLike[str] | N
         path = Path(explicit).expanduser()
         if not path.is_file():
             source = "backbone_weights" if backbone_weights is not None else BACKBONE_ENV
-            raise LPIPSWeightsMissing(f"LPIPS backbone weights file given by {source} not found: {path}")
+            raise LPIPSWeightsMissing(
+                f"LPIPS backbone weights file given by {source} not found: {path}"
+            )
         return path
     cache = backbone_cache_dir()
     path = cache / BACKBONE_FILES[net]
@@ -159,7 +161,9 @@ class LPIPSScorer:
                 f"{self.weights_path}: cannot read LPIPS backbone weights ({type(exc).__name__}: {exc})"
             ) from exc
         if not isinstance(state, dict):
-            raise LodeBenchError(f"{self.weights_path}: expected a state dict, got {type(state).__name__}")
+            raise LodeBenchError(
+                f"{self.weights_path}: expected a state dict, got {type(state).__name__}"
+            )
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             # lpips passes the legacy ``pretrained=False`` to torchvision (deprecated, no download)
             warnings.simplefilter("ignore", UserWarning)

@@ -146,4 +146,3 @@ def local_psnr_bladenet_legacy(
     m = binary_mask(mask, p.shape)
     sse, _ = _masked_sse(p, t, m)
     return psnr_from_mse(sse / p.size, 255.0)
-

@@ -46,7 +46,10 @@ from lode_bench.metrics.niqe_core import (
 #: Folder for no-reference model files and weights (NIQE models, pyiqa checkpoints).
 WEIGHTS_ENV = "LODE_BENCH_NRIQA_WEIGHTS"
 #: Per-convention environment variables naming a model file directly.
-MODEL_ENV: dict[str, str] = {"live": "LODE_BENCH_NIQE_MODEL", "matlab": "LODE_BENCH_NIQE_MATLAB_MODEL"}
+MODEL_ENV: dict[str, str] = {
+    "live": "LODE_BENCH_NIQE_MODEL",
+    "matlab": "LODE_BENCH_NIQE_MATLAB_MODEL",
+}
 #: File names searched in the weights folder, per convention, in order.
 MODEL_FILE_NAMES: dict[str, tuple[str, ...]] = {
     "live": ("modelparameters.mat", "niqe_pris_params.npz", "niqe_modelparameters.mat"),
@@ -87,17 +90,32 @@ class NIQEModel:
         if path.suffix.lower() == ".mat":
             import scipy.io
 
-            scipy.io.savemat(buf, {"mu_prisparam": self.mu[None, :], "cov_prisparam": self.cov,
-                                   "block_size": np.array([[self.block]])})
+            scipy.io.savemat(
+                buf,
+                {
+                    "mu_prisparam": self.mu[None, :],
+                    "cov_prisparam": self.cov,
+                    "block_size": np.array([[self.block]]),
+                },
+            )
         elif path.suffix.lower() == ".npz":
-            np.savez(buf, mu_pris_param=self.mu[None, :], cov_pris_param=self.cov,
-                     gaussian_window=gaussian_window(), block_size=np.array(self.block))
+            np.savez(
+                buf,
+                mu_pris_param=self.mu[None, :],
+                cov_pris_param=self.cov,
+                gaussian_window=gaussian_window(),
+                block_size=np.array(self.block),
+            )
         else:
             raise NIQEModelError(f"{path}: NIQE model files must end in .npz or .mat")
         return atomic_write_bytes(path, buf.getvalue())
 
 
-_KEYS = (("mu_prisparam", "cov_prisparam"), ("mu_pris_param", "cov_pris_param"), ("Mean", "Covariance"))
+_KEYS = (
+    ("mu_prisparam", "cov_prisparam"),
+    ("mu_pris_param", "cov_pris_param"),
+    ("Mean", "Covariance"),
+)
 
 
 def read_niqe_model(path: str | Path) -> NIQEModel:
@@ -127,18 +145,24 @@ def read_niqe_model(path: str | Path) -> NIQEModel:
             cov = np.asarray(data[ck], dtype=np.float64)
             break
     else:
-        raise NIQEModelError(f"{p}: no NIQE model variables (expected mu_prisparam/cov_prisparam, "
-                             f"mu_pris_param/cov_pris_param or Mean/Covariance; found {sorted(data)})")
+        raise NIQEModelError(
+            f"{p}: no NIQE model variables (expected mu_prisparam/cov_prisparam, "
+            f"mu_pris_param/cov_pris_param or Mean/Covariance; found {sorted(data)})"
+        )
     if mu.shape != (N_FEATURES,) or cov.shape != (N_FEATURES, N_FEATURES):
-        raise NIQEModelError(f"{p}: NIQE model must have a 36-vector mean and a 36×36 covariance, "
-                             f"got {mu.shape} and {cov.shape}")
+        raise NIQEModelError(
+            f"{p}: NIQE model must have a 36-vector mean and a 36×36 covariance, "
+            f"got {mu.shape} and {cov.shape}"
+        )
     if not (np.isfinite(mu).all() and np.isfinite(cov).all()):
         raise NIQEModelError(f"{p}: NIQE model contains NaN or infinite values")
     block = int(np.asarray(data.get("block_size", DEFAULT_BLOCK)).ravel()[0])
     return NIQEModel(mu=mu, cov=cov, source=str(p), block=block)
 
 
-def find_niqe_model(convention: str = "live", model_file: str | os.PathLike[str] | None = None) -> Path:
+def find_niqe_model(
+    convention: str = "live", model_file: str | os.PathLike[str] | None = None
+) -> Path:
     """The model file of ``convention`` (``"live"`` or ``"matlab"``), never downloaded.
 
     Raises:
@@ -159,13 +183,16 @@ def find_niqe_model(convention: str = "live", model_file: str | os.PathLike[str]
         if (folder / name).is_file():
             return folder / name
     names = " or ".join(MODEL_FILE_NAMES[convention])
-    what = ("the LIVE release's modelparameters.mat (or BasicSR's niqe_pris_params.npz)"
-            if convention == "live" else
-            "MATLAB's built-in niqe() default model, exported from MATLAB (Mean/Covariance), "
-            "which lode-bench does not ship")
+    what = (
+        "the LIVE release's modelparameters.mat (or BasicSR's niqe_pris_params.npz)"
+        if convention == "live"
+        else "MATLAB's built-in niqe() default model, exported from MATLAB (Mean/Covariance), "
+        "which lode-bench does not ship"
+    )
     raise NIQEModelMissing(
         f"NIQE ({convention}) needs {what}: put {names} into {folder} (or set {WEIGHTS_ENV}=DIR), "
-        f"or set {env}=FILE, or pass model_file=FILE; lode-bench never downloads it")
+        f"or set {env}=FILE, or pass model_file=FILE; lode-bench never downloads it"
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -173,7 +200,9 @@ def _cached_model(path: str, mtime_ns: int, size: int) -> NIQEModel:
     return read_niqe_model(path)
 
 
-def load_niqe_model(convention: str = "live", model_file: str | os.PathLike[str] | None = None) -> NIQEModel:
+def load_niqe_model(
+    convention: str = "live", model_file: str | os.PathLike[str] | None = None
+) -> NIQEModel:
     """Find and read (cached per file version) the model of ``convention``."""
     p = find_niqe_model(convention, model_file)
     st = p.stat()
@@ -195,8 +224,13 @@ def niqe_score(img: np.ndarray, model: NIQEModel) -> float:
     return niqe_distance(feats, model.mu, model.cov)
 
 
-def niqe(pred: np.ndarray, *, convention: str = "live", model_file: str | None = None,
-         data_range: float = 255.0) -> float:
+def niqe(
+    pred: np.ndarray,
+    *,
+    convention: str = "live",
+    model_file: str | None = None,
+    data_range: float = 255.0,
+) -> float:
     """Registered NIQE metric (no reference): ``pred`` H×W×3 RGB on ``[0, data_range]``.
 
     Args:
@@ -211,14 +245,20 @@ def niqe(pred: np.ndarray, *, convention: str = "live", model_file: str | None =
     return niqe_distance(feats, model.mu, model.cov)
 
 
-def check_niqe_model(*, convention: str = "live", model_file: str | None = None,
-                     data_range: float = 255.0) -> None:
+def check_niqe_model(
+    *, convention: str = "live", model_file: str | None = None, data_range: float = 255.0
+) -> None:
     """Raise :class:`NIQEModelMissing` / :class:`NIQEModelError` when the model is unusable."""
     load_niqe_model(convention, model_file)
 
 
-def fit_niqe_model(images: Iterable[np.ndarray], *, sharpness_threshold: float = 0.75,
-                   block: int = DEFAULT_BLOCK, source: str = "") -> NIQEModel:
+def fit_niqe_model(
+    images: Iterable[np.ndarray],
+    *,
+    sharpness_threshold: float = 0.75,
+    block: int = DEFAULT_BLOCK,
+    source: str = "",
+) -> NIQEModel:
     """Fit a pristine model from sharp images (LIVE ``estimatemodelparam``).
 
     Per image, blocks whose mean local σ exceeds ``sharpness_threshold`` × that image's
@@ -246,6 +286,7 @@ def fit_niqe_model(images: Iterable[np.ndarray], *, sharpness_threshold: float =
     if allf.shape[0] <= N_FEATURES:
         raise NIQEModelError(
             f"fitting a NIQE model needs more than {N_FEATURES} sharp blocks, got {allf.shape[0]} "
-            f"from {len(kept)} image(s); add images (each gives about H·W/{block}² blocks)")
+            f"from {len(kept)} image(s); add images (each gives about H·W/{block}² blocks)"
+        )
     mu, cov = nan_mean_cov(allf)
     return NIQEModel(mu=mu, cov=cov, source=source, block=block)

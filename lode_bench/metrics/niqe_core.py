@@ -66,8 +66,9 @@ _G1 = _gaussian_1d()
 def _cubic(x: np.ndarray) -> np.ndarray:
     ax = np.abs(x)
     ax2, ax3 = ax * ax, ax * ax * ax
-    return ((1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
-            + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2)))
+    return (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * (
+        (ax > 1) & (ax <= 2)
+    )
 
 
 def imresize_weights(in_len: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +120,9 @@ def imresize_half(img: np.ndarray) -> np.ndarray:
 def mscn(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MSCN coefficients and local σ of a grey 0..255 float64 image (replicate borders)."""
     mu = correlate1d(correlate1d(img, _G1, axis=0, mode="nearest"), _G1, axis=1, mode="nearest")
-    sq = correlate1d(correlate1d(img * img, _G1, axis=0, mode="nearest"), _G1, axis=1, mode="nearest")
+    sq = correlate1d(
+        correlate1d(img * img, _G1, axis=0, mode="nearest"), _G1, axis=1, mode="nearest"
+    )
     sigma = np.sqrt(np.abs(sq - mu * mu))
     return (img - mu) / (sigma + 1.0), sigma
 
@@ -128,7 +131,12 @@ def _blocks(img: np.ndarray, bh: int, bw: int) -> np.ndarray:
     """(n_blocks, bh, bw) view-copy in MATLAB column-major block order."""
     h, w = img.shape
     nh, nw = h // bh, w // bw
-    return img[: nh * bh, : nw * bw].reshape(nh, bh, nw, bw).transpose(2, 0, 1, 3).reshape(nh * nw, bh, bw)
+    return (
+        img[: nh * bh, : nw * bw]
+        .reshape(nh, bh, nw, bw)
+        .transpose(2, 0, 1, 3)
+        .reshape(nh * nw, bh, bw)
+    )
 
 
 def aggd_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -212,7 +220,9 @@ def niqe_features(grey: np.ndarray, block: int = DEFAULT_BLOCK) -> tuple[np.ndar
     h, w = grey.shape
     nh, nw = h // block, w // block
     if nh == 0 or nw == 0:
-        raise MetricInputError(f"NIQE needs an image of at least {block}×{block} pixels, got {w}×{h}")
+        raise MetricInputError(
+            f"NIQE needs an image of at least {block}×{block} pixels, got {w}×{h}"
+        )
     img = np.asarray(grey, dtype=np.float64)[: nh * block, : nw * block]
     feats = []
     sharp = np.empty(0)
@@ -238,7 +248,8 @@ def nan_mean_cov(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if complete.shape[0] < 2:
         raise MetricInputError(
             f"NIQE needs at least two blocks with finite features, got {complete.shape[0]} "
-            "(image too small or too flat)")
+            "(image too small or too flat)"
+        )
     return mu, np.cov(complete, rowvar=False)
 
 

@@ -72,7 +72,8 @@ def import_pyiqa(metric: str = "") -> Any:
         what = f"no-reference metric {metric!r}" if metric else "a pyiqa-backed metric"
         raise NRIQAExtraMissing(
             f"{what} needs IQA-PyTorch (pyiqa), which is not installed ({exc}): "
-            f"pip install '{EXTRA}'") from exc
+            f"pip install '{EXTRA}'"
+        ) from exc
     return pyiqa
 
 
@@ -85,7 +86,10 @@ def _active() -> tuple[Path, str] | None:
 
 
 def _check_checkpoint(path: Path) -> None:
-    if path.suffix.lower() not in (".pth", ".pt", ".ckpt", ".bin") or os.environ.get(TRUST_ENV) == "1":
+    if (
+        path.suffix.lower() not in (".pth", ".pt", ".ckpt", ".bin")
+        or os.environ.get(TRUST_ENV) == "1"
+    ):
         return
     import torch
 
@@ -94,7 +98,8 @@ def _check_checkpoint(path: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - any refusal means "not a plain checkpoint"
         raise LodeBenchError(
             f"{path}: not loadable with torch.load(weights_only=True) ({type(exc).__name__}); "
-            f"set {TRUST_ENV}=1 to trust the files in this folder") from exc
+            f"set {TRUST_ENV}=1 to trust the files in this folder"
+        ) from exc
 
 
 def _local_file(url: str, file_name: str | None = None) -> str:
@@ -104,15 +109,17 @@ def _local_file(url: str, file_name: str | None = None) -> str:
     if not path.is_file():
         raise NRWeightsMissing(
             f"{metric}: pyiqa needs the file {name}, which is not in {folder}; lode-bench never "
-            f"downloads weights: copy {name} there (or set {WEIGHTS_ENV}=DIR)")
+            f"downloads weights: copy {name} there (or set {WEIGHTS_ENV}=DIR)"
+        )
     _check_checkpoint(path)
     return str(path)
 
 
 def _guard_url(orig: Any) -> Any:
     @functools.wraps(orig)
-    def guarded(url: str, model_dir: str | None = None, progress: bool = True,
-                file_name: str | None = None) -> str:
+    def guarded(
+        url: str, model_dir: str | None = None, progress: bool = True, file_name: str | None = None
+    ) -> str:
         if _active() is None:
             return orig(url, model_dir=model_dir, progress=progress, file_name=file_name)
         return _local_file(url, file_name)
@@ -131,7 +138,8 @@ def _guard_clip(orig: Any) -> Any:
         if not (folder / name).is_file():
             raise NRWeightsMissing(
                 f"{metric}: pyiqa needs the CLIP backbone file {name}, which is not in {folder}; "
-                f"lode-bench never downloads weights: copy {name} there (or set {WEIGHTS_ENV}=DIR)")
+                f"lode-bench never downloads weights: copy {name} there (or set {WEIGHTS_ENV}=DIR)"
+            )
         return str(folder / name)
 
     guarded.__lode_bench_guard__ = True  # type: ignore[attr-defined]
@@ -140,8 +148,10 @@ def _guard_clip(orig: Any) -> Any:
 
 def _no_download(*args: Any, **kwargs: Any) -> None:
     folder, metric = _active() or (nr_weights_dir(), "")
-    raise NRWeightsMissing(f"{metric}: pyiqa tried to download {args[0] if args else 'a file'}; "
-                           f"lode-bench never downloads weights: put the file into {folder}")
+    raise NRWeightsMissing(
+        f"{metric}: pyiqa tried to download {args[0] if args else 'a file'}; "
+        f"lode-bench never downloads weights: put the file into {folder}"
+    )
 
 
 def _install_guards() -> None:
@@ -153,7 +163,11 @@ def _install_guards() -> None:
         if callable(fn) and not getattr(fn, "__lode_bench_guard__", False):
             mod.load_file_from_url = _guard_url(fn)  # type: ignore[attr-defined]
         fn = getattr(mod, "_download", None)
-        if mod.__name__.endswith("clip_model") and callable(fn) and not getattr(fn, "__lode_bench_guard__", False):
+        if (
+            mod.__name__.endswith("clip_model")
+            and callable(fn)
+            and not getattr(fn, "__lode_bench_guard__", False)
+        ):
             mod._download = _guard_clip(fn)  # type: ignore[attr-defined]
     if _active() is not None:
         du.download_url_to_file = _no_download  # type: ignore[assignment]
@@ -242,8 +256,15 @@ class PyIQAScorer:
         LodeBenchError: unknown or full-reference pyiqa metric.
     """
 
-    def __init__(self, name: str, *, weights_dir: str | os.PathLike[str] | None = None,
-                 device: str | None = None, batch_size: int = 8, **options: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        weights_dir: str | os.PathLike[str] | None = None,
+        device: str | None = None,
+        batch_size: int = 8,
+        **options: Any,
+    ) -> None:
         pyiqa = import_pyiqa(name)
         from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
@@ -257,22 +278,42 @@ class PyIQAScorer:
         self.batch_size = max(1, int(batch_size))
         self.lower_better = bool(DEFAULT_CONFIGS[name].get("lower_better", False))
         self._lock = threading.Lock()
-        with offline(self.folder, name), contextlib.redirect_stdout(io.StringIO()), \
-                _timm_without_pretrained(name in FULL_CHECKPOINT and options.get("pretrained", True) is not False):
+        with (
+            offline(self.folder, name),
+            contextlib.redirect_stdout(io.StringIO()),
+            _timm_without_pretrained(
+                name in FULL_CHECKPOINT and options.get("pretrained", True) is not False
+            ),
+        ):
             try:
-                self.metric = pyiqa.create_metric(name, device=self.device, as_loss=False, **options)
+                self.metric = pyiqa.create_metric(
+                    name, device=self.device, as_loss=False, **options
+                )
             except LodeBenchError:
                 raise
             except Exception as exc:
                 text = f"{type(exc).__name__}: {exc}"
-                if "offline" in text.lower() or "LocalEntryNotFound" in text or "cannot find" in text.lower():
+                if (
+                    "offline" in text.lower()
+                    or "LocalEntryNotFound" in text
+                    or "cannot find" in text.lower()
+                ):
                     raise NRWeightsMissing(
                         f"{name}: pyiqa needs a backbone from the Hugging Face hub that is not in the "
                         f"local hub cache ({text.splitlines()[0][:200]}); lode-bench never downloads "
-                        f"it: copy the hub snapshot into the cache (HF_HOME)") from exc
-                hint = ("; CLIP-based pyiqa metrics need openai-clip's pkg_resources: "
-                        "pip install 'setuptools<81'") if "pkg_resources" in text else ""
-                raise LodeBenchError(f"{name}: pyiqa could not build the metric ({text[:300]}){hint}") from exc
+                        f"it: copy the hub snapshot into the cache (HF_HOME)"
+                    ) from exc
+                hint = (
+                    (
+                        "; CLIP-based pyiqa metrics need openai-clip's pkg_resources: "
+                        "pip install 'setuptools<81'"
+                    )
+                    if "pkg_resources" in text
+                    else ""
+                )
+                raise LodeBenchError(
+                    f"{name}: pyiqa could not build the metric ({text[:300]}){hint}"
+                ) from exc
         self.metric.eval()
 
     def _tensor(self, imgs: Sequence[np.ndarray], data_range: float) -> Any:
@@ -284,7 +325,9 @@ class PyIQAScorer:
     def score_batch(self, imgs: Sequence[np.ndarray], *, data_range: float = 255.0) -> list[float]:
         """Scores of H×W×3 RGB images on ``[0, data_range]``, same-size images batched."""
         dr = check_data_range(data_range)
-        checked = [check_image(im, name=f"image {i}", allow_grey=False) for i, im in enumerate(imgs)]
+        checked = [
+            check_image(im, name=f"image {i}", allow_grey=False) for i, im in enumerate(imgs)
+        ]
         out: list[float] = [float("nan")] * len(checked)
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, im in enumerate(checked):
@@ -293,7 +336,7 @@ class PyIQAScorer:
 
         for idx in groups.values():
             for start in range(0, len(idx), self.batch_size):
-                part = idx[start:start + self.batch_size]
+                part = idx[start : start + self.batch_size]
                 with self._lock, torch.no_grad():
                     val = self.metric(self._tensor([checked[i] for i in part], dr))
                 vals = np.asarray(val.detach().double().cpu()).reshape(-1)
@@ -306,26 +349,43 @@ class PyIQAScorer:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(name: str, weights_dir: str | None, device: str | None,
-            options: tuple[tuple[str, Any], ...]) -> PyIQAScorer:
+def _cached(
+    name: str, weights_dir: str | None, device: str | None, options: tuple[tuple[str, Any], ...]
+) -> PyIQAScorer:
     return PyIQAScorer(name, weights_dir=weights_dir, device=device, **dict(options))
 
 
-def get_scorer(name: str, *, weights_dir: str | None = None, device: str | None = None,
-               **options: Any) -> PyIQAScorer:
+def get_scorer(
+    name: str, *, weights_dir: str | None = None, device: str | None = None, **options: Any
+) -> PyIQAScorer:
     """A cached :class:`PyIQAScorer` (one per name, folder, device and options)."""
     folder = str(Path(weights_dir).expanduser()) if weights_dir else str(nr_weights_dir())
     return _cached(name, folder, device, tuple(sorted(options.items())))
 
 
-def pyiqa_score(pred: np.ndarray, *, name: str, weights_dir: str | None = None,
-                device: str | None = None, data_range: float = 255.0, **options: Any) -> float:
+def pyiqa_score(
+    pred: np.ndarray,
+    *,
+    name: str,
+    weights_dir: str | None = None,
+    device: str | None = None,
+    data_range: float = 255.0,
+    **options: Any,
+) -> float:
     """Registered pyiqa-backed NR metric: ``pred`` H×W×3 RGB on ``[0, data_range]``."""
-    return get_scorer(name, weights_dir=weights_dir, device=device, **options)(pred, data_range=data_range)
+    return get_scorer(name, weights_dir=weights_dir, device=device, **options)(
+        pred, data_range=data_range
+    )
 
 
-def check_pyiqa(*, name: str, weights_dir: str | None = None, device: str | None = None,
-                data_range: float = 255.0, **options: Any) -> None:
+def check_pyiqa(
+    *,
+    name: str,
+    weights_dir: str | None = None,
+    device: str | None = None,
+    data_range: float = 255.0,
+    **options: Any,
+) -> None:
     """Raise the one-line reason when the metric cannot be built here (extra or files missing)."""
     get_scorer(name, weights_dir=weights_dir, device=device, **options)
 
@@ -341,9 +401,15 @@ def pyiqa_metric_spec(name: str) -> Any:
     if cfg is None or cfg.get("metric_mode") != "NR":
         raise LodeBenchError(f"pyiqa has no no-reference metric {name!r}")
     return MetricSpec(
-        name=f"pyiqa:{name}", fn=f"{__name__}:pyiqa_score",
-        higher_is_better=not cfg.get("lower_better", False), value_range=(-np.inf, np.inf),
-        colour="RGB in [0, 1]", input_rule="H×W×3 RGB uint8; passed to pyiqa as float32 / 255",
+        name=f"pyiqa:{name}",
+        fn=f"{__name__}:pyiqa_score",
+        higher_is_better=not cfg.get("lower_better", False),
+        value_range=(-np.inf, np.inf),
+        colour="RGB in [0, 1]",
+        input_rule="H×W×3 RGB uint8; passed to pyiqa as float32 / 255",
         description=f"pyiqa NR metric {name!r} (score range {cfg.get('score_range', '?')}).",
-        reference="IQA-PyTorch (pyiqa)", no_reference=True, check=f"{__name__}:check_pyiqa",
-        defaults={"name": name})
+        reference="IQA-PyTorch (pyiqa)",
+        no_reference=True,
+        check=f"{__name__}:check_pyiqa",
+        defaults={"name": name},
+    )

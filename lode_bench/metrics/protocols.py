@@ -24,8 +24,10 @@ from lode_bench.metrics.base import METRICS
 from lode_bench.registry import DuplicateEntryError, Registry
 
 MaskRule = Literal["none", "optional", "required"]
-DEPTH16_TEXT = {"round": "16-bit files scored as round(v / 257)",
-                "truncate": "16-bit files scored as v >> 8 (the reference's 8-bit loader)"}
+DEPTH16_TEXT = {
+    "round": "16-bit files scored as round(v / 257)",
+    "truncate": "16-bit files scored as v >> 8 (the reference's 8-bit loader)",
+}
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,18 @@ class Protocol:
         keep = tuple(c for c in self.calls if c.column not in missing)
         if not keep:
             why = "; ".join(f"{k}: {v}" for k, v in missing.items())
-            raise LodeBenchError(f"protocol {self.name!r}: none of its metrics can run here ({why})")
-        sub = replace(self, calls=keep, version=f"{self.version}+{','.join(c.column for c in keep)}",
-                      description=self.description + " Not computed (files missing): "
-                      + ", ".join(missing) + ".")
+            raise LodeBenchError(
+                f"protocol {self.name!r}: none of its metrics can run here ({why})"
+            )
+        sub = replace(
+            self,
+            calls=keep,
+            version=f"{self.version}+{','.join(c.column for c in keep)}",
+            description=self.description
+            + " Not computed (files missing): "
+            + ", ".join(missing)
+            + ".",
+        )
         return sub, missing
 
     @property
@@ -154,8 +164,12 @@ class Protocol:
         with and without the column never share a key."""
         column = "LPIPS" if net == "alex" else f"LPIPS-{net}"
         call = MetricCall(column, f"lpips_{net}", dict(params))
-        return replace(self, calls=(*self.calls, call), version=f"{self.version}+lpips-{net}",
-                       description=self.description + f" Plus LPIPS ({net}, v0.1).")
+        return replace(
+            self,
+            calls=(*self.calls, call),
+            version=f"{self.version}+lpips-{net}",
+            description=self.description + f" Plus LPIPS ({net}, v0.1).",
+        )
 
     def prepare(self, pred: np.ndarray, *, data_range: float = 255.0) -> np.ndarray:
         """Apply the protocol's quantisation to a model output (uint8 passes through).
@@ -181,8 +195,14 @@ class Protocol:
         p = Path(path)
         return read_mask(p, threshold=self.npy_mask_threshold if p.suffix.lower() == ".npy" else 0)
 
-    def score(self, pred: np.ndarray, target: np.ndarray | None, *, mask: np.ndarray | None = None,
-              image_id: str = "") -> ImageScore:
+    def score(
+        self,
+        pred: np.ndarray,
+        target: np.ndarray | None,
+        *,
+        mask: np.ndarray | None = None,
+        image_id: str = "",
+    ) -> ImageScore:
         """Score one image; every column it cannot fill gets an error, never a bare NaN.
 
         Metric failures (e.g. an ECC divergence) are recorded for every column that metric
@@ -206,13 +226,15 @@ class Protocol:
             target = pred
         if pred.shape != target.shape:
             raise ShapeMismatchError(
-                f"{image_id}: output shape {pred.shape} differs from ground truth {target.shape}")
+                f"{image_id}: output shape {pred.shape} differs from ground truth {target.shape}"
+            )
         if self.mask == "required" and mask is None:
             raise LodeBenchError(f"{image_id}: protocol {self.name!r} needs a blur mask")
         if mask is not None:
             if mask.shape != target.shape[:2]:
                 raise ShapeMismatchError(
-                    f"{image_id}: mask shape {mask.shape} differs from image {target.shape[:2]}")
+                    f"{image_id}: mask shape {mask.shape} differs from image {target.shape[:2]}"
+                )
             result.mask_coverage = float(np.mean(mask))
         # one computation per (metric, params); a failure is kept so that every column
         # picking from that metric records it, never a bare NaN
@@ -236,8 +258,10 @@ class Protocol:
                 result.errors[call.column] = out
             elif name not in out:
                 result.values[call.column] = math.nan
-                result.errors[call.column] = (f"metric {spec.name!r} gave no value {name!r} "
-                                              f"(it gave {', '.join(sorted(out)) or 'nothing'})")
+                result.errors[call.column] = (
+                    f"metric {spec.name!r} gave no value {name!r} "
+                    f"(it gave {', '.join(sorted(out)) or 'nothing'})"
+                )
             else:
                 result.values[call.column] = out[name]
         return result
@@ -264,19 +288,24 @@ def metric_spec(name: str) -> Any:
 
 def no_reference_message(proto: Protocol, what: str) -> str:
     """Why a full-reference protocol cannot score a set without ground truth."""
-    return (f"{what} has no ground truth (blur-only set); protocol {proto.name!r} is full-reference "
-            f"({', '.join(proto.reference_columns)}); score it with a no-reference protocol such as "
-            f"'nr-glow' or 'nr-niqe'")
+    return (
+        f"{what} has no ground truth (blur-only set); protocol {proto.name!r} is full-reference "
+        f"({', '.join(proto.reference_columns)}); score it with a no-reference protocol such as "
+        f"'nr-glow' or 'nr-niqe'"
+    )
 
 
 def _validate(obj: Any) -> None:
     if not isinstance(obj, Protocol):
-        raise LodeBenchError(f"protocol registry entries must be Protocol, got {type(obj).__name__}")
+        raise LodeBenchError(
+            f"protocol registry entries must be Protocol, got {type(obj).__name__}"
+        )
 
 
 #: every protocol; the built-ins (:func:`builtin_protocols`) load on the first lookup.
 PROTOCOLS: Registry[Protocol] = Registry(
-    "protocol", builtins="lode_bench.metrics.protocols:builtin_protocols", validate=_validate)
+    "protocol", builtins="lode_bench.metrics.protocols:builtin_protocols", validate=_validate
+)
 
 
 def get_protocol(name: str) -> Protocol:
@@ -316,123 +345,212 @@ def list_protocols() -> list[Protocol]:
 
 
 _PSNR = MetricCall("PSNR", "psnr")
-_OPENCV_NOTE = ("RealBlur-aligned numbers depend on the OpenCV version (ECC and the cubic "
-                "warp: the official script's own per-image PSNR moves by ~0.01 dB between "
-                "OpenCV 4.2, 4.5-4.12, 4.14 and 5.0); each run stores the OpenCV version "
-                "in its provenance (packages.opencv).")
-_GLOW_NR = (("MANIQA", "maniqa"), ("LIQE", "liqe"), ("NRQM", "nrqm"), ("CLIP-IQA", "clipiqa"),
-            ("PI", "pi"), ("BRISQUE", "brisque"), ("NIQE", "niqe"), ("ILNIQE", "ilniqe"))
+_OPENCV_NOTE = (
+    "RealBlur-aligned numbers depend on the OpenCV version (ECC and the cubic "
+    "warp: the official script's own per-image PSNR moves by ~0.01 dB between "
+    "OpenCV 4.2, 4.5-4.12, 4.14 and 5.0); each run stores the OpenCV version "
+    "in its provenance (packages.opencv)."
+)
+_GLOW_NR = (
+    ("MANIQA", "maniqa"),
+    ("LIQE", "liqe"),
+    ("NRQM", "nrqm"),
+    ("CLIP-IQA", "clipiqa"),
+    ("PI", "pi"),
+    ("BRISQUE", "brisque"),
+    ("NIQE", "niqe"),
+    ("ILNIQE", "ilniqe"),
+)
 _SSIM_GAUSS = MetricCall("SSIM", "ssim_gaussian")
 
 
 def builtin_protocols() -> list[tuple[Protocol, tuple[str, ...]]]:
     """The built-in protocols with their aliases (the built-ins of :data:`PROTOCOLS`)."""
     return [
-        (Protocol(
-            name="gopro", version="1",
-            description="PSNR on RGB (data range 255) and MATLAB's built-in ssim() on the "
-                        "H×W×3 uint8 image as a 3-D volume (11×11×11 Gaussian, σ=1.5, "
-                        "replicate padding, full map averaged). Outputs clamped and rounded to 8 bits.",
-            reproduces="GoPro/HIDE tables of MPRNet, Restormer, NAFNet and most later papers "
-                       "(evaluate_GOPRO_HIDE.m); use the GoPro 'blur' track.",
-            calls=(_PSNR, MetricCall("SSIM", "ssim_matlab_rgb")),
-            notes="16-bit files: evaluate_GOPRO_HIDE.m (MATLAB) scores all 16 bits; lode-bench "
-                  "scores 8 bits, round(v/257) (the GoPro and HIDE test sets are 8-bit)."),
-         ("gopro-matlab", "hide")),
-        (Protocol(
-            name="deepdeblur", version="2",
-            description="PSNR on RGB and per-channel Gaussian SSIM (11×11, σ=1.5, valid, "
-                        "population covariance), outputs rounded to 8 bits.",
-            reproduces="DeepDeblur-PyTorch (GoPro 'blur_gamma' track: 30.40 dB / 0.9018).",
-            calls=(_PSNR, _SSIM_GAUSS), depth16="truncate",
-            notes="v2: 16-bit files truncated (v >> 8) as DeepDeblur's 8-bit loader does."), ()),
-        (Protocol(
-            name="basicsr", version="2",
-            description="BasicSR calculate_psnr/calculate_ssim on RGB (crop_border 0): PSNR "
-                        "on RGB and per-channel Gaussian SSIM averaged over channels.",
-            reproduces="Upstream BasicSR's calculate_psnr/calculate_ssim (validation logs and "
-                       "tables of repositories using them). Not NAFNet's GoPro numbers: "
-                       "NAFNet's calculate_ssim defaults to ssim3d=True, the 3-D SSIM of "
-                       "the 'gopro' protocol.",
-            calls=(_PSNR, _SSIM_GAUSS), depth16="truncate",
-            notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does."),
-         ()),
-        (Protocol(
-            name="basicsr-y", version="2",
-            description="BasicSR with test_y_channel: BT.601 Y (16–235, float, not rounded), "
-                        "PSNR and Gaussian SSIM on Y, crop_border 0.",
-            reproduces="BasicSR-based papers that report Y-channel numbers.",
-            calls=(MetricCall("PSNR", "psnr_y"), MetricCall("SSIM", "ssim_gaussian_y")),
-            depth16="truncate",
-            notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does."),
-         ("basicsr_y",)),
-        (Protocol(
-            name="realblur", version="2",
-            description="RealBlur's aligned metrics per image: least-squares intensity gain, "
-                        "ECC homography registration onto the ground truth, PSNR and "
-                        "per-channel SSIM over the valid warped region (5 px SSIM crop). "
-                        "An ECC failure is recorded as an error for that image. Inputs enter "
-                        "as float32 values of uint8/255 like the official script's, so "
-                        "identical images give PSNR = inf (v1: ~157 dB).",
-            reproduces="RealBlur-J/R tables (evaluate_RealBlur.py); also RSBlur.",
-            calls=(MetricCall("PSNR", "realblur_aligned", pick="aligned_psnr"),
-                   MetricCall("SSIM", "realblur_aligned", pick="aligned_ssim")),
-            depth16="truncate", notes=_OPENCV_NOTE), ("rsblur",)),
-        (Protocol(
-            name="reloblur", version="2",
-            description="ReLoBlur local-blur metrics: PSNR, per-channel Gaussian SSIM, "
-                        "masked PSNR_w and SSIM_w over the binary blur mask (> 0), and "
-                        "RealBlur-aligned PSNR (inf on identical images, as the official "
-                        "script; v1 gave ~157 dB).",
-            reproduces="ReLoBlur / LBAG tables (Li et al. 2023).",
-            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
-                   MetricCall("aligned_PSNR", "realblur_aligned_reloblur", pick="aligned_psnr")),
-            mask="required", depth16="truncate", notes=_OPENCV_NOTE), ()),
-        (Protocol(
-            name="lode", version="2",
-            description="LODE local deblurring: PSNR and Gaussian SSIM on the whole image plus "
-                        "masked PSNR_w/SSIM_w over the blurred region, from a mask PNG (> 0) "
-                        "or a LODE optical-flow magnitude .npy (> 0.25 px).",
-            reproduces="LODE/BladeNet test protocol with true masked metrics (not BladeNet's "
-                       "inflated local PSNR; see metric local_psnr_bladenet).",
-            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w")),
-            mask="required", depth16="truncate",
-            notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does."),
-         ("local",)),
-        (Protocol(
-            name="lode-legacy", version="2",
-            description="As 'lode' plus BladeNet's legacy local PSNR (zeroes pixels outside the "
-                        "mask and averages over the whole image: inflated by 10·log10(1/coverage)).",
-            reproduces="BladeNet paper's local PSNR column (not comparable to PSNR_w).",
-            calls=(_PSNR, _SSIM_GAUSS, MetricCall("PSNR_w", "psnr_w"), MetricCall("SSIM_w", "ssim_w"),
-                   MetricCall("local_PSNR_legacy", "local_psnr_bladenet")),
-            mask="required", depth16="truncate",
-            notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does."), ()),
-        (Protocol(
-            name="iqa", version="2",
-            description="Reference IQA profile: PSNR on RGB, Wang et al.'s reference SSIM on "
-                        "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM in its "
-                        "weighted-sum form (msssim.m method='wtd_sum'; v1 used the product "
-                        "form, up to 4.4e-3 lower on TID2013).",
-            reproduces="IQA-PyTorch's published TID2013 PSNR, SSIM and MS-SSIM columns "
-                       "(to their 4 printed decimals).",
-            calls=(_PSNR, MetricCall("SSIM", "ssim_wang"),
-                   MetricCall("MS-SSIM", "ms_ssim_wtd_sum")), depth16="truncate",
-            notes="16-bit files truncated (v >> 8) as IQA-PyTorch's 8-bit loader does "
-                  "(TID2013 itself is 8-bit)."), ()),
-        (Protocol(
-            name="nr-glow", version="1",
-            description="The eight no-reference metrics of GLOWDeblur's table on the output alone: "
-                        "MANIQA, LIQE, NRQM, CLIP-IQA (higher is better), PI, BRISQUE, NIQE, "
-                        "ILNIQE (lower); NIQE native (LIVE model), the others through pyiqa. "
-                        "Columns whose model files are missing are listed as not computed.",
-            reproduces="GLOWDeblur cross-dataset table, no-reference part (RWBI, RWBlur400).",
-            calls=tuple(MetricCall(col, m) for col, m in _GLOW_NR), partial=True), ("nr", "glow-nr")),
-        (Protocol(
-            name="nr-niqe", version="1",
-            description="NIQE (LIVE release convention, user-supplied pristine model) on the "
-                        "output alone; needs no optional package.",
-            reproduces="NIQE columns of deblurring papers that use the LIVE release code.",
-            calls=(MetricCall("NIQE", "niqe"),)), ()),
+        (
+            Protocol(
+                name="gopro",
+                version="1",
+                description="PSNR on RGB (data range 255) and MATLAB's built-in ssim() on the "
+                "H×W×3 uint8 image as a 3-D volume (11×11×11 Gaussian, σ=1.5, "
+                "replicate padding, full map averaged). Outputs clamped and rounded to 8 bits.",
+                reproduces="GoPro/HIDE tables of MPRNet, Restormer, NAFNet and most later papers "
+                "(evaluate_GOPRO_HIDE.m); use the GoPro 'blur' track.",
+                calls=(_PSNR, MetricCall("SSIM", "ssim_matlab_rgb")),
+                notes="16-bit files: evaluate_GOPRO_HIDE.m (MATLAB) scores all 16 bits; lode-bench "
+                "scores 8 bits, round(v/257) (the GoPro and HIDE test sets are 8-bit).",
+            ),
+            ("gopro-matlab", "hide"),
+        ),
+        (
+            Protocol(
+                name="deepdeblur",
+                version="2",
+                description="PSNR on RGB and per-channel Gaussian SSIM (11×11, σ=1.5, valid, "
+                "population covariance), outputs rounded to 8 bits.",
+                reproduces="DeepDeblur-PyTorch (GoPro 'blur_gamma' track: 30.40 dB / 0.9018).",
+                calls=(_PSNR, _SSIM_GAUSS),
+                depth16="truncate",
+                notes="v2: 16-bit files truncated (v >> 8) as DeepDeblur's 8-bit loader does.",
+            ),
+            (),
+        ),
+        (
+            Protocol(
+                name="basicsr",
+                version="2",
+                description="BasicSR calculate_psnr/calculate_ssim on RGB (crop_border 0): PSNR "
+                "on RGB and per-channel Gaussian SSIM averaged over channels.",
+                reproduces="Upstream BasicSR's calculate_psnr/calculate_ssim (validation logs and "
+                "tables of repositories using them). Not NAFNet's GoPro numbers: "
+                "NAFNet's calculate_ssim defaults to ssim3d=True, the 3-D SSIM of "
+                "the 'gopro' protocol.",
+                calls=(_PSNR, _SSIM_GAUSS),
+                depth16="truncate",
+                notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does.",
+            ),
+            (),
+        ),
+        (
+            Protocol(
+                name="basicsr-y",
+                version="2",
+                description="BasicSR with test_y_channel: BT.601 Y (16–235, float, not rounded), "
+                "PSNR and Gaussian SSIM on Y, crop_border 0.",
+                reproduces="BasicSR-based papers that report Y-channel numbers.",
+                calls=(MetricCall("PSNR", "psnr_y"), MetricCall("SSIM", "ssim_gaussian_y")),
+                depth16="truncate",
+                notes="v2: 16-bit files truncated (v >> 8) as BasicSR's cv2.imdecode loader does.",
+            ),
+            ("basicsr_y",),
+        ),
+        (
+            Protocol(
+                name="realblur",
+                version="2",
+                description="RealBlur's aligned metrics per image: least-squares intensity gain, "
+                "ECC homography registration onto the ground truth, PSNR and "
+                "per-channel SSIM over the valid warped region (5 px SSIM crop). "
+                "An ECC failure is recorded as an error for that image. Inputs enter "
+                "as float32 values of uint8/255 like the official script's, so "
+                "identical images give PSNR = inf (v1: ~157 dB).",
+                reproduces="RealBlur-J/R tables (evaluate_RealBlur.py); also RSBlur.",
+                calls=(
+                    MetricCall("PSNR", "realblur_aligned", pick="aligned_psnr"),
+                    MetricCall("SSIM", "realblur_aligned", pick="aligned_ssim"),
+                ),
+                depth16="truncate",
+                notes=_OPENCV_NOTE,
+            ),
+            ("rsblur",),
+        ),
+        (
+            Protocol(
+                name="reloblur",
+                version="2",
+                description="ReLoBlur local-blur metrics: PSNR, per-channel Gaussian SSIM, "
+                "masked PSNR_w and SSIM_w over the binary blur mask (> 0), and "
+                "RealBlur-aligned PSNR (inf on identical images, as the official "
+                "script; v1 gave ~157 dB).",
+                reproduces="ReLoBlur / LBAG tables (Li et al. 2023).",
+                calls=(
+                    _PSNR,
+                    _SSIM_GAUSS,
+                    MetricCall("PSNR_w", "psnr_w"),
+                    MetricCall("SSIM_w", "ssim_w"),
+                    MetricCall("aligned_PSNR", "realblur_aligned_reloblur", pick="aligned_psnr"),
+                ),
+                mask="required",
+                depth16="truncate",
+                notes=_OPENCV_NOTE,
+            ),
+            (),
+        ),
+        (
+            Protocol(
+                name="lode",
+                version="2",
+                description="LODE local deblurring: PSNR and Gaussian SSIM on the whole image plus "
+                "masked PSNR_w/SSIM_w over the blurred region, from a mask PNG (> 0) "
+                "or a LODE optical-flow magnitude .npy (> 0.25 px).",
+                reproduces="LODE/BladeNet test protocol with true masked metrics (not BladeNet's "
+                "inflated local PSNR; see metric local_psnr_bladenet).",
+                calls=(
+                    _PSNR,
+                    _SSIM_GAUSS,
+                    MetricCall("PSNR_w", "psnr_w"),
+                    MetricCall("SSIM_w", "ssim_w"),
+                ),
+                mask="required",
+                depth16="truncate",
+                notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does.",
+            ),
+            ("local",),
+        ),
+        (
+            Protocol(
+                name="lode-legacy",
+                version="2",
+                description="As 'lode' plus BladeNet's legacy local PSNR (zeroes pixels outside the "
+                "mask and averages over the whole image: inflated by 10·log10(1/coverage)).",
+                reproduces="BladeNet paper's local PSNR column (not comparable to PSNR_w).",
+                calls=(
+                    _PSNR,
+                    _SSIM_GAUSS,
+                    MetricCall("PSNR_w", "psnr_w"),
+                    MetricCall("SSIM_w", "ssim_w"),
+                    MetricCall("local_PSNR_legacy", "local_psnr_bladenet"),
+                ),
+                mask="required",
+                depth16="truncate",
+                notes="v2: 16-bit files truncated (v >> 8) as BladeNet's cv2.imread does.",
+            ),
+            (),
+        ),
+        (
+            Protocol(
+                name="iqa",
+                version="2",
+                description="Reference IQA profile: PSNR on RGB, Wang et al.'s reference SSIM on "
+                "rounded MATLAB grey (no downsampling) and Wang's MS-SSIM in its "
+                "weighted-sum form (msssim.m method='wtd_sum'; v1 used the product "
+                "form, up to 4.4e-3 lower on TID2013).",
+                reproduces="IQA-PyTorch's published TID2013 PSNR, SSIM and MS-SSIM columns "
+                "(to their 4 printed decimals).",
+                calls=(
+                    _PSNR,
+                    MetricCall("SSIM", "ssim_wang"),
+                    MetricCall("MS-SSIM", "ms_ssim_wtd_sum"),
+                ),
+                depth16="truncate",
+                notes="16-bit files truncated (v >> 8) as IQA-PyTorch's 8-bit loader does "
+                "(TID2013 itself is 8-bit).",
+            ),
+            (),
+        ),
+        (
+            Protocol(
+                name="nr-glow",
+                version="1",
+                description="The eight no-reference metrics of GLOWDeblur's table on the output alone: "
+                "MANIQA, LIQE, NRQM, CLIP-IQA (higher is better), PI, BRISQUE, NIQE, "
+                "ILNIQE (lower); NIQE native (LIVE model), the others through pyiqa. "
+                "Columns whose model files are missing are listed as not computed.",
+                reproduces="GLOWDeblur cross-dataset table, no-reference part (RWBI, RWBlur400).",
+                calls=tuple(MetricCall(col, m) for col, m in _GLOW_NR),
+                partial=True,
+            ),
+            ("nr", "glow-nr"),
+        ),
+        (
+            Protocol(
+                name="nr-niqe",
+                version="1",
+                description="NIQE (LIVE release convention, user-supplied pristine model) on the "
+                "output alone; needs no optional package.",
+                reproduces="NIQE columns of deblurring papers that use the LIVE release code.",
+                calls=(MetricCall("NIQE", "niqe"),),
+            ),
+            (),
+        ),
     ]
-

@@ -140,13 +140,19 @@ def align_to_target(
     # wrong (an identity warp changes pixels by up to 1.0), so float32 is also the
     # only correct choice there.
     zr = cv2.warpPerspective(
-        zs.astype(np.float32), warp, (w, h), flags=cv2.INTER_CUBIC + cv2.WARP_INVERSE_MAP,
+        zs.astype(np.float32),
+        warp,
+        (w, h),
+        flags=cv2.INTER_CUBIC + cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REFLECT,
     ).astype(dtype, copy=False)
     cr = cv2.warpPerspective(
-        np.ones((h, w, 3), dtype=np.float32), warp, (w, h),
+        np.ones((h, w, 3), dtype=np.float32),
+        warp,
+        (w, h),
         flags=cv2.INTER_NEAREST + cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
     ).astype(dtype, copy=False)
     zr = zr * cr
     xr = x * cr

@@ -74,8 +74,13 @@ class SampleLike(TypingProtocol):
     mask: str | None
 
 
-def _pair(entries: Sequence[tuple[str, Path | None, Path | None]], pred_dir: Path,
-          mask_dir: Path | None, recursive: bool, where: str | Path) -> Pairing:
+def _pair(
+    entries: Sequence[tuple[str, Path | None, Path | None]],
+    pred_dir: Path,
+    mask_dir: Path | None,
+    recursive: bool,
+    where: str | Path,
+) -> Pairing:
     """Pair ``(id, gt, mask)`` entries with the predictions (and masks) of folders."""
     ids = [e[0] for e in entries]
     preds = index_images(pred_dir, recursive)
@@ -84,8 +89,9 @@ def _pair(entries: Sequence[tuple[str, Path | None, Path | None]], pred_dir: Pat
         raise LodeBenchError(no_pairs_message(pred_dir, ids, preds, where))
     masks: dict[str, Path] = {}
     if mask_dir is not None:
-        masks = match_predictions(index_images(mask_dir, recursive, extensions=MASK_EXTENSIONS),
-                                  ids, where=mask_dir).found
+        masks = match_predictions(
+            index_images(mask_dir, recursive, extensions=MASK_EXTENSIONS), ids, where=mask_dir
+        ).found
     out = Pairing(extra_pred=sorted(found.extra))
     for key, gt, own_mask in entries:
         mask = masks.get(key) if mask_dir is not None else own_mask
@@ -95,8 +101,13 @@ def _pair(entries: Sequence[tuple[str, Path | None, Path | None]], pred_dir: Pat
     return out
 
 
-def pair_folders(pred_dir: str | Path, gt_dir: str | Path, mask_dir: str | Path | None = None,
-                 *, recursive: bool = False) -> Pairing:
+def pair_folders(
+    pred_dir: str | Path,
+    gt_dir: str | Path,
+    mask_dir: str | Path | None = None,
+    *,
+    recursive: bool = False,
+) -> Pairing:
     """Pair predictions, ground truth and (optionally) masks of folders by id.
 
     Args:
@@ -119,22 +130,37 @@ def pair_folders(pred_dir: str | Path, gt_dir: str | Path, mask_dir: str | Path 
         raise LodeBenchError(
             f"{gt_dir}: holds blurry and sharp sub-folders (a dataset layout such as GoPro's "
             "<seq>/blur + <seq>/sharp), so its blurry frames would count as ground truth; "
-            f"give the dataset instead, e.g. --gt gopro:{gt_dir} (see `lode-bench ls datasets`)")
-    return _pair([(k, p, None) for k, p in gts.items()], Path(pred_dir),
-                 Path(mask_dir) if mask_dir is not None else None, recursive, gt_dir)
+            f"give the dataset instead, e.g. --gt gopro:{gt_dir} (see `lode-bench ls datasets`)"
+        )
+    return _pair(
+        [(k, p, None) for k, p in gts.items()],
+        Path(pred_dir),
+        Path(mask_dir) if mask_dir is not None else None,
+        recursive,
+        gt_dir,
+    )
 
 
-def pair_samples(samples: Iterable[SampleLike], pred_dir: str | Path, mask_dir: str | Path | None = None,
-                 *, where: str | Path = "dataset") -> Pairing:
+def pair_samples(
+    samples: Iterable[SampleLike],
+    pred_dir: str | Path,
+    mask_dir: str | Path | None = None,
+    *,
+    where: str | Path = "dataset",
+) -> Pairing:
     """Pair the samples of a loaded dataset (ids, ground truth, masks) with a prediction folder.
 
     Predictions are looked up recursively, nested (``<seq>/<frame>.png``) or flat
     (``<seq>-<frame>.png``, ``<seq>_<frame>.png``), exactly as the ``folder=DIR`` model
     adapter does. ``mask_dir`` replaces the dataset's own masks.
     """
-    entries = [(s.id, Path(s.sharp) if s.sharp else None, Path(s.mask) if s.mask else None)
-               for s in samples]
-    return _pair(entries, Path(pred_dir), Path(mask_dir) if mask_dir is not None else None, True, where)
+    entries = [
+        (s.id, Path(s.sharp) if s.sharp else None, Path(s.mask) if s.mask else None)
+        for s in samples
+    ]
+    return _pair(
+        entries, Path(pred_dir), Path(mask_dir) if mask_dir is not None else None, True, where
+    )
 
 
 def _main_levels_share(values: np.ndarray) -> tuple[float, int, int]:
@@ -143,14 +169,16 @@ def _main_levels_share(values: np.ndarray) -> tuple[float, int, int]:
     n = float(values.size)
     first = int(np.argmax(hist))
     near = np.zeros(256, bool)
-    near[max(0, first - _LEVEL_TOLERANCE):first + _LEVEL_TOLERANCE + 1] = True
+    near[max(0, first - _LEVEL_TOLERANCE) : first + _LEVEL_TOLERANCE + 1] = True
     rest = np.where(near, 0.0, hist)
     second = int(np.argmax(rest)) if rest.any() else first
-    near[max(0, second - _LEVEL_TOLERANCE):second + _LEVEL_TOLERANCE + 1] = True
+    near[max(0, second - _LEVEL_TOLERANCE) : second + _LEVEL_TOLERANCE + 1] = True
     return float(hist[near].sum() / n), min(first, second), max(first, second)
 
 
-def load_mask_checked(path: str | Path, protocol: Protocol, threshold: float | None = None) -> np.ndarray:
+def load_mask_checked(
+    path: str | Path, protocol: Protocol, threshold: float | None = None
+) -> np.ndarray:
     """Read a blur mask for ``protocol``, refusing an image that is not binary-like.
 
     ``.npy`` files are flow-magnitude maps (or H×W×2 flow fields) thresholded at the
@@ -177,7 +205,8 @@ def load_mask_checked(path: str | Path, protocol: Protocol, threshold: float | N
         raise LodeBenchError(
             f"{p}: not a binary mask ({100 * (1 - share):.0f}% of its pixels are neither near "
             f"level {low} nor near level {high}; a photo or grey-level map?); give a black/white "
-            "mask or a flow .npy, or pass --mask-threshold T to use its pixels > T anyway")
+            "mask or a flow .npy, or pass --mask-threshold T to use its pixels > T anyway"
+        )
     return protocol.load_mask(p)
 
 
@@ -188,11 +217,17 @@ def _check_channels(pair: ImagePair) -> None:
         what = {1: "greyscale", 3: "colour"}
         raise LodeBenchError(
             f"{pair.pred}: {what[cp]} prediction against {what[cg]} ground truth {pair.gt}; "
-            "pass --allow-grey to score it anyway (grey compared as R = G = B)")
+            "pass --allow-grey to score it anyway (grey compared as R = G = B)"
+        )
 
 
-def score_pair(pair: ImagePair, protocol: Protocol, *, allow_grey: bool = False,
-               mask_threshold: float | None = None) -> ImageScore:
+def score_pair(
+    pair: ImagePair,
+    protocol: Protocol,
+    *,
+    allow_grey: bool = False,
+    mask_threshold: float | None = None,
+) -> ImageScore:
     """Read and score one pair; every failure becomes an error on the returned score.
 
     Args:
@@ -211,24 +246,33 @@ def score_pair(pair: ImagePair, protocol: Protocol, *, allow_grey: bool = False,
         if gt is not None and pred.shape != gt.shape:
             raise LodeBenchError(
                 f"{pair.pred}: size {pred.shape[1]}×{pred.shape[0]} differs from ground truth "
-                f"{pair.gt} ({gt.shape[1]}×{gt.shape[0]}) — mismatched pair")
+                f"{pair.gt} ({gt.shape[1]}×{gt.shape[0]}) — mismatched pair"
+            )
         if gt is not None and not allow_grey:
             _check_channels(pair)
         mask = None
         if protocol.mask != "none" and pair.mask is not None:
             mask = load_mask_checked(pair.mask, protocol, mask_threshold)
         elif protocol.mask == "required":
-            raise LodeBenchError(f"no blur mask for {pair.image_id} (protocol {protocol.name} needs one)")
+            raise LodeBenchError(
+                f"no blur mask for {pair.image_id} (protocol {protocol.name} needs one)"
+            )
         return protocol.score(pred, gt, mask=mask, image_id=pair.image_id)
     except LodeBenchError as exc:
-        return ImageScore(image_id=pair.image_id, values={c: math.nan for c in protocol.columns},
-                          errors={"*": str(exc)})
+        return ImageScore(
+            image_id=pair.image_id,
+            values={c: math.nan for c in protocol.columns},
+            errors={"*": str(exc)},
+        )
     except (cv2.error, ValueError, ArithmeticError, MemoryError, RuntimeError) as exc:
         # a decoder or metric failure on this pair's content: one line naming the files,
         # never a traceback that stops the other images
         what = " ".join(str(exc).split())[:300] or type(exc).__name__
-        return ImageScore(image_id=pair.image_id, values={c: math.nan for c in protocol.columns},
-                          errors={"*": f"{pair.pred} vs {pair.gt}: {type(exc).__name__}: {what}"})
+        return ImageScore(
+            image_id=pair.image_id,
+            values={c: math.nan for c in protocol.columns},
+            errors={"*": f"{pair.pred} vs {pair.gt}: {type(exc).__name__}: {what}"},
+        )
 
 
 def default_jobs() -> int:
@@ -236,9 +280,15 @@ def default_jobs() -> int:
     return min(8, default_workers())
 
 
-def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None = None,
-                progress: bool = True, allow_grey: bool = False,
-                mask_threshold: float | None = None) -> Iterator[ImageScore]:
+def score_pairs(
+    pairs: list[ImagePair],
+    protocol: Protocol,
+    *,
+    jobs: int | None = None,
+    progress: bool = True,
+    allow_grey: bool = False,
+    mask_threshold: float | None = None,
+) -> Iterator[ImageScore]:
     """Score pairs in parallel threads (OpenCV and NumPy release the GIL), in input order.
 
     ``allow_grey`` and ``mask_threshold`` are passed to :func:`score_pair`.
@@ -250,8 +300,13 @@ def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None 
     def one(p: ImagePair) -> ImageScore:
         return score_pair(p, protocol, allow_grey=allow_grey, mask_threshold=mask_threshold)
 
-    bar = tqdm(total=len(pairs), desc=f"scoring ({protocol.id})", unit="img",
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(pairs),
+        desc=f"scoring ({protocol.id})",
+        unit="img",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     try:
         if jobs <= 1:
             for p in pairs:
@@ -266,8 +321,9 @@ def score_pairs(pairs: list[ImagePair], protocol: Protocol, *, jobs: int | None 
         bar.close()
 
 
-def summarise(scores: list[ImageScore], protocol: Protocol,
-              pairs: Sequence[ImagePair] = ()) -> dict[str, Any]:
+def summarise(
+    scores: list[ImageScore], protocol: Protocol, pairs: Sequence[ImagePair] = ()
+) -> dict[str, Any]:
     """Dataset summary: mean of per-image scores over successfully scored images.
 
     Infinite PSNR (an output identical to its ground truth) is kept: the mean is then
@@ -282,7 +338,13 @@ def summarise(scores: list[ImageScore], protocol: Protocol,
         vals = vals[~np.isnan(vals)]
         means[col] = float(np.mean(vals)) if vals.size else math.nan
         n_inf[col] = int(np.isinf(vals).sum())
-    return {"protocol": protocol.name, "protocol_version": protocol.version,
-            "n_images": len(scores), "n_ok": len(ok), "n_failed": len(scores) - len(ok),
-            "mean": means, "n_infinite": {k: v for k, v in n_inf.items() if v},
-            "n_lossy_predictions": sum(1 for p in pairs if p.pred is not None and is_lossy(p.pred))}
+    return {
+        "protocol": protocol.name,
+        "protocol_version": protocol.version,
+        "n_images": len(scores),
+        "n_ok": len(ok),
+        "n_failed": len(scores) - len(ok),
+        "mean": means,
+        "n_infinite": {k: v for k, v in n_inf.items() if v},
+        "n_lossy_predictions": sum(1 for p in pairs if p.pred is not None and is_lossy(p.pred)),
+    }

@@ -332,14 +332,17 @@ def ssim_gaussian_map(
     return smap
 
 
-def valid_mean(
-    x: np.ndarray, y: np.ndarray, kernel: np.ndarray = GAUSS, **kw: object
-) -> float:
+def valid_mean(x: np.ndarray, y: np.ndarray, kernel: np.ndarray = GAUSS, **kw: object) -> float:
     """Mean over channels of the per-channel mean of the 'valid' SSIM map (L = 255)."""
     r = (len(kernel) - 1) // 2
     check_window_fits(x.shape, 2 * r + 1, "ssim")
     _, _, ssum, _ = ssim_valid(
-        prepare_array(x), prepare_array(y), kernel, (K1 * 255.0) ** 2, (K2 * 255.0) ** 2, **kw  # type: ignore[arg-type]
+        prepare_array(x),
+        prepare_array(y),
+        kernel,
+        (K1 * 255.0) ** 2,
+        (K2 * 255.0) ** 2,
+        **kw,  # type: ignore[arg-type]
     )
     count = (x.shape[0] - 2 * r) * (x.shape[1] - 2 * r)
     return float(np.mean(ssum / count))

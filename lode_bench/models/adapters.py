@@ -91,11 +91,16 @@ class FolderDeblurrer(Deblurrer):
         if self._found is None:
             self._found = {}
         if sample_id not in self._found:  # a sample prepare_dataset did not see
-            self._found.update(match_predictions(self.index(), [sample_id], where=self.folder).found)
+            self._found.update(
+                match_predictions(self.index(), [sample_id], where=self.folder).found
+            )
         if sample_id in self._found:
             return self._found[sample_id]
-        raise ImageReadError(self.folder / sample_id, "no output image for this sample "
-                             f"(looked for {' or '.join(id_forms(sample_id))} with an image extension)")
+        raise ImageReadError(
+            self.folder / sample_id,
+            "no output image for this sample "
+            f"(looked for {' or '.join(id_forms(sample_id))} with an image extension)",
+        )
 
     def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
         return read_image(self.find(sample.id), dtype="uint8", depth16=self._depth16)
@@ -124,13 +129,23 @@ class CommandDeblurrer(FolderDeblurrer):
 
     DEFAULT_TIMEOUT_PER_IMAGE_S = 300.0
 
-    def __init__(self, card: ModelCard, command: str, workdir: str | Path | None = None,
-                 timeout_s: float | None = None, timeout_per_image_s: float | None = None) -> None:
+    def __init__(
+        self,
+        card: ModelCard,
+        command: str,
+        workdir: str | Path | None = None,
+        timeout_s: float | None = None,
+        timeout_per_image_s: float | None = None,
+    ) -> None:
         if "{input}" not in command or "{output}" not in command:
             raise LodeBenchError(f"command {command!r} must contain {{input}} and {{output}}")
         for name, v in (("timeout_s", timeout_s), ("timeout_per_image_s", timeout_per_image_s)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
-                raise LodeBenchError(f"model 'command': {name} must be a positive number of seconds, got {v!r}")
+            if v is not None and (
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0
+            ):
+                raise LodeBenchError(
+                    f"model 'command': {name} must be a positive number of seconds, got {v!r}"
+                )
         self.card = card
         self.command = command
         self.timeout_s = timeout_s
@@ -162,8 +177,13 @@ class CommandDeblurrer(FolderDeblurrer):
         self.folder = out
         if not todo:
             return
-        argv = [a.replace("{input}", str(inp)).replace("{output}", str(out)) for a in shlex.split(self.command)]
-        limit = self.timeout_s if self.timeout_s is not None else self.timeout_per_image_s * len(todo)
+        argv = [
+            a.replace("{input}", str(inp)).replace("{output}", str(out))
+            for a in shlex.split(self.command)
+        ]
+        limit = (
+            self.timeout_s if self.timeout_s is not None else self.timeout_per_image_s * len(todo)
+        )
         returncode, stderr = _run_bounded(argv, limit, self.command)
         if returncode != 0:
             tail = " ".join(stderr.strip().splitlines()[-3:])[-300:]
@@ -175,10 +195,19 @@ def _run_bounded(argv: list[str], limit_s: float, shown: str) -> tuple[int, str]
     import signal
 
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
     except OSError as exc:
-        raise LodeBenchError(f"command {argv[0]!r} failed to start: {exc.strerror or exc}") from None
+        raise LodeBenchError(
+            f"command {argv[0]!r} failed to start: {exc.strerror or exc}"
+        ) from None
     try:
         _, stderr = proc.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
@@ -187,9 +216,11 @@ def _run_bounded(argv: list[str], limit_s: float, shown: str) -> tuple[int, str]
         except ProcessLookupError:
             pass
         proc.communicate()
-        raise LodeBenchError(f"command {shown!r} did not finish within {limit_s:g} s; it and the processes it "
-                             "started were stopped (raise the limit with --model-opt "
-                             "command:timeout_per_image_s=SECONDS)") from None
+        raise LodeBenchError(
+            f"command {shown!r} did not finish within {limit_s:g} s; it and the processes it "
+            "started were stopped (raise the limit with --model-opt "
+            "command:timeout_per_image_s=SECONDS)"
+        ) from None
     except BaseException:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -205,13 +236,26 @@ def _run_bounded(argv: list[str], limit_s: float, shown: str) -> tuple[int, str]
     return proc.returncode, stderr or ""
 
 
-def command_factory(card: ModelCard, checkpoint: str | None, *, workdir: str | None = None,
-                    timeout_s: float | None = None, timeout_per_image_s: float | None = None,
-                    **_: Any) -> Deblurrer:
+def command_factory(
+    card: ModelCard,
+    checkpoint: str | None,
+    *,
+    workdir: str | None = None,
+    timeout_s: float | None = None,
+    timeout_per_image_s: float | None = None,
+    **_: Any,
+) -> Deblurrer:
     if not checkpoint:
-        raise LodeBenchError('model "command" needs a command line: --model "command=CMD {input} {output}"')
-    return CommandDeblurrer(card, checkpoint, workdir=workdir, timeout_s=timeout_s,
-                            timeout_per_image_s=timeout_per_image_s)
+        raise LodeBenchError(
+            'model "command" needs a command line: --model "command=CMD {input} {output}"'
+        )
+    return CommandDeblurrer(
+        card,
+        checkpoint,
+        workdir=workdir,
+        timeout_s=timeout_s,
+        timeout_per_image_s=timeout_per_image_s,
+    )
 
 
 def _is_pt2(path: Path) -> bool:
@@ -223,9 +267,18 @@ def _is_pt2(path: Path) -> bool:
         return False
 
 
-def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str = "auto", amp: bool = False,
-                        tile: int | None = None, input_range: float = 1.0, colour_order: str = "RGB",
-                        pad_multiple: int = 1, **_: Any) -> Deblurrer:
+def torchscript_factory(
+    card: ModelCard,
+    checkpoint: str | None,
+    *,
+    device: str = "auto",
+    amp: bool = False,
+    tile: int | None = None,
+    input_range: float = 1.0,
+    colour_order: str = "RGB",
+    pad_multiple: int = 1,
+    **_: Any,
+) -> Deblurrer:
     """Load a TorchScript file as a :class:`~lode_bench.models.torch_model.TorchDeblurrer`."""
     import dataclasses
 
@@ -248,7 +301,9 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged archive is one line too
             first = (str(exc).strip().splitlines() or [""])[0][:200]
-            raise LodeBenchError(f"{path}: not a readable torch.export archive ({type(exc).__name__}: {first})") from None
+            raise LodeBenchError(
+                f"{path}: not a readable torch.export archive ({type(exc).__name__}: {first})"
+            ) from None
     try:
         if is_pt2:
             module = torch.export.load(io.BytesIO(data)).module()
@@ -256,8 +311,14 @@ def torchscript_factory(card: ModelCard, checkpoint: str | None, *, device: str 
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - any load failure is one line about the file
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        raise LodeBenchError(f"{path}: not a TorchScript or torch.export file that loads "
-                             f"({type(exc).__name__}: {first})") from exc
-    card = dataclasses.replace(card, input_range=float(input_range), colour_order=colour_order,  # type: ignore[arg-type]
-                               pad_multiple=int(pad_multiple))
+        raise LodeBenchError(
+            f"{path}: not a TorchScript or torch.export file that loads "
+            f"({type(exc).__name__}: {first})"
+        ) from exc
+    card = dataclasses.replace(
+        card,
+        input_range=float(input_range),
+        colour_order=colour_order,  # type: ignore[arg-type]
+        pad_multiple=int(pad_multiple),
+    )
     return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile)

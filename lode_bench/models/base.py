@@ -107,7 +107,9 @@ class FunctionDeblurrer(Deblurrer):
         **options: keyword arguments passed to ``fn``.
     """
 
-    def __init__(self, card: ModelCard, fn: Any, *, accepts_uint8: bool = False, **options: Any) -> None:
+    def __init__(
+        self, card: ModelCard, fn: Any, *, accepts_uint8: bool = False, **options: Any
+    ) -> None:
         self.card = card
         self._fn = fn
         self.accepts_uint8 = accepts_uint8

@@ -92,8 +92,10 @@ class ModelCard:
             return None
         path = Path(__file__).resolve().parents[1] / self.bundled_weights
         if not path.is_file():
-            raise LodeBenchError(f"model {self.name!r}: bundled weights {path} are missing "
-                                 "from this installation (reinstall lode-bench)")
+            raise LodeBenchError(
+                f"model {self.name!r}: bundled weights {path} are missing "
+                "from this installation (reinstall lode-bench)"
+            )
         return path
 
     def _bundled_sha256(self) -> str | None:
@@ -107,23 +109,41 @@ class ModelCard:
 
     def summary(self) -> dict[str, Any]:
         """Plain-data view of the card (for provenance and ``ls``)."""
-        fac = self.factory if isinstance(self.factory, str) else (
-            f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', '?')}")
+        fac = (
+            self.factory
+            if isinstance(self.factory, str)
+            else (
+                f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', '?')}"
+            )
+        )
         return {
-            "name": self.name, "kind": self.kind, "factory": fac, "description": self.description,
-            "input_range": self.input_range, "colour_order": self.colour_order,
-            "pad_multiple": self.pad_multiple, "pad_mode": self.pad_mode,
-            "tile_size": self.tile_size, "tile_overlap": self.tile_overlap,
-            "checkpoint_keys": list(self.checkpoint_keys), "non_blind": self.non_blind,
-            "options": dict(self.options), "licence": self.licence, "paper": self.paper,
+            "name": self.name,
+            "kind": self.kind,
+            "factory": fac,
+            "description": self.description,
+            "input_range": self.input_range,
+            "colour_order": self.colour_order,
+            "pad_multiple": self.pad_multiple,
+            "pad_mode": self.pad_mode,
+            "tile_size": self.tile_size,
+            "tile_overlap": self.tile_overlap,
+            "checkpoint_keys": list(self.checkpoint_keys),
+            "non_blind": self.non_blind,
+            "options": dict(self.options),
+            "licence": self.licence,
+            "paper": self.paper,
             "training_set": self.training_set,
-            **({"bundled_weights": self.bundled_weights, "bundled_sha256": self._bundled_sha256()}
-               if self.bundled_weights else {}),
+            **(
+                {"bundled_weights": self.bundled_weights, "bundled_sha256": self._bundled_sha256()}
+                if self.bundled_weights
+                else {}
+            ),
             **({"weights": self.weights.summary()} if self.weights is not None else {}),
         }
 
-    def card_hash(self, *, options: Mapping[str, Any] | None = None,
-                  checkpoint_sha256: str | None = None) -> str:
+    def card_hash(
+        self, *, options: Mapping[str, Any] | None = None, checkpoint_sha256: str | None = None
+    ) -> str:
         """Hash of everything that can change this model's outputs."""
         card = self.summary()
         card.pop("description", None)
@@ -141,8 +161,11 @@ def _validate(obj: Any) -> None:
 #: every model card: the built-ins of :mod:`lode_bench.models.builtin` (imported on the first
 #: lookup, so this module never imports it), then the ``lode_bench.models`` plugins.
 MODELS: Registry[ModelCard] = Registry(
-    "model", builtins="lode_bench.models.builtin:BUILTIN_CARDS",
-    entry_point_group="lode_bench.models", validate=_validate)
+    "model",
+    builtins="lode_bench.models.builtin:BUILTIN_CARDS",
+    entry_point_group="lode_bench.models",
+    validate=_validate,
+)
 
 
 def register_model(card: ModelCard, *, aliases: tuple[str, ...] = ()) -> ModelCard:

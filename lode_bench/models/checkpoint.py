@@ -39,14 +39,26 @@ def _unpickling_cause(exc: BaseException) -> str:
     text = _ANSI.sub("", str(exc))
     m = re.search(r"(?i)unsupported global:?\s*(?:GLOBAL\s+)?([\w.]+)", text)
     if m:
-        return (f"refused: it needs the Python object {m.group(1)}, a global weights-only loading does "
-                "not allow (unpickling it could run code)")
+        return (
+            f"refused: it needs the Python object {m.group(1)}, a global weights-only loading does "
+            "not allow (unpickling it could run code)"
+        )
     m = re.search(r"Unsupported operand (\d+)", text)
     if m:
-        return (f"not a readable PyTorch checkpoint: unsupported pickle opcode {m.group(1)} (corrupt file, or a "
-                "pickle that is not a torch.save checkpoint)")
-    advice = ("weights_only", "weights only", "documentation of torch.load", "file an issue", "trusted source")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not any(a in ln.lower() for a in advice)]
+        return (
+            f"not a readable PyTorch checkpoint: unsupported pickle opcode {m.group(1)} (corrupt file, or a "
+            "pickle that is not a torch.save checkpoint)"
+        )
+    advice = (
+        "weights_only",
+        "weights only",
+        "documentation of torch.load",
+        "file an issue",
+        "trusted source",
+    )
+    lines = [
+        ln for ln in text.splitlines() if ln.strip() and not any(a in ln.lower() for a in advice)
+    ]
     cause = _clean(lines[0].replace("WeightsUnpickler error:", "")) if lines else type(exc).__name__
     return f"refused by weights-only loading: {cause or type(exc).__name__}"
 
@@ -71,7 +83,9 @@ def read_checkpoint(path: str | Path) -> Any:
         raise CheckpointError(f"{p}: not a PyTorch checkpoint (empty file)")
     is_zip, is_pickle = head.startswith(b"PK"), head[:1] == b"\x80"
     if not (is_zip or is_pickle):
-        raise CheckpointError(f"{p}: not a PyTorch checkpoint (neither a torch.save zip archive nor a pickle)")
+        raise CheckpointError(
+            f"{p}: not a PyTorch checkpoint (neither a torch.save zip archive nor a pickle)"
+        )
     try:
         return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -79,10 +93,14 @@ def read_checkpoint(path: str | Path) -> Any:
     except Exception as exc:  # noqa: BLE001 - every other failure: a damaged file, named
         what = "truncated or corrupt zip archive" if is_zip else "truncated or corrupt pickle"
         detail = _clean(str(exc).split(". ")[0]) or type(exc).__name__
-        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint ({what}: {detail})") from None
+        raise CheckpointError(
+            f"{p}: not a readable PyTorch checkpoint ({what}: {detail})"
+        ) from None
 
 
-def extract_state_dict(obj: Any, keys: Sequence[str], *, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+def extract_state_dict(
+    obj: Any, keys: Sequence[str], *, source: str = "checkpoint"
+) -> dict[str, torch.Tensor]:
     """Pick the state_dict out of a loaded checkpoint.
 
     Args:
@@ -93,7 +111,9 @@ def extract_state_dict(obj: Any, keys: Sequence[str], *, source: str = "checkpoi
     sd: Any = obj
     if keys:
         if not isinstance(obj, Mapping):
-            raise CheckpointError(f"{source}: expected a dict with key {keys[0]!r}, got {type(obj).__name__}")
+            raise CheckpointError(
+                f"{source}: expected a dict with key {keys[0]!r}, got {type(obj).__name__}"
+            )
         for k in keys:
             if k in obj:
                 sd = obj[k]
@@ -101,7 +121,8 @@ def extract_state_dict(obj: Any, keys: Sequence[str], *, source: str = "checkpoi
         else:
             raise CheckpointError(
                 f"{source}: none of the expected keys {list(keys)} found (top-level keys: "
-                f"{sorted(map(str, obj))[:8]})")
+                f"{sorted(map(str, obj))[:8]})"
+            )
     if not isinstance(sd, Mapping):
         raise CheckpointError(f"{source}: state_dict is a {type(sd).__name__}, not a mapping")
     bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
@@ -109,17 +130,22 @@ def extract_state_dict(obj: Any, keys: Sequence[str], *, source: str = "checkpoi
         raise CheckpointError(f"{source}: entries that are not tensors: {bad[:5]}")
     out = dict(sd)
     if out and all(k.startswith("module.") for k in out):
-        out = {k[len("module."):]: v for k, v in out.items()}
+        out = {k[len("module.") :]: v for k, v in out.items()}
     return out
 
 
-def load_state_dict_strict(module: nn.Module, sd: Mapping[str, torch.Tensor], *, source: str) -> None:
+def load_state_dict_strict(
+    module: nn.Module, sd: Mapping[str, torch.Tensor], *, source: str
+) -> None:
     """``module.load_state_dict(sd, strict=True)`` with a readable error naming the keys."""
     own = module.state_dict()
     missing = sorted(set(own) - set(sd))
     unexpected = sorted(set(sd) - set(own))
-    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    shapes = [
+        f"{k}: file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)
+    ]
     if missing or unexpected or shapes:
         parts = []
         if missing:
@@ -128,7 +154,9 @@ def load_state_dict_strict(module: nn.Module, sd: Mapping[str, torch.Tensor], *,
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[:3]})")
         if shapes:
             parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[:2]})")
-        raise CheckpointError(f"{source}: does not fit {type(module).__name__}: " + "; ".join(parts))
+        raise CheckpointError(
+            f"{source}: does not fit {type(module).__name__}: " + "; ".join(parts)
+        )
     module.load_state_dict(dict(sd), strict=True)
 
 

@@ -17,8 +17,9 @@ from lode_bench.datasets.types import Sample
 from lode_bench.errors import LodeBenchError
 
 
-def unsharp_mask(blurry: np.ndarray, sample: Sample | None = None, *, sigma: float = 2.0,
-                 amount: float = 1.0) -> np.ndarray:
+def unsharp_mask(
+    blurry: np.ndarray, sample: Sample | None = None, *, sigma: float = 2.0, amount: float = 1.0
+) -> np.ndarray:
     """``x + amount·(x − G_σ * x)`` per channel (Gaussian σ in pixels, reflect borders).
 
     Args:
@@ -39,11 +40,14 @@ def _kernel(sample: Sample | None) -> np.ndarray:
         sid = sample.id if sample is not None else "?"
         raise LodeBenchError(
             f"sample {sid!r} has no 'kernel' array: non-blind deconvolution needs the true blur "
-            "kernel (datasets synthesised by lode-bench store it as role 'kernel')")
+            "kernel (datasets synthesised by lode-bench store it as role 'kernel')"
+        )
     k = np.asarray(sample.array("kernel"), dtype=np.float64)
     if k.ndim != 2 or k.size == 0 or not np.all(np.isfinite(k)) or k.sum() <= 0:
-        raise LodeBenchError(f"sample {sample.id!r}: kernel must be a finite 2-D array with positive sum, "
-                             f"got shape {k.shape}")
+        raise LodeBenchError(
+            f"sample {sample.id!r}: kernel must be a finite 2-D array with positive sum, "
+            f"got shape {k.shape}"
+        )
     return k / k.sum()
 
 
@@ -54,7 +58,9 @@ def _pad(x: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice]]
     return padded, (slice(p, p + x.shape[0]), slice(p, p + x.shape[1]))
 
 
-def wiener_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *, balance: float = 0.01) -> np.ndarray:
+def wiener_deconvolve(
+    blurry: np.ndarray, sample: Sample | None = None, *, balance: float = 0.01
+) -> np.ndarray:
     """Wiener deconvolution with the sample's kernel (``skimage.restoration.wiener``).
 
     Args:
@@ -70,8 +76,9 @@ def wiener_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *, balan
     return out[crop].astype(np.float32)
 
 
-def richardson_lucy_deconvolve(blurry: np.ndarray, sample: Sample | None = None, *,
-                               num_iter: int = 30) -> np.ndarray:
+def richardson_lucy_deconvolve(
+    blurry: np.ndarray, sample: Sample | None = None, *, num_iter: int = 30
+) -> np.ndarray:
     """Richardson–Lucy deconvolution with the sample's kernel (scikit-image).
 
     Args:
@@ -83,7 +90,9 @@ def richardson_lucy_deconvolve(blurry: np.ndarray, sample: Sample | None = None,
 
     k = _kernel(sample)
     x, crop = _pad(np.clip(np.asarray(blurry, dtype=np.float64), 0, 1), k)
-    out = np.stack([richardson_lucy(x[..., c], k, num_iter=num_iter, clip=False) for c in range(3)], axis=-1)
+    out = np.stack(
+        [richardson_lucy(x[..., c], k, num_iter=num_iter, clip=False) for c in range(3)], axis=-1
+    )
     return out[crop].astype(np.float32)
 
 

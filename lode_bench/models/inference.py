@@ -37,7 +37,9 @@ def select_device(spec: str = "auto") -> torch.device:
         raise LodeBenchError(f"unknown device {spec!r} ({exc})") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise LodeBenchError(f"device {spec!r} requested but CUDA is not available")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         raise LodeBenchError(f"device {spec!r} requested but MPS is not available")
     return dev
 
@@ -57,7 +59,9 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "reflect") -> tuple[torch.Tensor, tuple[int, int]]:
+def pad_to_multiple(
+    x: torch.Tensor, multiple: int, mode: str = "reflect"
+) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad bottom/right so H and W become multiples of ``multiple``.
 
     Returns:
@@ -98,8 +102,14 @@ def _ramp(n: int, overlap: int, lo: bool, hi: bool, device: torch.device) -> tor
     return w
 
 
-def tiled_forward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, tile: int,
-                  overlap: int, multiple: int = 1) -> torch.Tensor:
+def tiled_forward(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    *,
+    tile: int,
+    overlap: int,
+    multiple: int = 1,
+) -> torch.Tensor:
     """Run ``fn`` on overlapping tiles of ``x`` and blend the results.
 
     Args:
@@ -122,13 +132,15 @@ def tiled_forward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *
     weight = torch.zeros((1, 1, h, w), dtype=torch.float32, device=x.device)
     for y0 in ys:
         for x0 in xs:
-            pred = fn(x[..., y0:y0 + th, x0:x0 + tw]).float()
+            pred = fn(x[..., y0 : y0 + th, x0 : x0 + tw]).float()
             if out is None:
-                out = torch.zeros((pred.shape[0], pred.shape[1], h, w), dtype=torch.float32, device=x.device)
+                out = torch.zeros(
+                    (pred.shape[0], pred.shape[1], h, w), dtype=torch.float32, device=x.device
+                )
             wy = _ramp(th, overlap, y0 > 0, y0 + th < h, x.device)
             wx = _ramp(tw, overlap, x0 > 0, x0 + tw < w, x.device)
             wt = (wy[:, None] * wx[None, :])[None, None]
-            out[..., y0:y0 + th, x0:x0 + tw] += pred * wt
-            weight[..., y0:y0 + th, x0:x0 + tw] += wt
+            out[..., y0 : y0 + th, x0 : x0 + tw] += pred * wt
+            weight[..., y0 : y0 + th, x0 : x0 + tw] += wt
     assert out is not None
     return out / weight.clamp_min(1e-12)

@@ -107,15 +107,25 @@ def _labelled(label: str, rest: str) -> tuple[str, str | None] | None:
     return model.strip(), (checkpoint if colon else None)
 
 
-def function_factory(card: ModelCard, checkpoint: str | None, *, fn: str, **options: Any) -> Deblurrer:
+def function_factory(
+    card: ModelCard, checkpoint: str | None, *, fn: str, **options: Any
+) -> Deblurrer:
     """Factory of ``numpy`` cards: wraps the function named by ``fn``."""
     if checkpoint is not None:
         raise LodeBenchError(f"model {card.name!r} takes no checkpoint (got {checkpoint!r})")
-    return FunctionDeblurrer(card, resolve_target(fn, what=f"model {card.name!r} function"), **options)
+    return FunctionDeblurrer(
+        card, resolve_target(fn, what=f"model {card.name!r} function"), **options
+    )
 
 
-def load_model(spec: ModelSpec, *, device: str = "auto", amp: bool = False, tile: int | None = None,
-               tile_overlap: int | None = None) -> Deblurrer:
+def load_model(
+    spec: ModelSpec,
+    *,
+    device: str = "auto",
+    amp: bool = False,
+    tile: int | None = None,
+    tile_overlap: int | None = None,
+) -> Deblurrer:
     """Build the model a spec names, with its checkpoint loaded strictly.
 
     Raises:
@@ -125,9 +135,16 @@ def load_model(spec: ModelSpec, *, device: str = "auto", amp: bool = False, tile
     if card.kind == "torch":
         from lode_bench.models.torch_model import TorchDeblurrer, build_torch_model
 
-        module = build_torch_model(card, spec.checkpoint, random_weights=spec.random_weights,
-                                   seed=spec.seed, **spec.options)
-        return TorchDeblurrer(card, module, device=device, amp=amp, tile=tile, tile_overlap=tile_overlap)
+        module = build_torch_model(
+            card,
+            spec.checkpoint,
+            random_weights=spec.random_weights,
+            seed=spec.seed,
+            **spec.options,
+        )
+        return TorchDeblurrer(
+            card, module, device=device, amp=amp, tile=tile, tile_overlap=tile_overlap
+        )
     factory = card.resolve_factory()
     opts = {**card.options, **spec.options}
     if takes_device_options(factory):

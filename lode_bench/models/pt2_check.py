@@ -36,22 +36,117 @@ class UnsafeArchiveError(LodeBenchError):
     """A ``.pt2`` archive needs pickle, compiled code or an unknown part to load."""
 
 
-_TOP_FILES = {"archive_format", "archive_version", ".data/version", ".data/serialization_id", "byteorder"}
+_TOP_FILES = {
+    "archive_format",
+    "archive_version",
+    ".data/version",
+    ".data/serialization_id",
+    "byteorder",
+}
 _OPERATOR_NAMES = {
-    "getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "pos", "abs", "eq", "ne",
-    "lt", "le", "gt", "ge", "and_", "or_", "xor", "not_", "invert", "lshift", "rshift", "matmul", "sym_not",
+    "getitem",
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "pow",
+    "neg",
+    "pos",
+    "abs",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and_",
+    "or_",
+    "xor",
+    "not_",
+    "invert",
+    "lshift",
+    "rshift",
+    "matmul",
+    "sym_not",
 }
 # sympy's printed vocabulary (``srepr``) plus the functions torch's deserializer provides.
 _SYMPY_NAMES = {
-    "Symbol", "Integer", "Float", "Rational", "Add", "Mul", "Pow", "Mod", "Max", "Min", "Abs", "Eq", "Ne",
-    "Lt", "Le", "Gt", "Ge", "StrictLessThan", "StrictGreaterThan", "LessThan", "GreaterThan", "Equality",
-    "Unequality", "And", "Or", "Not", "true", "false", "True", "False", "oo", "Infinity",
-    "NegativeInfinity", "zoo", "nan", "NaN", "floor", "ceiling", "sqrt", "Piecewise", "ExprCondPair",
-    "positive", "negative", "nonnegative", "nonpositive", "integer", "real", "finite", "precision",
-    "FloorDiv", "ModularIndexing", "Where", "PythonMod", "CleanDiv", "CeilToInt", "FloorToInt", "CeilDiv",
-    "LShift", "RShift", "IsNonOverlappingAndDenseIndicator", "TruncToFloat", "TruncToInt", "RoundToInt",
-    "RoundDecimal", "ToFloat", "Identity", "PowByNatural", "FloatPow", "FloatTrueDiv", "IntTrueDiv",
-    "OpaqueUnaryFn_sqrt", "OpaqueUnaryFn_exp", "OpaqueUnaryFn_log", "BitwiseFn_bitwise_and",
+    "Symbol",
+    "Integer",
+    "Float",
+    "Rational",
+    "Add",
+    "Mul",
+    "Pow",
+    "Mod",
+    "Max",
+    "Min",
+    "Abs",
+    "Eq",
+    "Ne",
+    "Lt",
+    "Le",
+    "Gt",
+    "Ge",
+    "StrictLessThan",
+    "StrictGreaterThan",
+    "LessThan",
+    "GreaterThan",
+    "Equality",
+    "Unequality",
+    "And",
+    "Or",
+    "Not",
+    "true",
+    "false",
+    "True",
+    "False",
+    "oo",
+    "Infinity",
+    "NegativeInfinity",
+    "zoo",
+    "nan",
+    "NaN",
+    "floor",
+    "ceiling",
+    "sqrt",
+    "Piecewise",
+    "ExprCondPair",
+    "positive",
+    "negative",
+    "nonnegative",
+    "nonpositive",
+    "integer",
+    "real",
+    "finite",
+    "precision",
+    "FloorDiv",
+    "ModularIndexing",
+    "Where",
+    "PythonMod",
+    "CleanDiv",
+    "CeilToInt",
+    "FloorToInt",
+    "CeilDiv",
+    "LShift",
+    "RShift",
+    "IsNonOverlappingAndDenseIndicator",
+    "TruncToFloat",
+    "TruncToInt",
+    "RoundToInt",
+    "RoundDecimal",
+    "ToFloat",
+    "Identity",
+    "PowByNatural",
+    "FloatPow",
+    "FloatTrueDiv",
+    "IntTrueDiv",
+    "OpaqueUnaryFn_sqrt",
+    "OpaqueUnaryFn_exp",
+    "OpaqueUnaryFn_log",
+    "BitwiseFn_bitwise_and",
     "BitwiseFn_bitwise_or",
 }
 _SYMBOL_NAME = re.compile(r"^'[A-Za-z_][A-Za-z0-9_]*'$")
@@ -76,18 +171,23 @@ def _check_expr(expr: str, where: str) -> None:
             continue
         if tok.type == tokenize.OP and tok.string in _OPS:
             continue
-        raise UnsafeArchiveError(f"{where}: symbolic expression uses {tok.string!r}, which is not allowed "
-                                 "(it would be evaluated as Python code)")
+        raise UnsafeArchiveError(
+            f"{where}: symbolic expression uses {tok.string!r}, which is not allowed "
+            "(it would be evaluated as Python code)"
+        )
 
 
 def _check_target(target: str, where: str) -> None:
     ok = bool(_TARGET.match(target)) and (
         target.startswith("torch.ops.")
         or (target.startswith("_operator.") and target.split(".", 1)[1] in _OPERATOR_NAMES)
-        or (target.startswith("math.") and target.count(".") == 1))
+        or (target.startswith("math.") and target.count(".") == 1)
+    )
     if not ok:
-        raise UnsafeArchiveError(f"{where}: graph calls {target[:80]!r}; only torch.ops operators and "
-                                 "arithmetic are allowed")
+        raise UnsafeArchiveError(
+            f"{where}: graph calls {target[:80]!r}; only torch.ops operators and "
+            "arithmetic are allowed"
+        )
 
 
 def _walk_graph(obj: Any, where: str, depth: int = 0) -> None:
@@ -125,11 +225,14 @@ def _check_payloads(z: zipfile.ZipFile, name: str, where: str, *, constants: boo
         if meta.get("use_pickle") is not False:
             raise UnsafeArchiveError(
                 f"{where}: {str(fqn)[:80]!r} is stored as a pickle (use_pickle: true), which could run code "
-                "when loaded; re-export with plain tensors")
+                "when loaded; re-export with plain tensors"
+            )
         path_name = str(meta.get("path_name", ""))
         if constants and not path_name.startswith("tensor_"):
-            raise UnsafeArchiveError(f"{where}: constant {str(fqn)[:80]!r} is a Python/TorchScript object "
-                                     f"({path_name[:40]!r}), which is loaded with pickle")
+            raise UnsafeArchiveError(
+                f"{where}: constant {str(fqn)[:80]!r} is a Python/TorchScript object "
+                f"({path_name[:40]!r}), which is loaded with pickle"
+            )
 
 
 def check_pt2_archive(path: str | Path | IO[bytes], *, name: str | None = None) -> None:
@@ -154,31 +257,53 @@ def check_pt2_archive(path: str | Path | IO[bytes], *, name: str | None = None) 
         names = [n for n in z.namelist() if not n.endswith("/")]
         tops = {n.split("/", 1)[0] for n in names}
         if len(tops) != 1 or any("/" not in n for n in names):
-            raise UnsafeArchiveError(f"{where}: not a torch.export archive (expected one top folder)")
+            raise UnsafeArchiveError(
+                f"{where}: not a torch.export archive (expected one top folder)"
+            )
         top = tops.pop()
-        rel = [n[len(top) + 1:] for n in names]
+        rel = [n[len(top) + 1 :] for n in names]
         if "archive_format" not in rel or z.read(f"{top}/archive_format").strip() != b"pt2":
-            raise UnsafeArchiveError(f"{where}: not a PT2 archive of torch.export.save (older formats are "
-                                     "loaded with pickle and are refused)")
-        models = [r[len("models/"):-len(".json")] for r in rel if r.startswith("models/") and r.endswith(".json")]
+            raise UnsafeArchiveError(
+                f"{where}: not a PT2 archive of torch.export.save (older formats are "
+                "loaded with pickle and are refused)"
+            )
+        models = [
+            r[len("models/") : -len(".json")]
+            for r in rel
+            if r.startswith("models/") and r.endswith(".json")
+        ]
         if not models:
             raise UnsafeArchiveError(f"{where}: archive holds no exported program (models/*.json)")
         allowed = set(_TOP_FILES)
         for m in models:
-            allowed |= {f"models/{m}.json", f"data/sample_inputs/{m}.pt",
-                        f"data/weights/{m}_weights_config.json", f"data/constants/{m}_constants_config.json"}
+            allowed |= {
+                f"models/{m}.json",
+                f"data/sample_inputs/{m}.pt",
+                f"data/weights/{m}_weights_config.json",
+                f"data/constants/{m}_constants_config.json",
+            }
         for r in rel:
-            ok = r in allowed or r.startswith("extra/") or re.match(r"^data/weights/weight_\d+$", r) \
+            ok = (
+                r in allowed
+                or r.startswith("extra/")
+                or re.match(r"^data/weights/weight_\d+$", r)
                 or re.match(r"^data/constants/tensor_\w+$", r)
+            )
             if not ok:
-                raise UnsafeArchiveError(f"{where}: archive part {r!r} is not allowed (only plain tensors and "
-                                         "exported programs are loaded: no pickles, no compiled code)")
+                raise UnsafeArchiveError(
+                    f"{where}: archive part {r!r} is not allowed (only plain tensors and "
+                    "exported programs are loaded: no pickles, no compiled code)"
+                )
         for m in models:
-            _check_payloads(z, f"{top}/data/weights/{m}_weights_config.json", where, constants=False)
-            _check_payloads(z, f"{top}/data/constants/{m}_constants_config.json", where, constants=True)
+            _check_payloads(
+                z, f"{top}/data/weights/{m}_weights_config.json", where, constants=False
+            )
+            _check_payloads(
+                z, f"{top}/data/constants/{m}_constants_config.json", where, constants=True
+            )
             _walk_graph(_json(z, f"{top}/models/{m}.json", where), where)
             sample = f"{top}/data/sample_inputs/{m}.pt"
-            if sample[len(top) + 1:] in rel:
+            if sample[len(top) + 1 :] in rel:
                 data = z.read(sample)
                 if data:
                     try:  # torch falls back to full unpickling when this fails: make sure it does not
@@ -186,4 +311,5 @@ def check_pt2_archive(path: str | Path | IO[bytes], *, name: str | None = None) 
                     except Exception as exc:  # noqa: BLE001 - any failure means "needs pickle"
                         raise UnsafeArchiveError(
                             f"{where}: sample inputs need Python objects beyond tensors "
-                            f"({type(exc).__name__}), which could run code when loaded") from exc
+                            f"({type(exc).__name__}), which could run code when loaded"
+                        ) from exc

@@ -51,12 +51,23 @@ class TorchDeblurrer(Deblurrer):
     hostable = True
     benefits_from_warmup = True
 
-    def __init__(self, card: ModelCard, module: nn.Module, *, device: str = "auto", amp: bool = False,
-                 tile: int | None = None, tile_overlap: int | None = None, auto_tile: bool = True) -> None:
+    def __init__(
+        self,
+        card: ModelCard,
+        module: nn.Module,
+        *,
+        device: str = "auto",
+        amp: bool = False,
+        tile: int | None = None,
+        tile_overlap: int | None = None,
+        auto_tile: bool = True,
+    ) -> None:
         self.card = card
         self.device = select_device(device)
         check = getattr(module, "check_device", None)
-        if callable(check):  # an architecture that runs only on some devices says so before any image
+        if callable(
+            check
+        ):  # an architecture that runs only on some devices says so before any image
             check(self.device)
         try:
             module.eval()
@@ -87,7 +98,9 @@ class TorchDeblurrer(Deblurrer):
         if isinstance(y, (list, tuple)):
             y = y[0]
         if not isinstance(y, torch.Tensor):
-            raise LodeBenchError(f"model {self.card.name!r} returned {type(y).__name__}, not a tensor")
+            raise LodeBenchError(
+                f"model {self.card.name!r} returned {type(y).__name__}, not a tensor"
+            )
         return y.float()
 
     def forward_tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,8 +110,13 @@ class TorchDeblurrer(Deblurrer):
                 try:
                     if self.tile is None:
                         return self._call(x)
-                    return tiled_forward(self._call, x, tile=self.tile, overlap=self.tile_overlap,
-                                         multiple=self.card.pad_multiple)
+                    return tiled_forward(
+                        self._call,
+                        x,
+                        tile=self.tile,
+                        overlap=self.tile_overlap,
+                        multiple=self.card.pad_multiple,
+                    )
                 except Exception as exc:
                     if not is_oom(exc) or not self.auto_tile:
                         raise
@@ -112,7 +130,8 @@ class TorchDeblurrer(Deblurrer):
                     if self.tile is not None and new >= self.tile:
                         raise LodeBenchError(
                             f"model {self.card.name!r} runs out of memory even with "
-                            f"{self.tile or new}px tiles") from exc
+                            f"{self.tile or new}px tiles"
+                        ) from exc
                     self.tile = new
                     self.oom_fallbacks += 1
 
@@ -143,7 +162,9 @@ class TorchDeblurrer(Deblurrer):
     def param_count(self) -> int:
         return int(sum(p.numel() for p in self.module.parameters()))
 
-    def flops(self, height: int, width: int, *, count_side: int | None = FLOPS_COUNT_SIDE) -> float | None:
+    def flops(
+        self, height: int, width: int, *, count_side: int | None = FLOPS_COUNT_SIDE
+    ) -> float | None:
         """FLOPs (2 per multiply-add) of one untiled forward at H×W, by torch's counter.
 
         Counting runs a real forward, which on a CPU costs as much as deblurring an image.
@@ -183,15 +204,22 @@ class TorchDeblurrer(Deblurrer):
         return None
 
     def provenance(self) -> dict[str, Any]:
-        precision = ("float16" if self.device.type == "cuda" else "bfloat16") if self.amp else "float32"
+        precision = (
+            ("float16" if self.device.type == "cuda" else "bfloat16") if self.amp else "float32"
+        )
         if any(p.dtype == torch.float16 for p in self.module.parameters()):
             precision = "float16"  # a model held in half precision (e.g. DeepDeblur precision=half)
-        return {"device": str(self.device),
-                "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "",
-                "precision": precision,
-                "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
-                "tiling": str(self.tile) if self.tile else ("auto" if self.auto_tile else None),
-                "oom_fallbacks": self.oom_fallbacks}
+        return {
+            "device": str(self.device),
+            "device_name": torch.cuda.get_device_name(self.device)
+            if self.device.type == "cuda"
+            else "",
+            "precision": precision,
+            "tile": self.tile,
+            "tile_overlap": self.tile_overlap if self.tile else None,
+            "tiling": str(self.tile) if self.tile else ("auto" if self.auto_tile else None),
+            "oom_fallbacks": self.oom_fallbacks,
+        }
 
     def close(self) -> None:
         self.module.to("cpu")
@@ -199,8 +227,14 @@ class TorchDeblurrer(Deblurrer):
             torch.cuda.empty_cache()
 
 
-def build_torch_model(card: ModelCard, checkpoint: str | Path | None, *, random_weights: bool = False,
-                      seed: int = 0, **options: Any) -> nn.Module:
+def build_torch_model(
+    card: ModelCard,
+    checkpoint: str | Path | None,
+    *,
+    random_weights: bool = False,
+    seed: int = 0,
+    **options: Any,
+) -> nn.Module:
     """Build the card's network and load its checkpoint strictly.
 
     Args:
@@ -225,5 +259,6 @@ def build_torch_model(card: ModelCard, checkpoint: str | Path | None, *, random_
     elif card.needs_checkpoint and not random_weights:
         raise LodeBenchError(
             f"model {card.name!r} needs a checkpoint: use --model {card.name}=PATH "
-            f"(official weights: {card.weights_url or 'see the paper repository'})")
+            f"(official weights: {card.weights_url or 'see the paper repository'})"
+        )
     return module

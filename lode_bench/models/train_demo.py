@@ -109,15 +109,19 @@ def _to_float(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img, dtype=np.float32) / 255.0
 
 
-def build_pool(kind: str, seed: int, sizes: Sequence[tuple[int, int]], per_size: int,
-               *, progress: bool = False) -> list[PoolItem]:
+def build_pool(
+    kind: str, seed: int, sizes: Sequence[tuple[int, int]], per_size: int, *, progress: bool = False
+) -> list[PoolItem]:
     """Built-in samples of one kind (``"global"`` or ``"local"``) at each size.
 
     Sample ``j`` of size number ``s`` is built-in sample index ``1000 * s + j`` of ``seed``.
     """
     items = []
-    jobs = [(kind, 1000 * s + j, seed, (int(h), int(w)))
-            for s, (h, w) in enumerate(sizes) for j in range(per_size)]
+    jobs = [
+        (kind, 1000 * s + j, seed, (int(h), int(w)))
+        for s, (h, w) in enumerate(sizes)
+        for j in range(per_size)
+    ]
     for job in tqdm(jobs, desc=f"{kind} pool", unit="sample", disable=not progress):
         res = builtin_sample(job)
         im = res["images"]
@@ -128,7 +132,9 @@ def build_pool(kind: str, seed: int, sizes: Sequence[tuple[int, int]], per_size:
     return items
 
 
-def _crop(item: PoolItem, patch: int, rng: np.random.Generator, focus: float) -> tuple[np.ndarray, np.ndarray]:
+def _crop(
+    item: PoolItem, patch: int, rng: np.random.Generator, focus: float
+) -> tuple[np.ndarray, np.ndarray]:
     h, w = item.blur.shape[:2]
     if h < patch or w < patch:
         raise ConfigError(f"pool image {h}×{w} is smaller than the {patch}px patch")
@@ -138,8 +144,8 @@ def _crop(item: PoolItem, patch: int, rng: np.random.Generator, focus: float) ->
         x0 = int(np.clip(cx - patch // 2, 0, w - patch))
     else:
         y0, x0 = int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
-    b = item.blur[y0:y0 + patch, x0:x0 + patch]
-    s = item.sharp[y0:y0 + patch, x0:x0 + patch]
+    b = item.blur[y0 : y0 + patch, x0 : x0 + patch]
+    s = item.sharp[y0 : y0 + patch, x0 : x0 + patch]
     k, flip = int(rng.integers(4)), bool(rng.integers(2))
     b, s = np.rot90(b, k), np.rot90(s, k)
     if flip:
@@ -147,7 +153,9 @@ def _crop(item: PoolItem, patch: int, rng: np.random.Generator, focus: float) ->
     return b, s
 
 
-def make_batch(pools: dict[str, list[PoolItem]], cfg: TrainConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+def make_batch(
+    pools: dict[str, list[PoolItem]], cfg: TrainConfig, step: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch of ``step`` (B×3×P×P blur and sharp), a pure function of seed and step."""
     rng = np.random.default_rng([cfg.seed, 1, step])
     blurs, sharps = [], []
@@ -227,16 +235,22 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, progress: bool = True) -> di
     if state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         if state.get("config_hash") != cfg.config_hash():
-            raise ConfigError(f"{state_path}: resume state of another configuration; "
-                              "use another --out folder or delete the file")
+            raise ConfigError(
+                f"{state_path}: resume state of another configuration; "
+                "use another --out folder or delete the file"
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         start, spent = int(state["step"]), float(state["seconds"])
         history = json.loads(state["history"])
-    pools = {k: build_pool(k, cfg.data_seed, cfg.pool_sizes, cfg.pool_per_size, progress=progress)
-             for k in ("global", "local")}
-    val = {k: [builtin_sample((k, i, cfg.val_seed, cfg.val_size)) for i in range(cfg.val_n)]
-           for k in ("global", "local")}
+    pools = {
+        k: build_pool(k, cfg.data_seed, cfg.pool_sizes, cfg.pool_per_size, progress=progress)
+        for k in ("global", "local")
+    }
+    val = {
+        k: [builtin_sample((k, i, cfg.val_seed, cfg.val_size)) for i in range(cfg.val_n)]
+        for k in ("global", "local")
+    }
     model.train()
     t0 = time.perf_counter() - spent
     bar = tqdm(total=cfg.steps, initial=start, desc="lode-tiny", unit="step", disable=not progress)
@@ -252,22 +266,40 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, progress: bool = True) -> di
         bar.update()
         done = step + 1
         if done % cfg.eval_every == 0 or done == cfg.steps:
-            row = {"step": done, "loss": float(loss.detach()), "seconds": round(time.perf_counter() - t0, 1),
-                   **{k: round(v, 4) for k, v in evaluate(model, val).items()}}
+            row = {
+                "step": done,
+                "loss": float(loss.detach()),
+                "seconds": round(time.perf_counter() - t0, 1),
+                **{k: round(v, 4) for k, v in evaluate(model, val).items()},
+            }
             history.append(row)
             bar.set_postfix(g=f"{row['global_gain_db']:+.2f}", l=f"{row['local_gain_db']:+.2f}")
-            _save_torch(state_path, {"model": model.state_dict(), "optim": opt.state_dict(),
-                                     "step": done, "seconds": time.perf_counter() - t0,
-                                     "config_hash": cfg.config_hash(), "history": json.dumps(history)})
+            _save_torch(
+                state_path,
+                {
+                    "model": model.state_dict(),
+                    "optim": opt.state_dict(),
+                    "step": done,
+                    "seconds": time.perf_counter() - t0,
+                    "config_hash": cfg.config_hash(),
+                    "history": json.dumps(history),
+                },
+            )
     bar.close()
     sd = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     _save_torch(out / "lode-tiny.pth", sd)
-    doc = {"config": dataclasses.asdict(cfg), "config_hash": cfg.config_hash(),
-           "architecture": {"class": "LodeTiny", **{k: list(v) if isinstance(v, tuple) else v
-                                                    for k, v in LODE_TINY_OPTIONS.items()}},
-           "parameters": int(sum(p.numel() for p in model.parameters())),
-           "seconds": round(time.perf_counter() - t0, 1), "torch": torch.__version__,
-           "history": history}
+    doc = {
+        "config": dataclasses.asdict(cfg),
+        "config_hash": cfg.config_hash(),
+        "architecture": {
+            "class": "LodeTiny",
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in LODE_TINY_OPTIONS.items()},
+        },
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "torch": torch.__version__,
+        "history": history,
+    }
     atomic_write_json(out / "training.json", doc)
     return doc
 
@@ -277,8 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path, help="output folder (resumes if present)")
     defaults = TrainConfig()
-    for name in ("steps", "batch", "patch", "seed", "data_seed", "val_seed", "pool_per_size",
-                 "val_n", "eval_every", "threads"):
+    for name in (
+        "steps",
+        "batch",
+        "patch",
+        "seed",
+        "data_seed",
+        "val_seed",
+        "pool_per_size",
+        "val_n",
+        "eval_every",
+        "threads",
+    ):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     ap.add_argument("--lr", type=float, default=defaults.lr)
     ap.add_argument("--quiet", action="store_true", help="no progress bars")

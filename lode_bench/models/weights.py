@@ -51,8 +51,15 @@ class Published:
 
     def summary(self) -> dict[str, Any]:
         """Plain-data view."""
-        return {"dataset": self.dataset, "psnr": self.psnr, "ssim": self.ssim, "protocol": self.protocol,
-                "source": self.source, "confirmed": self.confirmed, **({"note": self.note} if self.note else {})}
+        return {
+            "dataset": self.dataset,
+            "psnr": self.psnr,
+            "ssim": self.ssim,
+            "protocol": self.protocol,
+            "source": self.source,
+            "confirmed": self.confirmed,
+            **({"note": self.note} if self.note else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,14 @@ class WeightCard:
 
     def summary(self) -> dict[str, Any]:
         """Plain-data view (shown with the model card)."""
-        return {"arch": self.arch, "tag": self.tag, "file": self.file or NO_WEIGHTS,
-                "training_set": self.training_set, "conventions": self.conventions,
-                "published": [p.summary() for p in self.published]}
+        return {
+            "arch": self.arch,
+            "tag": self.tag,
+            "file": self.file or NO_WEIGHTS,
+            "training_set": self.training_set,
+            "conventions": self.conventions,
+            "published": [p.summary() for p in self.published],
+        }
 
 
 def tagged_card(arch: ModelCard, weights: WeightCard) -> ModelCard:
@@ -117,14 +129,21 @@ def tagged_card(arch: ModelCard, weights: WeightCard) -> ModelCard:
     if not weights.has_weights:
         desc += f" (weights: {NO_WEIGHTS}; bring your own checkpoint)"
     fields: dict[str, Any] = {
-        "name": weights.name, "description": desc, "options": {**arch.options, **weights.options},
-        "training_set": weights.training_set, "weights_url": weights.weights_url or arch.weights_url,
-        "needs_checkpoint": True, "weights": weights, **dict(weights.card)}
+        "name": weights.name,
+        "description": desc,
+        "options": {**arch.options, **weights.options},
+        "training_set": weights.training_set,
+        "weights_url": weights.weights_url or arch.weights_url,
+        "needs_checkpoint": True,
+        "weights": weights,
+        **dict(weights.card),
+    }
     return replace(arch, **fields)
 
 
-def tagged_cards(arch_cards: Iterable[ModelCard],
-                 weight_cards: Iterable[WeightCard]) -> tuple[tuple[ModelCard, tuple[str, ...]], ...]:
+def tagged_cards(
+    arch_cards: Iterable[ModelCard], weight_cards: Iterable[WeightCard]
+) -> tuple[tuple[ModelCard, tuple[str, ...]], ...]:
     """``(card, aliases)`` rows for every weight card, built on its architecture card.
 
     Raises:

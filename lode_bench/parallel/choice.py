@@ -15,8 +15,14 @@ from lode_bench.parallel.executor import Executor, LocalExecutor
 EXECUTOR_NAMES: tuple[str, ...] = ("serial", "thread", "process", "ray")
 
 
-def make_executor(name: str = "thread", *, workers: int | None = None, address: str | None = None,
-                  preload: tuple[str, ...] = (), **ray_options: Any) -> Executor:
+def make_executor(
+    name: str = "thread",
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    preload: tuple[str, ...] = (),
+    **ray_options: Any,
+) -> Executor:
     """Build the executor called ``name``.
 
     Args:

@@ -57,8 +57,9 @@ class Executor(ABC):
     retried: int = 0
 
     @abstractmethod
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
-                      max_in_flight: int | None = None) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Iterable[T], *, max_in_flight: int | None = None
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Apply ``fn`` to every item; yield ``(item, result or exception)`` as each finishes.
 
         ``items`` is consumed lazily: at most ``max_in_flight`` items are pending at once, so
@@ -66,9 +67,16 @@ class Executor(ABC):
         execution of earlier items.
         """
 
-    def map_stateful(self, setup: Callable[[], S], fn: Callable[[S, T], R], items: Iterable[T], *,
-                     max_in_flight: int | None = None, num_gpus: float = 0.0,
-                     num_cpus: float = 1.0) -> Iterator[tuple[T, R | BaseException]]:
+    def map_stateful(
+        self,
+        setup: Callable[[], S],
+        fn: Callable[[S, T], R],
+        items: Iterable[T],
+        *,
+        max_in_flight: int | None = None,
+        num_gpus: float = 0.0,
+        num_cpus: float = 1.0,
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Like :meth:`map_unordered`, for work that needs expensive state (a loaded model).
 
         Each worker calls ``setup()`` once and then ``fn(state, item)`` per item. This
@@ -139,8 +147,13 @@ class LocalExecutor(Executor):
             example the work function's module), on top of :data:`PRELOAD`.
     """
 
-    def __init__(self, workers: int | None = None, kind: Literal["process", "thread", "serial"] = "thread",
-                 *, preload: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        kind: Literal["process", "thread", "serial"] = "thread",
+        *,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.preload = tuple(preload)
         if kind not in ("process", "thread", "serial"):
             raise ConfigError(f"executor kind must be process, thread or serial, not {kind!r}")
@@ -155,14 +168,18 @@ class LocalExecutor(Executor):
             else:
                 method = "forkserver" if sys.platform.startswith("linux") else "spawn"
                 ctx = multiprocessing.get_context(method)
-                if method == "forkserver":  # import the scoring stack once, then fork workers from it
+                if (
+                    method == "forkserver"
+                ):  # import the scoring stack once, then fork workers from it
                     ctx.set_forkserver_preload([*PRELOAD, *self.preload])
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                                 initializer=_limit_worker_threads)
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=ctx, initializer=_limit_worker_threads
+                )
         return self._pool
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
-                      max_in_flight: int | None = None) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Iterable[T], *, max_in_flight: int | None = None
+    ) -> Iterator[tuple[T, R | BaseException]]:
         if self.kind == "serial":
             for item in items:
                 try:

@@ -107,14 +107,26 @@ class RayExecutor(Executor):
 
     hosts_models = True
 
-    def __init__(self, address: str | None = None, *, num_cpus: float = 1.0, max_retries: int = 3,
-                 gpus_per_model: float | None = None, max_actors: int | None = None,
-                 init_kwargs: dict[str, Any] | None = None, restart_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: float = 1.0,
+        max_retries: int = 3,
+        gpus_per_model: float | None = None,
+        max_actors: int | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+        restart_timeout_s: float = 300.0,
+    ) -> None:
         import_ray()
         if num_cpus <= 0 or max_retries < 0 or (gpus_per_model is not None and gpus_per_model < 0):
-            raise ConfigError("ray executor: num_cpus must be > 0, max_retries and gpus_per_model >= 0")
+            raise ConfigError(
+                "ray executor: num_cpus must be > 0, max_retries and gpus_per_model >= 0"
+            )
         if restart_timeout_s <= 0:
-            raise ConfigError(f"ray executor: restart_timeout_s must be > 0, got {restart_timeout_s}")
+            raise ConfigError(
+                f"ray executor: restart_timeout_s must be > 0, got {restart_timeout_s}"
+            )
         if max_actors is not None and max_actors < 1:
             raise ConfigError(f"ray executor: max_actors must be >= 1, got {max_actors}")
         self.address = address
@@ -135,22 +147,31 @@ class RayExecutor(Executor):
         """Connect (once) and return the ``ray`` module."""
         ray = import_ray()
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
-                                      "configure_logging": False}
+            kwargs: dict[str, Any] = {
+                "logging_level": logging.ERROR,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
             if self.address is None:
                 kwargs.update(address="local", include_dashboard=False)
-                if "_temp_dir" not in self.init_kwargs:  # a private session folder, removed on close,
+                if (
+                    "_temp_dir" not in self.init_kwargs
+                ):  # a private session folder, removed on close,
                     self._temp_dir = tempfile.mkdtemp(prefix="lbray-")  # so none is left to capture
-                    kwargs["_temp_dir"] = self._temp_dir  # a later ray.init(); short for socket paths
+                    kwargs["_temp_dir"] = (
+                        self._temp_dir
+                    )  # a later ray.init(); short for socket paths
             else:
                 kwargs.update(address=self.address)
             kwargs.update(self.init_kwargs)
             try:
                 ray.init(**kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigError(f"cannot connect to the Ray cluster at {self.address or 'local'}: {exc}. "
-                                  "Clusters with token authentication need RAY_AUTH_MODE=token and "
-                                  "the cluster's token (RAY_AUTH_TOKEN) in this environment.") from exc
+                raise ConfigError(
+                    f"cannot connect to the Ray cluster at {self.address or 'local'}: {exc}. "
+                    "Clusters with token authentication need RAY_AUTH_MODE=token and "
+                    "the cluster's token (RAY_AUTH_TOKEN) in this environment."
+                ) from exc
             self._started = True
         if not self.workers:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -162,10 +183,20 @@ class RayExecutor(Executor):
 
     def _system_errors(self, ray: Any) -> tuple[type[BaseException], ...]:
         ex = ray.exceptions
-        return tuple(getattr(ex, n) for n in ("WorkerCrashedError", "RayActorError", "ActorUnavailableError",
-                                                "NodeDiedError", "ObjectLostError", "OutOfMemoryError",
-                                                "LocalRayletDiedError", "ObjectFetchTimedOutError")
-                     if hasattr(ex, n))
+        return tuple(
+            getattr(ex, n)
+            for n in (
+                "WorkerCrashedError",
+                "RayActorError",
+                "ActorUnavailableError",
+                "NodeDiedError",
+                "ObjectLostError",
+                "OutOfMemoryError",
+                "LocalRayletDiedError",
+                "ObjectFetchTimedOutError",
+            )
+            if hasattr(ex, n)
+        )
 
     def _outcome(self, ray: Any, ref: Any) -> tuple[bool, Any]:
         """(lost, value): ``lost`` when the worker died; otherwise the result or the fn's exception."""
@@ -182,16 +213,20 @@ class RayExecutor(Executor):
             return False, exc
 
     def _give_up(self, item: Any, attempts: int, exc: BaseException) -> WorkerLostError:
-        return WorkerLostError(f"worker lost {attempts} times while running this item; giving up "
-                               f"(last: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+        return WorkerLostError(
+            f"worker lost {attempts} times while running this item; giving up "
+            f"(last: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        )
 
     # -- tasks ------------------------------------------------------------------------
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], *,
-                      max_in_flight: int | None = None) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Iterable[T], *, max_in_flight: int | None = None
+    ) -> Iterator[tuple[T, R | BaseException]]:
         ray = self._ray()
         if self._task is None:
-            self._task = ray.remote(_apply).options(num_cpus=self.num_cpus, max_retries=0,
-                                                    retry_exceptions=False)
+            self._task = ray.remote(_apply).options(
+                num_cpus=self.num_cpus, max_retries=0, retry_exceptions=False
+            )
         task = self._task
         fn_ref = ray.put(fn)
         limit = max_in_flight or 2 * self.workers
@@ -218,8 +253,10 @@ class RayExecutor(Executor):
         if num_gpus > 0:
             n = int(res.get("GPU", 0) // num_gpus)
             if n < 1:
-                raise ConfigError(f"ray executor: models need {num_gpus} GPU each, the cluster has "
-                                  f"{res.get('GPU', 0):g}")
+                raise ConfigError(
+                    f"ray executor: models need {num_gpus} GPU each, the cluster has "
+                    f"{res.get('GPU', 0):g}"
+                )
         else:
             n = max(1, int(res.get("CPU", 1) // num_cpus))
         return min(n, self.max_actors) if self.max_actors else n
@@ -239,9 +276,16 @@ class RayExecutor(Executor):
             return float(self.gpus_per_model)
         return 1.0 if gpus >= 1 else 0.0
 
-    def map_stateful(self, setup: Callable[[], S], fn: Callable[[S, T], R], items: Iterable[T], *,
-                     max_in_flight: int | None = None, num_gpus: float = 0.0,
-                     num_cpus: float | None = None) -> Iterator[tuple[T, R | BaseException]]:
+    def map_stateful(
+        self,
+        setup: Callable[[], S],
+        fn: Callable[[S, T], R],
+        items: Iterable[T],
+        *,
+        max_in_flight: int | None = None,
+        num_gpus: float = 0.0,
+        num_cpus: float | None = None,
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """One actor per ``num_gpus`` GPUs (or per ``num_cpus`` CPUs), each calling ``setup()`` once.
 
         Items go to the least busy actor that is up, at most ``max_in_flight`` per actor
@@ -253,12 +297,17 @@ class RayExecutor(Executor):
         ray = self._ray()
         cpus = self.num_cpus if num_cpus is None else float(num_cpus)
         n = self._actor_count(ray, num_gpus, cpus)
-        actor_cls = ray.remote(_StatefulWorker).options(num_cpus=cpus, num_gpus=num_gpus,
-                                                        max_restarts=self.max_retries, max_task_retries=0)
-        pool = _ActorPool([actor_cls.remote(setup) for _ in range(n)], max_in_flight or 2, self.restart_timeout_s)
+        actor_cls = ray.remote(_StatefulWorker).options(
+            num_cpus=cpus, num_gpus=num_gpus, max_restarts=self.max_retries, max_task_retries=0
+        )
+        pool = _ActorPool(
+            [actor_cls.remote(setup) for _ in range(n)], max_in_flight or 2, self.restart_timeout_s
+        )
         fn_ref = ray.put(fn)
         pending: dict[Any, tuple[T, int, int]] = {}
-        again: deque[tuple[T, int]] = deque()  # lost items waiting for an actor, with their attempt number
+        again: deque[tuple[T, int]] = (
+            deque()
+        )  # lost items waiting for an actor, with their attempt number
         it = iter(items)
         exhausted = False
         try:
@@ -390,7 +439,10 @@ class _ActorPool:
             return
         if not isinstance(value, ray.exceptions.ActorUnavailableError):  # dead, not restarting
             self.died_answers[k] += 1
-        if self.died_answers[k] >= 2 or time.monotonic() - self.down_since[k] > self.restart_timeout_s:
+        if (
+            self.died_answers[k] >= 2
+            or time.monotonic() - self.down_since[k] > self.restart_timeout_s
+        ):
             self.state[k] = "gone"
             return
         self.probe_at[k] = time.monotonic() + PROBE_INTERVAL_S
@@ -399,6 +451,12 @@ class _ActorPool:
         """The result of the items left when every actor is gone."""
         if isinstance(self.last_error, SetupError):
             return self.last_error
-        last = f"{type(self.last_error).__name__}: {str(self.last_error).splitlines()[0]}" if self.last_error else "-"
-        return WorkerLostError(f"no model actor left to run this item: all {n} died and did not come back "
-                               f"(last: {last})")
+        last = (
+            f"{type(self.last_error).__name__}: {str(self.last_error).splitlines()[0]}"
+            if self.last_error
+            else "-"
+        )
+        return WorkerLostError(
+            f"no model actor left to run this item: all {n} died and did not come back "
+            f"(last: {last})"
+        )

@@ -149,8 +149,9 @@ def _label_datasets(tables: Sequence[SummaryTable]) -> dict[str, str]:
     return out
 
 
-def resolve_train_sets(methods: Sequence[str], tables: Sequence[SummaryTable],
-                       given: Mapping[str, str] | None = None) -> dict[str, str | None]:
+def resolve_train_sets(
+    methods: Sequence[str], tables: Sequence[SummaryTable], given: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
     """Training set per method: ``given`` first, then the run table, then the model card."""
     out: dict[str, str | None] = {m: None for m in methods}
     for t in tables:
@@ -172,8 +173,9 @@ def resolve_train_sets(methods: Sequence[str], tables: Sequence[SummaryTable],
     return out
 
 
-_SPLIT_WORDS = frozenset({"train", "training", "trainset", "set", "split", "data", "dataset",
-                          "large", "full"})
+_SPLIT_WORDS = frozenset(
+    {"train", "training", "trainset", "set", "split", "data", "dataset", "large", "full"}
+)
 
 
 def norm_name(text: str) -> str:
@@ -200,11 +202,17 @@ def in_domain_dataset(train_set: str | None, datasets: Sequence[str]) -> str | N
     return next((d for d in datasets if key in norm_name(d)), None)
 
 
-def build_generalisation(results: pd.DataFrame, tables: Sequence[SummaryTable], *,
-                         train_sets: Mapping[str, str] | None = None,
-                         baseline: str | None = "identity", missing: MissingRule = "last",
-                         n_resamples: int = 1000, confidence: float = 0.95,
-                         seed: int = 0) -> GeneralisationResult:
+def build_generalisation(
+    results: pd.DataFrame,
+    tables: Sequence[SummaryTable],
+    *,
+    train_sets: Mapping[str, str] | None = None,
+    baseline: str | None = "identity",
+    missing: MissingRule = "last",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> GeneralisationResult:
     """Assemble the generalisation section from a results frame and its summary tables.
 
     Args:
@@ -237,36 +245,65 @@ def build_generalisation(results: pd.DataFrame, tables: Sequence[SummaryTable], 
                 hib, source, legacy = metric_direction(c, t.protocol)
                 if source == "name":
                     guessed.add(c)
-                col = Column(dataset=d, label=c if count[c] == 1 else f"{c} [{t.protocol}]",
-                             metric=c, protocol=t.protocol, protocol_version=t.protocol_version,
-                             dataset_hash=t.dataset_hash, higher_is_better=hib,
-                             direction_source=source, legacy=legacy)
+                col = Column(
+                    dataset=d,
+                    label=c if count[c] == 1 else f"{c} [{t.protocol}]",
+                    metric=c,
+                    protocol=t.protocol,
+                    protocol_version=t.protocol_version,
+                    dataset_hash=t.dataset_hash,
+                    higher_is_better=hib,
+                    direction_source=source,
+                    legacy=legacy,
+                )
                 columns.append(col)
                 for r in t.rows:
                     means[(r.model, d, col.label)] = r.metrics[c].mean
     if guessed:
-        notes.append("direction guessed from the column name (no metric metadata) for: "
-                     + ", ".join(sorted(guessed)))
+        notes.append(
+            "direction guessed from the column name (no metric metadata) for: "
+            + ", ".join(sorted(guessed))
+        )
     legacy_cols = sorted({c.label for c in columns if c.legacy})
     if legacy_cols:
         notes.append("legacy metrics shown but not ranked: " + ", ".join(legacy_cols))
     ranked = [m for m in methods if m != baseline]
     ranks = None
     if ranked and datasets:
-        scores = [_dataset_scores(results, d, [c for c in columns if c.dataset == d and not c.legacy],
-                                  ranked) for d in datasets]
-        ranks = aggregate_ranks(scores, ranked, missing=missing, n_resamples=n_resamples,
-                                confidence=confidence, seed=seed)
+        scores = [
+            _dataset_scores(
+                results, d, [c for c in columns if c.dataset == d and not c.legacy], ranked
+            )
+            for d in datasets
+        ]
+        ranks = aggregate_ranks(
+            scores,
+            ranked,
+            missing=missing,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
     ts = resolve_train_sets(methods, tables, train_sets)
-    drop, drop_notes = domain_drop(ts, datasets, columns, means,
-                                   [m for m in methods if m != baseline])
-    return GeneralisationResult(datasets=datasets, methods=methods, columns=columns, means=means,
-                                ranked_methods=ranked, ranks=ranks, train_sets=ts, drop=drop,
-                                notes=notes + drop_notes)
+    drop, drop_notes = domain_drop(
+        ts, datasets, columns, means, [m for m in methods if m != baseline]
+    )
+    return GeneralisationResult(
+        datasets=datasets,
+        methods=methods,
+        columns=columns,
+        means=means,
+        ranked_methods=ranked,
+        ranks=ranks,
+        train_sets=ts,
+        drop=drop,
+        notes=notes + drop_notes,
+    )
 
 
-def _dataset_scores(results: pd.DataFrame, dataset: str, cols: Sequence[Column],
-                    methods: Sequence[str]) -> DatasetScores:
+def _dataset_scores(
+    results: pd.DataFrame, dataset: str, cols: Sequence[Column], methods: Sequence[str]
+) -> DatasetScores:
     """Per-image (K, M, N) values of one dataset; images = union over its protocols."""
     if not cols:
         return DatasetScores(dataset, [], [], np.zeros((0, len(methods), 0)))
@@ -276,21 +313,27 @@ def _dataset_scores(results: pd.DataFrame, dataset: str, cols: Sequence[Column],
     pos = pd.Index(ids)
     vals = np.full((len(cols), len(methods), len(ids)), np.nan)
     for k, c in enumerate(cols):
-        sub = sel[(sel["dataset_hash"] == c.dataset_hash) & (sel["protocol"] == c.protocol)
-                  & (sel["protocol_version"] == c.protocol_version)]
+        sub = sel[
+            (sel["dataset_hash"] == c.dataset_hash)
+            & (sel["protocol"] == c.protocol)
+            & (sel["protocol_version"] == c.protocol_version)
+        ]
         if c.metric not in sub.columns:
             continue
         for j, m in enumerate(methods):
             g = sub[sub["model"] == m]
             v = pd.to_numeric(g[c.metric], errors="coerce").to_numpy(float)
             vals[k, j, pos.get_indexer(g["image_id"].astype(str))] = v
-    return DatasetScores(dataset, [c.label for c in cols], [c.higher_is_better for c in cols],
-                         vals)
+    return DatasetScores(dataset, [c.label for c in cols], [c.higher_is_better for c in cols], vals)
 
 
-def domain_drop(train_sets: Mapping[str, str | None], datasets: Sequence[str],
-                columns: Sequence[Column], means: Mapping[tuple[str, str, str], float],
-                methods: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+def domain_drop(
+    train_sets: Mapping[str, str | None],
+    datasets: Sequence[str],
+    columns: Sequence[Column],
+    means: Mapping[tuple[str, str, str], float],
+    methods: Sequence[str],
+) -> tuple[pd.DataFrame, list[str]]:
     """In-domain vs out-of-domain drop per method, dataset and metric (see module doc)."""
     rows = []
     notes = []
@@ -316,11 +359,34 @@ def domain_drop(train_sets: Mapping[str, str | None], datasets: Sequence[str],
             if not (math.isfinite(vin) and math.isfinite(vout)):
                 continue
             d = (vin - vout) if c.higher_is_better else (vout - vin)
-            rows.append({"model": m, "train_set": ts, "in_domain": ind, "dataset": c.dataset,
-                         "metric": c.metric, "protocol": c.protocol, "in_protocol": ic.protocol,
-                         "higher_is_better": c.higher_is_better,
-                         "in_value": vin, "out_value": vout, "drop": d,
-                         "drop_pct": 100.0 * d / abs(vin) if vin != 0 else math.nan})
-    cols = ["model", "train_set", "in_domain", "dataset", "metric", "protocol", "in_protocol",
-            "higher_is_better", "in_value", "out_value", "drop", "drop_pct"]
+            rows.append(
+                {
+                    "model": m,
+                    "train_set": ts,
+                    "in_domain": ind,
+                    "dataset": c.dataset,
+                    "metric": c.metric,
+                    "protocol": c.protocol,
+                    "in_protocol": ic.protocol,
+                    "higher_is_better": c.higher_is_better,
+                    "in_value": vin,
+                    "out_value": vout,
+                    "drop": d,
+                    "drop_pct": 100.0 * d / abs(vin) if vin != 0 else math.nan,
+                }
+            )
+    cols = [
+        "model",
+        "train_set",
+        "in_domain",
+        "dataset",
+        "metric",
+        "protocol",
+        "in_protocol",
+        "higher_is_better",
+        "in_value",
+        "out_value",
+        "drop",
+        "drop_pct",
+    ]
     return pd.DataFrame(rows, columns=cols), notes

@@ -96,8 +96,9 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def page(title: str, body: str, *, nav: list[tuple[str, str]] | None = None,
-         css_href: str | None = None) -> str:
+def page(
+    title: str, body: str, *, nav: list[tuple[str, str]] | None = None, css_href: str | None = None
+) -> str:
     """A complete HTML5 document with the sortable-table script inlined.
 
     Args:
@@ -107,14 +108,17 @@ def page(title: str, body: str, *, nav: list[tuple[str, str]] | None = None,
         css_href: link a stylesheet instead of inlining :data:`CSS`.
     """
     links = "".join(f'<a href="{esc(h)}">{esc(label)}</a>' for h, label in nav or [])
-    style = (f'<link rel="stylesheet" href="{esc(css_href)}">' if css_href
-             else f"<style>{CSS}</style>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(title)}</title>\n{style}\n"
-            "<link rel=\"icon\" href=\"data:,\">\n</head>\n<body>\n"
-            f"{'<nav>' + links + '</nav>' if links else ''}\n{body}\n"
-            f"<script>{SORT_JS}</script>\n</body>\n</html>\n")
+    style = (
+        f'<link rel="stylesheet" href="{esc(css_href)}">' if css_href else f"<style>{CSS}</style>"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n{style}\n"
+        '<link rel="icon" href="data:,">\n</head>\n<body>\n'
+        f"{'<nav>' + links + '</nav>' if links else ''}\n{body}\n"
+        f"<script>{SORT_JS}</script>\n</body>\n</html>\n"
+    )
 
 
 def sort_key(value: float | None) -> str:
@@ -132,8 +136,10 @@ def sort_key(value: float | None) -> str:
 def figure(src: str, caption: str, alt: str | None = None, *, wide: bool = False) -> str:
     """An ``<figure>`` with an image and an escaped caption (``wide`` spans the grid)."""
     cls = ' class="wide"' if wide else ""
-    return (f'<figure{cls}><img src="{esc(src)}" alt="{esc(alt or caption)}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return (
+        f'<figure{cls}><img src="{esc(src)}" alt="{esc(alt or caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 def figures(items: list[tuple[str, str]]) -> str:
@@ -141,6 +147,8 @@ def figures(items: list[tuple[str, str]]) -> str:
     (``*__crop.png``) span the full width."""
     if not items:
         return ""
-    return ('<div class="figures">'
-            + "".join(figure(src, cap, wide=src.endswith("__crop.png")) for src, cap in items)
-            + "</div>")
+    return (
+        '<div class="figures">'
+        + "".join(figure(src, cap, wide=src.endswith("__crop.png")) for src, cap in items)
+        + "</div>"
+    )

@@ -115,15 +115,19 @@ def _metric_ranges(where: str, protocol: str, metrics: list[str]) -> dict[str, t
         proto = get_protocol(protocol)
     except LodeBenchError:
         known = sorted(p.name for p in list_protocols())
-        raise ConfigError(f"{where}: protocol.name {protocol!r} is not a registered protocol "
-                          f"(known: {', '.join(known)})") from None
+        raise ConfigError(
+            f"{where}: protocol.name {protocol!r} is not a registered protocol "
+            f"(known: {', '.join(known)})"
+        ) from None
     calls = {c.column: c.metric for c in proto.calls}
     out: dict[str, tuple[float, float]] = {}
     for m in metrics:
         metric = calls.get(m) or _LPIPS_COLUMNS.get(m)
         if metric is None:
-            raise ConfigError(f"{where}: metrics: {m!r} is not a column of protocol {protocol!r} "
-                              f"(columns: {', '.join([*calls, *_LPIPS_COLUMNS])})")
+            raise ConfigError(
+                f"{where}: metrics: {m!r} is not a column of protocol {protocol!r} "
+                f"(columns: {', '.join([*calls, *_LPIPS_COLUMNS])})"
+            )
         lo, hi = METRICS.get(metric).value_range
         out[m] = (float(lo), float(hi))
     return out
@@ -158,8 +162,16 @@ def load_leaderboard(root: str | Path) -> LeaderboardSpec:
     doc = load_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping at top level")
-    known = {"name", "title", "description", "protocol", "metrics", "ranking", "datasets",
-             "submissions"}
+    known = {
+        "name",
+        "title",
+        "description",
+        "protocol",
+        "metrics",
+        "ranking",
+        "datasets",
+        "submissions",
+    }
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; expected some of {sorted(known)}")
@@ -193,8 +205,10 @@ def load_leaderboard(root: str | Path) -> LeaderboardSpec:
             raw = _get(d, "image_ids", list, dw)
             bad = [x for x in raw if isinstance(x, bool) or not isinstance(x, (str, int))]
             if bad:
-                raise ConfigError(f"{dw}: image_ids must be names, got {type(bad[0]).__name__} "
-                                  f"{short_repr(bad[0])}")
+                raise ConfigError(
+                    f"{dw}: image_ids must be names, got {type(bad[0]).__name__} "
+                    f"{short_repr(bad[0])}"
+                )
             ids = [str(x) for x in raw]
         elif "image_list" in d:
             lst = safe_join(root, _get(d, "image_list", str, dw))
@@ -218,12 +232,18 @@ def load_leaderboard(root: str | Path) -> LeaderboardSpec:
         raise ConfigError(f"{where}: dataset names must be unique")
     name = _get(doc, "name", str, where)
     return LeaderboardSpec(
-        root=root, name=name, title=str(doc.get("title") or name),
-        description=str(doc.get("description") or ""), protocol=pname,
-        protocol_version=str(proto["version"]), metrics=tuple(metrics), ranking_metric=rmetric,
+        root=root,
+        name=name,
+        title=str(doc.get("title") or name),
+        description=str(doc.get("description") or ""),
+        protocol=pname,
+        protocol_version=str(proto["version"]),
+        metrics=tuple(metrics),
+        ranking_metric=rmetric,
         datasets=tuple(datasets),
         submissions_dir=safe_join(root, str(doc.get("submissions") or "submissions")),
-        ranges=ranges)
+        ranges=ranges,
+    )
 
 
 @dataclass
@@ -255,27 +275,35 @@ def check_submission(spec: LeaderboardSpec, sub: Submission) -> list[str]:
     """Reasons to reject ``sub`` on ``spec`` (empty when it is acceptable)."""
     problems: list[str] = []
     if sub.leaderboard != spec.name:
-        problems.append(f"submitted to leaderboard {short_repr(sub.leaderboard)}, not {spec.name!r}")
+        problems.append(
+            f"submitted to leaderboard {short_repr(sub.leaderboard)}, not {spec.name!r}"
+        )
     seen: set[str] = set()
     for block in sub.results:
         where = f"results for dataset {short_repr(block.dataset)}"
         ds = spec.dataset(block.dataset)
         if ds is None:
-            problems.append(f"{where}: dataset is not part of this leaderboard "
-                            f"(expected {[d.name for d in spec.datasets]})")
+            problems.append(
+                f"{where}: dataset is not part of this leaderboard "
+                f"(expected {[d.name for d in spec.datasets]})"
+            )
             continue
         if block.dataset in seen:
             problems.append(f"{where}: dataset appears twice")
             continue
         seen.add(block.dataset)
         if block.dataset_hash != ds.manifest_hash:
-            problems.append(f"{where}: dataset manifest hash {block.dataset_hash[:12]}… differs "
-                            f"from the leaderboard's {ds.manifest_hash[:12]}… (another version "
-                            "of the dataset)")
+            problems.append(
+                f"{where}: dataset manifest hash {block.dataset_hash[:12]}… differs "
+                f"from the leaderboard's {ds.manifest_hash[:12]}… (another version "
+                "of the dataset)"
+            )
         if block.protocol != spec.protocol or block.protocol_version != spec.protocol_version:
-            problems.append(f"{where}: protocol {block.protocol} v{block.protocol_version} "
-                            f"differs from the leaderboard's {spec.protocol} "
-                            f"v{spec.protocol_version}")
+            problems.append(
+                f"{where}: protocol {block.protocol} v{block.protocol_version} "
+                f"differs from the leaderboard's {spec.protocol} "
+                f"v{spec.protocol_version}"
+            )
         problems += _check_rows(spec, ds, block, where)
     for ds in spec.datasets:
         if ds.name not in seen:
@@ -293,55 +321,80 @@ def _check_rows(spec: LeaderboardSpec, ds: DatasetSpec, block: Any, where: str) 
     missing = sorted(expected - set(ids))
     extra = sorted(set(ids) - expected)
     if missing:
-        problems.append(f"{where}: missing {len(missing)} of {len(expected)} images: {_few(missing)}")
+        problems.append(
+            f"{where}: missing {len(missing)} of {len(expected)} images: {_few(missing)}"
+        )
     if extra:
         problems.append(f"{where}: images not in the dataset: {_few(extra)}")
-    odd_rt = [r.image_id for r in block.rows if r.runtime_s is not None
-              and not (math.isfinite(r.runtime_s) and r.runtime_s >= 0)]
-    if odd_rt or (block.runtime_s is not None
-                  and not (math.isfinite(block.runtime_s) and block.runtime_s >= 0)):
-        problems.append(f"{where}: runtime_s must be a finite number of seconds >= 0 "
-                        f"(images {_few(odd_rt)})")
-    odd_cov = [r.image_id for r in block.rows if r.mask_coverage is not None
-               and not 0.0 <= r.mask_coverage <= 1.0]
+    odd_rt = [
+        r.image_id
+        for r in block.rows
+        if r.runtime_s is not None and not (math.isfinite(r.runtime_s) and r.runtime_s >= 0)
+    ]
+    if odd_rt or (
+        block.runtime_s is not None
+        and not (math.isfinite(block.runtime_s) and block.runtime_s >= 0)
+    ):
+        problems.append(
+            f"{where}: runtime_s must be a finite number of seconds >= 0 (images {_few(odd_rt)})"
+        )
+    odd_cov = [
+        r.image_id
+        for r in block.rows
+        if r.mask_coverage is not None and not 0.0 <= r.mask_coverage <= 1.0
+    ]
     if odd_cov:
         problems.append(f"{where}: mask_coverage must lie in [0, 1] (images {_few(odd_cov)})")
     failed = [r for r in block.rows if r.status != "ok"]
     if failed:
-        problems.append(f"{where}: {len(failed)} image(s) failed, e.g. {short_repr(failed[0].image_id)}: "
-                        f"{str(failed[0].error or failed[0].status)[:200]}")
+        problems.append(
+            f"{where}: {len(failed)} image(s) failed, e.g. {short_repr(failed[0].image_id)}: "
+            f"{str(failed[0].error or failed[0].status)[:200]}"
+        )
     for m in spec.metrics:
-        lacking = [r.image_id for r in block.rows if r.status == "ok"
-                   and (m not in r.metrics or math.isnan(r.metrics[m]))]
+        lacking = [
+            r.image_id
+            for r in block.rows
+            if r.status == "ok" and (m not in r.metrics or math.isnan(r.metrics[m]))
+        ]
         if lacking:
             problems.append(f"{where}: metric {m!r} missing or NaN for images {_few(lacking)}")
             continue
         bounds = spec.ranges.get(m)
         if bounds is not None:
-            bad = [(r.image_id, why) for r in block.rows if r.status == "ok"
-                   and (why := value_problem(m, r.metrics[m], bounds)) is not None]
+            bad = [
+                (r.image_id, why)
+                for r in block.rows
+                if r.status == "ok" and (why := value_problem(m, r.metrics[m], bounds)) is not None
+            ]
             if m in block.aggregates:
                 why = value_problem(m, block.aggregates[m], bounds)
                 if why is not None:
                     bad.append(("aggregate", why))
             if bad:
-                problems.append(f"{where}: {len(bad)} impossible {m} value(s), e.g. "
-                                f"{short_repr(bad[0][0])}: {bad[0][1]}")
+                problems.append(
+                    f"{where}: {len(bad)} impossible {m} value(s), e.g. "
+                    f"{short_repr(bad[0][0])}: {bad[0][1]}"
+                )
                 continue
         if m not in block.aggregates:
             problems.append(f"{where}: no claimed aggregate for metric {m!r}")
             continue
         recomputed = mean_of([r.metrics[m] for r in block.rows if r.status == "ok"])
         if not _close(block.aggregates[m], recomputed):
-            problems.append(f"{where}: claimed {m} = {block.aggregates[m]!r} does not match the "
-                            f"mean of its per-image rows ({recomputed!r})")
+            problems.append(
+                f"{where}: claimed {m} = {block.aggregates[m]!r} does not match the "
+                f"mean of its per-image rows ({recomputed!r})"
+            )
     for m, claimed in block.aggregates.items():
         if m in spec.metrics:
             continue
         vals = [r.metrics[m] for r in block.rows if r.status == "ok" and m in r.metrics]
         if vals and not _close(claimed, mean_of(vals)):
-            problems.append(f"{where}: claimed {m} = {claimed!r} does not match the mean of its "
-                            f"per-image rows ({mean_of(vals)!r})")
+            problems.append(
+                f"{where}: claimed {m} = {claimed!r} does not match the mean of its "
+                f"per-image rows ({mean_of(vals)!r})"
+            )
     return problems
 
 
@@ -385,6 +438,8 @@ def validate_all(spec: LeaderboardSpec, paths: list[Path] | None = None) -> list
             continue
         for v in claim:
             others = ", ".join(o.path.name for o in claim if o is not v)
-            v.problems.append(f"ambiguous method name {short_repr(v.name)}: also claimed by {others} "
-                              "(keep one submission per method)")
+            v.problems.append(
+                f"ambiguous method name {short_repr(v.name)}: also claimed by {others} "
+                "(keep one submission per method)"
+            )
     return verdicts

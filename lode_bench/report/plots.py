@@ -59,8 +59,15 @@ def metric_bars(table: SummaryTable, column: str) -> bytes:
     x = np.arange(len(models))
     best = table.best(column)
     colours = ["#c0392b" if i in best else "#4a6fa5" for i in range(len(models))]
-    ax.bar(x, np.nan_to_num(means), yerr=err, color=colours, capsize=4, edgecolor="#1d2330",
-           linewidth=0.6)
+    ax.bar(
+        x,
+        np.nan_to_num(means),
+        yerr=err,
+        color=colours,
+        capsize=4,
+        edgecolor="#1d2330",
+        linewidth=0.6,
+    )
     finite = means[np.isfinite(means)]
     if finite.size:
         lo = np.nanmin(np.where(np.isfinite(low), low, means))
@@ -98,12 +105,26 @@ def pareto_figure(table: SummaryTable, column: str) -> Figure:
     log_x = bool(pts) and all(rt > 0 for _, rt, _ in pts)
     for k, (r, rt, q) in enumerate(pts):
         ref = not r.runtime_ranked
-        ax.scatter([rt], [q], s=40, zorder=3, marker="x" if ref else "o",
-                   color="#8a93a6" if ref else ("#c0392b" if k in front else "#4a6fa5"))
+        ax.scatter(
+            [rt],
+            [q],
+            s=40,
+            zorder=3,
+            marker="x" if ref else "o",
+            color="#8a93a6" if ref else ("#c0392b" if k in front else "#4a6fa5"),
+        )
     if front:
-        ax.plot([pts[k][1] for k in front], [pts[k][2] for k in front], color="#c0392b",
-                linewidth=1.6, marker="o", markerfacecolor="none", markersize=10, zorder=2,
-                label="Pareto front (no method faster and better)")
+        ax.plot(
+            [pts[k][1] for k in front],
+            [pts[k][2] for k in front],
+            color="#c0392b",
+            linewidth=1.6,
+            marker="o",
+            markerfacecolor="none",
+            markersize=10,
+            zorder=2,
+            label="Pareto front (no method faster and better)",
+        )
         ax.legend(fontsize=7, loc="lower right" if higher else "upper right")
     if log_x:
         ax.set_xscale("log")
@@ -142,15 +163,24 @@ def _label_inside(ax: Axes, text: str, x: float, y: float, log_x: bool) -> None:
     """Annotate ``(x, y)`` on the side that keeps the label inside the axes."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    fx = ((math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0)) if log_x
-          else (x - x0) / (x1 - x0))
+    fx = (
+        (math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0))
+        if log_x
+        else (x - x0) / (x1 - x0)
+    )
     fy = (y - y0) / (y1 - y0)
     right = fx > 0.55
     below = fy > 0.8
-    ax.annotate(mpl_text(text), (x, y), textcoords="offset points",
-                xytext=(-6 if right else 6, -6 if below else 6), fontsize=8,
-                ha="right" if right else "left", va="top" if below else "bottom",
-                annotation_clip=True)
+    ax.annotate(
+        mpl_text(text),
+        (x, y),
+        textcoords="offset points",
+        xytext=(-6 if right else 6, -6 if below else 6),
+        fontsize=8,
+        ha="right" if right else "left",
+        va="top" if below else "bottom",
+        annotation_clip=True,
+    )
 
 
 def pareto_plot(table: SummaryTable, column: str) -> bytes:
@@ -160,10 +190,12 @@ def pareto_plot(table: SummaryTable, column: str) -> bytes:
 
 def distribution_plot(results: pd.DataFrame, table: SummaryTable, column: str) -> bytes:
     """Per-image distribution of ``column`` per method: box plot plus the individual points."""
-    sel = results[(results["dataset_hash"] == table.dataset_hash)
-                  & (results["protocol"] == table.protocol)
-                  & (results["protocol_version"] == table.protocol_version)
-                  & (results["status"] == "ok")]
+    sel = results[
+        (results["dataset_hash"] == table.dataset_hash)
+        & (results["protocol"] == table.protocol)
+        & (results["protocol_version"] == table.protocol_version)
+        & (results["status"] == "ok")
+    ]
     models = [r.model for r in table.rows]
     data = []
     for m in models:
@@ -175,16 +207,18 @@ def distribution_plot(results: pd.DataFrame, table: SummaryTable, column: str) -
     rng = np.random.default_rng(0)
     for i, d in enumerate(data):
         ax.scatter(i + 1 + rng.uniform(-0.15, 0.15, d.size), d, s=8, alpha=0.6, color="#1d2330")
-    ax.set_xticks(np.arange(1, len(models) + 1), [mpl_text(m) for m in models], rotation=30,
-                  ha="right")
+    ax.set_xticks(
+        np.arange(1, len(models) + 1), [mpl_text(m) for m in models], rotation=30, ha="right"
+    )
     ax.set_ylabel(axis_label(column, table.directions[column]))
     ax.set_title(mpl_text(f"{table.title}: per-image {column}"), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     return figure_png(fig)
 
 
-def gain_vs_coverage_plot(gains: pd.DataFrame, metric: str, *, baseline: str = "identity",
-                          title: str = "") -> bytes:
+def gain_vs_coverage_plot(
+    gains: pd.DataFrame, metric: str, *, baseline: str = "identity", title: str = ""
+) -> bytes:
     """Per-image gain over the baseline against blur-mask coverage (local blur).
 
     Args:
@@ -197,8 +231,13 @@ def gain_vs_coverage_plot(gains: pd.DataFrame, metric: str, *, baseline: str = "
     ax = fig.add_subplot()
     g = gains.dropna(subset=["mask_coverage"])
     for model, sub in g.groupby("model", sort=True):
-        ax.scatter(100 * sub["mask_coverage"].to_numpy(float), sub["gain"].to_numpy(float), s=18,
-                   alpha=0.8, label=mpl_text(model))
+        ax.scatter(
+            100 * sub["mask_coverage"].to_numpy(float),
+            sub["gain"].to_numpy(float),
+            s=18,
+            alpha=0.8,
+            label=mpl_text(model),
+        )
     ax.axhline(0.0, color="#5b6478", linewidth=0.8)
     ax.set_xlabel("blur-mask coverage (% of pixels)")
     unit = unit_of(metric)
@@ -210,8 +249,14 @@ def gain_vs_coverage_plot(gains: pd.DataFrame, metric: str, *, baseline: str = "
     return figure_png(fig)
 
 
-def heatmap_plot(matrix: pd.DataFrame, *, metric: str, higher: bool = True,
-                 in_domain: pd.DataFrame | None = None, title: str = "") -> bytes:
+def heatmap_plot(
+    matrix: pd.DataFrame,
+    *,
+    metric: str,
+    higher: bool = True,
+    in_domain: pd.DataFrame | None = None,
+    title: str = "",
+) -> bytes:
     """Annotated heatmap of a (rows × test sets) matrix; in-domain cells get a frame.
 
     Args:
@@ -229,8 +274,9 @@ def heatmap_plot(matrix: pd.DataFrame, *, metric: str, higher: bool = True,
     hi = float(np.nanmax(finite)) if np.isfinite(finite).any() else 0.0
     im = ax.imshow(finite, cmap="viridis" if higher else "viridis_r", aspect="auto")
     fig.colorbar(im, ax=ax, label=axis_label(metric))
-    ax.set_xticks(np.arange(vals.shape[1]), [mpl_text(c) for c in matrix.columns], rotation=30,
-                  ha="right")
+    ax.set_xticks(
+        np.arange(vals.shape[1]), [mpl_text(c) for c in matrix.columns], rotation=30, ha="right"
+    )
     ax.set_yticks(np.arange(vals.shape[0]), [mpl_text(i) for i in matrix.index])
     for r in range(vals.shape[0]):
         for c in range(vals.shape[1]):
@@ -238,8 +284,15 @@ def heatmap_plot(matrix: pd.DataFrame, *, metric: str, higher: bool = True,
             text = "–" if math.isnan(v) else ("inf" if math.isinf(v) else f"{v:.2f}")
             shade = (v - lo) / (hi - lo) if math.isfinite(v) and hi > lo else 0.0
             light = shade > 0.6 if higher else shade < 0.4
-            ax.text(c, r, text, ha="center", va="center", fontsize=8,
-                    color="black" if light else "white")
+            ax.text(
+                c,
+                r,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if light else "white",
+            )
             if in_domain is not None and bool(in_domain.iloc[r, c]):
                 ax.add_patch(_frame(c, r))
     ax.set_xlabel("test set")

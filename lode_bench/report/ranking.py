@@ -40,8 +40,9 @@ import numpy as np
 MissingRule = Literal["last", "skip"]
 
 
-def rank_values(values: np.ndarray, higher_is_better: bool, *,
-                missing: MissingRule = "last") -> np.ndarray:
+def rank_values(
+    values: np.ndarray, higher_is_better: bool, *, missing: MissingRule = "last"
+) -> np.ndarray:
     """Ranks (1 = best) of the last axis of ``values``; ties share the mean rank.
 
     Args:
@@ -87,8 +88,9 @@ def _nanmean_last(a: np.ndarray) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
-def dataset_ranks(means: np.ndarray, directions: Sequence[bool], *,
-                  missing: MissingRule = "last") -> tuple[np.ndarray, np.ndarray]:
+def dataset_ranks(
+    means: np.ndarray, directions: Sequence[bool], *, missing: MissingRule = "last"
+) -> tuple[np.ndarray, np.ndarray]:
     """Metric ranks and their mean for one dataset.
 
     Args:
@@ -170,16 +172,26 @@ class RankResult:
 
     def order(self) -> list[int]:
         """Method indices, best overall rank first (NaN last, then by name)."""
-        return sorted(range(len(self.methods)),
-                      key=lambda i: (np.isnan(self.overall_rank[i]),
-                                     np.nan_to_num(self.overall_rank[i], nan=0.0),
-                                     self.methods[i].lower()))
+        return sorted(
+            range(len(self.methods)),
+            key=lambda i: (
+                np.isnan(self.overall_rank[i]),
+                np.nan_to_num(self.overall_rank[i], nan=0.0),
+                self.methods[i].lower(),
+            ),
+        )
 
 
-def aggregate_ranks(datasets: Sequence[DatasetScores], methods: Sequence[str], *,
-                    missing: MissingRule = "last", n_resamples: int = 1000,
-                    confidence: float = 0.95, seed: int = 0,
-                    chunk: int = 20_000_000) -> RankResult:
+def aggregate_ranks(
+    datasets: Sequence[DatasetScores],
+    methods: Sequence[str],
+    *,
+    missing: MissingRule = "last",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    chunk: int = 20_000_000,
+) -> RankResult:
     """Per-dataset and overall mean ranks with a paired bootstrap over images.
 
     Args:
@@ -199,8 +211,10 @@ def aggregate_ranks(datasets: Sequence[DatasetScores], methods: Sequence[str], *
     m = len(methods)
     for d in datasets:
         if d.values.ndim != 3 or d.values.shape[1] != m or d.values.shape[0] != len(d.metrics):
-            raise ValueError(f"dataset {d.name!r}: values shape {d.values.shape} does not match "
-                             f"{len(d.metrics)} metrics × {m} methods × images")
+            raise ValueError(
+                f"dataset {d.name!r}: values shape {d.values.shape} does not match "
+                f"{len(d.metrics)} metrics × {m} methods × images"
+            )
     metric_ranks: dict[str, np.ndarray] = {}
     drank = np.full((len(datasets), m), np.nan)
     for i, d in enumerate(datasets):
@@ -221,8 +235,7 @@ def aggregate_ranks(datasets: Sequence[DatasetScores], methods: Sequence[str], *
             while start < n_resamples:
                 stop = min(n_resamples, start + per)
                 idx = rng.integers(0, n, size=(stop - start, n))
-                _, boot[start:stop, i] = dataset_ranks(d.means(idx), d.directions,
-                                                       missing=missing)
+                _, boot[start:stop, i] = dataset_ranks(d.means(idx), d.directions, missing=missing)
                 start = stop
         q = [(1 - confidence) / 2, (1 + confidence) / 2]
         ob = _nanmean_last(np.moveaxis(boot, 1, 2))  # (B, M) overall rank per resample
@@ -233,15 +246,29 @@ def aggregate_ranks(datasets: Sequence[DatasetScores], methods: Sequence[str], *
         best = np.nanmin(np.where(np.isnan(ob), np.inf, ob), axis=1, keepdims=True)
         win = (ob == best) & ~np.isnan(ob)
         p_best = (win / np.maximum(win.sum(axis=1, keepdims=True), 1)).mean(axis=0)
-    return RankResult(methods=list(methods), datasets=[d.name for d in datasets],
-                      metric_ranks=metric_ranks, dataset_rank=drank, overall_rank=overall,
-                      dataset_ci=dci, overall_ci=oci, p_best=p_best, missing=missing,
-                      n_resamples=n_resamples, confidence=confidence, seed=seed,
-                      metrics={d.name: list(d.metrics) for d in datasets})
+    return RankResult(
+        methods=list(methods),
+        datasets=[d.name for d in datasets],
+        metric_ranks=metric_ranks,
+        dataset_rank=drank,
+        overall_rank=overall,
+        dataset_ci=dci,
+        overall_ci=oci,
+        p_best=p_best,
+        missing=missing,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+        metrics={d.name: list(d.metrics) for d in datasets},
+    )
 
 
-def scores_from_frame(name: str, frame: Mapping[str, Mapping[str, Mapping[str, float]]],
-                      methods: Sequence[str], directions: Mapping[str, bool]) -> DatasetScores:
+def scores_from_frame(
+    name: str,
+    frame: Mapping[str, Mapping[str, Mapping[str, float]]],
+    methods: Sequence[str],
+    directions: Mapping[str, bool],
+) -> DatasetScores:
     """Build :class:`DatasetScores` from ``{metric: {method: {image_id: value}}}``.
 
     Images are the union of every id seen; absent entries are NaN.
@@ -254,5 +281,6 @@ def scores_from_frame(name: str, frame: Mapping[str, Mapping[str, Mapping[str, f
         for j, method in enumerate(methods):
             for image_id, v in frame[metric].get(method, {}).items():
                 vals[k, j, pos[image_id]] = v
-    return DatasetScores(name=name, metrics=metrics,
-                         directions=[bool(directions[c]) for c in metrics], values=vals)
+    return DatasetScores(
+        name=name, metrics=metrics, directions=[bool(directions[c]) for c in metrics], values=vals
+    )

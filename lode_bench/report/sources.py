@@ -52,8 +52,14 @@ class ImageSource:
             without ``manifest.json``).
     """
 
-    def __init__(self, manifest: Manifest | None, output_dirs: Mapping[str, Path],
-                 dataset_name: str = "", *, index: DatasetIndex | None = None) -> None:
+    def __init__(
+        self,
+        manifest: Manifest | None,
+        output_dirs: Mapping[str, Path],
+        dataset_name: str = "",
+        *,
+        index: DatasetIndex | None = None,
+    ) -> None:
         if manifest is None and index is None:
             raise ValueError("ImageSource needs a manifest or a dataset index")
         self.manifest = manifest
@@ -160,9 +166,14 @@ def _loader_index(kinds: list[str], roots: list[Path], dataset_hash: str) -> Dat
     return None
 
 
-def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
-                datasets: Mapping[str, str | Path] | None = None,
-                outputs: Mapping[str, str | Path] | None = None) -> ImageSource | None:
+def find_source(
+    runs: pd.DataFrame,
+    *,
+    dataset: str,
+    dataset_hash: str,
+    datasets: Mapping[str, str | Path] | None = None,
+    outputs: Mapping[str, str | Path] | None = None,
+) -> ImageSource | None:
     """An :class:`ImageSource` for one dataset version, or ``None`` when its folder is unknown."""
     candidates: list[Path] = []
     given_roots: list[Path] = []
@@ -215,5 +226,5 @@ def find_source(runs: pd.DataFrame, *, dataset: str, dataset_hash: str,
             dirs[key] = Path(d)
     for key, d in given.items():
         if key.startswith(f"{dataset}/"):
-            dirs[key[len(dataset) + 1:]] = Path(d)
+            dirs[key[len(dataset) + 1 :]] = Path(d)
     return ImageSource(manifest, dirs, dataset_name=dataset, index=index)

@@ -20,8 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Columns whose smaller values are better when no metric metadata is available.
-_LOWER_IS_BETTER_WORDS = ("lpips", "niqe", "brisque", "ilniqe", "pi", "mse", "mae", "runtime",
-                          "error", "dists", "fid")
+_LOWER_IS_BETTER_WORDS = (
+    "lpips",
+    "niqe",
+    "brisque",
+    "ilniqe",
+    "pi",
+    "mse",
+    "mae",
+    "runtime",
+    "error",
+    "dists",
+    "fid",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +52,9 @@ class Interval:
     n: int
 
 
-def bootstrap_means(values: np.ndarray, *, n_resamples: int = 2000, seed: int = 0,
-                    chunk: int = 4_000_000) -> np.ndarray:
+def bootstrap_means(
+    values: np.ndarray, *, n_resamples: int = 2000, seed: int = 0, chunk: int = 4_000_000
+) -> np.ndarray:
     """Means of ``n_resamples`` resamples (with replacement) of ``values``.
 
     The resample indices are drawn as ``rng.integers(0, n, size=(n_resamples, n))`` from
@@ -74,8 +86,13 @@ def bootstrap_means(values: np.ndarray, *, n_resamples: int = 2000, seed: int = 
     return out
 
 
-def bootstrap_ci(values: np.ndarray | list[float], *, confidence: float = 0.95,
-                 n_resamples: int = 2000, seed: int = 0) -> Interval:
+def bootstrap_ci(
+    values: np.ndarray | list[float],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> Interval:
     """Mean of ``values`` with a percentile-bootstrap confidence interval.
 
     Args:
@@ -162,8 +179,9 @@ def pareto_front(points: list[tuple[float, float]], *, higher_quality: bool = Tr
         Indices of the front, sorted by runtime.
     """
     sign = 1.0 if higher_quality else -1.0
-    ok = [(i, r, sign * q) for i, (r, q) in enumerate(points)
-          if not (math.isnan(r) or math.isnan(q))]
+    ok = [
+        (i, r, sign * q) for i, (r, q) in enumerate(points) if not (math.isnan(r) or math.isnan(q))
+    ]
     front = []
     for i, r, q in ok:
         dominated = any((r2 <= r and q2 >= q) and (r2 < r or q2 > q) for _, r2, q2 in ok)

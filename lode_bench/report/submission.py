@@ -48,10 +48,26 @@ MAX_SUBMISSION_BYTES = 64 * 1024 * 1024
 
 #: Run-table fields copied into a submission's provenance (``extra`` is left out: it may
 #: hold local folder paths).
-PROVENANCE_FIELDS = ("run_id", "created", "finished", "status", "model_card_hash", "dataset",
-                     "dataset_hash", "protocol", "protocol_version", "device", "precision",
-                     "tiling", "seed", "checkpoint_sha256", "git_hash", "packages", "params",
-                     "flops")
+PROVENANCE_FIELDS = (
+    "run_id",
+    "created",
+    "finished",
+    "status",
+    "model_card_hash",
+    "dataset",
+    "dataset_hash",
+    "protocol",
+    "protocol_version",
+    "device",
+    "precision",
+    "tiling",
+    "seed",
+    "checkpoint_sha256",
+    "git_hash",
+    "packages",
+    "params",
+    "flops",
+)
 
 
 class SubmissionError(LodeBenchError):
@@ -138,10 +154,14 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
         if not isinstance(doc, Mapping):
             raise SubmissionError("top level: expected a JSON object")
         if doc.get("format") != FORMAT:
-            raise SubmissionError(f"format: expected {FORMAT!r}, got {short_repr(doc.get('format'))}")
+            raise SubmissionError(
+                f"format: expected {FORMAT!r}, got {short_repr(doc.get('format'))}"
+            )
         if doc.get("format_version") != FORMAT_VERSION:
-            raise SubmissionError(f"format_version: expected {FORMAT_VERSION}, "
-                                  f"got {short_repr(doc.get('format_version'))}")
+            raise SubmissionError(
+                f"format_version: expected {FORMAT_VERSION}, "
+                f"got {short_repr(doc.get('format_version'))}"
+            )
         leaderboard = _req(doc, "leaderboard", str, "top level")
         method = dict(_req(doc, "method", dict, "top level"))
         name = _req(method, "name", str, "method")
@@ -149,11 +169,17 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
             raise SubmissionError("method.name: must not be empty")
         for key in ("description", "paper", "code", "training_set", "licence"):
             if method.get(key) is not None and not isinstance(method[key], str):
-                raise SubmissionError(f"method.{key}: expected text, got {type(method[key]).__name__}")
+                raise SubmissionError(
+                    f"method.{key}: expected text, got {type(method[key]).__name__}"
+                )
         for key in ("params", "flops"):
             v = method.get(key)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
-                                  or not math.isfinite(v) or v < 0):
+            if v is not None and (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise SubmissionError(f"method.{key}: expected a number >= 0 or null")
         if not isinstance(method.get("non_blind", False), bool):
             raise SubmissionError("method.non_blind: expected true or false")
@@ -168,25 +194,40 @@ def parse_submission(doc: Any, path: Path | None = None) -> Submission:
                 rw = f"{where}.rows[{i}]"
                 image_id = _req(row, "image_id", str, rw)
                 status = _req(row, "status", str, rw)
-                metrics = {str(k): decode_number(v, f"{rw}.metrics.{k}")
-                           for k, v in _req(row, "metrics", dict, rw).items()}
-                rows.append(SubmissionRow(image_id=image_id, status=status, metrics=metrics,
-                                          runtime_s=_opt_number(row, "runtime_s", rw),
-                                          mask_coverage=_opt_number(row, "mask_coverage", rw),
-                                          error=row.get("error")))
-            aggregates = {str(k): decode_number(v, f"{where}.aggregates.{k}")
-                          for k, v in _req(block, "aggregates", dict, where).items()}
-            blocks.append(ResultBlock(
-                dataset=_req(block, "dataset", str, where),
-                dataset_hash=_req(block, "dataset_hash", str, where),
-                protocol=_req(block, "protocol", str, where),
-                protocol_version=str(_req(block, "protocol_version", (str, int), where)),
-                rows=rows, aggregates=aggregates,
-                runtime_s=_opt_number(block, "runtime_s", where)))
+                metrics = {
+                    str(k): decode_number(v, f"{rw}.metrics.{k}")
+                    for k, v in _req(row, "metrics", dict, rw).items()
+                }
+                rows.append(
+                    SubmissionRow(
+                        image_id=image_id,
+                        status=status,
+                        metrics=metrics,
+                        runtime_s=_opt_number(row, "runtime_s", rw),
+                        mask_coverage=_opt_number(row, "mask_coverage", rw),
+                        error=row.get("error"),
+                    )
+                )
+            aggregates = {
+                str(k): decode_number(v, f"{where}.aggregates.{k}")
+                for k, v in _req(block, "aggregates", dict, where).items()
+            }
+            blocks.append(
+                ResultBlock(
+                    dataset=_req(block, "dataset", str, where),
+                    dataset_hash=_req(block, "dataset_hash", str, where),
+                    protocol=_req(block, "protocol", str, where),
+                    protocol_version=str(_req(block, "protocol_version", (str, int), where)),
+                    rows=rows,
+                    aggregates=aggregates,
+                    runtime_s=_opt_number(block, "runtime_s", where),
+                )
+            )
     except SubmissionError as exc:
         raise SubmissionError(f"{src}: {exc}") from None
-    return Submission(path=path, leaderboard=leaderboard, method=method, provenance=provenance,
-                      results=blocks)
+    return Submission(
+        path=path, leaderboard=leaderboard, method=method, provenance=provenance, results=blocks
+    )
 
 
 def load_submission(path: str | Path) -> Submission:
@@ -212,7 +253,7 @@ def load_submission(path: str | Path) -> Submission:
 
 
 def _refuse_constant(name: str) -> float:
-    raise ValueError(f"non-standard JSON constant {name}; write \"inf\"/\"nan\" as strings")
+    raise ValueError(f'non-standard JSON constant {name}; write "inf"/"nan" as strings')
 
 
 def _block_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
@@ -220,22 +261,32 @@ def _block_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]
     for _, r in frame.sort_values("image_id").iterrows():
         ok = r["status"] == "ok"
         rec: dict[str, Any] = {
-            "image_id": str(r["image_id"]), "status": str(r["status"]),
-            "metrics": {c: encode_number(r[c]) for c in columns
-                        if c in r and not (ok and pd.isna(r[c]))},
+            "image_id": str(r["image_id"]),
+            "status": str(r["status"]),
+            "metrics": {
+                c: encode_number(r[c]) for c in columns if c in r and not (ok and pd.isna(r[c]))
+            },
             "runtime_s": encode_number(None if pd.isna(r["runtime_s"]) else r["runtime_s"]),
-            "mask_coverage": encode_number(None if pd.isna(r["mask_coverage"])
-                                           else r["mask_coverage"])}
+            "mask_coverage": encode_number(
+                None if pd.isna(r["mask_coverage"]) else r["mask_coverage"]
+            ),
+        }
         if not ok:
             rec["error"] = None if pd.isna(r["error"]) else str(r["error"])
         rows.append(rec)
     return rows
 
 
-def export_submission(store: Any, *, model: str, leaderboard: str,
-                      method: Mapping[str, Any] | None = None,
-                      datasets: list[str] | None = None, protocol: str | None = None,
-                      out: str | Path | None = None) -> dict[str, Any]:
+def export_submission(
+    store: Any,
+    *,
+    model: str,
+    leaderboard: str,
+    method: Mapping[str, Any] | None = None,
+    datasets: list[str] | None = None,
+    protocol: str | None = None,
+    out: str | Path | None = None,
+) -> dict[str, Any]:
     """Build a submission document for ``model`` from a :class:`ResultsStore`.
 
     Args:
@@ -272,26 +323,46 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
         mine = results[results["model"] == model]
         if protocol:
             mine = mine[mine["protocol"] == protocol]
-        present = sorted({f"{d} manifest {h}" for d, h in zip(mine["dataset"], mine["dataset_hash"],
-                                                               strict=True)})
+        present = sorted(
+            {
+                f"{d} manifest {h}"
+                for d, h in zip(mine["dataset"], mine["dataset_hash"], strict=True)
+            }
+        )
         if present:
             raise SubmissionError(
                 f"{where}: model {model!r} has no results on the pinned "
                 f"dataset version (pinned manifest {', '.join(map(str, datasets))}); its results "
                 f"are on {'; '.join(present)}: a different dataset version (manifest hash "
-                "mismatch, pinned vs present). Run the model on the pinned dataset.")
+                "mismatch, pinned vs present). Run the model on the pinned dataset."
+            )
     if sel.empty:
         mine = results[results["model"] == model] if not results.empty else results
-        present = sorted({f"{d} manifest {h} ({p})" for d, h, p in zip(
-            mine["dataset"], mine["dataset_hash"], mine["protocol"], strict=True)})
-        raise SubmissionError(f"{where}: no results for model {model!r}"
-                              + (f" on pinned manifest {', '.join(map(str, datasets))}"
-                                 if datasets else "")
-                              + (f" under protocol {protocol!r}" if protocol else "")
-                              + (f"; its results are on {'; '.join(present)}" if present else "")
-                              + f"; stored models: {', '.join(stored) or 'none'}")
-    card: dict[str, Any] = {"name": model, "description": "", "paper": "", "code": "",
-                            "training_set": "", "non_blind": False, "params": None, "flops": None}
+        present = sorted(
+            {
+                f"{d} manifest {h} ({p})"
+                for d, h, p in zip(
+                    mine["dataset"], mine["dataset_hash"], mine["protocol"], strict=True
+                )
+            }
+        )
+        raise SubmissionError(
+            f"{where}: no results for model {model!r}"
+            + (f" on pinned manifest {', '.join(map(str, datasets))}" if datasets else "")
+            + (f" under protocol {protocol!r}" if protocol else "")
+            + (f"; its results are on {'; '.join(present)}" if present else "")
+            + f"; stored models: {', '.join(stored) or 'none'}"
+        )
+    card: dict[str, Any] = {
+        "name": model,
+        "description": "",
+        "paper": "",
+        "code": "",
+        "training_set": "",
+        "non_blind": False,
+        "params": None,
+        "flops": None,
+    }
     my_runs = runs[runs["model"] == model] if not runs.empty else runs
     for _, r in my_runs.iloc[::-1].iterrows():
         if card["params"] is None and pd.notna(r.get("params")):
@@ -304,27 +375,46 @@ def export_submission(store: Any, *, model: str, leaderboard: str,
     for (dataset, dhash, proto, pver), g in sel.groupby(keys, sort=True):
         cols = metric_columns(g, proto)
         ok = g[g["status"] == "ok"]
-        aggregates = {c: encode_number(mean_of([float(v) for v in ok[c] if pd.notna(v)]))
-                      for c in cols}
+        aggregates = {
+            c: encode_number(mean_of([float(v) for v in ok[c] if pd.notna(v)])) for c in cols
+        }
         rt = [float(v) for v in ok["runtime_s"] if pd.notna(v)]
-        blocks.append({"dataset": str(dataset), "dataset_hash": str(dhash), "protocol": str(proto),
-                       "protocol_version": str(pver), "aggregates": aggregates,
-                       "runtime_s": encode_number(mean_of(rt)) if rt else None,
-                       "rows": _block_rows(g, cols)})
+        blocks.append(
+            {
+                "dataset": str(dataset),
+                "dataset_hash": str(dhash),
+                "protocol": str(proto),
+                "protocol_version": str(pver),
+                "aggregates": aggregates,
+                "runtime_s": encode_number(mean_of(rt)) if rt else None,
+                "rows": _block_rows(g, cols),
+            }
+        )
     run_ids = set(sel["run_id"].dropna())
     prov_runs = []
     for _, r in my_runs.iterrows():
         if r["run_id"] in run_ids:
-            prov_runs.append({k: (None if _isna(r[k]) else _jsonable(r[k]))
-                              for k in PROVENANCE_FIELDS if k in my_runs.columns})
+            prov_runs.append(
+                {
+                    k: (None if _isna(r[k]) else _jsonable(r[k]))
+                    for k in PROVENANCE_FIELDS
+                    if k in my_runs.columns
+                }
+            )
     from lode_bench import __version__
 
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "leaderboard": leaderboard,
-           "method": card,
-           "provenance": {"lode_bench_version": __version__,
-                          "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                          "runs": prov_runs},
-           "results": blocks}
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "leaderboard": leaderboard,
+        "method": card,
+        "provenance": {
+            "lode_bench_version": __version__,
+            "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "runs": prov_runs,
+        },
+        "results": blocks,
+    }
     if out is not None:
         atomic_write_json(out, doc, indent=1)
     return doc
@@ -357,18 +447,34 @@ def submission_frames(sub: Submission) -> tuple[pd.DataFrame, pd.DataFrame]:
     recs = []
     for b in sub.results:
         for r in b.rows:
-            rec: dict[str, Any] = {"model": sub.name, "dataset": b.dataset,
-                                   "dataset_hash": b.dataset_hash, "protocol": b.protocol,
-                                   "protocol_version": b.protocol_version,
-                                   "image_id": r.image_id, "status": r.status, "error": r.error,
-                                   "runtime_s": r.runtime_s, "mask_coverage": r.mask_coverage,
-                                   "run_id": None}
+            rec: dict[str, Any] = {
+                "model": sub.name,
+                "dataset": b.dataset,
+                "dataset_hash": b.dataset_hash,
+                "protocol": b.protocol,
+                "protocol_version": b.protocol_version,
+                "image_id": r.image_id,
+                "status": r.status,
+                "error": r.error,
+                "runtime_s": r.runtime_s,
+                "mask_coverage": r.mask_coverage,
+                "run_id": None,
+            }
             rec.update(r.metrics)
             recs.append(rec)
     results = pd.DataFrame.from_records(recs, columns=None if recs else list(BASE_COLUMNS))
     extra = json.dumps({"train_set": sub.method.get("training_set") or None})
-    runs = pd.DataFrame([{"model": sub.name, "dataset_hash": b.dataset_hash,
-                          "protocol": b.protocol, "params": sub.method.get("params"),
-                          "flops": sub.method.get("flops"), "extra": extra}
-                         for b in sub.results])
+    runs = pd.DataFrame(
+        [
+            {
+                "model": sub.name,
+                "dataset_hash": b.dataset_hash,
+                "protocol": b.protocol,
+                "params": sub.method.get("params"),
+                "flops": sub.method.get("flops"),
+                "extra": extra,
+            }
+            for b in sub.results
+        ]
+    )
     return results, runs

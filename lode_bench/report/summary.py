@@ -24,8 +24,19 @@ from lode_bench.report.stats import (
 )
 
 #: Columns of ``results_frame()`` that are not metrics.
-BASE_COLUMNS = ("model", "dataset", "dataset_hash", "protocol", "protocol_version", "image_id",
-                "status", "error", "runtime_s", "mask_coverage", "run_id")
+BASE_COLUMNS = (
+    "model",
+    "dataset",
+    "dataset_hash",
+    "protocol",
+    "protocol_version",
+    "image_id",
+    "status",
+    "error",
+    "runtime_s",
+    "mask_coverage",
+    "run_id",
+)
 
 
 @dataclass
@@ -91,8 +102,9 @@ class SummaryTable:
         """File-name friendly identifier: ``<dataset>__<protocol>`` plus a hash suffix."""
         from lode_bench.io.paths import slugify
 
-        return slugify(f"{self.dataset}-{self.protocol}-v{self.protocol_version}",
-                       salt=self.dataset_hash)
+        return slugify(
+            f"{self.dataset}-{self.protocol}-v{self.protocol_version}", salt=self.dataset_hash
+        )
 
     @property
     def split(self) -> str | None:
@@ -105,20 +117,24 @@ class SummaryTable:
         """Dataset, split (when one was chosen), protocol version and dataset version, so that
         two versions of one dataset never share a title."""
         split = f" · split {self.split}" if self.split else ""
-        return (f"{self.dataset}{split} · {self.protocol} v{self.protocol_version} · "
-                f"manifest {self.dataset_hash.partition(':')[0][:12]}")
+        return (
+            f"{self.dataset}{split} · {self.protocol} v{self.protocol_version} · "
+            f"manifest {self.dataset_hash.partition(':')[0][:12]}"
+        )
 
     def best(self, column: str) -> set[int]:
         """Row indices holding the best mean of ``column`` (ties included)."""
         if column == "runtime_s":
-            found = best_indices([r.runtime_s if r.runtime_ranked else math.nan
-                                  for r in self.rows], higher=False)
+            found = best_indices(
+                [r.runtime_s if r.runtime_ranked else math.nan for r in self.rows], higher=False
+            )
             # "fastest" needs two measured methods that do not all tie
             ranked = sum(1 for r in self.rows if r.runtime_ranked)
             return set() if ranked < 2 or len(found) == ranked else found
         else:
-            found = best_indices([r.metrics[column].mean for r in self.rows],
-                                 higher=self.directions[column])
+            found = best_indices(
+                [r.metrics[column].mean for r in self.rows], higher=self.directions[column]
+            )
         # When every method ties there is no best to mark.
         return set() if len(self.rows) > 1 and len(found) == len(self.rows) else found
 
@@ -131,8 +147,11 @@ class SummaryTable:
 
 def metric_columns(frame: pd.DataFrame, protocol: str | None = None) -> list[str]:
     """Metric columns present (with any non-NaN value) in ``frame``, protocol order first."""
-    present = [c for c in frame.columns if c not in BASE_COLUMNS
-               and pd.to_numeric(frame[c], errors="coerce").notna().any()]
+    present = [
+        c
+        for c in frame.columns
+        if c not in BASE_COLUMNS and pd.to_numeric(frame[c], errors="coerce").notna().any()
+    ]
     ordered = [c for c in protocol_columns(protocol) if c in present]
     return ordered + [c for c in present if c not in ordered]
 
@@ -177,8 +196,9 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
             if info["flops"] is None:
                 info["flops"] = _none_if_nan(r.get("flops"))
             extra = json_field(r.get("extra"))
-            card: dict[str, Any] = (extra["model_card"] if isinstance(extra.get("model_card"), dict)
-                                    else {})
+            card: dict[str, Any] = (
+                extra["model_card"] if isinstance(extra.get("model_card"), dict) else {}
+            )
             if not info["card"] and isinstance(card.get("name"), str):
                 info["card"] = card["name"]
             if info["train_set"] is None:
@@ -188,9 +208,15 @@ def run_info(runs: pd.DataFrame, model: str, dataset_hash: str, protocol: str) -
     return info
 
 
-def summarize(results: pd.DataFrame, runs: pd.DataFrame | None = None, *,
-              confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0,
-              order: list[str] | None = None) -> list[SummaryTable]:
+def summarize(
+    results: pd.DataFrame,
+    runs: pd.DataFrame | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    order: list[str] | None = None,
+) -> list[SummaryTable]:
     """Summary tables, one per (dataset, dataset_hash, protocol, protocol_version).
 
     Args:
@@ -212,25 +238,45 @@ def summarize(results: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     keys = ["dataset", "dataset_hash", "protocol", "protocol_version"]
     for (dataset, dhash, proto, pver), group in results.groupby(keys, sort=True, dropna=False):
         cols = metric_columns(group, proto)
-        table = SummaryTable(dataset=str(dataset), dataset_hash=str(dhash), protocol=str(proto),
-                             protocol_version=str(pver), columns=cols,
-                             directions={c: higher_is_better(c, proto) for c in cols},
-                             n_images=int(group["image_id"].nunique()))
+        table = SummaryTable(
+            dataset=str(dataset),
+            dataset_hash=str(dhash),
+            protocol=str(proto),
+            protocol_version=str(pver),
+            columns=cols,
+            directions={c: higher_is_better(c, proto) for c in cols},
+            n_images=int(group["image_id"].nunique()),
+        )
         models = sorted(group["model"].unique(), key=lambda m: _model_order_key(m, order))
         for model in models:
             g = group[group["model"] == model]
             ok = g[g["status"] == "ok"]
-            metrics = {c: bootstrap_ci(pd.to_numeric(ok[c], errors="coerce").to_numpy(float)
-                                       if c in ok else np.array([]),
-                                       confidence=confidence, n_resamples=n_resamples, seed=seed)
-                       for c in cols}
+            metrics = {
+                c: bootstrap_ci(
+                    pd.to_numeric(ok[c], errors="coerce").to_numpy(float)
+                    if c in ok
+                    else np.array([]),
+                    confidence=confidence,
+                    n_resamples=n_resamples,
+                    seed=seed,
+                )
+                for c in cols
+            }
             rt = pd.to_numeric(ok["runtime_s"], errors="coerce").dropna()
             info = run_info(runs, str(model), str(dhash), str(proto))
-            table.rows.append(MethodRow(model=str(model), n_ok=len(ok),
-                                        n_error=int((g["status"] != "ok").sum()), metrics=metrics,
-                                        runtime_s=float(rt.mean()) if len(rt) else math.nan,
-                                        params=info["params"], flops=info["flops"],
-                                        train_set=info["train_set"], card=info["card"]))
+            table.rows.append(
+                MethodRow(
+                    model=str(model),
+                    n_ok=len(ok),
+                    n_error=int((g["status"] != "ok").sum()),
+                    metrics=metrics,
+                    runtime_s=float(rt.mean()) if len(rt) else math.nan,
+                    params=info["params"],
+                    flops=info["flops"],
+                    train_set=info["train_set"],
+                    card=info["card"],
+                )
+            )
         tables.append(table)
     return tables
 
@@ -243,30 +289,44 @@ def _model_order_key(model: str, order: list[str] | None) -> tuple[int, str]:
     return (len(order or []), model.lower())
 
 
-def per_image_gain(results: pd.DataFrame, *, dataset_hash: str, protocol: str,
-                   protocol_version: str, metric: str, baseline: str = "identity") -> pd.DataFrame:
+def per_image_gain(
+    results: pd.DataFrame,
+    *,
+    dataset_hash: str,
+    protocol: str,
+    protocol_version: str,
+    metric: str,
+    baseline: str = "identity",
+) -> pd.DataFrame:
     """Per-image gain of every model over ``baseline`` (model value minus baseline value).
 
     Returns:
         DataFrame with columns ``model, image_id, value, baseline, gain, mask_coverage``;
         only images where both values are finite; empty when the baseline is absent.
     """
-    sel = results[(results["dataset_hash"] == dataset_hash) & (results["protocol"] == protocol)
-                  & (results["protocol_version"] == protocol_version)
-                  & (results["status"] == "ok")]
+    sel = results[
+        (results["dataset_hash"] == dataset_hash)
+        & (results["protocol"] == protocol)
+        & (results["protocol_version"] == protocol_version)
+        & (results["status"] == "ok")
+    ]
     cols = ["model", "image_id", "value", "baseline", "gain", "mask_coverage"]
     if metric not in sel.columns:
         return pd.DataFrame(columns=cols)
     vals = sel.assign(value=pd.to_numeric(sel[metric], errors="coerce"))
     base = vals.loc[vals["model"] == baseline, ["image_id", "value"]].rename(
-        columns={"value": "baseline"})
+        columns={"value": "baseline"}
+    )
     if base.empty:
         return pd.DataFrame(columns=cols)
-    merged = vals.loc[vals["model"] != baseline, ["model", "image_id", "value", "mask_coverage"]] \
-        .merge(base, on="image_id", how="inner")
+    merged = vals.loc[
+        vals["model"] != baseline, ["model", "image_id", "value", "mask_coverage"]
+    ].merge(base, on="image_id", how="inner")
     merged = merged[np.isfinite(merged["value"]) & np.isfinite(merged["baseline"])]
-    merged = merged.assign(gain=merged["value"] - merged["baseline"],
-                           mask_coverage=pd.to_numeric(merged["mask_coverage"], errors="coerce"))
+    merged = merged.assign(
+        gain=merged["value"] - merged["baseline"],
+        mask_coverage=pd.to_numeric(merged["mask_coverage"], errors="coerce"),
+    )
     return merged[cols].sort_values(["model", "image_id"]).reset_index(drop=True)
 
 
@@ -274,8 +334,9 @@ def _norm(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def generalisation_matrix(tables: list[SummaryTable], metric: str = "PSNR"
-                          ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def generalisation_matrix(
+    tables: list[SummaryTable], metric: str = "PSNR"
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Cross-dataset view (GLOWDeblur-style): models labelled by training set × test sets.
 
     Rows are models that name a training set (run ``extra.train_set``), labelled
@@ -310,5 +371,7 @@ def generalisation_matrix(tables: list[SummaryTable], metric: str = "PSNR"
                 values.loc[labels[m][1], d] = t.row(m).metrics[metric].mean
             except KeyError:
                 continue
-            in_domain.loc[labels[m][1], d] = _norm(labels[m][0]) in _norm(d) and bool(_norm(labels[m][0]))
+            in_domain.loc[labels[m][1], d] = _norm(labels[m][0]) in _norm(d) and bool(
+                _norm(labels[m][0])
+            )
     return values, in_domain

@@ -69,10 +69,18 @@ def _n_text(row: MethodRow, table: SummaryTable) -> str:
 
 def to_markdown(table: SummaryTable) -> str:
     """GitHub Markdown table; best means in bold, intervals in brackets."""
-    head = ["Method", *[f"{c} {_arrow(table.directions[c])}" for c in table.columns],
-            "Runtime (s/img) ↓", "Params (M)", "FLOPs (G)", "Images"]
-    lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
+    head = [
+        "Method",
+        *[f"{c} {_arrow(table.directions[c])}" for c in table.columns],
+        "Runtime (s/img) ↓",
+        "Params (M)",
+        "FLOPs (G)",
+        "Images",
+    ]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
     best = {c: table.best(c) for c in table.columns}
     best_rt = table.best("runtime_s")
     for i, row in enumerate(table.rows):
@@ -81,8 +89,12 @@ def to_markdown(table: SummaryTable) -> str:
             mean, ci = _cells(table, row, c)
             cells.append((f"**{mean}**" if i in best[c] else mean) + (f" [{ci}]" if ci else ""))
         rt = fmt_runtime(shown_runtime(row))
-        cells += [f"**{rt}**" if i in best_rt else rt, fmt_params(row.params),
-                  fmt_flops(row.flops), _n_text(row, table)]
+        cells += [
+            f"**{rt}**" if i in best_rt else rt,
+            fmt_params(row.params),
+            fmt_flops(row.flops),
+            _n_text(row, table),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -94,9 +106,20 @@ def _md_escape(text: str) -> str:
     return out
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -107,9 +130,17 @@ def latex_escape(text: str) -> str:
 def to_latex(table: SummaryTable, *, caption: str | None = None, label: str | None = None) -> str:
     """A ``table`` environment with a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``)."""
     ncol = len(table.columns) + 5
-    head = ["Method", *[latex_escape(c) + (r" $\uparrow$" if table.directions[c] else r" $\downarrow$")
-                        for c in table.columns],
-            r"Runtime (s) $\downarrow$", "Params (M)", "FLOPs (G)", "Images"]
+    head = [
+        "Method",
+        *[
+            latex_escape(c) + (r" $\uparrow$" if table.directions[c] else r" $\downarrow$")
+            for c in table.columns
+        ],
+        r"Runtime (s) $\downarrow$",
+        "Params (M)",
+        "FLOPs (G)",
+        "Images",
+    ]
     best = {c: table.best(c) for c in table.columns}
     best_rt = table.best("runtime_s")
     body = []
@@ -120,20 +151,41 @@ def to_latex(table: SummaryTable, *, caption: str | None = None, label: str | No
             mean_tex = rf"\textbf{{{mean}}}" if i in best[c] else mean
             cells.append(mean_tex + (rf"\,{{\scriptsize[{ci.replace('–', '--')}]}}" if ci else ""))
         rt = fmt_runtime(shown_runtime(row))
-        cells += [rf"\textbf{{{rt}}}" if i in best_rt else rt, fmt_params(row.params),
-                  fmt_flops(row.flops), latex_escape(_n_text(row, table))]
+        cells += [
+            rf"\textbf{{{rt}}}" if i in best_rt else rt,
+            fmt_params(row.params),
+            fmt_flops(row.flops),
+            latex_escape(_n_text(row, table)),
+        ]
         body.append(" & ".join(c.replace("–", "--") for c in cells) + r" \\")
-    cap = latex_escape(caption) if caption else (
-        f"{latex_escape(table.dataset)}, protocol {latex_escape(table.protocol)} "
-        f"v{latex_escape(table.protocol_version)}: mean over images with 95\\% bootstrap "
-        "interval; best in bold.")
+    cap = (
+        latex_escape(caption)
+        if caption
+        else (
+            f"{latex_escape(table.dataset)}, protocol {latex_escape(table.protocol)} "
+            f"v{latex_escape(table.protocol_version)}: mean over images with 95\\% bootstrap "
+            "interval; best in bold."
+        )
+    )
     lab = label or f"tab:{table.key}"
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering", r"\small",
-        rf"\caption{{{cap}}}", rf"\label{{{lab}}}",
-        r"\begin{tabular}{l" + "r" * (ncol - 1) + "}", r"\toprule",
-        " & ".join(head) + r" \\", r"\midrule", *body, r"\bottomrule", r"\end{tabular}",
-        r"\end{table}", ""])
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering",
+            r"\small",
+            rf"\caption{{{cap}}}",
+            rf"\label{{{lab}}}",
+            r"\begin{tabular}{l" + "r" * (ncol - 1) + "}",
+            r"\toprule",
+            " & ".join(head) + r" \\",
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+            "",
+        ]
+    )
 
 
 def to_csv(table: SummaryTable) -> str:
@@ -146,26 +198,42 @@ def to_csv(table: SummaryTable) -> str:
     w = csv.writer(buf, lineterminator="\n")
     head = ["dataset", "dataset_hash", "protocol", "protocol_version", "model", "n_ok", "n_error"]
     for c in table.columns:
-        head += [f"{c}_mean", f"{c}_ci_low", f"{c}_ci_high", f"{c}_best",
-                 f"{c}_higher_is_better"]
+        head += [f"{c}_mean", f"{c}_ci_low", f"{c}_ci_high", f"{c}_best", f"{c}_higher_is_better"]
     head += ["runtime_s", "params", "flops", "train_set"]
     w.writerow(safe_row(head))
     best = {c: table.best(c) for c in table.columns}
     for i, row in enumerate(table.rows):
-        rec: list[object] = [table.dataset, table.dataset_hash, table.protocol,
-                             table.protocol_version, row.model, row.n_ok, row.n_error]
+        rec: list[object] = [
+            table.dataset,
+            table.dataset_hash,
+            table.protocol,
+            table.protocol_version,
+            row.model,
+            row.n_ok,
+            row.n_error,
+        ]
         for c in table.columns:
             iv = row.metrics[c]
-            rec += [repr(iv.mean), repr(iv.low), repr(iv.high), int(i in best[c]),
-                    int(table.directions[c])]
-        rec += ["" if not row.runtime_measured else repr(row.runtime_s), "" if row.params is None else repr(row.params),
-                "" if row.flops is None else repr(row.flops), row.train_set or ""]
+            rec += [
+                repr(iv.mean),
+                repr(iv.low),
+                repr(iv.high),
+                int(i in best[c]),
+                int(table.directions[c]),
+            ]
+        rec += [
+            "" if not row.runtime_measured else repr(row.runtime_s),
+            "" if row.params is None else repr(row.params),
+            "" if row.flops is None else repr(row.flops),
+            row.train_set or "",
+        ]
         w.writerow(safe_row(rec))
     return buf.getvalue()
 
 
-def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
-            table_id: str | None = None) -> str:
+def to_html(
+    table: SummaryTable, *, method_links: dict[str, str] | None = None, table_id: str | None = None
+) -> str:
     """A sortable ``<table>``; all text escaped; ``data-sort`` holds full-precision numbers.
 
     Args:
@@ -178,8 +246,12 @@ def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
     for c in table.columns:
         word = "higher" if table.directions[c] else "lower"
         ths.append(f'<th title="{esc(word)} is better">{esc(c)} {_arrow(table.directions[c])}</th>')
-    ths += ['<th title="lower is better">Runtime (s/img) ↓</th>', "<th>Params (M)</th>",
-            "<th>FLOPs (G)</th>", "<th>Images</th>"]
+    ths += [
+        '<th title="lower is better">Runtime (s/img) ↓</th>',
+        "<th>Params (M)</th>",
+        "<th>FLOPs (G)</th>",
+        "<th>Images</th>",
+    ]
     best = {c: table.best(c) for c in table.columns}
     best_rt = table.best("runtime_s")
     trs = []
@@ -191,15 +263,22 @@ def to_html(table: SummaryTable, *, method_links: dict[str, str] | None = None,
         for c in table.columns:
             mean, ci = _cells(table, row, c)
             cls = ' class="best"' if i in best[c] else ""
-            tds.append(f'<td{cls} data-sort="{sort_key(row.metrics[c].mean)}" '
-                       f'data-metric="{esc(c)}">{esc(mean)}'
-                       + (f' <span class="ci">[{esc(ci)}]</span>' if ci else "") + "</td>")
+            tds.append(
+                f'<td{cls} data-sort="{sort_key(row.metrics[c].mean)}" '
+                f'data-metric="{esc(c)}">{esc(mean)}'
+                + (f' <span class="ci">[{esc(ci)}]</span>' if ci else "")
+                + "</td>"
+            )
         cls = ' class="best"' if i in best_rt else ""
-        tds += [f'<td{cls} data-sort="{sort_key(shown_runtime(row))}">{esc(fmt_runtime(shown_runtime(row)))}</td>',
-                f'<td data-sort="{sort_key(row.params)}">{esc(fmt_params(row.params))}</td>',
-                f'<td data-sort="{sort_key(row.flops)}">{esc(fmt_flops(row.flops))}</td>',
-                f'<td data-sort="{row.n_ok}">{esc(_n_text(row, table))}</td>']
+        tds += [
+            f'<td{cls} data-sort="{sort_key(shown_runtime(row))}">{esc(fmt_runtime(shown_runtime(row)))}</td>',
+            f'<td data-sort="{sort_key(row.params)}">{esc(fmt_params(row.params))}</td>',
+            f'<td data-sort="{sort_key(row.flops)}">{esc(fmt_flops(row.flops))}</td>',
+            f'<td data-sort="{row.n_ok}">{esc(_n_text(row, table))}</td>',
+        ]
         trs.append(f'<tr data-model="{esc(row.model)}">' + "".join(tds) + "</tr>")
     tid = f' id="{esc(table_id)}"' if table_id else ""
-    return (f'<table class="sortable"{tid}><thead><tr>{"".join(ths)}</tr></thead>'
-            f"<tbody>{''.join(trs)}</tbody></table>")
+    return (
+        f'<table class="sortable"{tid}><thead><tr>{"".join(ths)}</tr></thead>'
+        f"<tbody>{''.join(trs)}</tbody></table>"
+    )

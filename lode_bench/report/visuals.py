@@ -28,7 +28,7 @@ class Box:
     w: int
 
     def cut(self, img: np.ndarray) -> np.ndarray:
-        return img[self.y:self.y + self.h, self.x:self.x + self.w]
+        return img[self.y : self.y + self.h, self.x : self.x + self.w]
 
 
 def _argmax_window(energy: np.ndarray, h: int, w: int) -> tuple[int, int]:
@@ -37,13 +37,14 @@ def _argmax_window(energy: np.ndarray, h: int, w: int) -> tuple[int, int]:
     h, w = min(h, hh), min(w, ww)
     integral = np.zeros((hh + 1, ww + 1), dtype=np.float64)
     integral[1:, 1:] = np.cumsum(np.cumsum(energy.astype(np.float64), axis=0), axis=1)
-    sums = (integral[h:, w:] - integral[:-h, w:] - integral[h:, :-w] + integral[:-h, :-w])
+    sums = integral[h:, w:] - integral[:-h, w:] - integral[h:, :-w] + integral[:-h, :-w]
     iy, ix = np.unravel_index(int(np.argmax(sums)), sums.shape)
     return int(iy), int(ix)
 
 
-def choose_crop(blur: np.ndarray, sharp: np.ndarray, *, size: int = 128,
-                mask: np.ndarray | None = None) -> Box:
+def choose_crop(
+    blur: np.ndarray, sharp: np.ndarray, *, size: int = 128, mask: np.ndarray | None = None
+) -> Box:
     """The ``size×size`` window (clipped to the image) where the blur hurts most.
 
     The energy is the mean absolute difference between the blurry input and the ground
@@ -70,8 +71,14 @@ def choose_zoom(blur: np.ndarray, sharp: np.ndarray, crop: Box, *, factor: int =
     return Box(crop.y + y, crop.x + x, min(h, crop.h), min(w, crop.w))
 
 
-def comparison_grid(panels: Sequence[tuple[str, np.ndarray]], crop: Box, zoom: Box | None = None,
-                    *, title: str = "", columns: int = 6) -> bytes:
+def comparison_grid(
+    panels: Sequence[tuple[str, np.ndarray]],
+    crop: Box,
+    zoom: Box | None = None,
+    *,
+    title: str = "",
+    columns: int = 6,
+) -> bytes:
     """The same crop of every panel side by side, each with a magnified zoom inset.
 
     Args:
@@ -103,8 +110,16 @@ def comparison_grid(panels: Sequence[tuple[str, np.ndarray]], crop: Box, zoom: B
         ax.set_yticks([])
         if zoom is not None:
             zy, zx = zoom.y - crop.y, zoom.x - crop.x
-            ax.add_patch(Rectangle((zx - 0.5, zy - 0.5), zoom.w, zoom.h, fill=False,
-                                   edgecolor="#f1c40f", linewidth=1.2))
+            ax.add_patch(
+                Rectangle(
+                    (zx - 0.5, zy - 0.5),
+                    zoom.w,
+                    zoom.h,
+                    fill=False,
+                    edgecolor="#f1c40f",
+                    linewidth=1.2,
+                )
+            )
             inset = ax.inset_axes((0.58, 0.0, 0.42, 0.42))
             inset.imshow(zoom.cut(img), interpolation="nearest")
             inset.set_xticks([])
@@ -117,15 +132,24 @@ def comparison_grid(panels: Sequence[tuple[str, np.ndarray]], crop: Box, zoom: B
     return _png(fig)
 
 
-def best_worst_grid(items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
-                    *, metric: str, title: str = "", labels: Sequence[str] | None = None) -> bytes:
+def best_worst_grid(
+    items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
+    *,
+    metric: str,
+    title: str = "",
+    labels: Sequence[str] | None = None,
+) -> bytes:
     """:func:`best_worst_figure` as PNG bytes."""
     return _png(best_worst_figure(items, metric=metric, title=title, labels=labels))
 
 
-def best_worst_figure(items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
-                      *, metric: str, title: str = "",
-                      labels: Sequence[str] | None = None) -> Figure:
+def best_worst_figure(
+    items: Sequence[tuple[str, float, Sequence[tuple[str, np.ndarray]], Box]],
+    *,
+    metric: str,
+    title: str = "",
+    labels: Sequence[str] | None = None,
+) -> Figure:
     """One row per image (e.g. the best and worst by gain): input, output, ground truth crops.
 
     Args:
@@ -151,8 +175,9 @@ def best_worst_figure(items: Sequence[tuple[str, float, Sequence[tuple[str, np.n
             ax.set_title(mpl_text(label) if r == 0 else "", fontsize=8)
             if c == 0:
                 head = f"{labels[r]}: " if labels is not None else ""
-                ax.set_ylabel(mpl_text(f"{head}{image_id}\n{metric} gain {gain:+.2f}{unit}"),
-                              fontsize=7)
+                ax.set_ylabel(
+                    mpl_text(f"{head}{image_id}\n{metric} gain {gain:+.2f}{unit}"), fontsize=7
+                )
     if title:
         fig.suptitle(mpl_text(title), fontsize=9)
     return fig

@@ -82,7 +82,8 @@ class FrameAccumulator:
 
     def _check(self, frame: np.ndarray) -> None:
         ok_type = frame.dtype in (np.uint8, np.uint16) or (
-            self.linear_input and frame.dtype in (np.float32, np.float64))
+            self.linear_input and frame.dtype in (np.float32, np.float64)
+        )
         if not ok_type or frame.ndim != 3 or frame.shape[2] != 3:
             allowed = "uint8 or uint16" + (" or float (linear)" if self.linear_input else "")
             raise AveragingError(f"frames must be H×W×3 {allowed}, got {frame.dtype} {frame.shape}")
@@ -138,7 +139,8 @@ class FrameAccumulator:
     def peak(self) -> float:
         """Largest code of the frames added (255, 65535, or 1.0 for linear frames)."""
         return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(
-            np.dtype(self._dtype or np.uint8), 1.0)
+            np.dtype(self._dtype or np.uint8), 1.0
+        )
 
     def mean_linear(self) -> np.ndarray:
         """Mean in linear space, H×W×3 float64 (identity: codes / peak)."""

@@ -201,8 +201,13 @@ def build_builtin_dataset(
             for k in kinds
         },
     }
-    writer = DatasetWriter(out_dir, name, meta=meta, identity=("generator", "seed", "size", "recipes"),
-                           overwrite=overwrite)
+    writer = DatasetWriter(
+        out_dir,
+        name,
+        meta=meta,
+        identity=("generator", "seed", "size", "recipes"),
+        overwrite=overwrite,
+    )
     jobs: list[BuiltinJob] = [
         (k, i, seed, size)
         for k in kinds
@@ -217,8 +222,9 @@ def build_builtin_dataset(
             if isinstance(res, BaseException):
                 first_error = first_error or res
                 continue
-            writer.write_sample(res["id"], res["images"], split="test", arrays=res["arrays"],
-                                extra=res["extra"])
+            writer.write_sample(
+                res["id"], res["images"], split="test", arrays=res["arrays"], extra=res["extra"]
+            )
     bar.close()
     if first_error is not None:
         raise first_error

@@ -100,9 +100,19 @@ def motion_mask(
                 diff = np.maximum(diff, np.abs(pre(f) - r).max(axis=2))
         mask |= diff > params.diff_threshold
     if params.method in ("flow", "both"):
-        mask |= window_flow_magnitude(frames, middle=mid, method=params.flow_method) > params.flow_threshold
-    return clean_mask(mask, open_radius=params.open_px, close_radius=params.close_px,
-                      fill_holes=False, min_area=0, dilate_px=params.dilate_px, pad_close=False)
+        mask |= (
+            window_flow_magnitude(frames, middle=mid, method=params.flow_method)
+            > params.flow_threshold
+        )
+    return clean_mask(
+        mask,
+        open_radius=params.open_px,
+        close_radius=params.close_px,
+        fill_holes=False,
+        min_area=0,
+        dilate_px=params.dilate_px,
+        pad_close=False,
+    )
 
 
 def feather(mask: np.ndarray, sigma: float) -> np.ndarray:

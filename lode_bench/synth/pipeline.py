@@ -113,8 +113,9 @@ def _task_library(task: SynthTask) -> ObjectLibrary | None:
         if key not in _LIBRARIES:
             if len(_LIBRARIES) >= 2:
                 _LIBRARIES.clear()
-            _LIBRARIES[key] = object_library(task.library_source, size=task.library_size,
-                                             objects_dir=task.objects_library)
+            _LIBRARIES[key] = object_library(
+                task.library_source, size=task.library_size, objects_dir=task.objects_library
+            )
         return _LIBRARIES[key]
 
 
@@ -130,8 +131,13 @@ class ComputedSample:
 
 
 def _sample_extra(res: SampleResult, recipe: Recipe, seed: int, job: Job) -> dict[str, Any]:
-    return {**res.extra, "recipe": recipe.name, "recipe_hash": recipe.recipe_hash, "seed": seed,
-            "sample_index": job.index}
+    return {
+        **res.extra,
+        "recipe": recipe.name,
+        "recipe_hash": recipe.recipe_hash,
+        "seed": seed,
+        "sample_index": job.index,
+    }
 
 
 def compute_task(task: SynthTask) -> list[ComputedSample]:
@@ -141,18 +147,27 @@ def compute_task(task: SynthTask) -> list[ComputedSample]:
     for job in task.jobs:
         rng = np.random.default_rng([task.seed, job.index])
         res = compute_job(job, task.recipe, rng, library)
-        out.append(ComputedSample(job.sample_id, dict(res.images), dict(res.arrays or {}),
-                                  _sample_extra(res, task.recipe, task.seed, job), job.paths))
+        out.append(
+            ComputedSample(
+                job.sample_id,
+                dict(res.images),
+                dict(res.arrays or {}),
+                _sample_extra(res, task.recipe, task.seed, job),
+                job.paths,
+            )
+        )
     return out
 
 
 def _write_computed(writer: DatasetWriter, c: ComputedSample, split: str) -> None:
-    writer.write_sample(c.sample_id, c.images, split=split, paths=c.paths, arrays=c.arrays or None,
-                        extra=c.extra)
+    writer.write_sample(
+        c.sample_id, c.images, split=split, paths=c.paths, arrays=c.arrays or None, extra=c.extra
+    )
 
 
-def _run_tasks(executor: Executor, tasks: list[SynthTask], writer: DatasetWriter, split: str,
-               bar: Any) -> None:
+def _run_tasks(
+    executor: Executor, tasks: list[SynthTask], writer: DatasetWriter, split: str, bar: Any
+) -> None:
     """Send tasks to the executor; write each returned sample here; re-raise the first failure."""
     results = executor.map_unordered(compute_task, tasks)
     try:
@@ -218,13 +233,15 @@ def run_recipe(
     seed = int(recipe.seed if seed is None else seed)
     builtin_size = size or (240, 320)
     timing: dict[str, Any] = {}
-    jobs = plan_jobs(recipe, source, seed=seed, size=builtin_size, limit=limit, fps=fps,
-                     timing=timing)
+    jobs = plan_jobs(
+        recipe, source, seed=seed, size=builtin_size, limit=limit, fps=fps, timing=timing
+    )
     object_kind = recipe.kind in ("local-objects", "local-shake")
     library_size = size if str(source) != "builtin" else builtin_size
     objects_dir = recipe.object_library_path() if object_kind else None
-    library = (object_library(source, size=library_size, objects_dir=objects_dir)
-               if object_kind else None)
+    library = (
+        object_library(source, size=library_size, objects_dir=objects_dir) if object_kind else None
+    )
     meta: dict[str, Any] = {
         "recipe": recipe.name,
         "recipe_hash": recipe.recipe_hash,
@@ -240,26 +257,43 @@ def run_recipe(
         from lode_bench.io import sha256_file
 
         lib_doc = json.loads((Path(objects_dir) / LIBRARY_INDEX).read_text(encoding="utf-8"))
-        meta["object_library"] = {"name": lib_doc["name"], "licence": lib_doc["licence"],
-                                  "index_sha256": sha256_file(Path(objects_dir) / LIBRARY_INDEX)}
+        meta["object_library"] = {
+            "name": lib_doc["name"],
+            "licence": lib_doc["licence"],
+            "index_sha256": sha256_file(Path(objects_dir) / LIBRARY_INDEX),
+        }
     if recipe.bit_depth != 8:
         meta["output_bit_depth"] = recipe.bit_depth
-    writer = DatasetWriter(out_dir, name or recipe.name, meta=meta,
-                           identity=("generator", "recipe_hash", "seed", "size"), overwrite=overwrite)
+    writer = DatasetWriter(
+        out_dir,
+        name or recipe.name,
+        meta=meta,
+        identity=("generator", "recipe_hash", "seed", "size"),
+        overwrite=overwrite,
+    )
     split = recipe.split
     pending = list(iter_pending(writer, jobs, split))
     # a worker in another process loads a named library itself (once per process);
     # in-process workers share the one loaded here
-    in_process = executor is None or (isinstance(executor, LocalExecutor) and executor.kind != "process")
+    in_process = executor is None or (
+        isinstance(executor, LocalExecutor) and executor.kind != "process"
+    )
     by_name = object_kind and isinstance(source, (str, Path)) and not in_process
     tasks = [
-        SynthTask(g, recipe, seed, None if by_name else library,
-                  str(source) if by_name else None, library_size if by_name else None,
-                  str(objects_dir) if by_name and objects_dir is not None else None)
+        SynthTask(
+            g,
+            recipe,
+            seed,
+            None if by_name else library,
+            str(source) if by_name else None,
+            library_size if by_name else None,
+            str(objects_dir) if by_name and objects_dir is not None else None,
+        )
         for g in group_jobs(pending, samples_per_task)
     ]
-    with tqdm(total=len(pending), desc=f"synth {recipe.name}", unit="sample",
-              disable=not progress) as bar:
+    with tqdm(
+        total=len(pending), desc=f"synth {recipe.name}", unit="sample", disable=not progress
+    ) as bar:
         if executor is None:
             with LocalExecutor(kind="serial") as serial:
                 _run_tasks(serial, tasks, writer, split, bar)

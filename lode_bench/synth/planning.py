@@ -82,8 +82,14 @@ def plan_windows(
 
 
 def plan_jobs(
-    recipe: Recipe, source: Source, *, seed: int, size: tuple[int, int], limit: int | None,
-    fps: float | None = None, timing: dict[str, Any] | None = None,
+    recipe: Recipe,
+    source: Source,
+    *,
+    seed: int,
+    size: tuple[int, int],
+    limit: int | None,
+    fps: float | None = None,
+    timing: dict[str, Any] | None = None,
 ) -> list[Job]:
     """The deterministic list of samples a run will produce.
 
@@ -103,17 +109,26 @@ def plan_jobs(
         report = src.timing()
         per_seq = fr.windows_per_sequence if gopro else None
         if report is not None and report.irregular:
-            plan = plan_windows_by_time(src.timestamps, recipe.n_choices(),
-                                        fr.duty_cycle, plan_rng,
-                                        nominal_interval=report.nominal_interval,
-                                        per_sequence=per_seq, repeated=report.repeated)
+            plan = plan_windows_by_time(
+                src.timestamps,
+                recipe.n_choices(),
+                fr.duty_cycle,
+                plan_rng,
+                nominal_interval=report.nominal_interval,
+                per_sequence=per_seq,
+                repeated=report.repeated,
+            )
             windows = plan.windows
             if timing is not None:
-                timing[src.name] = {**report.as_dict(), "windows": "by time",
-                                    "windows_moved_past_gaps": plan.skipped}
+                timing[src.name] = {
+                    **report.as_dict(),
+                    "windows": "by time",
+                    "windows_moved_past_gaps": plan.skipped,
+                }
         else:
-            windows = plan_windows(len(src), recipe.n_choices(), fr.duty_cycle,
-                                   plan_rng, per_sequence=per_seq)
+            windows = plan_windows(
+                len(src), recipe.n_choices(), fr.duty_cycle, plan_rng, per_sequence=per_seq
+            )
         if not windows:
             raise NotEnoughFramesError(
                 f"{src.name}: {len(src)} frames, fewer than the "

@@ -52,10 +52,13 @@ class FramesSpec:
             choices = [v for v in range(n["min"], n["max"] + 1) if v % 2 == 1] or [n["min"]]
         else:
             choices = [n] if isinstance(n, int) else list(n)
-        return cls(n_choices=tuple(int(v) for v in choices), duty_cycle=float(section["duty_cycle"]),
-                   interpolation=int(section["interpolation"]),
-                   interpolation_preset=str(section["interpolation_preset"]),
-                   windows_per_sequence=int(section["windows_per_sequence"]))
+        return cls(
+            n_choices=tuple(int(v) for v in choices),
+            duty_cycle=float(section["duty_cycle"]),
+            interpolation=int(section["interpolation"]),
+            interpolation_preset=str(section["interpolation_preset"]),
+            windows_per_sequence=int(section["windows_per_sequence"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,17 @@ class ObjectsSpec:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> ObjectsSpec:
-        return cls(moving=_pair(section["moving"], int), static=_pair(section["static"], int),
-                   max_shift=float(section["max_shift"]), max_scale=float(section["max_scale"]),
-                   max_rotation_deg=float(section["max_rotation_deg"]),
-                   size=_pair(section["size"]), max_kernel=int(section["max_kernel"]),
-                   min_kernel=int(section["min_kernel"]), library=section.get("library") or None)
+        return cls(
+            moving=_pair(section["moving"], int),
+            static=_pair(section["static"], int),
+            max_shift=float(section["max_shift"]),
+            max_scale=float(section["max_scale"]),
+            max_rotation_deg=float(section["max_rotation_deg"]),
+            size=_pair(section["size"]),
+            max_kernel=int(section["max_kernel"]),
+            min_kernel=int(section["min_kernel"]),
+            library=section.get("library") or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,10 +125,15 @@ class DegradationSpec:
         sat, noise = section["saturation"], section["noise"]
         if isinstance(noise, dict):
             noise = (float(noise["beta1"]), float(noise["beta2"]))
-        return cls(saturation=None if sat is None else _pair(sat), noise=noise,
-                   camera=section.get("camera"), bayer=bool(section["bayer"]),
-                   red_gain=_pair(section["red_gain"]), blue_gain=_pair(section["blue_gain"]),
-                   crop=int(section["crop"]))
+        return cls(
+            saturation=None if sat is None else _pair(sat),
+            noise=noise,
+            camera=section.get("camera"),
+            bayer=bool(section["bayer"]),
+            red_gain=_pair(section["red_gain"]),
+            blue_gain=_pair(section["blue_gain"]),
+            crop=int(section["crop"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -157,27 +171,45 @@ class Recipe:
     track_specs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], source_path: Path | None,
-                    recipe_hash: str) -> Recipe:
+    def from_config(
+        cls, config: dict[str, Any], source_path: Path | None, recipe_hash: str
+    ) -> Recipe:
         """The typed recipe of an already validated, normalised mapping."""
         c = config
         m = c["mask"]
         jpeg = c["jpeg"]
         return cls(
-            config=c, source_path=source_path, recipe_hash=recipe_hash, name=str(c["name"]),
-            kind=str(c["kind"]), description=str(c["description"]), seed=int(c["seed"]),
-            split=str(c["split"]), layout=str(c["layout"]), samples=int(c["samples"]),
+            config=c,
+            source_path=source_path,
+            recipe_hash=recipe_hash,
+            name=str(c["name"]),
+            kind=str(c["kind"]),
+            description=str(c["description"]),
+            seed=int(c["seed"]),
+            split=str(c["split"]),
+            layout=str(c["layout"]),
+            samples=int(c["samples"]),
             bit_depth=int(c.get("bit_depth", 8)),
-            jpeg_quality=None if jpeg is None else int(jpeg["quality"]), raw=c.get("raw"),
-            frames=FramesSpec.from_config(c["frames"]), objects=ObjectsSpec.from_config(c["objects"]),
+            jpeg_quality=None if jpeg is None else int(jpeg["quality"]),
+            raw=c.get("raw"),
+            frames=FramesSpec.from_config(c["frames"]),
+            objects=ObjectsSpec.from_config(c["objects"]),
             mask=MotionMaskParams(
-                method=m["method"], diff_threshold=float(m["diff_threshold"]),
-                flow_threshold=float(m["flow_threshold"]), flow_method=m["flow_method"],
-                preblur_sigma=float(m["preblur_sigma"]), open_px=int(m["open_px"]),
-                close_px=int(m["close_px"]), dilate_px=int(m["dilate_px"]),
-                feather_sigma=float(m["feather_sigma"])),
-            degradations=(None if c["degradations"] is None
-                          else DegradationSpec.from_config(c["degradations"])),
+                method=m["method"],
+                diff_threshold=float(m["diff_threshold"]),
+                flow_threshold=float(m["flow_threshold"]),
+                flow_method=m["flow_method"],
+                preblur_sigma=float(m["preblur_sigma"]),
+                open_px=int(m["open_px"]),
+                close_px=int(m["close_px"]),
+                dilate_px=int(m["dilate_px"]),
+                feather_sigma=float(m["feather_sigma"]),
+            ),
+            degradations=(
+                None
+                if c["degradations"] is None
+                else DegradationSpec.from_config(c["degradations"])
+            ),
             track_specs=dict(c["tracks"]),
         )
 

@@ -97,14 +97,18 @@ def _response(v: Any) -> bool:
         return True  # the string forms are checked by resolve_response (named errors)
     if not isinstance(v, dict) or not isinstance(v.get("kind"), str):
         return False
-    return (("gamma" not in v or (_num(v["gamma"]) and v["gamma"] > 0))
-            and ("path" not in v or (isinstance(v["path"], str) and v["path"] != ""))
-            and ("extrapolate" not in v or isinstance(v["extrapolate"], bool))
-            and ("order" not in v or isinstance(v["order"], str)))
+    return (
+        ("gamma" not in v or (_num(v["gamma"]) and v["gamma"] > 0))
+        and ("path" not in v or (isinstance(v["path"], str) and v["path"] != ""))
+        and ("extrapolate" not in v or isinstance(v["extrapolate"], bool))
+        and ("order" not in v or isinstance(v["order"], str))
+    )
 
 
-_RESPONSE_TEXT = ("identity, srgb, gamma, gamma-<g>, profile:<name> or a mapping {kind: str, "
-                  "gamma: number > 0, path: str, extrapolate: bool, order: str}")
+_RESPONSE_TEXT = (
+    "identity, srgb, gamma, gamma-<g>, profile:<name> or a mapping {kind: str, "
+    "gamma: number > 0, path: str, extrapolate: bool, order: str}"
+)
 
 
 def _n_spec(v: Any) -> bool:
@@ -204,8 +208,11 @@ TOP_SCHEMA: dict[str, tuple[Check, str]] = {
             and v.get("demosaic", "ahd") in ("linear", "ahd", "dcb", "vng", "ppg", "dht", "aahd")
             and (
                 v.get("white_balance", "camera") in ("camera", "none")
-                or (isinstance(v.get("white_balance"), list) and len(v["white_balance"]) == 3
-                    and all(_num(x) and x > 0 for x in v["white_balance"]))
+                or (
+                    isinstance(v.get("white_balance"), list)
+                    and len(v["white_balance"]) == 3
+                    and all(_num(x) and x > 0 for x in v["white_balance"])
+                )
             )
         ),
         "{colour: srgb|camera, white_balance: camera|none|[r, g, b], demosaic: ahd|linear|...}",
@@ -355,8 +362,9 @@ def _check_section(
             )
         check, expected = schema[key]
         if not check(value):
-            raise ConfigError(f"{where}recipe key {dotted!r} must be {expected}, "
-                              f"got {short_repr(value)}")
+            raise ConfigError(
+                f"{where}recipe key {dotted!r} must be {expected}, got {short_repr(value)}"
+            )
 
 
 def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = None) -> Recipe:
@@ -391,8 +399,9 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
                 cfg[sec] = None
                 continue
             if not isinstance(val, dict):
-                raise ConfigError(f"{where}recipe key {sec!r} must be a mapping, "
-                                  f"got {short_repr(val)}")
+                raise ConfigError(
+                    f"{where}recipe key {sec!r} must be a mapping, got {short_repr(val)}"
+                )
             _check_section(val, schema, f"{sec}.", where)
             base = dict(DEGRADATION_DEFAULTS) if sec == "degradations" else dict(cfg[sec])
             if sec == "degradations" and val.get("camera") is not None:
@@ -427,8 +436,10 @@ def validate_recipe(doc: Any, *, path: Path | None = None, name: str | None = No
     except UnknownNameError as exc:
         raise ConfigError(f"{where}{exc}") from exc
     except (TypeError, ValueError, OSError) as exc:  # a value the checks above let through
-        raise ConfigError(f"{where}recipe key 'response'/'tracks': invalid response "
-                          f"({type(exc).__name__}: {short_repr(str(exc))})") from exc
+        raise ConfigError(
+            f"{where}recipe key 'response'/'tracks': invalid response "
+            f"({type(exc).__name__}: {short_repr(str(exc))})"
+        ) from exc
     doc_hashed: dict[str, Any] = {"config": cfg, "responses": digests}
     versions = algorithm_versions(cfg)
     if versions:

@@ -65,9 +65,15 @@ def _degradation_params(recipe: Recipe) -> DegradationParams | None:
     d = recipe.degradations
     if d is None:
         return None
-    return DegradationParams(saturation=d.saturation, noise=recipe.noise(), bayer=d.bayer,
-                             red_gain=d.red_gain, blue_gain=d.blue_gain, ccm=recipe.ccm(),
-                             crop=d.crop)
+    return DegradationParams(
+        saturation=d.saturation,
+        noise=recipe.noise(),
+        bayer=d.bayer,
+        red_gain=d.red_gain,
+        blue_gain=d.blue_gain,
+        ccm=recipe.ccm(),
+        crop=d.crop,
+    )
 
 
 def linear_average(
@@ -128,8 +134,11 @@ def global_sample(
     srgb = CameraResponse("srgb")
     # The first plain track accumulates while the window is still being decoded.
     first_role, first_response = next(iter(tracks.items()))
-    early = (FrameAccumulator(first_response, linear_input=linear_input)
-             if factor == 1 and params is None else None)
+    early = (
+        FrameAccumulator(first_response, linear_input=linear_input)
+        if factor == 1 and params is None
+        else None
+    )
     window: list[np.ndarray] = []
     for f in chain([head], it):
         window.append(f)
@@ -205,8 +214,11 @@ def local_real_sample(
         outside = weight <= 0
         blur[outside] = frame_to_output(sharp, bits, encoding=encoding)[outside]
     support = weight > 0
-    arrays = ({"flow_magnitude": window_flow_magnitude(frames8, method=params.flow_method)}
-              if params.method != "diff" else {})
+    arrays = (
+        {"flow_magnitude": window_flow_magnitude(frames8, method=params.flow_method)}
+        if params.method != "diff"
+        else {}
+    )
     return SampleResult(
         images={"blur": blur, "sharp": frame_to_output(sharp, bits), "mask": support},
         arrays=arrays,

@@ -90,8 +90,9 @@ def object_library(
 
         base = object_library(source, size=size)
         objs, doc = load_object_library(objects_dir)
-        return ObjectLibrary(backgrounds=base.backgrounds, objects=objs,
-                             name=f"{base.name}+{doc['name']}")
+        return ObjectLibrary(
+            backgrounds=base.backgrounds, objects=objs, name=f"{base.name}+{doc['name']}"
+        )
     if isinstance(source, ObjectLibrary):
         return source
     if str(source) == "builtin":
@@ -116,8 +117,9 @@ def object_library(
 
         objs = load_object_library(p)[0]
     else:
-        objs = [(f.stem, _read_rgba(f)) for f in list_images(odir)
-                if not f.name.endswith(".mask.png")]
+        objs = [
+            (f.stem, _read_rgba(f)) for f in list_images(odir) if not f.name.endswith(".mask.png")
+        ]
     if size is None and len({b.shape for _, b in bgs}) > 1:
         raise ConfigError(f"{bdir}: backgrounds differ in size; pass a size to resize them")
     return ObjectLibrary(backgrounds=bgs, objects=objs, name=p.name)

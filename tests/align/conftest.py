@@ -23,14 +23,21 @@ def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
     f = max_side / max(img.shape[:2])
     if f >= 1:
         return img
-    return cv2.resize(img, (round(img.shape[1] * f), round(img.shape[0] * f)),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        img, (round(img.shape[1] * f), round(img.shape[0] * f)), interpolation=cv2.INTER_AREA
+    )
 
 
 def load_scenes(max_side: int = 560) -> list[np.ndarray]:
     """Six real RGB uint8 photographs, longest side ``max_side``."""
-    imgs = [data.astronaut(), data.coffee(), data.rocket(), data.chelsea(),
-            read_image(DATA / "srn_deblur_4c6.png"), read_image(DATA / "nafnet_demo_blurry.jpg")]
+    imgs = [
+        data.astronaut(),
+        data.coffee(),
+        data.rocket(),
+        data.chelsea(),
+        read_image(DATA / "srn_deblur_4c6.png"),
+        read_image(DATA / "nafnet_demo_blurry.jpg"),
+    ]
     return [_fit(np.ascontiguousarray(i), max_side) for i in imgs]
 
 

@@ -40,9 +40,15 @@ def _ious(scenes, cfg: AlignConfig) -> list[float]:  # type: ignore[no-untyped-d
     rng = np.random.default_rng(1)
     out = []
     for i in range(6):
-        p = simulate_pair(scenes[i], SHAPE, rng, object_fraction=float(rng.uniform(0.2, 0.35)),
-                          object_texture=_smooth_texture(rng), sharp_moment=-0.5,
-                          motion_length=float(rng.uniform(16, 32)))
+        p = simulate_pair(
+            scenes[i],
+            SHAPE,
+            rng,
+            object_fraction=float(rng.uniform(0.2, 0.35)),
+            object_texture=_smooth_texture(rng),
+            sharp_moment=-0.5,
+            motion_length=float(rng.uniform(16, 32)),
+        )
         out.append(_mask_iou(p, cfg))
     return out
 
@@ -79,11 +85,15 @@ def _star_ious(textures, cfg: AlignConfig) -> list[float]:  # type: ignore[no-un
     rng = np.random.default_rng(3)
     out = []
     for i in range(8):
-        p = simulate_pair(_star_field((300, 430), rng), SHAPE, rng,
-                          object_fraction=float(rng.uniform(0.05, 0.25)),
-                          object_texture=textures[i % len(textures)],
-                          sharp_moment=float(rng.uniform(-0.5, 0.5)),
-                          motion_length=float(rng.uniform(16, 40)))
+        p = simulate_pair(
+            _star_field((300, 430), rng),
+            SHAPE,
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.25)),
+            object_texture=textures[i % len(textures)],
+            sharp_moment=float(rng.uniform(-0.5, 0.5)),
+            motion_length=float(rng.uniform(16, 40)),
+        )
         out.append(_mask_iou(p, cfg))
     return out
 

@@ -51,7 +51,9 @@ def test_shift_image_integer_shift_equals_roll(photo: np.ndarray) -> None:
     np.testing.assert_allclose(out[10:-10, 10:-10], ref[10:-10, 10:-10], atol=1e-3)
 
 
-@pytest.mark.parametrize(("start", "end"), [((0.0, 0.0), (10.0, 4.0)), ((-3.0, 2.0), (-15.0, -6.0))])
+@pytest.mark.parametrize(
+    ("start", "end"), [((0.0, 0.0), (10.0, 4.0)), ((-3.0, 2.0), (-15.0, -6.0))]
+)
 def test_recovers_known_kernel_offset(photo: np.ndarray, start, end) -> None:  # type: ignore[no-untyped-def]
     img = photo[:384, :448].astype(np.float64) / 255
     k = _line_kernel(41, start, end)
@@ -66,8 +68,9 @@ def test_recovers_known_kernel_offset(photo: np.ndarray, start, end) -> None:  #
     shifted, (dx, dy), _ = centroid_align(blur8, sharp8, size=65)
     np.testing.assert_allclose((dx, dy), true_c, atol=0.1)
     # after the shift the kernel relating the pair is centred
-    np.testing.assert_allclose(kernel_centroid(estimate_kernel(blur8, shifted, size=65)), (0, 0),
-                               atol=0.1)
+    np.testing.assert_allclose(
+        kernel_centroid(estimate_kernel(blur8, shifted, size=65)), (0, 0), atol=0.1
+    )
 
 
 def test_kernel_estimation_refuses_bad_input(photo: np.ndarray) -> None:

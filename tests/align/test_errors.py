@@ -43,8 +43,9 @@ CASES: list[tuple[str, Callable[[], object], type[LodeBenchError]]] = [
 
 
 @pytest.mark.parametrize("what, call, error", CASES, ids=[c[0] for c in CASES])
-def test_align_raises_project_errors(what: str, call: Callable[[], object],
-                                     error: type[LodeBenchError]) -> None:
+def test_align_raises_project_errors(
+    what: str, call: Callable[[], object], error: type[LodeBenchError]
+) -> None:
     with pytest.raises(error) as exc:
         call()
     assert not isinstance(exc.value, ValueError), what

@@ -35,8 +35,15 @@ def _pairs(scenes, textures, n, seed, **kw):  # type: ignore[no-untyped-def]
         kw_i.setdefault("object_fraction", float(rng.uniform(0.05, 0.30)))
         kw_i.setdefault("sharp_moment", float(rng.uniform(-0.5, 0.5)))
         kw_i.setdefault("motion_length", float(rng.uniform(16, 40)))
-        out.append(simulate_pair(scenes[i % len(scenes)], SHAPE, rng,
-                                 object_texture=textures[i % len(textures)], **kw_i))
+        out.append(
+            simulate_pair(
+                scenes[i % len(scenes)],
+                SHAPE,
+                rng,
+                object_texture=textures[i % len(textures)],
+                **kw_i,
+            )
+        )
     return out
 
 
@@ -72,8 +79,9 @@ def test_mask_weighting_beats_unmasked_ecc_under_local_blur(scenes, textures) ->
 
 def test_large_offset_converges_coarse_to_fine(scenes) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(5)
-    truth = translation_warp(37.0, -23.5) @ np.array([[1.0, 0.004, 0], [-0.003, 1.0, 0],
-                                                      [2e-6, -1e-6, 1]])
+    truth = translation_warp(37.0, -23.5) @ np.array(
+        [[1.0, 0.004, 0], [-0.003, 1.0, 0], [2e-6, -1e-6, 1]]
+    )
     p = simulate_pair(scenes[0], SHAPE, rng, warp=truth)
     w0, resp, note = phase_correlation_init(p.blur, p.sharp)
     assert note is None and resp > 0.1
@@ -135,10 +143,19 @@ def test_large_image_path_half_resolution_alternation(textures) -> None:  # type
 
     from lode_bench.io import read_image
 
-    scene = read_image(Path(__file__).resolve().parent.parent / "data" / "align" / "nafnet_demo_blurry.jpg")
+    scene = read_image(
+        Path(__file__).resolve().parent.parent / "data" / "align" / "nafnet_demo_blurry.jpg"
+    )
     rng = np.random.default_rng(12)
-    p = simulate_pair(scene[:560, :760], (496, 704), rng, object_fraction=0.25,
-                      object_texture=textures[0], sharp_moment=-0.5, motion_length=40.0)
+    p = simulate_pair(
+        scene[:560, :760],
+        (496, 704),
+        rng,
+        object_fraction=0.25,
+        object_texture=textures[0],
+        sharp_moment=-0.5,
+        motion_length=40.0,
+    )
     plain = corner_errors(estimate_warp(p.blur, p.sharp).warp, p.warp, (496, 704))
     masked = corner_errors(align_masked(p.blur, p.sharp).warp, p.warp, (496, 704))
     assert masked.max() < 0.3 and masked.mean() < plain.mean(), (masked, plain)

@@ -29,17 +29,25 @@ H, W = 480, 640
 def vga_pairs(scenes, textures):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(2024)
     big = [cv2.resize(s, (W + 100, H + 80), interpolation=cv2.INTER_CUBIC) for s in scenes]
-    return [simulate_pair(big[i % len(big)], (H, W), rng,
-                          object_fraction=float(rng.uniform(0.05, 0.30)),
-                          object_texture=textures[i % 3], sharp_moment=-0.5,
-                          motion_length=float(rng.uniform(30, 60)))
-            for i in range(10)]
+    return [
+        simulate_pair(
+            big[i % len(big)],
+            (H, W),
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.30)),
+            object_texture=textures[i % 3],
+            sharp_moment=-0.5,
+            motion_length=float(rng.uniform(30, 60)),
+        )
+        for i in range(10)
+    ]
 
 
 def test_vga_local_blur_corner_error_statistics(vga_pairs) -> None:  # type: ignore[no-untyped-def]
     """640×480 with moving objects: median corner error ≤ 0.06 px, p95 ≤ 0.25 px."""
-    e = np.concatenate([corner_errors(align_masked(p.blur, p.sharp).warp, p.warp, (H, W))
-                        for p in vga_pairs])  # 40 corners
+    e = np.concatenate(
+        [corner_errors(align_masked(p.blur, p.sharp).warp, p.warp, (H, W)) for p in vga_pairs]
+    )  # 40 corners
     assert np.median(e) <= 0.06, np.median(e)
     assert np.percentile(e, 95) <= 0.25, np.percentile(e, 95)
 

@@ -27,11 +27,15 @@ def test_mask_iou_against_known_moving_region(scenes, textures) -> None:  # type
     rng = np.random.default_rng(21)
     ious = []
     for i in range(10):
-        p = simulate_pair(scenes[i % len(scenes)], (256, 384), rng,
-                          object_fraction=float(rng.uniform(0.05, 0.30)),
-                          object_texture=textures[i % len(textures)],
-                          sharp_moment=float(rng.uniform(-0.5, 0.5)),
-                          motion_length=float(rng.uniform(16, 40)))
+        p = simulate_pair(
+            scenes[i % len(scenes)],
+            (256, 384),
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.30)),
+            object_texture=textures[i % len(textures)],
+            sharp_moment=float(rng.uniform(-0.5, 0.5)),
+            motion_length=float(rng.uniform(16, 40)),
+        )
         out = align_pair(p.blur, p.sharp, AlignConfig(local=True))
         assert out is not None and out.mask is not None
         y0, y1, x0, x1 = out.record.crop
@@ -45,8 +49,14 @@ def test_mask_iou_against_known_moving_region(scenes, textures) -> None:  # type
 @pytest.mark.parametrize("method", ["flow", "union", "intersection"])
 def test_other_mask_methods_find_the_object(scenes, textures, method: str) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(4)
-    p = simulate_pair(scenes[0], (256, 384), rng, object_fraction=0.2, object_texture=textures[0],
-                      motion_length=30.0)
+    p = simulate_pair(
+        scenes[0],
+        (256, 384),
+        rng,
+        object_fraction=0.2,
+        object_texture=textures[0],
+        motion_length=30.0,
+    )
     out = align_pair(p.blur, p.sharp, AlignConfig(local=True, mask=MaskConfig(method=method)))  # type: ignore[arg-type]
     assert out is not None and out.mask is not None
     y0, y1, x0, x1 = out.record.crop

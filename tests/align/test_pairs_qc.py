@@ -21,8 +21,15 @@ def _touch(p: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "key"),
-    [("0001.png", "0001"), ("blur_3.png", "3"), ("gt_3.png", "3"), ("07_blur.png", "07"),
-     ("07_sharp.png", "07"), ("frame-gt.png", "frame"), ("blurred.png", "blurred")],
+    [
+        ("0001.png", "0001"),
+        ("blur_3.png", "3"),
+        ("gt_3.png", "3"),
+        ("07_blur.png", "07"),
+        ("07_sharp.png", "07"),
+        ("frame-gt.png", "frame"),
+        ("blurred.png", "blurred"),
+    ],
 )
 def test_name_key(name: str, key: str) -> None:
     assert name_key(Path(name)) == key
@@ -39,8 +46,11 @@ def test_scene_layout_pairs_by_name_not_order(tmp_path: Path) -> None:
     _touch(tmp_path / "notes" / "readme.png")  # folder without the layout: ignored
     ps = find_pairs(tmp_path)
     got = {(p.pair_id, p.blur.name, p.sharp.name) for p in ps.pairs}
-    assert got == {("scene001/1", "blur_1.png", "gt_1.png"), ("scene001/10", "blur_10.png", "gt_10.png"),
-                   ("scene002/a", "a.png", "a.png")}
+    assert got == {
+        ("scene001/1", "blur_1.png", "gt_1.png"),
+        ("scene001/10", "blur_10.png", "gt_10.png"),
+        ("scene002/a", "a.png", "a.png"),
+    }
     assert len(ps.unmatched) == 2
     assert any("blur_2.png" in u and "no sharp partner" in u for u in ps.unmatched)
     assert any("b.png" in u and "no blurry partner" in u for u in ps.unmatched)
@@ -77,9 +87,19 @@ def test_masked_psnr_against_skimage(photo: np.ndarray, rng: np.random.Generator
 
 
 def test_qc_record_roundtrip_csv_and_thresholds() -> None:
-    r = QCRecord(id="s/1", scene="s", blur_source="s/blur/1.png", sharp_source="s/sharp/1.png",
-                 correlation=0.7, static_psnr=22.0, mask_coverage=0.6, crop=[0, 50, 0, 50],
-                 size=[100, 100], warp=[1.0, 0, 0, 0, 1, 0, 0, 0, 1], seconds=0.5)
+    r = QCRecord(
+        id="s/1",
+        scene="s",
+        blur_source="s/blur/1.png",
+        sharp_source="s/sharp/1.png",
+        correlation=0.7,
+        static_psnr=22.0,
+        mask_coverage=0.6,
+        crop=[0, 50, 0, 50],
+        size=[100, 100],
+        warp=[1.0, 0, 0, 0, 1, 0, 0, 0, 1],
+        seconds=0.5,
+    )
     apply_thresholds(r, QCThresholds(), local=True)
     assert r.status == "flagged"
     assert set(r.flags) == {"low_correlation", "low_static_psnr", "large_mask", "small_crop"}

@@ -68,7 +68,9 @@ def test_none_is_identity_and_bad_input_refused(photo: np.ndarray) -> None:
         PhotometricConfig(direction="up")  # type: ignore[arg-type]
 
 
-def test_lstsq_ignores_pixels_clipped_at_full_scale(photo: np.ndarray, rng: np.random.Generator) -> None:
+def test_lstsq_ignores_pixels_clipped_at_full_scale(
+    photo: np.ndarray, rng: np.random.Generator
+) -> None:
     """True blue gain 1.156 with ~3 % of the target clipped at 255: recovered within 0.3 %."""
     src = photo.astype(np.float64)
     gain, offset = np.array([1.05, 1.10, 1.156]), np.array([2.0, 1.0, 3.0])
@@ -80,11 +82,15 @@ def test_lstsq_ignores_pixels_clipped_at_full_scale(photo: np.ndarray, rng: np.r
     for trim_k in (4.0, 0.0):  # the clipped-pixel exclusion alone suffices
         pm = fit_photometric(s8, t8, None, PhotometricConfig("lstsq", trim_k=trim_k))
         np.testing.assert_allclose(pm.gain, gain, rtol=3e-3)
-    plain = fit_photometric(s8, t8, None, PhotometricConfig("lstsq", exclude_clipped=False, trim_k=0))
+    plain = fit_photometric(
+        s8, t8, None, PhotometricConfig("lstsq", exclude_clipped=False, trim_k=0)
+    )
     assert plain.gain[2] < gain[2] * 0.99  # what clipped pixels do to a plain fit
 
 
-def test_lstsq_trims_outliers_missed_by_the_mask(photo: np.ndarray, rng: np.random.Generator) -> None:
+def test_lstsq_trims_outliers_missed_by_the_mask(
+    photo: np.ndarray, rng: np.random.Generator
+) -> None:
     """An unmasked 6 % patch of other content leaves the gain within 0.3 % of the truth."""
     src = photo.astype(np.float64)
     tgt = src * 0.8 + 10.0

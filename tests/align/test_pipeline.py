@@ -22,8 +22,9 @@ from lode_bench.io import read_image, read_mask, write_image
 SHAPE = (192, 288)
 
 
-def _photometric_error(rec: QCRecord, gain: np.ndarray, offset: np.ndarray,
-                       sharp_values: np.ndarray) -> np.ndarray:
+def _photometric_error(
+    rec: QCRecord, gain: np.ndarray, offset: np.ndarray, sharp_values: np.ndarray
+) -> np.ndarray:
     """|fitted − true| sharp→blur map in grey levels, evaluated on the sharp image's values."""
     x = sharp_values.reshape(-1, 3).astype(np.float64)
     fitted = (x / 255 * np.array(rec.gain) + np.array(rec.offset)) * 255
@@ -34,12 +35,22 @@ def _photometric_error(rec: QCRecord, gain: np.ndarray, offset: np.ndarray,
 def test_local_pair_photometric_error_below_one_grey_level(scenes, textures) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(13)
     for i in range(6):
-        p = simulate_pair(scenes[i], (256, 384), rng, object_fraction=float(rng.uniform(0.05, 0.3)),
-                          object_texture=textures[i % 3], sharp_moment=-0.5, motion_length=24.0)
+        p = simulate_pair(
+            scenes[i],
+            (256, 384),
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.3)),
+            object_texture=textures[i % 3],
+            sharp_moment=-0.5,
+            motion_length=24.0,
+        )
         out = align_pair(p.blur, p.sharp, AlignConfig(local=True))
         assert out is not None and out.record.status == "ok", out and out.record
         err = _photometric_error(out.record, p.gain, p.offset, p.sharp[20:-20, 20:-20])
-        assert err.mean() < 1.0 and np.percentile(err, 99) < 1.5, (err.mean(), np.percentile(err, 99))
+        assert err.mean() < 1.0 and np.percentile(err, 99) < 1.5, (
+            err.mean(),
+            np.percentile(err, 99),
+        )
 
 
 def test_meanstd_photometry_on_static_pair(scenes) -> None:  # type: ignore[no-untyped-def]
@@ -56,14 +67,16 @@ def _globally_blurred_pair(scene: np.ndarray, rng: np.random.Generator, kernel: 
     """blur = crop of (scene ⊛ K); sharp = scene warped by a known homography, re-exposed."""
     h, w = SHAPE
     s = scene.astype(np.float64)
-    blurred = cv2.filter2D(s, -1, np.ascontiguousarray(kernel[::-1, ::-1]), borderType=cv2.BORDER_REFLECT)
+    blurred = cv2.filter2D(
+        s, -1, np.ascontiguousarray(kernel[::-1, ::-1]), borderType=cv2.BORDER_REFLECT
+    )
     oy, ox = 30, 40
     warp = random_homography(SHAPE, rng, 6.0)
     to_scene = translation_warp(ox, oy) @ np.linalg.inv(warp)
     sharp = cv2.warpPerspective(s, to_scene, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)
     sharp = sharp * 0.9 + 4
     to8 = lambda x: np.rint(np.clip(x + rng.normal(0, 1, x.shape), 0, 255)).astype(np.uint8)  # noqa: E731
-    return to8(blurred[oy:oy + h, ox:ox + w]), to8(sharp), warp
+    return to8(blurred[oy : oy + h, ox : ox + w]), to8(sharp), warp
 
 
 def test_global_pair_with_centroid_alignment(scenes) -> None:  # type: ignore[no-untyped-def]
@@ -76,15 +89,21 @@ def test_global_pair_with_centroid_alignment(scenes) -> None:  # type: ignore[no
     expected = warp @ translation_warp(-5.5, 0.0)  # the sharp image moved to the kernel centroid
 
     # per scene (RealBlur): geometry from a sharp reference pair, then the centroid shift
-    scene = SceneTransform(reference="ref", warp=warp, photometric=identity_map(),
-                           motion="homography", init="reference")
+    scene = SceneTransform(
+        reference="ref",
+        warp=warp,
+        photometric=identity_map(),
+        motion="homography",
+        init="reference",
+    )
     cfg = AlignConfig(refine_shift=False, photometric=PhotometricConfig("meanstd"))
     out = align_pair(blur, sharp, cfg, scene=scene)
     assert out is not None
     np.testing.assert_allclose(out.record.centroid_shift, (5.5, 0.0), atol=0.25)
     assert corner_errors(np.array(out.record.warp).reshape(3, 3), expected, SHAPE).max() < 0.3
-    np.testing.assert_allclose(kernel_centroid(estimate_kernel(out.blur, out.sharp, size=31)),
-                               (0, 0), atol=0.25)
+    np.testing.assert_allclose(
+        kernel_centroid(estimate_kernel(out.blur, out.sharp, size=31)), (0, 0), atol=0.25
+    )
     off = align_pair(blur, sharp, AlignConfig(refine_shift=False, centroid=False), scene=scene)
     assert off is not None and not off.record.centroid_shift
     assert corner_errors(np.array(off.record.warp).reshape(3, 3), expected, SHAPE).min() > 5.0
@@ -93,18 +112,19 @@ def test_global_pair_with_centroid_alignment(scenes) -> None:  # type: ignore[no
     pp = align_pair(blur, sharp, AlignConfig())
     assert pp is not None
     assert corner_errors(np.array(pp.record.warp).reshape(3, 3), expected, SHAPE).max() < 0.4
-    np.testing.assert_allclose(kernel_centroid(estimate_kernel(pp.blur, pp.sharp, size=31)),
-                               (0, 0), atol=0.25)
+    np.testing.assert_allclose(
+        kernel_centroid(estimate_kernel(pp.blur, pp.sharp, size=31)), (0, 0), atol=0.25
+    )
 
 
 def test_bad_pairs_are_failed_with_reasons(scenes) -> None:  # type: ignore[no-untyped-def]
-    a = scenes[0][:SHAPE[0], :SHAPE[1]]
-    far = scenes[0][-SHAPE[0]:, -SHAPE[1]:]  # same photograph, a region not overlapping ``a``
+    a = scenes[0][: SHAPE[0], : SHAPE[1]]
+    far = scenes[0][-SHAPE[0] :, -SHAPE[1] :]  # same photograph, a region not overlapping ``a``
     cases = [
         ({"size_mismatch"}, a, scenes[1][:60, :90], "blur is 288×192 but sharp is 90×60"),
         ({"alignment_failed"}, a, np.full_like(a, 100), "ECC did not converge"),
         ({"no_overlap", "alignment_failed"}, a, far, ""),
-        ({"no_overlap", "alignment_failed"}, a, scenes[3][:SHAPE[0], :SHAPE[1]], ""),
+        ({"no_overlap", "alignment_failed"}, a, scenes[3][: SHAPE[0], : SHAPE[1]], ""),
     ]
     for flags, b, s, why in cases:
         rec = QCRecord(id="x", scene="", blur_source="", sharp_source="")
@@ -125,8 +145,14 @@ def capture_folder(tmp_path: Path, scenes, textures) -> Path:  # type: ignore[no
     root = tmp_path / "captures"
     for scene, n in (("s1", 2), ("s2", 1)):
         for i in range(n):
-            p = simulate_pair(scenes[i + (scene == "s2")], SHAPE, rng, object_fraction=0.15,
-                              object_texture=textures[i], motion_length=20.0)
+            p = simulate_pair(
+                scenes[i + (scene == "s2")],
+                SHAPE,
+                rng,
+                object_fraction=0.15,
+                object_texture=textures[i],
+                motion_length=20.0,
+            )
             _write_pair(root, scene, f"{i:03d}", p.blur, p.sharp)
     good = simulate_pair(scenes[2], SHAPE, rng)
     _write_pair(root, "s2", "corrupt", good.blur, good.sharp)
@@ -138,14 +164,20 @@ def capture_folder(tmp_path: Path, scenes, textures) -> Path:  # type: ignore[no
     return root
 
 
-def test_align_dataset_writes_layout_qc_and_lists_failures(capture_folder: Path, tmp_path: Path) -> None:
+def test_align_dataset_writes_layout_qc_and_lists_failures(
+    capture_folder: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "aligned"
     lines: list[str] = []
-    rep = align_dataset(capture_folder, out, AlignConfig(local=True), name="demo", progress=False,
-                        log=lines.append)
+    rep = align_dataset(
+        capture_folder, out, AlignConfig(local=True), name="demo", progress=False, log=lines.append
+    )
     by_id = {r.id: r for r in rep.records}
     assert set(by_id) == {"s1/000", "s1/001", "s2/000", "s2/corrupt", "s2/tiny", "s2/flat"}
-    assert by_id["s2/corrupt"].flags == ["read_error"] and "truncated PNG" in by_id["s2/corrupt"].reason
+    assert (
+        by_id["s2/corrupt"].flags == ["read_error"]
+        and "truncated PNG" in by_id["s2/corrupt"].reason
+    )
     assert "size_mismatch" in by_id["s2/tiny"].flags
     assert "alignment_failed" in by_id["s2/flat"].flags
     for good in ("s1/000", "s1/001", "s2/000"):
@@ -183,12 +215,17 @@ def test_per_scene_mode_uses_reference_transform(tmp_path: Path, scenes) -> None
     warp = random_homography(SHAPE, rng, 6.0)
     root = tmp_path / "rig"
     for i in range(3):
-        p = simulate_pair(scenes[i], SHAPE, rng, warp=warp, gain_range=(0.85, 0.85),
-                          offset_range=(6.0, 6.0))
+        p = simulate_pair(
+            scenes[i], SHAPE, rng, warp=warp, gain_range=(0.85, 0.85), offset_range=(6.0, 6.0)
+        )
         _write_pair(root, "scene7", f"{i}", p.blur, p.sharp)
-    rep = align_dataset(root, tmp_path / "out", AlignConfig(mode="per-scene", centroid=False,
-                                                             reference="1"),
-                        progress=False, overview_count=0)
+    rep = align_dataset(
+        root,
+        tmp_path / "out",
+        AlignConfig(mode="per-scene", centroid=False, reference="1"),
+        progress=False,
+        overview_count=0,
+    )
     assert rep.overview is None
     for r in rep.records:
         assert r.status == "ok" and r.init == "scene reference 1"
@@ -198,7 +235,7 @@ def test_per_scene_mode_uses_reference_transform(tmp_path: Path, scenes) -> None
 
 def test_per_scene_reference_failure_fails_the_scene(tmp_path: Path, scenes) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "rig"
-    a = scenes[0][:SHAPE[0], :SHAPE[1]]
+    a = scenes[0][: SHAPE[0], : SHAPE[1]]
     _write_pair(root, "sc", "0", a, np.full_like(a, 50))
     _write_pair(root, "sc", "1", a, a)
     rep = align_dataset(root, tmp_path / "out", AlignConfig(mode="per-scene"), progress=False)
@@ -209,7 +246,9 @@ def test_per_scene_reference_failure_fails_the_scene(tmp_path: Path, scenes) -> 
 def test_blur_to_sharp_direction_changes_the_blurry_image(scenes) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(16)
     p = simulate_pair(scenes[1], (256, 384), rng)
-    cfg = AlignConfig(photometric=PhotometricConfig("lstsq", direction="blur-to-sharp"), centroid=False)
+    cfg = AlignConfig(
+        photometric=PhotometricConfig("lstsq", direction="blur-to-sharp"), centroid=False
+    )
     out = align_pair(p.blur, p.sharp, cfg)
     assert out is not None
     # the fitted map takes the blurry image to the sharp one's exposure: sharp = gain·blur + offset
@@ -226,7 +265,9 @@ def test_slightly_different_sizes_are_aligned(scenes) -> None:  # type: ignore[n
         out = align_pair(p.blur, sharp, AlignConfig(centroid=False))
         assert out is not None and out.record.status == "ok"
         assert out.blur.shape == out.sharp.shape
-        assert corner_errors(np.array(out.record.warp).reshape(3, 3), p.warp, (256, 384)).max() < 0.3
+        assert (
+            corner_errors(np.array(out.record.warp).reshape(3, 3), p.warp, (256, 384)).max() < 0.3
+        )
 
 
 def test_photometric_error_on_saturated_pairs(scenes, textures) -> None:  # type: ignore[no-untyped-def]
@@ -235,8 +276,15 @@ def test_photometric_error_on_saturated_pairs(scenes, textures) -> None:  # type
     rng = np.random.default_rng(5)
     for i in range(6):
         scene = scenes[i].astype(np.float64) * float(rng.uniform(1.1, 1.3))
-        p = simulate_pair(scene, (256, 384), rng, object_fraction=float(rng.uniform(0.05, 0.3)),
-                          object_texture=textures[i % 3], sharp_moment=-0.5, motion_length=24.0)
+        p = simulate_pair(
+            scene,
+            (256, 384),
+            rng,
+            object_fraction=float(rng.uniform(0.05, 0.3)),
+            object_texture=textures[i % 3],
+            sharp_moment=-0.5,
+            motion_length=24.0,
+        )
         out = align_pair(p.blur, p.sharp, AlignConfig(local=True))
         assert out is not None and out.record.status == "ok", out and out.record
         inner = (slice(20, -20), slice(20, -20))

@@ -25,8 +25,9 @@ def test_rescale_warp_matches_pyrdown_coordinates() -> None:
     h = np.array([[1.01, 0.02, 5.0], [-0.01, 0.99, 3.0], [1e-5, -2e-5, 1.0]])
     # mapping a coarse point through the coarse warp equals mapping 2p through h, halved
     p = np.array([[10.0, 20.0], [100.0, 7.0]])
-    np.testing.assert_allclose(apply_warp(rescale_warp(h, 0.5), p), apply_warp(h, 2 * p) / 2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        apply_warp(rescale_warp(h, 0.5), p), apply_warp(h, 2 * p) / 2, rtol=1e-12
+    )
     np.testing.assert_allclose(rescale_warp(rescale_warp(h, 0.5), 2.0), h, atol=1e-12)
 
 
@@ -48,9 +49,14 @@ def test_corner_errors_hand_case() -> None:
 def test_valid_region_matches_warped_ones() -> None:
     w = np.array([[1.02, 0.01, 7.3], [-0.02, 0.98, -5.1], [0.0, 0.0, 1.0]])
     v = valid_region(w, (120, 160), (120, 160), margin=0)
-    ones = cv2.warpAffine(np.ones((120, 160), np.float32), w[:2], (160, 120),
-                          flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ones = cv2.warpAffine(
+        np.ones((120, 160), np.float32),
+        w[:2],
+        (160, 120),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     # agree except on the one-pixel boundary where rounding differs
     assert np.mean(v != ones.astype(bool)) < 0.01
 

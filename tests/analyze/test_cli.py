@@ -53,8 +53,16 @@ def _entropy(codes: list[tuple[int, ...]]) -> float:
 
 def test_analyze_cli_end_to_end(sets: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     out = sets["tmp"] / "out"
-    args = ["analyze", f"lode={sets['builtin']}", str(sets["blur-only"]), "--out", str(out), "-q",
-            "-j", "2"]
+    args = [
+        "analyze",
+        f"lode={sets['builtin']}",
+        str(sets["blur-only"]),
+        "--out",
+        str(out),
+        "-q",
+        "-j",
+        "2",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert "lode: 4/4 samples" in res.output and "(estimated)" in res.output
@@ -86,8 +94,9 @@ def test_analyze_cli_end_to_end(sets: dict[str, Path], monkeypatch: pytest.Monke
     for r in rows:
         if r["dataset"] == "lode" and r["kernel_source"] == "paired-lsq":
             e, d, a = float(r["extent_px"]), float(r["direction_deg"]), float(r["anisotropy"])
-            codes.append((int(np.searchsorted(ext_e, e, side="right")) - 1, int(d // 30),
-                          min(2, int(a * 3))))
+            codes.append(
+                (int(np.searchsorted(ext_e, e, side="right")) - 1, int(d // 30), min(2, int(a * 3)))
+            )
     assert lode["diversity"]["diversity_bits"] == pytest.approx(_entropy(codes), abs=1e-12)
     assert blur_only["diversity"]["estimated"] is True
     assert blur_only["diversity"]["features"] == "extent_blind_px"
@@ -95,6 +104,7 @@ def test_analyze_cli_end_to_end(sets: dict[str, Path], monkeypatch: pytest.Monke
         img = cv2.imread(str(png))
         assert img is not None and img.shape[0] > 300 and img.shape[1] > 500, png
     assert len(list(out.glob("*/histograms.png"))) == 2
+
     # a re-run with the same settings resumes: nothing is recomputed
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("sample recomputed on resume")
@@ -117,8 +127,9 @@ def test_analyze_cli_bad_pair_and_bad_input(sets: dict[str, Path]) -> None:
     assert row["status"] == "error" and "x.png" in row["error"] and "differs" in row["error"]
     res = CliRunner().invoke(main, ["analyze", str(sets["tmp"] / "nope"), "--out", str(out)])
     assert res.exit_code == 2 and "nope" in res.output
-    res = CliRunner().invoke(main, ["analyze", str(sets["builtin"]), "--out", str(out),
-                                    "--ksize", "20"])
+    res = CliRunner().invoke(
+        main, ["analyze", str(sets["builtin"]), "--out", str(out), "--ksize", "20"]
+    )
     assert res.exit_code == 2 and "odd" in res.output
 
 
@@ -127,16 +138,44 @@ def test_report_includes_the_analysis(sets: dict[str, Path]) -> None:
     from lode_bench.cli.report import report_command
 
     out = sets["tmp"] / "an-for-report"
-    res = CliRunner().invoke(main, ["analyze", f"lode={sets['builtin']}", str(sets["blur-only"]),
-                                    "--out", str(out), "-q", "--no-blind"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            f"lode={sets['builtin']}",
+            str(sets["blur-only"]),
+            "--out",
+            str(out),
+            "-q",
+            "--no-blind",
+        ],
+    )
     assert res.exit_code == 0, res.output
     store = sets["tmp"] / "r.sqlite"
-    run_benchmark("identity", str(sets["builtin"]), "basicsr", store, progress=False, workers=1,
-                  flops_size=None)
+    run_benchmark(
+        "identity",
+        str(sets["builtin"]),
+        "basicsr",
+        store,
+        progress=False,
+        workers=1,
+        flops_size=None,
+    )
     rep = sets["tmp"] / "report"
-    res = CliRunner().invoke(report_command, ["--store", str(store), "--out", str(rep),
-                                              "--no-visuals", "--resamples", "100",
-                                              "--analysis", str(out)])
+    res = CliRunner().invoke(
+        report_command,
+        [
+            "--store",
+            str(store),
+            "--out",
+            str(rep),
+            "--no-visuals",
+            "--resamples",
+            "100",
+            "--analysis",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     html = (rep / "index.html").read_text()
     assert "Blur-pattern statistics" in html
@@ -149,6 +188,7 @@ def test_report_includes_the_analysis(sets: dict[str, Path]) -> None:
     assert "comparison.png" in pngs and sum(n.endswith("__histograms.png") for n in pngs) == 2
     for p in (rep / "analysis").rglob("*.png"):
         assert p.relative_to(rep).as_posix() in html
-    res = CliRunner().invoke(report_command, ["--store", str(store), "--out", str(rep),
-                                              "--analysis", str(sets["tmp"])])
+    res = CliRunner().invoke(
+        report_command, ["--store", str(store), "--out", str(rep), "--analysis", str(sets["tmp"])]
+    )
     assert res.exit_code != 0 and "summary.json" in res.output

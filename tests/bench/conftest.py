@@ -21,11 +21,21 @@ def make_dataset(root: Path, n: int = 6, seed: int = 0, size=(32, 40)) -> Path:
     """A lode-bench dataset: the real GoPro crop as ``crop`` plus ``n`` synthetic pairs."""
     rng = np.random.default_rng(seed)
     w = DatasetWriter(root, "tiny")
-    w.write_sample("crop", {"blur": read_image(DATA / f"{CROP}_blur.png"), "sharp": read_image(DATA / f"{CROP}_gt.png")})
+    w.write_sample(
+        "crop",
+        {
+            "blur": read_image(DATA / f"{CROP}_blur.png"),
+            "sharp": read_image(DATA / f"{CROP}_gt.png"),
+        },
+    )
     for i in range(n):
         sharp = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
-        blur = np.clip(sharp.astype(int) + rng.integers(-30, 31, sharp.shape), 0, 255).astype(np.uint8)
-        w.write_sample(f"s{i:03d}", {"blur": blur, "sharp": sharp}, arrays={"kernel": np.ones((3, 3)) / 9})
+        blur = np.clip(sharp.astype(int) + rng.integers(-30, 31, sharp.shape), 0, 255).astype(
+            np.uint8
+        )
+        w.write_sample(
+            f"s{i:03d}", {"blur": blur, "sharp": sharp}, arrays={"kernel": np.ones((3, 3)) / 9}
+        )
     w.finalize()
     return root
 
@@ -47,8 +57,15 @@ def _faulty(blurry, sample):
 
 def _register(name: str, fn) -> None:
     if name not in MODELS:
-        register_model(ModelCard(name=name, kind="numpy", factory=lambda card, ckpt, **o: FunctionDeblurrer(card, fn),
-                                 description="test model", needs_checkpoint=False))
+        register_model(
+            ModelCard(
+                name=name,
+                kind="numpy",
+                factory=lambda card, ckpt, **o: FunctionDeblurrer(card, fn),
+                description="test model",
+                needs_checkpoint=False,
+            )
+        )
 
 
 @pytest.fixture

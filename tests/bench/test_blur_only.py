@@ -58,21 +58,51 @@ def test_link_out_of_root_refused(blur_only: Path, tmp_path: Path) -> None:
 def test_run_report_end_to_end(blur_only: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(MODEL))
     store = tmp_path / "s.db"
-    r = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"rwbi:{blur_only}", "-p", "nr-niqe",
-                                  "--store", str(store), "-q"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "-m",
+            "identity",
+            "-d",
+            f"rwbi:{blur_only}",
+            "-p",
+            "nr-niqe",
+            "--store",
+            str(store),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     # FR protocols refuse the set before running anything, with one clear line.
-    fr = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"rwbi:{blur_only}", "-p", "gopro",
-                                   "--store", str(store), "-q"])
+    fr = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "-m",
+            "identity",
+            "-d",
+            f"rwbi:{blur_only}",
+            "-p",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        ],
+    )
     assert fr.exit_code != 0
-    assert "no ground truth" in fr.output and "full-reference" in fr.output and "nr-glow" in fr.output
-    rep = CliRunner().invoke(main, ["report", "--store", str(store), "--out", str(tmp_path / "rep"),
-                                    "--no-visuals"])
+    assert (
+        "no ground truth" in fr.output and "full-reference" in fr.output and "nr-glow" in fr.output
+    )
+    rep = CliRunner().invoke(
+        main, ["report", "--store", str(store), "--out", str(tmp_path / "rep"), "--no-visuals"]
+    )
     assert rep.exit_code == 0, rep.output
     md = (tmp_path / "rep" / "tables.md").read_text(encoding="utf-8")
     model = read_niqe_model(MODEL)
-    expected = np.mean([niqe_score(read_image(p, dtype="uint8"), model)
-                        for p in sorted(blur_only.rglob("*.*"))])
+    expected = np.mean(
+        [niqe_score(read_image(p, dtype="uint8"), model) for p in sorted(blur_only.rglob("*.*"))]
+    )
     assert "NIQE ↓" in md and f"{expected:.4f}" in md
 
 
@@ -81,7 +111,9 @@ def test_nr_glow_reports_missing_metrics(blur_only: Path, tmp_path: Path, monkey
     monkeypatch.setenv("LODE_BENCH_NRIQA_WEIGHTS", str(tmp_path / "no-weights"))
     from lode_bench.bench.runner import run_benchmark
 
-    s = run_benchmark("identity", f"blur-only:{blur_only}", "nr-glow", tmp_path / "g.db", progress=False)
+    s = run_benchmark(
+        "identity", f"blur-only:{blur_only}", "nr-glow", tmp_path / "g.db", progress=False
+    )
     assert s.protocol == "nr-glow@1+NIQE" and s.n_ok == 3
     missing = [w for w in s.warnings if "not computed" in w]
     assert len(missing) == 7 and any(w.startswith("MANIQA not computed") for w in missing)
@@ -103,19 +135,56 @@ def test_paired_and_blur_only_in_one_report(blur_only: Path, tmp_path: Path, mon
             (paired / role).mkdir(parents=True, exist_ok=True)
             shutil.copy(METRICS_DATA / "tid2013" / f"{k}_{suffix}.png", paired / role / f"{k}.png")
     store = tmp_path / "s.db"
-    r = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"folder:{paired}", "-d", f"blur-only:{blur_only}",
-                                  "-p", "nr-niqe", "--store", str(store), "-q"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "-m",
+            "identity",
+            "-d",
+            f"folder:{paired}",
+            "-d",
+            f"blur-only:{blur_only}",
+            "-p",
+            "nr-niqe",
+            "--store",
+            str(store),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(main, ["run", "-m", "identity", "-d", f"folder:{paired}", "-p", "iqa",
-                                  "--store", str(store), "-q"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "-m",
+            "identity",
+            "-d",
+            f"folder:{paired}",
+            "-p",
+            "iqa",
+            "--store",
+            str(store),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    rep = CliRunner().invoke(main, ["report", "--store", str(store), "--out", str(tmp_path / "rep"), "--no-visuals"])
+    rep = CliRunner().invoke(
+        main, ["report", "--store", str(store), "--out", str(tmp_path / "rep"), "--no-visuals"]
+    )
     assert rep.exit_code == 0, rep.output
     md = (tmp_path / "rep" / "tables.md").read_text(encoding="utf-8")
     assert md.count("NIQE ↓") == 2 and "PSNR ↑" in md
     model = read_niqe_model(MODEL)
-    blurry = np.mean([niqe_score(read_image(paired / "blur" / f"{k}.png", dtype="uint8"), model) for k in ("I04", "I08")])
-    assert f"{blurry:.4f}" in md  # NR on a paired set rates the output (here the blurry input) alone
+    blurry = np.mean(
+        [
+            niqe_score(read_image(paired / "blur" / f"{k}.png", dtype="uint8"), model)
+            for k in ("I04", "I08")
+        ]
+    )
+    assert (
+        f"{blurry:.4f}" in md
+    )  # NR on a paired set rates the output (here the blurry input) alone
 
 
 def test_generalisation_suite(monkeypatch) -> None:
@@ -124,10 +193,20 @@ def test_generalisation_suite(monkeypatch) -> None:
 
     for var in ("LODE_DATA", "LODE_WEIGHTS"):
         monkeypatch.setenv(var, f"/data/{var.lower()}")
-    suite = load_suite(Path(__file__).resolve().parents[2] / "configs" / "suites" / "generalisation.yaml")
+    suite = load_suite(
+        Path(__file__).resolve().parents[2] / "configs" / "suites" / "generalisation.yaml"
+    )
     kinds = {r.dataset.split(":")[0]: r.protocol for r in suite.runs}
-    assert kinds == {"gopro": "gopro", "hide": "gopro", "reds": "basicsr", "realblur-j": "realblur",
-                     "bsd": "basicsr", "rsblur": "rsblur", "rwbi": "nr-glow", "rwblur400": "nr-glow"}
+    assert kinds == {
+        "gopro": "gopro",
+        "hide": "gopro",
+        "reds": "basicsr",
+        "realblur-j": "realblur",
+        "bsd": "basicsr",
+        "rsblur": "rsblur",
+        "rwbi": "nr-glow",
+        "rwblur400": "nr-glow",
+    }
     for kind, proto in kinds.items():
         assert get_protocol(proto).needs_reference is (kind not in ("rwbi", "rwblur400"))
     assert all(r.model.card is not None for r in suite.runs)

@@ -39,10 +39,30 @@ def test_ctrl_c_stops_quickly_and_the_run_resumes(tmp_path, dataset_factory):
     script = tmp_path / "cli_slow.py"
     script.write_text(SCRIPT)
     store = tmp_path / "r.sqlite"
-    argv = [sys.executable, str(script), "run", "-m", "slow-torch", "-d", str(ds), "-p", "deepdeblur",
-            "--store", str(store), "--device", "cpu", "--executor", "thread", "-j", "1", "--no-flops"]
+    argv = [
+        sys.executable,
+        str(script),
+        "run",
+        "-m",
+        "slow-torch",
+        "-d",
+        str(ds),
+        "-p",
+        "deepdeblur",
+        "--store",
+        str(store),
+        "--device",
+        "cpu",
+        "--executor",
+        "thread",
+        "-j",
+        "1",
+        "--no-flops",
+    ]
     env = {**os.environ, "SLOW_STEPS": "100"}  # 5 s per forward pass
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         seen = ""
         deadline = time.time() + 120
@@ -64,8 +84,13 @@ def test_ctrl_c_stops_quickly_and_the_run_resumes(tmp_path, dataset_factory):
     with ResultsStore(store) as st:
         assert st.rows() == []
         assert list(st.runs_frame().status) == ["interrupted"]
-    done = subprocess.run(argv + ["-q"], env={**os.environ, "SLOW_STEPS": "0"}, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        argv + ["-q"],
+        env={**os.environ, "SLOW_STEPS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     with ResultsStore(store) as st:
         rows = st.rows()

@@ -48,8 +48,13 @@ def _count(store) -> int:
 
 
 def _run(script, ds, store, delay):
-    out = subprocess.run([sys.executable, str(script), str(ds), str(store), str(delay)], capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, str(script), str(ds), str(store), str(delay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -59,8 +64,11 @@ def test_killed_run_resumes_to_identical_results(tmp_path, dataset_factory):
     script = tmp_path / "run_slow.py"
     script.write_text(SCRIPT)
     killed = tmp_path / "killed.sqlite"
-    proc = subprocess.Popen([sys.executable, str(script), str(ds), str(killed), "0.3"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ds), str(killed), "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 90
         while _count(killed) < 3:

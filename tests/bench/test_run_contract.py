@@ -54,7 +54,9 @@ def test_strategy_is_chosen_from_the_declared_contract():
     assert isinstance(choose_strategy(fn, hosting), WorkerStrategy)
     assert isinstance(choose_strategy(net, plain), DriverStrategy)
     assert isinstance(choose_strategy(net, hosting), HostedStrategy)
-    assert isinstance(choose_strategy(Folderish(), hosting), DriverStrategy)  # not hostable: stays here
+    assert isinstance(
+        choose_strategy(Folderish(), hosting), DriverStrategy
+    )  # not hostable: stays here
     assert load_device(hosting, "cuda") == "cpu" and load_device(plain, "cuda") == "cuda"
 
 
@@ -82,9 +84,19 @@ def test_the_model_is_loaded_once_per_run(tiny, tmp_path, kind):
         register_model(_card("test-count-torch", "torch", factory=_CountingNet))
     LOADS.clear()
     with LocalExecutor(2, kind) as ex:  # type: ignore[arg-type]
-        a = run_benchmark(name, str(tiny), "deepdeblur", tmp_path / "r.sqlite", progress=False, executor=ex)
-        b = run_benchmark("test-count-torch", str(tiny), "deepdeblur", tmp_path / "r.sqlite", progress=False,
-                          executor=ex, device="cpu", random_weights=True)
+        a = run_benchmark(
+            name, str(tiny), "deepdeblur", tmp_path / "r.sqlite", progress=False, executor=ex
+        )
+        b = run_benchmark(
+            "test-count-torch",
+            str(tiny),
+            "deepdeblur",
+            tmp_path / "r.sqlite",
+            progress=False,
+            executor=ex,
+            device="cpu",
+            random_weights=True,
+        )
     assert (a.n_ok, b.n_ok) == (7, 7)
     assert LOADS == {name: 1, "test-count-torch": 1}
 
@@ -125,7 +137,9 @@ def test_runner_uses_only_the_declared_contract(tiny, tmp_path):
     SEEN.clear()
     store = tmp_path / "r.sqlite"
     with LocalExecutor(1, "thread") as ex:
-        s = run_benchmark("test-declared", str(tiny), "deepdeblur", store, progress=False, executor=ex)
+        s = run_benchmark(
+            "test-declared", str(tiny), "deepdeblur", store, progress=False, executor=ex
+        )
     assert s.n_ok == 7 and s.means["PSNR"] == float("inf")
     assert len(SEEN) == 1 and set(SEEN[0].shapes) == {(0, 0, 3)}  # needs_input=False: no image read
     with ResultsStore(store) as st:
@@ -151,42 +165,132 @@ def test_command_line_options_override_the_suite_settings(tiny, tmp_path, monkey
 
     monkeypatch.setenv("TINY_DS", str(tiny))
     f = tmp_path / "s.yaml"
-    f.write_text("models: [identity]\ndatasets: ['${TINY_DS}']\nprotocols: [deepdeblur]\n"
-                 "settings: {limit: 3, warmup: 0}\n")
+    f.write_text(
+        "models: [identity]\ndatasets: ['${TINY_DS}']\nprotocols: [deepdeblur]\n"
+        "settings: {limit: 3, warmup: 0}\n"
+    )
     assert load_suite(f).settings == RunSettings(limit=3, warmup=0)
-    res = CliRunner().invoke(run_command, ["--suite", str(f), "--store", str(tmp_path / "r.sqlite"), "--limit", "1",
-                                           "--executor", "serial", "-q"])
+    res = CliRunner().invoke(
+        run_command,
+        [
+            "--suite",
+            str(f),
+            "--store",
+            str(tmp_path / "r.sqlite"),
+            "--limit",
+            "1",
+            "--executor",
+            "serial",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     with ResultsStore(tmp_path / "r.sqlite") as st:
         assert len(st.rows()) == 1
-        assert json.loads(st.runs_frame().iloc[-1].extra)["warmup"] == 0  # the suite's, not overridden
+        assert (
+            json.loads(st.runs_frame().iloc[-1].extra)["warmup"] == 0
+        )  # the suite's, not overridden
 
 
 def test_amp_on_the_cpu_is_refused_before_any_row(tiny, tmp_path):
     store = tmp_path / "r.sqlite"
     with pytest.raises(AmpOnCpuError, match="bfloat16"):
-        run_benchmark("nafnet", str(tiny), "deepdeblur", store, random_weights=True, model_options=SMALL_NAF,
-                      device="cpu", amp=True, progress=False, executor=LocalExecutor(1, "serial"))
+        run_benchmark(
+            "nafnet",
+            str(tiny),
+            "deepdeblur",
+            store,
+            random_weights=True,
+            model_options=SMALL_NAF,
+            device="cpu",
+            amp=True,
+            progress=False,
+            executor=LocalExecutor(1, "serial"),
+        )
     with ResultsStore(store) as st:
         assert st.rows() == [] and len(st.runs_frame()) == 0
-    res = CliRunner().invoke(run_command, ["-m", "nafnet", "--random-weights", "-d", str(tiny), "-p", "deepdeblur",
-                                           "--store", str(store), "--device", "cpu", "--amp", "-q"])
+    res = CliRunner().invoke(
+        run_command,
+        [
+            "-m",
+            "nafnet",
+            "--random-weights",
+            "-d",
+            str(tiny),
+            "-p",
+            "deepdeblur",
+            "--store",
+            str(store),
+            "--device",
+            "cpu",
+            "--amp",
+            "-q",
+        ],
+    )
     assert res.exit_code == 2 and "--amp on the CPU" in res.output
 
 
 def test_stage_lines_from_the_start_and_no_flops(tiny, tmp_path):
-    res = CliRunner().invoke(run_command, ["-m", "nafnet", "--random-weights", "--model-opt", "width=8",
-                                           "--model-opt", "enc_blk_nums=[1, 1]", "--model-opt", "dec_blk_nums=[1, 1]",
-                                           "-d", str(tiny), "-p", "deepdeblur", "--store", str(tmp_path / "a.sqlite"),
-                                           "--device", "cpu", "--limit", "2", "--executor", "serial"])
+    res = CliRunner().invoke(
+        run_command,
+        [
+            "-m",
+            "nafnet",
+            "--random-weights",
+            "--model-opt",
+            "width=8",
+            "--model-opt",
+            "enc_blk_nums=[1, 1]",
+            "--model-opt",
+            "dec_blk_nums=[1, 1]",
+            "-d",
+            str(tiny),
+            "-p",
+            "deepdeblur",
+            "--store",
+            str(tmp_path / "a.sqlite"),
+            "--device",
+            "cpu",
+            "--limit",
+            "2",
+            "--executor",
+            "serial",
+        ],
+    )
     assert res.exit_code == 0, res.output
     err = res.stderr
-    order = [err.index(t) for t in ("loading the model", "counting FLOPs", "warm-up", ": 2 image(s) to run")]
+    order = [
+        err.index(t)
+        for t in ("loading the model", "counting FLOPs", "warm-up", ": 2 image(s) to run")
+    ]
     assert order == sorted(order), err
-    res = CliRunner().invoke(run_command, ["-m", "nafnet", "--random-weights", "--model-opt", "width=8",
-                                           "--model-opt", "enc_blk_nums=[1, 1]", "--model-opt", "dec_blk_nums=[1, 1]",
-                                           "-d", str(tiny), "-p", "deepdeblur", "--store", str(tmp_path / "b.sqlite"),
-                                           "--device", "cpu", "--limit", "2", "--executor", "serial", "--no-flops"])
+    res = CliRunner().invoke(
+        run_command,
+        [
+            "-m",
+            "nafnet",
+            "--random-weights",
+            "--model-opt",
+            "width=8",
+            "--model-opt",
+            "enc_blk_nums=[1, 1]",
+            "--model-opt",
+            "dec_blk_nums=[1, 1]",
+            "-d",
+            str(tiny),
+            "-p",
+            "deepdeblur",
+            "--store",
+            str(tmp_path / "b.sqlite"),
+            "--device",
+            "cpu",
+            "--limit",
+            "2",
+            "--executor",
+            "serial",
+            "--no-flops",
+        ],
+    )
     assert res.exit_code == 0 and "counting FLOPs" not in res.stderr, res.output
     with ResultsStore(tmp_path / "b.sqlite") as st:
         run = st.runs_frame().iloc[-1]

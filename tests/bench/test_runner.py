@@ -21,8 +21,15 @@ SMALL_NAF = {"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1, "dec_blk_n
 
 
 def _ssim_gauss(a, b):
-    return structural_similarity(a, b, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                 use_sample_covariance=False, data_range=255)
+    return structural_similarity(
+        a,
+        b,
+        channel_axis=-1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+    )
 
 
 def test_identity_reproduces_known_values_in_a_process_pool(tiny, tmp_path):
@@ -38,7 +45,9 @@ def test_identity_reproduces_known_values_in_a_process_pool(tiny, tmp_path):
     ds = resolve_dataset(str(tiny))
     for smp in ds.samples:  # every row against scikit-image directly
         b, g = read_image(smp.blur), read_image(smp.sharp)
-        assert rows[smp.id].metrics["PSNR"] == pytest.approx(peak_signal_noise_ratio(g, b, data_range=255), abs=1e-9)
+        assert rows[smp.id].metrics["PSNR"] == pytest.approx(
+            peak_signal_noise_ratio(g, b, data_range=255), abs=1e-9
+        )
         assert rows[smp.id].metrics["SSIM"] == pytest.approx(_ssim_gauss(g, b), abs=1e-9)
         assert rows[smp.id].model == "identity" and rows[smp.id].dataset_hash == ds.version_hash
     assert s.means["PSNR"] == pytest.approx(np.mean([r.metrics["PSNR"] for r in rows.values()]))
@@ -48,11 +57,28 @@ def test_identity_reproduces_known_values_in_a_process_pool(tiny, tmp_path):
 def test_random_weight_network_end_to_end_with_saved_outputs(tiny, tmp_path):
     store, outs = tmp_path / "r.sqlite", tmp_path / "outs"
     with LocalExecutor(1, "thread") as ex:
-        s = run_benchmark("nafnet", str(tiny), "deepdeblur", store, random_weights=True, model_options=SMALL_NAF,
-                          device="cpu", save_outputs=outs, progress=False, executor=ex, seed=3)
-    assert s.n_ok == 7 and s.model == "nafnet@random3[dec_blk_nums=[1, 1],enc_blk_nums=[1, 1],middle_blk_num=1,width=8]"
+        s = run_benchmark(
+            "nafnet",
+            str(tiny),
+            "deepdeblur",
+            store,
+            random_weights=True,
+            model_options=SMALL_NAF,
+            device="cpu",
+            save_outputs=outs,
+            progress=False,
+            executor=ex,
+            seed=3,
+        )
+    assert (
+        s.n_ok == 7
+        and s.model
+        == "nafnet@random3[dec_blk_nums=[1, 1],enc_blk_nums=[1, 1],middle_blk_num=1,width=8]"
+    )
     assert s.params and s.flops and s.timing["mean_runtime_s"] > 0
-    model = load_model(ModelSpec("nafnet", options=SMALL_NAF, random_weights=True, seed=3), device="cpu")
+    model = load_model(
+        ModelSpec("nafnet", options=SMALL_NAF, random_weights=True, seed=3), device="cpu"
+    )
     ds = resolve_dataset(str(tiny))
     with ResultsStore(store) as st:
         rows = {r.image_id: r for r in st.rows()}
@@ -60,9 +86,13 @@ def test_random_weight_network_end_to_end_with_saved_outputs(tiny, tmp_path):
     for smp in ds.samples:
         saved = read_image(outs / f"{smp.id}.png")
         direct = model.deblur(read_image(smp.blur, dtype="float32"), smp)
-        np.testing.assert_array_equal(saved, np.clip(np.round(direct * 255), 0, 255).astype(np.uint8))
+        np.testing.assert_array_equal(
+            saved, np.clip(np.round(direct * 255), 0, 255).astype(np.uint8)
+        )
         g = read_image(smp.sharp)
-        assert rows[smp.id].metrics["PSNR"] == pytest.approx(peak_signal_noise_ratio(g, saved, data_range=255), abs=1e-9)
+        assert rows[smp.id].metrics["PSNR"] == pytest.approx(
+            peak_signal_noise_ratio(g, saved, data_range=255), abs=1e-9
+        )
         assert rows[smp.id].runtime_s > 0
     run = runs.iloc[-1]
     assert run.status == "finished" and run.device == "cpu" and run.precision == "float32"
@@ -76,8 +106,12 @@ def test_random_weight_network_end_to_end_with_saved_outputs(tiny, tmp_path):
 def test_resume_skips_stored_rows(tiny, tmp_path):
     store = tmp_path / "r.sqlite"
     with LocalExecutor(1, "serial") as ex:
-        first = run_benchmark("identity", str(tiny), "deepdeblur", store, progress=False, executor=ex, limit=3)
-        second = run_benchmark("identity", str(tiny), "deepdeblur", store, progress=False, executor=ex)
+        first = run_benchmark(
+            "identity", str(tiny), "deepdeblur", store, progress=False, executor=ex, limit=3
+        )
+        second = run_benchmark(
+            "identity", str(tiny), "deepdeblur", store, progress=False, executor=ex
+        )
     assert (first.n_ok, second.n_ok, second.n_skipped) == (3, 4, 3)
     with ResultsStore(store) as st:
         rows = st.rows()
@@ -105,7 +139,9 @@ def test_one_bad_image_is_one_error_row(tiny, tmp_path, faulty_model):
     # errors are not recomputed on resume unless asked
     with LocalExecutor(1, "serial") as ex:
         again = run_benchmark(faulty_model, ds, "deepdeblur", store, progress=False, executor=ex)
-        retry = run_benchmark(faulty_model, ds, "deepdeblur", store, progress=False, executor=ex, retry_errors=True)
+        retry = run_benchmark(
+            faulty_model, ds, "deepdeblur", store, progress=False, executor=ex, retry_errors=True
+        )
     assert again.n_skipped == 7 and (retry.n_skipped, retry.n_error) == (3, 4)
 
 
@@ -121,11 +157,27 @@ def test_driver_model_nan_and_shape_errors(tiny, tmp_path):
             return x * float("nan")
 
     if "test-bad-torch" not in MODELS:
-        register_model(ModelCard(name="test-bad-torch", kind="torch", factory=Bad, description="t",
-                                 needs_checkpoint=False, pad_multiple=4))
+        register_model(
+            ModelCard(
+                name="test-bad-torch",
+                kind="torch",
+                factory=Bad,
+                description="t",
+                needs_checkpoint=False,
+                pad_multiple=4,
+            )
+        )
     with LocalExecutor(1, "thread") as ex:
-        s = run_benchmark("test-bad-torch", str(tiny), "deepdeblur", tmp_path / "r.sqlite", device="cpu",
-                          progress=False, executor=ex, warmup=0)
+        s = run_benchmark(
+            "test-bad-torch",
+            str(tiny),
+            "deepdeblur",
+            tmp_path / "r.sqlite",
+            device="cpu",
+            progress=False,
+            executor=ex,
+            warmup=0,
+        )
     assert s.n_error == 7 and s.n_ok == 0
     msgs = dict(s.errors)
     assert "differs from" in msgs["crop"] and "NaN" in msgs["s000"]
@@ -133,10 +185,18 @@ def test_driver_model_nan_and_shape_errors(tiny, tmp_path):
 
 def test_precomputed_folder_adapter_scores_published_output(tiny, tmp_path, copy_crop_outputs):
     ds = resolve_dataset(str(tiny))
-    crop_only = type(ds)(ds.name, ds.kind, ds.root, [s for s in ds.samples if s.id == "crop"], ds.version_hash)
+    crop_only = type(ds)(
+        ds.name, ds.kind, ds.root, [s for s in ds.samples if s.id == "crop"], ds.version_hash
+    )
     with LocalExecutor(1, "serial") as ex:
-        s = run_benchmark(f"folder={copy_crop_outputs}", crop_only, "deepdeblur", tmp_path / "r.sqlite",
-                          progress=False, executor=ex)
+        s = run_benchmark(
+            f"folder={copy_crop_outputs}",
+            crop_only,
+            "deepdeblur",
+            tmp_path / "r.sqlite",
+            progress=False,
+            executor=ex,
+        )
     assert s.model == "folder@outputs"
     assert s.means["PSNR"] == pytest.approx(25.3899, abs=1e-4)  # published fixture value
     assert s.means["SSIM"] == pytest.approx(0.8682, abs=1e-4)
@@ -144,7 +204,9 @@ def test_precomputed_folder_adapter_scores_published_output(tiny, tmp_path, copy
 
 def test_non_blind_baselines_use_the_kernel(tiny, tmp_path):
     with LocalExecutor(1, "serial") as ex:
-        s = run_benchmark("wiener", str(tiny), "deepdeblur", tmp_path / "r.sqlite", progress=False, executor=ex)
+        s = run_benchmark(
+            "wiener", str(tiny), "deepdeblur", tmp_path / "r.sqlite", progress=False, executor=ex
+        )
     assert s.n_ok == 6 and s.n_error == 1  # the crop has no kernel
     assert "no 'kernel' array" in dict(s.errors)["crop"]
 

@@ -11,8 +11,15 @@ from lode_bench.bench.store import ResultRow, ResultsStore, StoreError
 
 
 def _row(i, **kw):
-    base = dict(model="identity", dataset="ds", dataset_hash="h1", protocol="gopro",
-                protocol_version="1", image_id=f"img{i}", metrics={"PSNR": 20.0 + i, "SSIM": 0.5})
+    base = dict(
+        model="identity",
+        dataset="ds",
+        dataset_hash="h1",
+        protocol="gopro",
+        protocol_version="1",
+        image_id=f"img{i}",
+        metrics={"PSNR": 20.0 + i, "SSIM": 0.5},
+    )
     base.update(kw)
     return ResultRow(**base)
 

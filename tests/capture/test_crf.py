@@ -68,8 +68,9 @@ def _brackets(curve: Curve, times: list[float], *, scale: float = 1.0) -> list[n
     rng = np.random.default_rng(1)
     e = _radiance() * scale
     return [
-        np.rint(255 * curve(np.clip(e * t * (1 + 0.002 * rng.standard_normal(e.shape)), 0, 1)))
-        .astype(np.uint8)
+        np.rint(
+            255 * curve(np.clip(e * t * (1 + 0.002 * rng.standard_normal(e.shape)), 0, 1))
+        ).astype(np.uint8)
         for t in times
     ]
 

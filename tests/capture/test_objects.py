@@ -56,24 +56,49 @@ def coco(tmp_path: Path) -> tuple[Path, Path, dict[str, np.ndarray]]:
     write_image(tmp_path / "img/a.png", _image())
     dog = np.zeros((H, W), bool)
     yy, xx = np.mgrid[:H, :W]
-    dog[(yy - 50) ** 2 + (xx - 70) ** 2 < 15 ** 2] = True
+    dog[(yy - 50) ** 2 + (xx - 70) ** 2 < 15**2] = True
     person = np.zeros((H, W), bool)
     person[5:25, 10:30] = True  # polygon part 1: x 10..30, y 5..25
     person[20:40, 28:36] = True  # part 2 overlaps part 1
     anns = [
-        {"id": 1, "image_id": 7, "category_id": 1, "iscrowd": 0,
-         "segmentation": [[10, 5, 30, 5, 30, 25, 10, 25], [28, 20, 36, 20, 36, 40, 28, 40]]},
-        {"id": 2, "image_id": 7, "category_id": 18, "iscrowd": 0,
-         "segmentation": {"size": [H, W], "counts": _rle_encode(dog)}},
-        {"id": 3, "image_id": 7, "category_id": 17, "iscrowd": 0,
-         "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]]},
-        {"id": 4, "image_id": 7, "category_id": 1, "iscrowd": 1,
-         "segmentation": {"size": [H, W], "counts": _rle_encode(dog)}},
+        {
+            "id": 1,
+            "image_id": 7,
+            "category_id": 1,
+            "iscrowd": 0,
+            "segmentation": [[10, 5, 30, 5, 30, 25, 10, 25], [28, 20, 36, 20, 36, 40, 28, 40]],
+        },
+        {
+            "id": 2,
+            "image_id": 7,
+            "category_id": 18,
+            "iscrowd": 0,
+            "segmentation": {"size": [H, W], "counts": _rle_encode(dog)},
+        },
+        {
+            "id": 3,
+            "image_id": 7,
+            "category_id": 17,
+            "iscrowd": 0,
+            "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]],
+        },
+        {
+            "id": 4,
+            "image_id": 7,
+            "category_id": 1,
+            "iscrowd": 1,
+            "segmentation": {"size": [H, W], "counts": _rle_encode(dog)},
+        },
     ]
-    doc = {"images": [{"id": 7, "file_name": "a.png", "height": H, "width": W}],
-           "annotations": anns,
-           "categories": [{"id": 1, "name": "person"}, {"id": 17, "name": "cat"},
-                          {"id": 18, "name": "dog"}]}
+    doc = {
+        "images": [{"id": 7, "file_name": "a.png", "height": H, "width": W}],
+        "annotations": anns,
+        "categories": [
+            {"id": 1, "name": "person"},
+            {"id": 17, "name": "cat"},
+            {"id": 18, "name": "dog"},
+        ],
+    }
     (tmp_path / "ann.json").write_text(json.dumps(doc))
     return tmp_path / "ann.json", tmp_path / "img", {"person": person, "dog": dog}
 
@@ -110,9 +135,16 @@ def test_compressed_rle_with_pycocotools() -> None:
 
 def test_coco_library_footprint_is_union_of_parts(coco, tmp_path: Path) -> None:
     ann, img_dir, truth = coco
-    doc = build_object_library(coco_instances(ann, img_dir), tmp_path / "lib", name="t",
-                               licence="CC BY 4.0 (test)", source={"format": "coco"},
-                               min_area=50, feather=2.0, progress=False)
+    doc = build_object_library(
+        coco_instances(ann, img_dir),
+        tmp_path / "lib",
+        name="t",
+        licence="CC BY 4.0 (test)",
+        source={"format": "coco"},
+        min_area=50,
+        feather=2.0,
+        progress=False,
+    )
     assert [o["class"] for o in doc["objects"]] == ["person", "dog"]  # cat too small, crowd out
     assert doc["licence"] == "CC BY 4.0 (test)" and doc["counts"] == {"dog": 1, "person": 1}
     src = read_image(img_dir / "a.png")
@@ -121,11 +153,11 @@ def test_coco_library_footprint_is_union_of_parts(coco, tmp_path: Path) -> None:
         rgba = read_image(tmp_path / "lib" / entry["file"], dtype="native")  # colour
         alpha = np.asarray(Image.open(tmp_path / "lib" / entry["file"]))[..., 3]
         m = truth[entry["class"]]
-        np.testing.assert_array_equal(alpha > 0, m[y:y + h, x:x + w])  # footprint = mask
+        np.testing.assert_array_equal(alpha > 0, m[y : y + h, x : x + w])  # footprint = mask
         ys, xs = np.nonzero(m)
         assert (x, y, w, h) == (xs.min() - 2, ys.min() - 2, np.ptp(xs) + 5, np.ptp(ys) + 5)  # pad 2
-        inside = m[y:y + h, x:x + w]
-        np.testing.assert_array_equal(rgba[inside], src[y:y + h, x:x + w][inside])
+        inside = m[y : y + h, x : x + w]
+        np.testing.assert_array_equal(rgba[inside], src[y : y + h, x : x + w][inside])
         assert alpha[inside].min() < 255 and alpha[inside].max() == 255  # feathered inwards
     objs, _ = load_object_library(tmp_path / "lib")
     assert len(objs) == 2 and objs[0][1].shape[2] == 4
@@ -154,12 +186,22 @@ def test_voc_library_classes_and_boundary(tmp_path: Path) -> None:
         im.putpalette(pal)
         im.save(root / name / "2007_000001.png")
     got = list(voc_objects(root))
-    assert [(g.label, g.annotation_id) for g in got] == [("person", "2007_000001:1"),
-                                                        ("dog", "2007_000001:2")]
+    assert [(g.label, g.annotation_id) for g in got] == [
+        ("person", "2007_000001:1"),
+        ("dog", "2007_000001:2"),
+    ]
     np.testing.assert_array_equal(got[0].mask, inst == 1)
-    doc = build_object_library(iter(got), tmp_path / "lib", name="voc", licence="VOC terms",
-                               source={"format": "voc"}, classes=["dog"], min_area=10,
-                               feather=0, progress=False)
+    doc = build_object_library(
+        iter(got),
+        tmp_path / "lib",
+        name="voc",
+        licence="VOC terms",
+        source={"format": "voc"},
+        classes=["dog"],
+        min_area=10,
+        feather=0,
+        progress=False,
+    )
     (obj,) = doc["objects"]
     alpha = np.asarray(Image.open(tmp_path / "lib" / obj["file"]))[..., 3]
     assert set(np.unique(alpha)) == {0, 255}  # feather 0: hard alpha, as BladeNet
@@ -168,17 +210,35 @@ def test_voc_library_classes_and_boundary(tmp_path: Path) -> None:
 
 def test_library_to_local_recipe_mask_is_union_of_footprints(coco, tmp_path: Path) -> None:
     ann, img_dir, _ = coco
-    res = CliRunner().invoke(capture, [
-        "objects", "--format", "coco", "--annotations", str(ann), "--images", str(img_dir),
-        "--out", str(tmp_path / "lib"), "--licence", "CC BY 4.0 (test)", "--min-area", "50",
-        "--quiet"])
+    res = CliRunner().invoke(
+        capture,
+        [
+            "objects",
+            "--format",
+            "coco",
+            "--annotations",
+            str(ann),
+            "--images",
+            str(img_dir),
+            "--out",
+            str(tmp_path / "lib"),
+            "--licence",
+            "CC BY 4.0 (test)",
+            "--min-area",
+            "50",
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "2 objects (dog 1, person 1)" in res.output
     recipe_path = tmp_path / "local.yaml"
-    recipe_path.write_text("kind: local-objects\nsamples: 3\nresponse: gamma\n"
-                           "frames: {n: [7]}\nobjects: {library: lib, moving: [1, 2], static: [0, 1]}\n")
-    m = run_recipe(load_recipe(recipe_path), tmp_path / "ds", source="builtin", size=(96, 128),
-                   progress=False)
+    recipe_path.write_text(
+        "kind: local-objects\nsamples: 3\nresponse: gamma\n"
+        "frames: {n: [7]}\nobjects: {library: lib, moving: [1, 2], static: [0, 1]}\n"
+    )
+    m = run_recipe(
+        load_recipe(recipe_path), tmp_path / "ds", source="builtin", size=(96, 128), progress=False
+    )
     meta = load_manifest(tmp_path / "ds").meta
     assert meta["object_library"]["licence"] == "CC BY 4.0 (test)"
     for s in m.samples:
@@ -218,12 +278,23 @@ def test_coco_panoptic_things_only(tmp_path: Path) -> None:
     ids[10:30, 20:60] = 70000  # thing: id needs all three bytes (R + 256 G + 65536 B)
     png = np.stack([ids % 256, (ids // 256) % 256, ids // 65536], axis=-1).astype(np.uint8)
     write_image(tmp_path / "pan" / "b.png", png)
-    doc = {"images": [{"id": 1, "file_name": "b.png", "height": H, "width": W}],
-           "annotations": [{"image_id": 1, "file_name": "b.png", "segments_info": [
-               {"id": 300, "category_id": 187, "iscrowd": 0},
-               {"id": 70000, "category_id": 3, "iscrowd": 0}]}],
-           "categories": [{"id": 3, "name": "car", "isthing": 1},
-                          {"id": 187, "name": "sky", "isthing": 0}]}
+    doc = {
+        "images": [{"id": 1, "file_name": "b.png", "height": H, "width": W}],
+        "annotations": [
+            {
+                "image_id": 1,
+                "file_name": "b.png",
+                "segments_info": [
+                    {"id": 300, "category_id": 187, "iscrowd": 0},
+                    {"id": 70000, "category_id": 3, "iscrowd": 0},
+                ],
+            }
+        ],
+        "categories": [
+            {"id": 3, "name": "car", "isthing": 1},
+            {"id": 187, "name": "sky", "isthing": 0},
+        ],
+    }
     (tmp_path / "pan.json").write_text(json.dumps(doc))
     got = list(coco_panoptic(tmp_path / "pan.json", tmp_path / "pan", tmp_path / "img"))
     assert [g.label for g in got] == ["car"]

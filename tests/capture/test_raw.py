@@ -32,8 +32,14 @@ def _write_dng(path: Path, mosaic: np.ndarray, neutral: tuple = ((1, 2), (1, 1),
 
     h, w = mosaic.shape
     t = DNGTags()
-    for tag, v in [(Tag.ImageWidth, w), (Tag.ImageLength, h), (Tag.TileWidth, w),
-                   (Tag.TileLength, h), (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16)]:
+    for tag, v in [
+        (Tag.ImageWidth, w),
+        (Tag.ImageLength, h),
+        (Tag.TileWidth, w),
+        (Tag.TileLength, h),
+        (Tag.SamplesPerPixel, 1),
+        (Tag.BitsPerSample, 16),
+    ]:
         t.set(tag, v)
     t.set(Tag.Orientation, Orientation.Horizontal)
     t.set(Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array)
@@ -42,8 +48,10 @@ def _write_dng(path: Path, mosaic: np.ndarray, neutral: tuple = ((1, 2), (1, 1),
     t.set(Tag.BlackLevel, [BLACK])
     t.set(Tag.WhiteLevel, [WHITE])
     # a non-trivial camera matrix (XYZ -> camera), so LibRaw's rgb_cam is not identity
-    t.set(Tag.ColorMatrix1, [[9, 10], [-2, 10], [-1, 10], [-3, 10], [12, 10], [1, 10],
-                             [0, 10], [1, 10], [8, 10]])
+    t.set(
+        Tag.ColorMatrix1,
+        [[9, 10], [-2, 10], [-1, 10], [-3, 10], [12, 10], [1, 10], [0, 10], [1, 10], [8, 10]],
+    )
     t.set(Tag.CalibrationIlluminant1, CalibrationIlluminant.D65)
     t.set(Tag.AsShotNeutral, [list(n) for n in neutral])
     t.set(Tag.DNGVersion, DNGVersion.V1_4)
@@ -123,12 +131,19 @@ def test_raw_folder_through_global_recipe_is_linear_average(tmp_path: Path, rawp
         _write_dng(folder / f"{i:03d}.dng", _mosaic(10 + i))
     src = open_frame_source(folder, fps=60)
     assert src.linear and src.bit_depth == "linear" and len(src) == 5
-    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]},
-                              "tracks": {"blur": "identity", "blur_gamma": "gamma"}}, name="r")
+    recipe = validate_recipe(
+        {
+            "kind": "global",
+            "frames": {"n": [5]},
+            "tracks": {"blur": "identity", "blur_gamma": "gamma"},
+        },
+        name="r",
+    )
     m = run_recipe(recipe, tmp_path / "ds", source=folder, progress=False, fps=60)
     (s,) = m.samples
-    mean = np.mean([read_raw(folder / f"{i:03d}.dng").linear.astype(np.float64)
-                    for i in range(5)], axis=0)
+    mean = np.mean(
+        [read_raw(folder / f"{i:03d}.dng").linear.astype(np.float64) for i in range(5)], axis=0
+    )
     expected = np.rint(np.clip(linear_to_srgb(mean), 0, 1) * 255)  # no camera response
     for role in ("blur", "blur_gamma"):  # linear frames: every track is the linear mean
         got = read_image(m.root / s["files"][role])
@@ -142,8 +157,10 @@ def test_raw_folder_through_global_recipe_is_linear_average(tmp_path: Path, rawp
 def _frames16(n: int, seed: int = 0, h: int = 24, w: int = 32) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 65536, (h, w, 3))
-    return [np.clip(base + rng.integers(-3000, 3000, (h, w, 3)), 0, 65535).astype(np.uint16)
-            for _ in range(n)]
+    return [
+        np.clip(base + rng.integers(-3000, 3000, (h, w, 3)), 0, 65535).astype(np.uint16)
+        for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("gamma", [None, 2.2])
@@ -153,7 +170,7 @@ def test_16bit_average_equals_float_average(gamma: float | None) -> None:
     if gamma is None:
         ref, response = np.mean(x, axis=0), CameraResponse("identity")
     else:
-        ref = np.mean([v ** gamma for v in x], axis=0) ** (1 / gamma)
+        ref = np.mean([v**gamma for v in x], axis=0) ** (1 / gamma)
         response = CameraResponse("gamma", gamma)
     acc = FrameAccumulator(response)
     for f in frames:
@@ -174,8 +191,9 @@ def test_16bit_table_response_interpolates_rows() -> None:
     luts = lut16(resp)
     v = np.array([0, 1, 257, 1000, 40000, 65535])
     for c in range(3):
-        np.testing.assert_allclose(luts[c][v], np.interp(v / 257.0, np.arange(256), table[:, c]),
-                                   rtol=0, atol=1e-15)
+        np.testing.assert_allclose(
+            luts[c][v], np.interp(v / 257.0, np.arange(256), table[:, c]), rtol=0, atol=1e-15
+        )
 
 
 def test_16bit_folder_is_read_at_full_precision_and_written_16bit(tmp_path: Path) -> None:
@@ -191,8 +209,12 @@ def test_16bit_folder_is_read_at_full_precision_and_written_16bit(tmp_path: Path
         doc = {"kind": "global", "frames": {"n": [5]}, "response": "gamma"}
         if bits == 16:
             doc["bit_depth"] = 16
-        m = run_recipe(validate_recipe(doc, name=f"r{bits}"), tmp_path / f"ds{bits}",
-                       source=folder, progress=False)
+        m = run_recipe(
+            validate_recipe(doc, name=f"r{bits}"),
+            tmp_path / f"ds{bits}",
+            source=folder,
+            progress=False,
+        )
         (s,) = m.samples
         blur = read_image(m.root / s["files"]["blur"], dtype="native")
         sharp = read_image(m.root / s["files"]["sharp"], dtype="native")
@@ -241,12 +263,15 @@ def test_recipe_raw_options_reach_the_decoder(tmp_path: Path, rawpy_mod) -> None
     for i in range(3):
         _write_dng(folder / f"{i:03d}.dng", _mosaic(20 + i))
     raw = {"colour": "camera", "white_balance": "none", "demosaic": "linear"}
-    recipe = validate_recipe({"kind": "global", "frames": {"n": [3]}, "response": "identity",
-                              "raw": raw}, name="r")
+    recipe = validate_recipe(
+        {"kind": "global", "frames": {"n": [3]}, "response": "identity", "raw": raw}, name="r"
+    )
     (s,) = run_recipe(recipe, tmp_path / "ds", source=folder, progress=False).samples
     assert s["raw"]["colour"] == "camera" and "wb none" in s["colour_path"]
-    mean = np.mean([read_raw(folder / f"{i:03d}.dng", **raw).linear.astype(np.float64)
-                    for i in range(3)], axis=0)
+    mean = np.mean(
+        [read_raw(folder / f"{i:03d}.dng", **raw).linear.astype(np.float64) for i in range(3)],
+        axis=0,
+    )
     got = read_image(tmp_path / "ds" / s["files"]["blur"]).astype(np.float64)
     assert np.abs(got - np.rint(linear_to_srgb(mean) * 255)).max() <= 1
     with pytest.raises(ConfigError, match="'raw'"):

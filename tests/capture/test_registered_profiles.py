@@ -23,7 +23,10 @@ def profile_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_profile_naming_itself_is_a_config_error(profile_dir: Path) -> None:
     (profile_dir / "selfish.yaml").write_text("name: selfish\nresponse: profile:selfish\n")
-    with pytest.raises(ConfigError, match=r"selfish\.yaml: response 'profile:selfish': .*loop \(selfish -> selfish\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"selfish\.yaml: response 'profile:selfish': .*loop \(selfish -> selfish\)",
+    ):
         load_profile("selfish")
     with pytest.raises(ConfigError, match=r"loop \(selfish -> selfish\)"):
         resolve_response("profile:selfish")
@@ -36,14 +39,20 @@ def test_profiles_naming_each_other_are_a_config_error(profile_dir: Path) -> Non
     with pytest.raises(ConfigError, match=r"loop \(b -> c -> b\)") as err:
         load_profile("a")
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith(f"{(profile_dir / 'c.yaml').resolve()}: response 'profile:b'")
+    assert "\n" not in msg and msg.startswith(
+        f"{(profile_dir / 'c.yaml').resolve()}: response 'profile:b'"
+    )
 
 
 def test_a_chain_of_profiles_resolves(profile_dir: Path) -> None:
-    (profile_dir / "cam.yaml").write_text("response: profile:curve\nnoise: {beta1: 0.001, beta2: 0.002}\n")
+    (profile_dir / "cam.yaml").write_text(
+        "response: profile:curve\nnoise: {beta1: 0.001, beta2: 0.002}\n"
+    )
     (profile_dir / "curve.yaml").write_text("response: gamma-2.4\n")
     cam = load_profile("cam")
-    assert cam.response.kind == "gamma" and cam.response.gamma == 2.4 and cam.noise["beta1"] == 0.001
+    assert (
+        cam.response.kind == "gamma" and cam.response.gamma == 2.4 and cam.noise["beta1"] == 0.001
+    )
     assert resolve_response("profile:cam") == cam.response
     # the same profile twice on different branches is no loop
     (profile_dir / "twice.yaml").write_text("response: profile:cam\n")

@@ -70,8 +70,9 @@ def test_time_windows_equal_index_windows_on_regular_timing() -> None:
     t = np.arange(200) / 120
     for duty in (1.0, 0.5):
         a = plan_windows(200, [5, 7, 9], duty, np.random.default_rng(1))
-        b = plan_windows_by_time(t, [5, 7, 9], duty, np.random.default_rng(1),
-                                 nominal_interval=1 / 120).windows
+        b = plan_windows_by_time(
+            t, [5, 7, 9], duty, np.random.default_rng(1), nominal_interval=1 / 120
+        ).windows
         assert a == b
 
 
@@ -86,8 +87,9 @@ def test_vfr_video_detected_reported_and_windowed_by_time(tmp_path: Path) -> Non
     # the index planner would average across the gap
     idx_windows = plan_windows(40, [5], 1.0, np.random.default_rng(0))
     assert any(s <= 11 < s + n - 1 for s, n, _ in idx_windows)
-    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]}, "response": "identity"},
-                             name="vfr")
+    recipe = validate_recipe(
+        {"kind": "global", "frames": {"n": [5]}, "response": "identity"}, name="vfr"
+    )
     m = run_recipe(recipe, tmp_path / "ds", source=video, progress=False)
     timing = m.meta["timing"]["phone"]
     assert timing["n_dropped"] == 1 and timing["variable_frame_rate"]
@@ -157,8 +159,9 @@ def test_repeated_frame_content_found_by_extract_and_avoided(tmp_path: Path) -> 
     src = FolderFrameSource(tmp_path / "frames")
     rep = src.timing()
     assert rep is not None and rep.repeated == [14] and not rep.dropped
-    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]}, "response": "identity"},
-                             name="rep")
+    recipe = validate_recipe(
+        {"kind": "global", "frames": {"n": [5]}, "response": "identity"}, name="rep"
+    )
     m = run_recipe(recipe, tmp_path / "ds", source=tmp_path / "frames", progress=False)
     ranges = [s["frame_range"] for s in m.samples]
     assert ranges and all(not (a <= 13 and 14 < b) for a, b in ranges)
@@ -191,11 +194,14 @@ def test_synth_cli_reports_irregular_timing(tmp_path: Path) -> None:
     video = _write_video(tmp_path / "phone.mkv", _vfr_pts_ms())
     rec = tmp_path / "r.yaml"
     rec.write_text("kind: global\nframes: {n: [5]}\nresponse: identity\n")
-    res = CliRunner().invoke(synth, [str(rec), "--out", str(tmp_path / "ds"), "--source",
-                                     str(video), "--quiet"])
+    res = CliRunner().invoke(
+        synth, [str(rec), "--out", str(tmp_path / "ds"), "--source", str(video), "--quiet"]
+    )
     assert res.exit_code == 0, res.output
-    assert "phone: irregular timing (1 dropped, 0 duplicated, variable frame rate); " \
-           "windows chosen by time" in res.output
+    assert (
+        "phone: irregular timing (1 dropped, 0 duplicated, variable frame rate); "
+        "windows chosen by time" in res.output
+    )
 
 
 def test_pyav_source_pickles_for_worker_processes(tmp_path: Path) -> None:
@@ -215,13 +221,15 @@ def test_vfr_video_on_a_process_pool_matches_serial(tmp_path: Path) -> None:
     from lode_bench.parallel.choice import make_executor
 
     video = _write_video(tmp_path / "phone.mkv", _vfr_pts_ms())
-    recipe = validate_recipe({"kind": "global", "frames": {"n": [5]}, "response": "gamma"},
-                             name="vfr")
+    recipe = validate_recipe(
+        {"kind": "global", "frames": {"n": [5]}, "response": "gamma"}, name="vfr"
+    )
     serial = run_recipe(recipe, tmp_path / "a", source=video, progress=False)
     ex = make_executor("process", workers=2)
     try:
-        pooled = run_recipe(recipe, tmp_path / "b", source=video, progress=False, executor=ex,
-                            samples_per_task=2)
+        pooled = run_recipe(
+            recipe, tmp_path / "b", source=video, progress=False, executor=ex, samples_per_task=2
+        )
     finally:
         ex.close()
     assert serial.manifest_hash == pooled.manifest_hash

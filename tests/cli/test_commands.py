@@ -99,16 +99,38 @@ MISSING_INPUT: dict[str, list[str]] = {
     "synth --source": ["synth", "gopro", "--source", "MISSING", "--out", "OUT"],
     "capture extract": ["capture", "extract", "MISSING.mp4", "--out", "OUT"],
     "capture calibrate-crf": ["capture", "calibrate-crf", "MISSING.png", "--out", "OUT.txt"],
-    "capture objects": ["capture", "objects", "--format", "coco", "--annotations", "MISSING.json",
-                        "--images", "OUT", "--out", "OUT", "--licence", "x"],
+    "capture objects": [
+        "capture",
+        "objects",
+        "--format",
+        "coco",
+        "--annotations",
+        "MISSING.json",
+        "--images",
+        "OUT",
+        "--out",
+        "OUT",
+        "--licence",
+        "x",
+    ],
     "align": ["align", "MISSING", "--out", "OUT"],
     "run": ["run", "-m", "identity", "-d", "MISSING", "-p", "gopro", "--store", "OUT.sqlite"],
     "run --suite": ["run", "--suite", "MISSING.yaml", "--store", "OUT.sqlite"],
     "report": ["report", "--store", "MISSING.sqlite", "--out", "OUT"],
     "leaderboard build": ["leaderboard", "build", "MISSING", "--out", "OUT"],
     "leaderboard validate": ["leaderboard", "validate", "MISSING"],
-    "leaderboard export": ["leaderboard", "export", "--store", "MISSING.sqlite", "--model", "m",
-                           "--leaderboard", "b", "--out", "OUT.json"],
+    "leaderboard export": [
+        "leaderboard",
+        "export",
+        "--store",
+        "MISSING.sqlite",
+        "--model",
+        "m",
+        "--leaderboard",
+        "b",
+        "--out",
+        "OUT.json",
+    ],
     "dataset verify": ["dataset", "verify", "MISSING"],
     "dataset stats": ["dataset", "stats", "MISSING"],
     "dataset split": ["dataset", "split", "MISSING"],
@@ -118,14 +140,23 @@ MISSING_INPUT: dict[str, list[str]] = {
     "nriqa score": ["nriqa", "score", "MISSING", "-m", "niqe"],
 }
 #: Commands that read no input file.
-NO_INPUT = {("ls",), ("ls", "datasets"), ("ls", "metrics"), ("ls", "models"), ("ls", "protocols"),
-            ("demo",), ("nriqa", "check")}
+NO_INPUT = {
+    ("ls",),
+    ("ls", "datasets"),
+    ("ls", "metrics"),
+    ("ls", "models"),
+    ("ls", "protocols"),
+    ("demo",),
+    ("nriqa", "check"),
+}
 
 
 def test_every_command_with_an_input_has_a_missing_input_case() -> None:
     covered = {tuple(k.split(" --")[0].split()) for k in MISSING_INPUT}
     leaves = {p for p, _ in LEAVES}
-    assert leaves - NO_INPUT - covered <= {p for p in leaves if p[0] == "ls"}, sorted(leaves - NO_INPUT - covered)
+    assert leaves - NO_INPUT - covered <= {p for p in leaves if p[0] == "ls"}, sorted(
+        leaves - NO_INPUT - covered
+    )
     assert covered <= leaves
 
 
@@ -133,8 +164,10 @@ def test_every_command_with_an_input_has_a_missing_input_case() -> None:
 def test_missing_input_is_one_line_naming_it_and_exit_2(case: str, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     missing = tmp_path / "no-such-input"
-    args = [a.replace("MISSING", str(missing)).replace("OUT", str(tmp_path / "out"))
-            for a in MISSING_INPUT[case]]
+    args = [
+        a.replace("MISSING", str(missing)).replace("OUT", str(tmp_path / "out"))
+        for a in MISSING_INPUT[case]
+    ]
     res = _run(*args)
     assert res.exit_code == 2, res.output
     assert "no-such-input" in _one_error_line(res)
@@ -189,8 +222,18 @@ def test_align_exits_1_on_failed_pairs_and_on_flagged_ones_only_with_strict(tmp_
 
 def test_run_with_a_failed_image_exits_1(tmp_path: Path) -> None:
     src = _pairs(tmp_path / "ds")  # folder: dataset; p1's sharp image cannot be read
-    res = _run("run", "-m", "identity", "-d", f"folder:{src}", "-p", "gopro", "--store",
-               tmp_path / "s.sqlite", "-q")
+    res = _run(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        f"folder:{src}",
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "s.sqlite",
+        "-q",
+    )
     assert res.exit_code == 1, res.output
 
 
@@ -215,8 +258,9 @@ def _params(cmd: click.Command) -> dict[str, click.Parameter]:
 
 
 @pytest.mark.parametrize("path,cmd", LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
-def test_shared_options_have_one_spelling_choice_and_default(path: tuple[str, ...], cmd: click.Command,
-                                                            request: pytest.FixtureRequest) -> None:
+def test_shared_options_have_one_spelling_choice_and_default(
+    path: tuple[str, ...], cmd: click.Command, request: pytest.FixtureRequest
+) -> None:
     every = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
     assert "--jobs" not in every
     ps = _params(cmd)
@@ -227,7 +271,9 @@ def test_shared_options_have_one_spelling_choice_and_default(path: tuple[str, ..
             assert sorted(p.opts) == ["--quiet", "-q"] and p.name == "quiet", p.opts
         if "--executor" in p.opts:
             assert p.name == "executor_name" and isinstance(p.type, click.Choice)
-            assert tuple(p.type.choices) == opt.EXECUTOR_CHOICES and p.default == opt.DEFAULT_EXECUTOR
+            assert (
+                tuple(p.type.choices) == opt.EXECUTOR_CHOICES and p.default == opt.DEFAULT_EXECUTOR
+            )
             assert "ray_address" in ps
         if "--lpips" in p.opts:
             assert isinstance(p.type, click.Choice) and tuple(p.type.choices) == opt.LPIPS_CHOICES
@@ -246,7 +292,9 @@ def test_option_choices_agree_with_the_library() -> None:
     assert MOTION_CHOICES == MOTION_MODELS
 
 
-@pytest.mark.parametrize("text,expected", [("240x320", (240, 320)), ("48X64", (48, 64)), (None, None)])
+@pytest.mark.parametrize(
+    "text,expected", [("240x320", (240, 320)), ("48X64", (48, 64)), (None, None)]
+)
 def test_size_is_h_x_w(text: str | None, expected: tuple[int, int] | None) -> None:
     assert opt.parse_size(text) == expected
 
@@ -271,7 +319,9 @@ def test_demo_takes_the_size_as_h_x_w(monkeypatch: pytest.MonkeyPatch, tmp_path:
         return Result()
 
     monkeypatch.setattr(lode_bench.demo, "run_demo", fake_run_demo)
-    res = CliRunner().invoke(demo_command, ["--out", str(tmp_path), "--size", "96x128", "-j", "1", "-q"])
+    res = CliRunner().invoke(
+        demo_command, ["--out", str(tmp_path), "--size", "96x128", "-j", "1", "-q"]
+    )
     assert res.exit_code == 0, res.output
     assert seen["size"] == (96, 128) and seen["workers"] == 1 and seen["progress"] is False
     res = CliRunner().invoke(demo_command, ["--out", str(tmp_path), "--size", "96", "128"])
@@ -298,7 +348,8 @@ def test_bare_ls_lists_every_kind_including_ones_added_later() -> None:
         res = _run("ls")
         assert res.exit_code == 0
         assert [ln.split() for ln in res.output.splitlines() if "zz-extra" in ln] == [
-            ["zz-extra", "An", "extra", "kind", "registered", "by", "another", "module."]]
+            ["zz-extra", "An", "extra", "kind", "registered", "by", "another", "module."]
+        ]
     finally:
         ls.commands.pop("zz-extra")
 

@@ -47,8 +47,14 @@ print(json.dumps(out))
 
 def _probe() -> dict[str, dict]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY)], capture_output=True,
-                         text=True, env=env, timeout=300, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout)
 

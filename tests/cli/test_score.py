@@ -15,8 +15,12 @@ from lode_bench.examples import example_dirs, example_root
 from lode_bench.io import read_image, write_image
 from lode_bench.metrics.masked import psnr_w
 
-KNOWN_GOPRO = {"blur": (20.8356, 0.5266), "hi-diff": (27.6604, 0.9206),
-               "restormer": (25.3899, 0.8682), "stripformer": (25.8506, 0.8698)}
+KNOWN_GOPRO = {
+    "blur": (20.8356, 0.5266),
+    "hi-diff": (27.6604, 0.9206),
+    "restormer": (25.3899, 0.8682),
+    "stripformer": (25.8506, 0.8698),
+}
 
 
 def _run(*args):
@@ -59,8 +63,18 @@ def test_pairs_by_name_not_listing_order(tmp_path):
     shutil.copy(next(go_p.iterdir()), tmp_path / "pred" / "0_first.png")  # sorts before b.png
     shutil.copy(next(rb_p.iterdir()), tmp_path / "pred" / "b.png")
     out = tmp_path / "r.csv"
-    res = _run("score", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
-               "-p", "basicsr", "-q", "--out", str(out))
+    res = _run(
+        "score",
+        "--pred",
+        str(tmp_path / "pred"),
+        "--gt",
+        str(tmp_path / "gt"),
+        "-p",
+        "basicsr",
+        "-q",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 1  # a.png has no prediction
     df = pd.read_csv(out).set_index("image_id")
     assert df.loc["a", "status"] == "error"
@@ -74,8 +88,18 @@ def test_missing_and_extra_predictions_are_reported(folders, tmp_path):
     (pred_dir / missing).unlink()
     shutil.copy(sorted(gt_dir.iterdir())[1], pred_dir / "stray.png")
     out = tmp_path / "r.csv"
-    res = _run("score", "--pred", str(pred_dir), "--gt", str(gt_dir), "-p", "gopro", "-q",
-               "--out", str(out))
+    res = _run(
+        "score",
+        "--pred",
+        str(pred_dir),
+        "--gt",
+        str(gt_dir),
+        "-p",
+        "gopro",
+        "-q",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 1
     assert "stray" in res.output and "no ground truth" in res.output
     assert f"no prediction for ground truth {gt_dir / missing}" in res.output
@@ -112,8 +136,20 @@ def test_mask_protocol_with_npy_flow_masks(tmp_path):
     (tmp_path / "m").mkdir()
     np.save(tmp_path / "m" / f"{stem}.npy", mag)
     out = tmp_path / "r.json"
-    res = _run("score", "--pred", str(p_dir), "--gt", str(g_dir), "--mask", str(tmp_path / "m"),
-               "-p", "lode", "-q", "--out", str(out))
+    res = _run(
+        "score",
+        "--pred",
+        str(p_dir),
+        "--gt",
+        str(g_dir),
+        "--mask",
+        str(tmp_path / "m"),
+        "-p",
+        "lode",
+        "-q",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     row = json.loads(out.read_text())["images"][0]
     assert row["PSNR_w"] == pytest.approx(psnr_w(pred, gt, mag > 0.25), abs=1e-12)
@@ -122,21 +158,36 @@ def test_mask_protocol_with_npy_flow_masks(tmp_path):
 
 def test_mask_protocol_without_masks(tmp_path):
     p_dir, g_dir = example_dirs("gopro", "restormer")
-    res = CliRunner().invoke(main, ["score", "--pred", str(p_dir), "--gt", str(g_dir), "-p", "lode"])
+    res = CliRunner().invoke(
+        main, ["score", "--pred", str(p_dir), "--gt", str(g_dir), "-p", "lode"]
+    )
     assert res.exit_code == 2 and "needs --mask" in res.output
     (tmp_path / "m").mkdir()
-    res = _run("score", "--pred", str(p_dir), "--gt", str(g_dir), "--mask", str(tmp_path / "m"),
-               "-p", "lode", "-q")
+    res = _run(
+        "score",
+        "--pred",
+        str(p_dir),
+        "--gt",
+        str(g_dir),
+        "--mask",
+        str(tmp_path / "m"),
+        "-p",
+        "lode",
+        "-q",
+    )
     assert res.exit_code == 1 and "no blur mask" in res.output
 
 
 def test_bad_names_and_folders(tmp_path):
     res = CliRunner().invoke(main, ["score", "--example", "gopro/restormer", "-p", "realblurr"])
     assert res.exit_code == 2 and "did you mean 'realblur'" in res.output
-    res = CliRunner().invoke(main, ["score", "--pred", str(tmp_path), "--gt", str(tmp_path / "no"),
-                                    "-p", "gopro"])
+    res = CliRunner().invoke(
+        main, ["score", "--pred", str(tmp_path), "--gt", str(tmp_path / "no"), "-p", "gopro"]
+    )
     assert res.exit_code == 2 and "folder not found" in res.output
-    res = CliRunner().invoke(main, ["score", "--pred", str(tmp_path), "--gt", str(tmp_path), "-p", "gopro"])
+    res = CliRunner().invoke(
+        main, ["score", "--pred", str(tmp_path), "--gt", str(tmp_path), "-p", "gopro"]
+    )
     assert res.exit_code == 2 and "no ground-truth images" in res.output
 
 
@@ -154,8 +205,17 @@ def test_recursive_pairing(tmp_path):
     for root in ("gt", "pred"):
         src = example_root() / "gopro" / ("gt" if root == "gt" else "hi-diff")
         shutil.copytree(src, tmp_path / root / "GOPR0410_11_00")
-    res = _run("score", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
-               "--recursive", "-p", "basicsr", "-q")
+    res = _run(
+        "score",
+        "--pred",
+        str(tmp_path / "pred"),
+        "--gt",
+        str(tmp_path / "gt"),
+        "--recursive",
+        "-p",
+        "basicsr",
+        "-q",
+    )
     assert res.exit_code == 0 and "27.6604" in res.output
 
 
@@ -188,13 +248,27 @@ def test_rgb_photo_as_mask_is_refused_unless_a_threshold_is_given(tmp_path):
     pred, gt, stem = _one_pair(tmp_path)
     for d, img in (("p", pred), ("g", gt), ("m", gt)):  # the ground-truth photo as "mask"
         write_image(tmp_path / d / f"{stem}.png", img)
-    args = ("--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "--mask", str(tmp_path / "m"),
-            "-p", "lode")
+    args = (
+        "--pred",
+        str(tmp_path / "p"),
+        "--gt",
+        str(tmp_path / "g"),
+        "--mask",
+        str(tmp_path / "m"),
+        "-p",
+        "lode",
+    )
     res, _ = _score_json(tmp_path, *args)
-    assert res.exit_code == 1 and "not a binary mask" in res.output and "--mask-threshold" in res.output
+    assert (
+        res.exit_code == 1
+        and "not a binary mask" in res.output
+        and "--mask-threshold" in res.output
+    )
     res, doc = _score_json(tmp_path, *args, "--mask-threshold", "100")
     assert res.exit_code == 0, res.output
-    assert doc["images"][0]["PSNR_w"] == pytest.approx(psnr_w(pred, gt, gt.max(axis=2) > 100), abs=1e-12)
+    assert doc["images"][0]["PSNR_w"] == pytest.approx(
+        psnr_w(pred, gt, gt.max(axis=2) > 100), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("fg", [1, 255])
@@ -205,8 +279,17 @@ def test_binary_masks_with_soft_edges_are_accepted(tmp_path, fg):
     m[9, 20:90] = fg // 2  # an anti-aliased edge row
     write_image(tmp_path / "m" / f"{stem}.png", m)
     p_dir, g_dir = example_dirs("gopro", "restormer")
-    res, doc = _score_json(tmp_path, "--pred", str(p_dir), "--gt", str(g_dir), "--mask", str(tmp_path / "m"),
-                           "-p", "lode")
+    res, doc = _score_json(
+        tmp_path,
+        "--pred",
+        str(p_dir),
+        "--gt",
+        str(g_dir),
+        "--mask",
+        str(tmp_path / "m"),
+        "-p",
+        "lode",
+    )
     assert res.exit_code == 0, res.output
     assert doc["images"][0]["PSNR_w"] == pytest.approx(psnr_w(pred, gt, m > 0), abs=1e-12)
 
@@ -227,7 +310,9 @@ def test_jpeg_predictions_get_a_note(tmp_path):
     pred, gt, stem = _one_pair(tmp_path)
     write_image(tmp_path / "p" / f"{stem}.jpg", pred)
     write_image(tmp_path / "g" / f"{stem}.png", gt)
-    res, doc = _score_json(tmp_path, "--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "-p", "gopro")
+    res, doc = _score_json(
+        tmp_path, "--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "-p", "gopro"
+    )
     assert res.exit_code == 0 and "note: 1 prediction(s) are JPEG files (lossy)" in res.output
     assert doc["summary"]["n_lossy_predictions"] == 1
 
@@ -253,11 +338,13 @@ def test_missing_lpips_weights_stop_score_once_before_scoring(tmp_path, monkeypa
 
     monkeypatch.setenv("LODE_BENCH_LPIPS_BACKBONE", str(tmp_path / "no-such-weights.pth"))
     monkeypatch.setattr(scoring, "score_pair", lambda *a, **k: pytest.fail("an image was scored"))
-    res = CliRunner().invoke(main, ["score", "--example", "gopro/restormer", "-p", "gopro",
-                                    "--lpips", "alex", "-q"])
+    res = CliRunner().invoke(
+        main, ["score", "--example", "gopro/restormer", "-p", "gopro", "--lpips", "alex", "-q"]
+    )
     assert res.exit_code == 2, res.output
     assert [ln for ln in res.output.splitlines() if ln.startswith("error:")] == [
-        ln for ln in res.output.splitlines() if ln.strip()]
+        ln for ln in res.output.splitlines() if ln.strip()
+    ]
     assert "no-such-weights.pth" in res.output and "images:" not in res.output
 
 
@@ -266,4 +353,3 @@ def test_jobs_is_gone_workers_is_the_one_spelling():
     assert res.exit_code == 2 and "--jobs" in res.output
     res = _run("score", "--example", "gopro/restormer", "-p", "basicsr", "--workers", "1", "-q")
     assert res.exit_code == 0 and "1 scored" in res.output
-

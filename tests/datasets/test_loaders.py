@@ -29,8 +29,12 @@ def _gopro(root, seqs=("GOPR0384_11_00", "GOPR0385_07_01"), n=2):
 def test_gopro_both_tracks(tmp_path):
     root = _gopro(tmp_path / "GOPRO_Large")
     ds = resolve_dataset(f"gopro:{root}")
-    assert [s.id for s in ds.samples] == ["GOPR0384_11_00/000000", "GOPR0384_11_00/000001",
-                                          "GOPR0385_07_01/000000", "GOPR0385_07_01/000001"]
+    assert [s.id for s in ds.samples] == [
+        "GOPR0384_11_00/000000",
+        "GOPR0384_11_00/000001",
+        "GOPR0385_07_01/000000",
+        "GOPR0385_07_01/000001",
+    ]
     assert ds.samples[0].blur.endswith("GOPR0384_11_00/blur/000000.png")
     assert ds.samples[0].meta["n_frames"] == 11 and ds.samples[2].meta["n_frames"] == 7
     assert any("official release has 1111" in w for w in ds.warnings)
@@ -72,11 +76,17 @@ def test_realblur_list_file_and_scan(tmp_path):
             lines.append(f"{folder}/{scene}/gt/gt_{k}.png {folder}/{scene}/blur/blur_{k}.png")
     (base / "RealBlur_J_test_list.txt").write_text("\n".join(lines[:3]) + "\n")
     ds = resolve_dataset(f"realblur-j:{base}")
-    assert [s.id for s in ds.samples] == ["scene050/blur_1", "scene050/blur_2", "scene244_reflect/blur_1"]
+    assert [s.id for s in ds.samples] == [
+        "scene050/blur_1",
+        "scene050/blur_2",
+        "scene244_reflect/blur_1",
+    ]
     assert ds.samples[0].sharp.endswith("gt/gt_1.png")
     (base / "RealBlur_J_test_list.txt").unlink()
     assert len(resolve_dataset(f"realblur-j:{base}")) == 4  # no list file: scene scan
-    (base / "RealBlur_J_test_list.txt").write_text(f"{folder}/scene050/gt/gt_9.png {folder}/scene050/blur/blur_9.png\n")
+    (base / "RealBlur_J_test_list.txt").write_text(
+        f"{folder}/scene050/gt/gt_9.png {folder}/scene050/blur/blur_9.png\n"
+    )
     with pytest.raises(DatasetError, match="gt_9.png not found"):
         resolve_dataset(f"realblur-j:{base}")
     (base / "RealBlur_J_test_list.txt").write_text("../../etc/passwd x/blur/y.png\n")
@@ -134,7 +144,10 @@ def test_hide_bsd_reds_rsblur(tmp_path):
     for i in range(2):
         _img(bsd / "test" / "seq1" / "Blur" / "RGB" / f"{i:08d}.png")
         _img(bsd / "test" / "seq1" / "Sharp" / "RGB" / f"{i:08d}.png")
-    assert [s.id for s in resolve_dataset(f"bsd:{bsd}").samples] == ["seq1/00000000", "seq1/00000001"]
+    assert [s.id for s in resolve_dataset(f"bsd:{bsd}").samples] == [
+        "seq1/00000000",
+        "seq1/00000001",
+    ]
     reds = tmp_path / "REDS"
     for sub in ("val_blur", "val_blur_comp", "val_sharp"):
         _img(reds / "val" / sub / "000" / "00000000.png")
@@ -149,8 +162,12 @@ def test_hide_bsd_reds_rsblur(tmp_path):
 def test_manifest_dataset_with_kernel_arrays(tmp_path):
     w = DatasetWriter(tmp_path / "synth", "tiny")
     for i in range(3):
-        w.write_sample(f"{i:03d}", {"blur": IMG, "sharp": IMG}, arrays={"kernel": np.eye(3) / 3},
-                       extra={"seed": i})
+        w.write_sample(
+            f"{i:03d}",
+            {"blur": IMG, "sharp": IMG},
+            arrays={"kernel": np.eye(3) / 3},
+            extra={"seed": i},
+        )
     w.finalize()
     ds = resolve_dataset(str(tmp_path / "synth"))
     assert ds.kind == "manifest" and len(ds) == 3
@@ -171,8 +188,20 @@ def test_unknown_kind_and_plain_folder(tmp_path):
         resolve_dataset(str(tmp_path))
     with pytest.raises(DatasetError, match="not found"):
         resolve_dataset(f"gopro:{tmp_path / 'nothing'}")
-    assert {"gopro", "gopro-gamma", "realblur-j", "realblur-r", "reloblur", "lode", "rsblur", "bsd", "reds",
-            "hide", "folder", "manifest"} <= {k.name for k in list_dataset_kinds()}
+    assert {
+        "gopro",
+        "gopro-gamma",
+        "realblur-j",
+        "realblur-r",
+        "reloblur",
+        "lode",
+        "rsblur",
+        "bsd",
+        "reds",
+        "hide",
+        "folder",
+        "manifest",
+    } <= {k.name for k in list_dataset_kinds()}
 
 
 def test_sample_arrays_refuse_pickled_objects(tmp_path):

@@ -18,9 +18,11 @@ from lode_bench.io import read_image, sha256_file
 
 
 def _sample(rng, h=6, w=7):
-    return {"blur": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-            "sharp": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-            "mask": rng.random((h, w)) > 0.5}
+    return {
+        "blur": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        "sharp": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        "mask": rng.random((h, w)) > 0.5,
+    }
 
 
 def test_layout_hashes_and_round_trip(tmp_path, rng):
@@ -80,8 +82,12 @@ def test_manifest_errors_name_the_file(tmp_path):
 
 
 def test_paths_outside_root_are_refused(tmp_path, rng):
-    doc = {"format": "lode-bench-dataset", "samples": [
-        {"id": "x", "split": "test", "files": {"blur": "../../etc/passwd"}, "sha256": {}}]}
+    doc = {
+        "format": "lode-bench-dataset",
+        "samples": [
+            {"id": "x", "split": "test", "files": {"blur": "../../etc/passwd"}, "sha256": {}}
+        ],
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(doc))
     with pytest.raises(UnsafePathError):
         load_manifest(tmp_path)

@@ -27,11 +27,16 @@ def _make(root: Path, order: int = 1, seed: int = 0) -> Path:
     items = [(seq, i) for seq, n in SEQS.items() for i in range(n)][::order]
     for seq, i in items:
         sharp = rng.integers(0, 200, (20, 30, 3)).astype(np.uint8)
-        blur = np.clip(sharp.astype(int) + rng.integers(-20, 60, sharp.shape), 0, 255).astype(np.uint8)
+        blur = np.clip(sharp.astype(int) + rng.integers(-20, 60, sharp.shape), 0, 255).astype(
+            np.uint8
+        )
         mask = np.zeros((20, 30), bool)
         mask[: 2 + i, : 3 + 2 * i] = True
-        w.write_sample(f"{seq}_{i:04d}", {"blur": blur, "sharp": sharp, "mask": mask},
-                       extra={"source": seq, "n_frames": 7 + 2 * (i % 2)})
+        w.write_sample(
+            f"{seq}_{i:04d}",
+            {"blur": blur, "sharp": sharp, "mask": mask},
+            extra={"source": seq, "n_frames": 7 + 2 * (i % 2)},
+        )
     w.finalize()
     return root
 
@@ -53,9 +58,11 @@ def test_verify_catches_changed_missing_and_extra(tmp_path: Path) -> None:
     grown = root / "test/mask/seq07_0000.png"
     grown.write_bytes(grown.read_bytes() + b"\0")
     rep = verify_dataset(root)
-    assert rep.changed == ["test/blur/seq03_0001.png (sha256 differs from the manifest)",
-                           f"test/mask/seq07_0000.png (size {grown.stat().st_size} bytes, "
-                           f"manifest {grown.stat().st_size - 1})"]
+    assert rep.changed == [
+        "test/blur/seq03_0001.png (sha256 differs from the manifest)",
+        f"test/mask/seq07_0000.png (size {grown.stat().st_size} bytes, "
+        f"manifest {grown.stat().st_size - 1})",
+    ]
     assert rep.missing == ["test/sharp/seq05_0000.png"]
     assert rep.extra == ["test/blur/stray.png"]
     res = runner.invoke(main, ["dataset", "verify", str(root), "--quiet"])
@@ -101,7 +108,9 @@ def test_assign_splits_follows_ratios_with_whole_groups() -> None:
 def _immerkaer(grey: np.ndarray) -> float:
     n = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], float)
     h, w = grey.shape
-    return float(np.sqrt(np.pi / 2) / (6 * (w - 2) * (h - 2)) * np.abs(convolve2d(grey, n, "valid")).sum())
+    return float(
+        np.sqrt(np.pi / 2) / (6 * (w - 2) * (h - 2)) * np.abs(convolve2d(grey, n, "valid")).sum()
+    )
 
 
 def test_stats_recomputed_independently(tmp_path: Path) -> None:

@@ -28,8 +28,13 @@ def _touch(*paths: Path) -> None:
 
 
 def test_index_is_by_id_sorted_and_skips_hidden(tmp_path):
-    _touch(tmp_path / "b.png", tmp_path / "a.jpg", tmp_path / "seq" / "001.png",
-           tmp_path / ".hidden.png", tmp_path / ".cache" / "x.png")
+    _touch(
+        tmp_path / "b.png",
+        tmp_path / "a.jpg",
+        tmp_path / "seq" / "001.png",
+        tmp_path / ".hidden.png",
+        tmp_path / ".cache" / "x.png",
+    )
     (tmp_path / "notes.txt").write_text("x")
     assert list(index_images(tmp_path)) == ["a", "b"]
     assert list(index_images(tmp_path, recursive=True)) == ["a", "b", "seq/001"]
@@ -45,20 +50,28 @@ def test_two_files_with_one_id_are_refused_naming_both(tmp_path):
 
 def test_id_forms_nested_flat_and_role_token():
     assert id_forms("GOPR0384_11_00/000001") == [
-        "GOPR0384_11_00/000001", "GOPR0384_11_00-000001", "GOPR0384_11_00_000001"]
+        "GOPR0384_11_00/000001",
+        "GOPR0384_11_00-000001",
+        "GOPR0384_11_00_000001",
+    ]
     assert id_forms("scene050/blur_6")[3:] == ["scene050/6", "scene050-6", "scene050_6"]
     assert id_forms("flat") == ["flat"]
 
 
 def test_flat_names_match_ids_whose_sequence_contains_underscores(tmp_path):
     ids = ["GOPR0384_11_00/000001", "GOPR0384_11_00/000002", "GOPR0410_11_00/000205"]
-    _touch(tmp_path / "GOPR0384_11_00_000001.png", tmp_path / "GOPR0384_11_00-000002.png",
-           tmp_path / "GOPR0410_11_00" / "000205.png", tmp_path / "GOPR0384_11_000001.png")
+    _touch(
+        tmp_path / "GOPR0384_11_00_000001.png",
+        tmp_path / "GOPR0384_11_00-000002.png",
+        tmp_path / "GOPR0410_11_00" / "000205.png",
+        tmp_path / "GOPR0384_11_000001.png",
+    )
     m = match_predictions(index_images(tmp_path, recursive=True), ids, where=tmp_path)
     assert {k: v.name for k, v in m.found.items()} == {
         "GOPR0384_11_00/000001": "GOPR0384_11_00_000001.png",
         "GOPR0384_11_00/000002": "GOPR0384_11_00-000002.png",
-        "GOPR0410_11_00/000205": "000205.png"}
+        "GOPR0410_11_00/000205": "000205.png",
+    }
     assert m.extra == ["GOPR0384_11_000001"] and m.missing == []
 
 
@@ -70,7 +83,9 @@ def test_a_flat_name_that_could_mean_two_ids_is_refused(tmp_path):
 
 def test_two_predictions_for_one_id_are_refused(tmp_path):
     _touch(tmp_path / "s" / "1.png", tmp_path / "s-1.png")
-    with pytest.raises(AmbiguousNameError, match=r"s-1\.png and s/1\.png are both outputs for 's/1'"):
+    with pytest.raises(
+        AmbiguousNameError, match=r"s-1\.png and s/1\.png are both outputs for 's/1'"
+    ):
         match_predictions(index_images(tmp_path, recursive=True), ["s/1"], where=tmp_path)
 
 

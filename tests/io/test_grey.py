@@ -39,7 +39,8 @@ def test_grey_u8_rules() -> None:
     fl = IMAGES["float"]
     np.testing.assert_array_equal(
         grey_u8(fl, "opencv"),
-        cv2.cvtColor(np.rint(np.clip(fl, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY))
+        cv2.cvtColor(np.rint(np.clip(fl, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY),
+    )
     g = x[..., 0]
     np.testing.assert_array_equal(grey_u8(g, "opencv"), g)
     np.testing.assert_array_equal(grey_u8(g), g)

@@ -97,8 +97,9 @@ def test_empty_file(tmp_path):
         read_image(p)
 
 
-@pytest.mark.parametrize("ext,reason", [(".png", "truncated PNG"), (".jpg", "truncated JPEG"),
-                                        (".bmp", "truncated BMP")])
+@pytest.mark.parametrize(
+    "ext,reason", [(".png", "truncated PNG"), (".jpg", "truncated JPEG"), (".bmp", "truncated BMP")]
+)
 def test_truncated_files_are_refused(tmp_path, photo, ext, reason):
     full = tmp_path / f"full{ext}"
     write_image(full, photo)
@@ -145,7 +146,9 @@ def test_masks_png_and_npy(tmp_path):
 
 def test_to_uint8_rounds_and_clamps():
     x = np.array([-0.1, 0.0, 0.5 / 255, 1.5 / 255, 254.6 / 255, 1.2])
-    np.testing.assert_array_equal(to_uint8(x), [0, 0, 0, 2, 255, 255])  # half to even, no truncation
+    np.testing.assert_array_equal(
+        to_uint8(x), [0, 0, 0, 2, 255, 255]
+    )  # half to even, no truncation
     with pytest.raises(ValueError, match="NaN"):
         to_uint8(np.array([np.nan]))
 
@@ -208,13 +211,22 @@ def _encode(ext, arr, params=()):
     return buf.tobytes()
 
 
-@pytest.mark.parametrize(("ext", "dtype", "channels", "params"), [
-    (".png", np.uint8, 3, ()), (".png", np.uint16, 4, ()), (".png", np.uint8, 1, ()),
-    (".jpg", np.uint8, 3, ()), (".jpg", np.uint8, 1, ()), (".bmp", np.uint8, 3, ()),
-    (".bmp", np.uint8, 4, ()), (".tif", np.uint8, 3, ()), (".tif", np.uint16, 1, ()),
-    (".tif", np.float32, 3, ()),
-    (".tif", np.uint8, 3, (cv2.IMWRITE_TIFF_COMPRESSION, 1)),
-])
+@pytest.mark.parametrize(
+    ("ext", "dtype", "channels", "params"),
+    [
+        (".png", np.uint8, 3, ()),
+        (".png", np.uint16, 4, ()),
+        (".png", np.uint8, 1, ()),
+        (".jpg", np.uint8, 3, ()),
+        (".jpg", np.uint8, 1, ()),
+        (".bmp", np.uint8, 3, ()),
+        (".bmp", np.uint8, 4, ()),
+        (".tif", np.uint8, 3, ()),
+        (".tif", np.uint16, 1, ()),
+        (".tif", np.float32, 3, ()),
+        (".tif", np.uint8, 3, (cv2.IMWRITE_TIFF_COMPRESSION, 1)),
+    ],
+)
 def test_header_matches_decoded_size(tmp_path, rng, ext, dtype, channels, params):
     from lode_bench.io.header import read_header
 
@@ -241,24 +253,32 @@ def _bomb_tiff(w, h):
     import struct
 
     entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 1, 8), (277, 3, 1, 3)]
-    ifd = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHII", t, k, n, v) for t, k, n, v in entries) + b"\x00" * 4
+    ifd = (
+        struct.pack("<H", len(entries))
+        + b"".join(struct.pack("<HHII", t, k, n, v) for t, k, n, v in entries)
+        + b"\x00" * 4
+    )
     return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\x00" * 64
 
 
 def _bomb_jpeg(w, h, photo):
     data = bytearray(_encode(".jpg", photo[:16, :16, ::-1].copy()))
     i = data.find(b"\xff\xc0")
-    data[i + 5:i + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
+    data[i + 5 : i + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
     return bytes(data)
 
 
 @pytest.mark.parametrize("kind", ["bmp", "tif", "jpg"])
 def test_bombs_of_every_format_are_refused_from_the_header(tmp_path, photo, kind):
     w, h = 60000, 60000
-    data = {"bmp": lambda: _bomb_bmp(w, h), "tif": lambda: _bomb_tiff(w, h),
-            "jpg": lambda: _bomb_jpeg(w, h, photo)}[kind]()
+    data = {
+        "bmp": lambda: _bomb_bmp(w, h),
+        "tif": lambda: _bomb_tiff(w, h),
+        "jpg": lambda: _bomb_jpeg(w, h, photo),
+    }[kind]()
     p = tmp_path / f"bomb.{kind}"
     p.write_bytes(data)
-    with pytest.raises(ImageReadError, match=r"bomb\.\w+: image too large: header declares 60000×60000"):
+    with pytest.raises(
+        ImageReadError, match=r"bomb\.\w+: image too large: header declares 60000×60000"
+    ):
         read_image(p)

@@ -11,10 +11,18 @@ from lode_bench.io.numbers import format_number, mean_of
 INF, NAN = math.inf, math.nan
 
 
-@pytest.mark.parametrize("value, digits, text", [
-    (30.123456, 2, "30.12"), (0.5, 4, "0.5000"), (3, 1, "3.0"),
-    (INF, 2, "inf"), (-INF, 2, "-inf"), (NAN, 2, "–"), (None, 2, "–"),
-])
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [
+        (30.123456, 2, "30.12"),
+        (0.5, 4, "0.5000"),
+        (3, 1, "3.0"),
+        (INF, 2, "inf"),
+        (-INF, 2, "-inf"),
+        (NAN, 2, "–"),
+        (None, 2, "–"),
+    ],
+)
 def test_format_number(value: float | None, digits: int, text: str) -> None:
     assert format_number(value, digits) == text
 
@@ -23,10 +31,17 @@ def test_format_number_missing_text() -> None:
     assert format_number(None, missing="-") == "-" and format_number(NAN, missing="nan") == "nan"
 
 
-@pytest.mark.parametrize("values, mean", [
-    ([1.0, 2.0, 4.0], 7 / 3), ([1.0, NAN, 2.0], 1.5), ([INF, 30.0], INF), ([-INF, NAN], -INF),
-    ([1e308, 1e308, 1e308], 1e308), ([0.1] * 10, 0.1),
-])
+@pytest.mark.parametrize(
+    "values, mean",
+    [
+        ([1.0, 2.0, 4.0], 7 / 3),
+        ([1.0, NAN, 2.0], 1.5),
+        ([INF, 30.0], INF),
+        ([-INF, NAN], -INF),
+        ([1e308, 1e308, 1e308], 1e308),
+        ([0.1] * 10, 0.1),
+    ],
+)
 def test_mean_of(values: list[float], mean: float) -> None:
     assert mean_of(values) == mean
 

@@ -23,8 +23,10 @@ def board(tmp_path: Path) -> Board:
 def browser(tmp_path: Path):
     exe = find_chromium()
     if exe is None:
-        pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium); "
-                    "the site is still checked by the HTML parser tests")
+        pytest.skip(
+            "headless Chromium not installed (Debian: apt-get install -y chromium); "
+            "the site is still checked by the HTML parser tests"
+        )
     pytest.importorskip("websocket", reason="websocket-client is needed to drive Chromium")
     b = Browser(exe, tmp_path / "chromium-profile")
     try:

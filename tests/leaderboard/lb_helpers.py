@@ -41,11 +41,18 @@ def image_ids(ds: str) -> list[str]:
 
 
 def write_spec(root: Path, **overrides: Any) -> None:
-    doc = {"name": "test-board", "title": "Test board", "description": "Two datasets.",
-           "protocol": {"name": "basicsr", "version": "1"}, "metrics": ["PSNR", "SSIM"],
-           "ranking": {"metric": "PSNR"},
-           "datasets": [{"name": d, "manifest_hash": h, "image_ids": image_ids(d)}
-                        for d, (h, _) in DATASETS.items()]}
+    doc = {
+        "name": "test-board",
+        "title": "Test board",
+        "description": "Two datasets.",
+        "protocol": {"name": "basicsr", "version": "1"},
+        "metrics": ["PSNR", "SSIM"],
+        "ranking": {"metric": "PSNR"},
+        "datasets": [
+            {"name": d, "manifest_hash": h, "image_ids": image_ids(d)}
+            for d, (h, _) in DATASETS.items()
+        ],
+    }
     doc.update(overrides)
     root.mkdir(parents=True, exist_ok=True)
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -57,22 +64,53 @@ def make_board(tmp: Path) -> Board:
     with ResultsStore(store) as st:
         for m, mu in MODELS.items():
             run = f"run-{len(m)}-{mu}"
-            st.start_run(run, model=m, dataset="x", dataset_hash="a" * 64, protocol="basicsr",
-                         protocol_version="1", params=2_000_000, device="cpu", seed=0)
+            st.start_run(
+                run,
+                model=m,
+                dataset="x",
+                dataset_hash="a" * 64,
+                protocol="basicsr",
+                protocol_version="1",
+                params=2_000_000,
+                device="cpu",
+                seed=0,
+            )
             for d, (h, _) in DATASETS.items():
-                st.put([ResultRow(m, d, h, "basicsr", "1", i,
-                                  metrics={"PSNR": float(mu + rng.normal()),
-                                           "SSIM": float(0.8 + 0.01 * rng.normal())},
-                                  runtime_s=0.01 * mu, run_id=run) for i in image_ids(d)])
+                st.put(
+                    [
+                        ResultRow(
+                            m,
+                            d,
+                            h,
+                            "basicsr",
+                            "1",
+                            i,
+                            metrics={
+                                "PSNR": float(mu + rng.normal()),
+                                "SSIM": float(0.8 + 0.01 * rng.normal()),
+                            },
+                            runtime_s=0.01 * mu,
+                            run_id=run,
+                        )
+                        for i in image_ids(d)
+                    ]
+                )
     root = tmp / "board"
     write_spec(root)
     files = {}
     for k, m in enumerate(MODELS):
         path = root / "submissions" / f"{k:02d}.json"
-        export_submission(ResultsStore(store), model=m, leaderboard="test-board",
-                          method={"paper": "https://example.org/paper?a=1&b=2",
-                                  "code": "javascript:window.__pwned=2",
-                                  "training_set": "GoPro"}, out=path)
+        export_submission(
+            ResultsStore(store),
+            model=m,
+            leaderboard="test-board",
+            method={
+                "paper": "https://example.org/paper?a=1&b=2",
+                "code": "javascript:window.__pwned=2",
+                "training_set": "GoPro",
+            },
+            out=path,
+        )
         files[m] = path
     return Board(root, store, files)
 
@@ -138,8 +176,9 @@ class Page:
         self.wait_event("Page.loadEventFired")
 
     def eval(self, expression: str) -> Any:
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                        awaitPromise=True)
+        res = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in res:
             raise RuntimeError(f"{expression}: {res['exceptionDetails']}")
         return res["result"].get("value")
@@ -154,8 +193,9 @@ class Page:
         for e in self.events:
             p = e.get("params", {})
             if e["method"] == "Runtime.exceptionThrown":
-                out.append(str(p.get("exceptionDetails", {}).get("exception", {})
-                               .get("description") or p))
+                out.append(
+                    str(p.get("exceptionDetails", {}).get("exception", {}).get("description") or p)
+                )
             elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
                 out.append(" ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
             elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
@@ -169,13 +209,32 @@ class Page:
 class Browser:
     def __init__(self, exe: str, profile: Path) -> None:
         self.proc = subprocess.Popen(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-dev-shm-usage", "--window-size=1280,900", f"--user-data-dir={profile}",
-             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,900",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(ln) for ln in self.proc.stderr], daemon=True).start()
+        threading.Thread(
+            target=lambda: [lines.put(ln) for ln in self.proc.stderr], daemon=True
+        ).start()
         deadline = time.monotonic() + 60
         self.port = None
         while time.monotonic() < deadline and self.proc.poll() is None:

@@ -24,7 +24,9 @@ def _dataset(root: Path, n: int = 3) -> Path:
     w = DatasetWriter(root, "names-set")
     for i in range(n):
         sharp = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
-        blur = np.clip(sharp.astype(int) + rng.integers(-20, 21, sharp.shape), 0, 255).astype(np.uint8)
+        blur = np.clip(sharp.astype(int) + rng.integers(-20, 21, sharp.shape), 0, 255).astype(
+            np.uint8
+        )
         w.write_sample(f"s{i}", {"blur": blur, "sharp": sharp})
     w.finalize()
     return root
@@ -46,10 +48,15 @@ def _outputs(data: Path, out: Path) -> Path:
 
 def _board(root: Path, manifest_hash: str, ids: list[str]) -> Path:
     proto = get_protocol("gopro")
-    doc = {"name": "names-board", "title": "t", "description": "d",
-           "protocol": {"name": proto.name, "version": str(proto.version)},
-           "metrics": ["PSNR", "SSIM"], "ranking": {"metric": "PSNR"},
-           "datasets": [{"name": "names-set", "manifest_hash": manifest_hash, "image_ids": ids}]}
+    doc = {
+        "name": "names-board",
+        "title": "t",
+        "description": "d",
+        "protocol": {"name": proto.name, "version": str(proto.version)},
+        "metrics": ["PSNR", "SSIM"],
+        "ranking": {"metric": "PSNR"},
+        "datasets": [{"name": "names-set", "manifest_hash": manifest_hash, "image_ids": ids}],
+    }
     root.mkdir(parents=True)
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return root
@@ -86,7 +93,9 @@ def test_short_names_match_one_stored_name():
     assert match_model_name("mymethod", stored) == "folder@mymethod"
     assert match_model_name("nafnet", stored) == "nafnet@1a2b3c4d5e"
     assert match_model_name("identity", stored) == "identity"
-    with pytest.raises(UnknownModelError, match="stored models: command@57a4ca6334, folder@mymethod"):
+    with pytest.raises(
+        UnknownModelError, match="stored models: command@57a4ca6334, folder@mymethod"
+    ):
         match_model_name("other", stored)
     with pytest.raises(UnknownModelError, match="ambiguous.*folder@a, folder@b"):
         match_model_name("folder", ["folder@a", "folder@b"])
@@ -95,14 +104,38 @@ def test_short_names_match_one_stored_name():
 def test_readme_flow_folder_model_exported_by_short_name(setup):
     tmp, data, outs, board = setup
     store = tmp / "results.sqlite"
-    r = _run(["run", "--model", f"folder={outs}", "--dataset", str(data), "--protocol", "gopro",
-              "--store", str(store), "-q"])
+    r = _run(
+        [
+            "run",
+            "--model",
+            f"folder={outs}",
+            "--dataset",
+            str(data),
+            "--protocol",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        ]
+    )
     assert r.exit_code == 0, r.output
     with ResultsStore(store) as st:
         assert st.model_names() == ["folder@mymethod"]
     sub = tmp / "sub.json"
-    r = _run(["leaderboard", "export", "--store", str(store), "--model", "mymethod",
-              "--leaderboard", str(board), "--out", str(sub)])
+    r = _run(
+        [
+            "leaderboard",
+            "export",
+            "--store",
+            str(store),
+            "--model",
+            "mymethod",
+            "--leaderboard",
+            str(board),
+            "--out",
+            str(sub),
+        ]
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(sub.read_text())
     assert doc["method"]["name"] == "mymethod"
@@ -114,13 +147,39 @@ def test_readme_flow_folder_model_exported_by_short_name(setup):
 def test_labelled_spec_stores_the_label(setup):
     tmp, data, outs, board = setup
     store = tmp / "results.sqlite"
-    r = _run(["run", "--model", f"mine=folder:{outs}", "--model", "identity", "--dataset",
-              str(data), "--protocol", "gopro", "--store", str(store), "-q"])
+    r = _run(
+        [
+            "run",
+            "--model",
+            f"mine=folder:{outs}",
+            "--model",
+            "identity",
+            "--dataset",
+            str(data),
+            "--protocol",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        ]
+    )
     assert r.exit_code == 0, r.output
     with ResultsStore(store) as st:
         assert st.model_names() == ["identity", "mine"]
-    r = _run(["leaderboard", "export", "--store", str(store), "--model", "nothing",
-              "--leaderboard", str(board), "--out", str(tmp / "x.json")])
+    r = _run(
+        [
+            "leaderboard",
+            "export",
+            "--store",
+            str(store),
+            "--model",
+            "nothing",
+            "--leaderboard",
+            str(board),
+            "--out",
+            str(tmp / "x.json"),
+        ]
+    )
     assert r.exit_code != 0
     assert "no results for model 'nothing'" in r.output
     assert "stored models: identity, mine" in r.output
@@ -130,22 +189,70 @@ def test_other_dataset_version_names_pinned_and_present_hashes(setup):
     tmp, data, outs, board = setup
     store = tmp / "results.sqlite"
     other = _dataset(tmp / "other", n=2)
-    r = _run(["run", "--model", f"mine=folder:{outs}", "--dataset", str(other), "--protocol",
-              "gopro", "--store", str(store), "-q"])
+    r = _run(
+        [
+            "run",
+            "--model",
+            f"mine=folder:{outs}",
+            "--dataset",
+            str(other),
+            "--protocol",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        ]
+    )
     assert r.exit_code == 0, r.output
     pinned = load_manifest(data).manifest_hash
     present = load_manifest(other).manifest_hash
     assert pinned != present
-    r = _run(["leaderboard", "export", "--store", str(store), "--model", "mine",
-              "--leaderboard", str(board), "--out", str(tmp / "x.json")])
+    r = _run(
+        [
+            "leaderboard",
+            "export",
+            "--store",
+            str(store),
+            "--model",
+            "mine",
+            "--leaderboard",
+            str(board),
+            "--out",
+            str(tmp / "x.json"),
+        ]
+    )
     assert r.exit_code != 0
     assert pinned in r.output and present in r.output
     # under another protocol than the board's: both hashes still named
-    r = _run(["run", "--model", f"two=folder:{outs}", "--dataset", str(other), "--protocol",
-              "basicsr", "--store", str(store), "-q"])
+    r = _run(
+        [
+            "run",
+            "--model",
+            f"two=folder:{outs}",
+            "--dataset",
+            str(other),
+            "--protocol",
+            "basicsr",
+            "--store",
+            str(store),
+            "-q",
+        ]
+    )
     assert r.exit_code == 0, r.output
-    r = _run(["leaderboard", "export", "--store", str(store), "--model", "two",
-              "--leaderboard", str(board), "--out", str(tmp / "y.json")])
+    r = _run(
+        [
+            "leaderboard",
+            "export",
+            "--store",
+            str(store),
+            "--model",
+            "two",
+            "--leaderboard",
+            str(board),
+            "--out",
+            str(tmp / "y.json"),
+        ]
+    )
     assert r.exit_code != 0
     assert pinned in r.output and present in r.output and "stored models: mine, two" in r.output
 
@@ -153,12 +260,37 @@ def test_other_dataset_version_names_pinned_and_present_hashes(setup):
 def test_report_options_accept_short_names(setup):
     tmp, data, outs, _ = setup
     store = tmp / "results.sqlite"
-    r = _run(["run", "--model", f"folder={outs}", "--model", "identity", "--dataset", str(data),
-              "--protocol", "gopro", "--store", str(store), "-q"])
+    r = _run(
+        [
+            "run",
+            "--model",
+            f"folder={outs}",
+            "--model",
+            "identity",
+            "--dataset",
+            str(data),
+            "--protocol",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        ]
+    )
     assert r.exit_code == 0, r.output
     report = tmp / "report"
-    r = _run(["report", "--store", str(store), "--out", str(report), "--resamples", "100",
-              "--outputs", f"mymethod={outs}"])
+    r = _run(
+        [
+            "report",
+            "--store",
+            str(store),
+            "--out",
+            str(report),
+            "--resamples",
+            "100",
+            "--outputs",
+            f"mymethod={outs}",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert "no saved outputs for folder@mymethod" not in r.output
     assert list((report / "visuals").glob("*__best_worst_folder-mymethod*.png"))

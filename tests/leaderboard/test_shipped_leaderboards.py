@@ -11,8 +11,10 @@ from lode_bench.report.leaderboard import load_leaderboard, validate_all
 from lode_bench.report.site import build_site
 
 ROOT = Path(__file__).resolve().parents[2] / "leaderboards"
-BOARDS = {"sample": ("global", "lode-sample-global", "gopro", "PSNR"),
-          "lode-local": ("local", "lode-sample-local", "lode", "PSNR_w")}
+BOARDS = {
+    "sample": ("global", "lode-sample-global", "gopro", "PSNR"),
+    "lode-local": ("local", "lode-sample-local", "lode", "PSNR_w"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(BOARDS))
@@ -23,8 +25,9 @@ def test_shipped_definition_and_submissions(name, tmp_path):
     assert [d.name for d in spec.datasets] == [dataset]
     assert len(spec.datasets[0].image_ids) == 8
     verdicts = validate_all(spec)
-    assert len(verdicts) >= 2 and all(v.accepted for v in verdicts), \
-        [(v.path.name, v.problems) for v in verdicts]
+    assert len(verdicts) >= 2 and all(v.accepted for v in verdicts), [
+        (v.path.name, v.problems) for v in verdicts
+    ]
     site = build_site(ROOT / name, tmp_path / "site", n_resamples=200, progress=False)
     assert site.ranking and (tmp_path / "site" / "index.html").is_file()
 
@@ -34,10 +37,12 @@ def test_pinned_hash_is_what_the_builtin_sample_builds(name, tmp_path):
     from lode_bench.synth.builtin_dataset import build_builtin_dataset
 
     kind, dataset, _, _ = BOARDS[name]
-    manifest = build_builtin_dataset(tmp_path / dataset, kind=kind, n_samples=8, size=(240, 320),
-                                     seed=0, name=dataset)
+    manifest = build_builtin_dataset(
+        tmp_path / dataset, kind=kind, n_samples=8, size=(240, 320), seed=0, name=dataset
+    )
     spec = load_leaderboard(ROOT / name)
     assert spec.datasets[0].manifest_hash == manifest.manifest_hash, (
         "the built-in sample no longer builds the pinned dataset version; regenerate "
-        "leaderboards/ with `lode-bench demo` (see leaderboards/README.md)")
+        "leaderboards/ with `lode-bench demo` (see leaderboards/README.md)"
+    )
     assert sorted(spec.datasets[0].image_ids) == sorted(s["id"] for s in manifest.samples)

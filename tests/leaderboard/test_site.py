@@ -111,8 +111,9 @@ def test_cli_build(board, tmp_path):
     assert r.exit_code == 0, r.output
     assert "4 accepted, 0 rejected" in r.output and "| Rank | Method |" in r.output
     (board.root / "submissions" / "zz.json").write_text("{}")
-    r = CliRunner().invoke(leaderboard_build, [str(board.root), "--out", str(tmp_path / "s"),
-                                               "--strict"])
+    r = CliRunner().invoke(
+        leaderboard_build, [str(board.root), "--out", str(tmp_path / "s"), "--strict"]
+    )
     assert r.exit_code == 1 and "rejected zz.json" in r.output
 
 
@@ -124,8 +125,10 @@ def test_site_in_headless_chromium(board, tmp_path, browser, serve):
     try:
         page.goto(f"{base}/index.html")
         assert page.eval("document.body.getAttribute('data-sortable-ready')") == "1"
-        rows = page.eval("Array.from(document.querySelectorAll('#ranking tbody tr'))"
-                         ".map(r => Array.from(r.cells).map(c => c.textContent.trim()))")
+        rows = page.eval(
+            "Array.from(document.querySelectorAll('#ranking tbody tr'))"
+            ".map(r => Array.from(r.cells).map(c => c.textContent.trim()))"
+        )
         order, scores = _expected_ranking(board)
         assert [r[1] for r in rows] == order
         assert [r[2] for r in rows] == [f"{scores[m]:.2f}" for m in order]
@@ -133,38 +136,52 @@ def test_site_in_headless_chromium(board, tmp_path, browser, serve):
         assert HOSTILE in [r[1] for r in rows]
         # sorting: click the score header -> ascending, again -> descending
         page.eval("document.querySelectorAll('#ranking thead th')[2].click()")
-        asc = page.eval("Array.from(document.querySelectorAll('#ranking tbody tr'))"
-                        ".map(r => r.cells[1].textContent)")
+        asc = page.eval(
+            "Array.from(document.querySelectorAll('#ranking tbody tr'))"
+            ".map(r => r.cells[1].textContent)"
+        )
         assert asc == order[::-1]
         page.eval("document.querySelectorAll('#ranking thead th')[2].click()")
-        assert page.eval("document.querySelectorAll('#ranking tbody tr')[0].cells[1].textContent") \
+        assert (
+            page.eval("document.querySelectorAll('#ranking tbody tr')[0].cells[1].textContent")
             == order[0]
+        )
         shot = page.screenshot(tmp_path / "leaderboard-index.png")
         if os.environ.get("LODE_BENCH_ARTIFACTS"):
             shutil.copy(shot, Path(os.environ["LODE_BENCH_ARTIFACTS"]) / shot.name)
         assert read_image(shot).shape[1] >= 800
         errors = page.console_errors()
-        links = page.eval("Array.from(new Set(Array.from(document.querySelectorAll('a'))"
-                          ".map(a => a.getAttribute('href'))"
-                          ".filter(h => h.startsWith('datasets/') || h.startsWith('methods/'))))")
+        links = page.eval(
+            "Array.from(new Set(Array.from(document.querySelectorAll('a'))"
+            ".map(a => a.getAttribute('href'))"
+            ".filter(h => h.startsWith('datasets/') || h.startsWith('methods/'))))"
+        )
         assert len(links) == len(DATASETS) + len(MODELS)
         for href in links:
             page.goto(f"{base}/{href}")
             errors += page.console_errors()
-            assert page.eval("Array.from(document.images).every(i => i.complete && "
-                             "i.naturalWidth > 0)") is True
+            assert (
+                page.eval(
+                    "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+                )
+                is True
+            )
             assert page.eval("window.__pwned === undefined") is True
             if href.startswith("datasets/"):
                 n = page.eval("document.querySelectorAll('#results tbody tr').length")
                 assert n == len(MODELS)
-                shown = page.eval("Array.from(document.querySelectorAll('#results tbody tr'))"
-                                  ".map(r => r.getAttribute('data-model'))")
+                shown = page.eval(
+                    "Array.from(document.querySelectorAll('#results tbody tr'))"
+                    ".map(r => r.getAttribute('data-model'))"
+                )
                 assert sorted(shown) == sorted(MODELS)
                 page.screenshot(tmp_path / f"{href.replace('/', '_')}.png")
         assert errors == [], errors
         # the detector itself: a broken page must report its errors
-        (out / "broken.html").write_text('<!DOCTYPE html><html><body><img src="missing.png">'
-                                         "<script>notDefinedAnywhere();</script></body></html>")
+        (out / "broken.html").write_text(
+            '<!DOCTYPE html><html><body><img src="missing.png">'
+            "<script>notDefinedAnywhere();</script></body></html>"
+        )
         page.goto(f"{base}/broken.html")
         found = page.console_errors()
         assert any("notDefinedAnywhere" in e for e in found), found
@@ -189,12 +206,16 @@ def test_report_page_in_headless_chromium(board, tmp_path, browser, serve):
         assert n_sortable >= len(res.tables)
         assert page.eval("document.body.getAttribute('data-sortable-ready')") == str(n_sortable)
         for t in res.tables:
-            shown = page.eval(f"Array.from(document.getElementById({json.dumps(t.key)})"
-                              ".tBodies[0].rows).map(r => r.getAttribute('data-model'))")
+            shown = page.eval(
+                f"Array.from(document.getElementById({json.dumps(t.key)})"
+                ".tBodies[0].rows).map(r => r.getAttribute('data-model'))"
+            )
             assert shown == [r.model for r in t.rows]
-            psnr = page.eval(f"Array.from(document.getElementById({json.dumps(t.key)})"
-                             ".querySelectorAll('td[data-metric=PSNR]'))"
-                             ".map(c => c.textContent.split(' ')[0])")
+            psnr = page.eval(
+                f"Array.from(document.getElementById({json.dumps(t.key)})"
+                ".querySelectorAll('td[data-metric=PSNR]'))"
+                ".map(c => c.textContent.split(' ')[0])"
+            )
             assert psnr == [f"{r.metrics['PSNR'].mean:.2f}" for r in t.rows]
         # the cross-dataset table sorts by the clicked column (descending on a second click),
         # its last header included
@@ -202,8 +223,10 @@ def test_report_page_in_headless_chromium(board, tmp_path, browser, serve):
         page.eval(f"{last}.click()")
         page.eval(f"{last}.click()")
         assert page.eval(f"{last}.getAttribute('aria-sort')") == "descending"
-        keys = page.eval("Array.from(document.querySelectorAll('#generalisation tbody tr'))"
-                         ".map(r => parseFloat(r.cells[r.cells.length - 1].getAttribute('data-sort')))")
+        keys = page.eval(
+            "Array.from(document.querySelectorAll('#generalisation tbody tr'))"
+            ".map(r => parseFloat(r.cells[r.cells.length - 1].getAttribute('data-sort')))"
+        )
         assert len(keys) >= 2 and keys == sorted(keys, reverse=True)
         assert page.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         assert page.eval("window.__pwned === undefined") is True

@@ -38,8 +38,10 @@ def test_exported_aggregates_are_the_row_means(board):
     for block in sub.results:
         for m in ("PSNR", "SSIM"):
             vals = [r.metrics[m] for r in block.rows]
-            assert block.aggregates[m] == sum(vals) / len(vals) or \
-                abs(block.aggregates[m] - sum(vals) / len(vals)) < 1e-12
+            assert (
+                block.aggregates[m] == sum(vals) / len(vals)
+                or abs(block.aggregates[m] - sum(vals) / len(vals)) < 1e-12
+            )
             assert block.aggregates[m] == mean_of(vals)
         assert sorted(r.image_id for r in block.rows) == image_ids(block.dataset)
 
@@ -47,6 +49,7 @@ def test_exported_aggregates_are_the_row_means(board):
 def test_tampered_aggregate_is_rejected(board):
     def bump(doc):
         doc["results"][0]["aggregates"]["PSNR"] += 0.001
+
     (problem,) = _one(board, bump)
     assert "claimed PSNR" in problem and "does not match the mean" in problem
 
@@ -54,6 +57,7 @@ def test_tampered_aggregate_is_rejected(board):
 def test_tampered_row_is_rejected(board):
     def bump_row(doc):
         doc["results"][1]["rows"][3]["metrics"]["SSIM"] = 0.99
+
     (problem,) = _one(board, bump_row)
     assert "claimed SSIM" in problem and "set-b" in problem
 
@@ -61,6 +65,7 @@ def test_tampered_row_is_rejected(board):
 def test_other_dataset_version_is_rejected(board):
     def rehash(doc):
         doc["results"][0]["dataset_hash"] = "c" * 64
+
     (problem,) = _one(board, rehash)
     assert "manifest hash cccccccccccc" in problem and "another version" in problem
 
@@ -69,6 +74,7 @@ def test_other_protocol_version_is_rejected(board):
     def bump(doc):
         for b in doc["results"]:
             b["protocol_version"] = "2"
+
     problems = _one(board, bump)
     assert len(problems) == 2 and all("basicsr v2 differs" in p for p in problems)
 
@@ -78,22 +84,27 @@ def test_missing_extra_duplicate_and_failed_images_are_rejected(board):
         rows = doc["results"][0]["rows"]
         doc["results"][0]["rows"] = rows[:-2]
         doc["results"][0]["aggregates"] = {
-            m: mean_of([r["metrics"][m] for r in rows[:-2]]) for m in ("PSNR", "SSIM")}
+            m: mean_of([r["metrics"][m] for r in rows[:-2]]) for m in ("PSNR", "SSIM")
+        }
+
     (problem,) = _one(board, drop)
     assert "missing 2 of 12 images" in problem and "'set-a-img11'" in problem
 
     def extra(doc):
         doc["results"][1]["rows"].append(dict(doc["results"][1]["rows"][0], image_id="intruder"))
+
     problems = _one(board, extra, name="slow-net")
     assert any("images not in the dataset: 'intruder'" in p for p in problems)
 
     def dup(doc):
         doc["results"][1]["rows"].append(doc["results"][1]["rows"][0])
+
     problems = _one(board, dup, name="identity")
     assert any("duplicate image rows" in p for p in problems)
 
     def fail(doc):
         doc["results"][1]["rows"][0].update(status="error", error="ECC did not converge")
+
     problems = _one(board, fail, name=HOSTILE)
     assert any("1 image(s) failed" in p and "ECC did not converge" in p for p in problems)
 
@@ -102,6 +113,7 @@ def test_missing_dataset_and_wrong_board_are_rejected(board):
     def only_a(doc):
         doc["results"] = doc["results"][:1]
         doc["leaderboard"] = "another-board"
+
     problems = _one(board, only_a)
     assert any("leaderboard 'another-board'" in p for p in problems)
     assert any("no results for dataset 'set-b'" in p for p in problems)
@@ -111,29 +123,42 @@ def test_missing_metric_is_rejected(board):
     def no_ssim(doc):
         for r in doc["results"][0]["rows"]:
             r["metrics"].pop("SSIM")
+
     problems = _one(board, no_ssim)
     assert any("metric 'SSIM' missing or NaN" in p for p in problems)
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("{not json", "malformed JSON"),
-    ('{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "x"}',
-     "missing key 'method'"),
-    ('{"format": "something-else"}', "format: expected 'lode-bench-submission'"),
-    ('{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
-     '"method": {"name": "m"}, "provenance": {}, "results": [{"dataset": "set-a", '
-     '"dataset_hash": "h", "protocol": "basicsr", "protocol_version": "1", "aggregates": {}, '
-     '"rows": [{"image_id": "x", "status": "ok", "metrics": {"PSNR": NaN}}]}]}',
-     "non-standard JSON constant NaN"),
-    ('{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
-     '"method": {"name": "m"}, "provenance": {}, "results": [{"dataset": "set-a", '
-     '"dataset_hash": "h", "protocol": "basicsr", "protocol_version": "1", "aggregates": {}, '
-     '"rows": [{"image_id": "x", "status": "ok", "metrics": {"PSNR": "31.2"}}]}]}',
-     "results[0].rows[0].metrics.PSNR: expected a number"),
-    ('{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
-     '"method": {"name": "  "}, "provenance": {}, "results": []}', "method.name: must not be empty"),
-    ('[1, 2]', "top level: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("{not json", "malformed JSON"),
+        (
+            '{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "x"}',
+            "missing key 'method'",
+        ),
+        ('{"format": "something-else"}', "format: expected 'lode-bench-submission'"),
+        (
+            '{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
+            '"method": {"name": "m"}, "provenance": {}, "results": [{"dataset": "set-a", '
+            '"dataset_hash": "h", "protocol": "basicsr", "protocol_version": "1", "aggregates": {}, '
+            '"rows": [{"image_id": "x", "status": "ok", "metrics": {"PSNR": NaN}}]}]}',
+            "non-standard JSON constant NaN",
+        ),
+        (
+            '{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
+            '"method": {"name": "m"}, "provenance": {}, "results": [{"dataset": "set-a", '
+            '"dataset_hash": "h", "protocol": "basicsr", "protocol_version": "1", "aggregates": {}, '
+            '"rows": [{"image_id": "x", "status": "ok", "metrics": {"PSNR": "31.2"}}]}]}',
+            "results[0].rows[0].metrics.PSNR: expected a number",
+        ),
+        (
+            '{"format": "lode-bench-submission", "format_version": 1, "leaderboard": "test-board", '
+            '"method": {"name": "  "}, "provenance": {}, "results": []}',
+            "method.name: must not be empty",
+        ),
+        ("[1, 2]", "top level: expected a JSON object"),
+    ],
+)
 def test_malformed_files_are_rejected_with_the_key(board, text, needle):
     bad = board.root / "submissions" / "zz-bad.json"
     bad.write_text(text)
@@ -165,8 +190,10 @@ def test_spec_errors_name_the_key(tmp_path):
     write_spec(tmp_path / "c", colour="blue")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['colour'\]"):
         load_leaderboard(tmp_path / "c")
-    write_spec(tmp_path / "d", datasets=[{"name": "x", "manifest_hash": "h",
-                                          "image_list": "../../etc/passwd"}])
+    write_spec(
+        tmp_path / "d",
+        datasets=[{"name": "x", "manifest_hash": "h", "image_list": "../../etc/passwd"}],
+    )
     with pytest.raises(Exception, match="leaves the dataset root"):
         load_leaderboard(tmp_path / "d")
     with pytest.raises(ConfigError, match="leaderboard definition not found"):
@@ -176,8 +203,12 @@ def test_spec_errors_name_the_key(tmp_path):
 def test_image_list_file(tmp_path):
     (tmp_path / "lb").mkdir()
     (tmp_path / "lb" / "ids.txt").write_text("\n".join(image_ids("set-a")) + "\n")
-    write_spec(tmp_path / "lb", datasets=[{"name": "set-a", "manifest_hash": DATASETS["set-a"][0],
-                                           "image_list": "ids.txt"}])
+    write_spec(
+        tmp_path / "lb",
+        datasets=[
+            {"name": "set-a", "manifest_hash": DATASETS["set-a"][0], "image_list": "ids.txt"}
+        ],
+    )
     assert load_leaderboard(tmp_path / "lb").datasets[0].image_ids == tuple(image_ids("set-a"))
 
 
@@ -189,9 +220,23 @@ def test_cli_validate_and_export(board, tmp_path):
     r = CliRunner().invoke(leaderboard_validate, [str(board.root)])
     assert r.exit_code == 1 and "rejected 01.json" in r.output and "claimed PSNR" in r.output
     out = tmp_path / "exported.json"
-    r = CliRunner().invoke(leaderboard_export, ["--store", str(board.store), "--model", "fast-net",
-                                                "--leaderboard", str(board.root), "--out", str(out),
-                                                "--name", "Fast Net", "--paper", "https://x.org"])
+    r = CliRunner().invoke(
+        leaderboard_export,
+        [
+            "--store",
+            str(board.store),
+            "--model",
+            "fast-net",
+            "--leaderboard",
+            str(board.root),
+            "--out",
+            str(out),
+            "--name",
+            "Fast Net",
+            "--paper",
+            "https://x.org",
+        ],
+    )
     assert r.exit_code == 0, r.output
     sub = load_submission(out)
     assert sub.name == "Fast Net" and sub.method["paper"] == "https://x.org"
@@ -203,11 +248,23 @@ def test_cli_validate_and_export(board, tmp_path):
 def test_cli_export_names_pinned_and_present_hashes_on_mismatch(board, tmp_path):
     """Results on another dataset version: the error names both manifest hashes."""
     pinned = "c" * 64
-    write_spec(board.root, datasets=[{"name": "set-a", "manifest_hash": pinned,
-                                      "image_ids": image_ids("set-a")}])
-    r = CliRunner().invoke(leaderboard_export, ["--store", str(board.store), "--model", "fast-net",
-                                                "--leaderboard", str(board.root),
-                                                "--out", str(tmp_path / "x.json")])
+    write_spec(
+        board.root,
+        datasets=[{"name": "set-a", "manifest_hash": pinned, "image_ids": image_ids("set-a")}],
+    )
+    r = CliRunner().invoke(
+        leaderboard_export,
+        [
+            "--store",
+            str(board.store),
+            "--model",
+            "fast-net",
+            "--leaderboard",
+            str(board.root),
+            "--out",
+            str(tmp_path / "x.json"),
+        ],
+    )
     assert r.exit_code != 0
     msg = " ".join(r.output.split())
     assert pinned in msg and DATASETS["set-a"][0] in msg and "mismatch" in msg, r.output

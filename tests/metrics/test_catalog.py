@@ -14,9 +14,22 @@ from lode_bench.metrics.ssim import ssim_gaussian, ssim_matlab_2d, ssim_wang
 from tests.metrics.metrics_data import real_pair
 
 REQUIRED = {
-    "psnr", "psnr_y", "ssim_wang", "ssim_wang_2009", "ssim_gaussian", "ssim_gaussian_y",
-    "ssim_matlab_rgb", "ssim_matlab_grey", "ssim_skimage", "ms_ssim", "lpips_alex", "lpips_vgg",
-    "realblur_aligned", "psnr_w", "ssim_w", "local_psnr_bladenet",
+    "psnr",
+    "psnr_y",
+    "ssim_wang",
+    "ssim_wang_2009",
+    "ssim_gaussian",
+    "ssim_gaussian_y",
+    "ssim_matlab_rgb",
+    "ssim_matlab_grey",
+    "ssim_skimage",
+    "ms_ssim",
+    "lpips_alex",
+    "lpips_vgg",
+    "realblur_aligned",
+    "psnr_w",
+    "ssim_w",
+    "local_psnr_bladenet",
 }
 
 
@@ -72,16 +85,32 @@ def test_plugin_named_like_a_builtin_metric_is_refused(monkeypatch) -> None:
     from lode_bench.registry import Registry
 
     mod = types.ModuleType("lb_fake_metric_plugin")
-    mod.SPEC = MetricSpec(name="psnr", fn=lambda p, t: 0.0, higher_is_better=True,
-                          value_range=(0.0, 1.0), colour="RGB", input_rule="any", description="fake")
+    mod.SPEC = MetricSpec(
+        name="psnr",
+        fn=lambda p, t: 0.0,
+        higher_is_better=True,
+        value_range=(0.0, 1.0),
+        colour="RGB",
+        input_rule="any",
+        description="fake",
+    )
     monkeypatch.setitem(sys.modules, "lb_fake_metric_plugin", mod)
-    eps = [metadata.EntryPoint(n, "lb_fake_metric_plugin:SPEC", "lode_bench.metrics")
-           for n in ("psnr", "ssim_basicsr", "fancy")]
-    monkeypatch.setattr(metadata, "entry_points",
-                        lambda group=None: eps if group == "lode_bench.metrics" else [])
-    reg = Registry("metric", builtins=METRICS.builtins, entry_point_group=METRICS.entry_point_group,
-                   validate=lambda v: None)
-    with pytest.warns(UserWarning, match="ignoring metric plugin .* collides with the built-in") as rec:
+    eps = [
+        metadata.EntryPoint(n, "lb_fake_metric_plugin:SPEC", "lode_bench.metrics")
+        for n in ("psnr", "ssim_basicsr", "fancy")
+    ]
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group=None: eps if group == "lode_bench.metrics" else []
+    )
+    reg = Registry(
+        "metric",
+        builtins=METRICS.builtins,
+        entry_point_group=METRICS.entry_point_group,
+        validate=lambda v: None,
+    )
+    with pytest.warns(
+        UserWarning, match="ignoring metric plugin .* collides with the built-in"
+    ) as rec:
         names = reg.names()
     assert sorted(str(w.message).split("'")[1] for w in rec) == ["psnr", "ssim_basicsr"]
     assert "fancy" in names and reg.get("fancy") is mod.SPEC

@@ -26,7 +26,9 @@ def test_matlab_grey_weights_are_first_row_of_inverse_ntsc_matrix() -> None:
 
 
 def test_rgb_to_grey_matlab_hand_values() -> None:
-    img = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [10, 20, 30]]], np.uint8)
+    img = np.array(
+        [[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [10, 20, 30]]], np.uint8
+    )
     exact = rgb_to_grey_matlab(img, round_=False)[0]
     # hand-derived: weight * 255, and 10*.298936 + 20*.587043 + 30*.114021 = 18.150849
     np.testing.assert_allclose(
@@ -60,10 +62,14 @@ def test_psnr_matches_skimage_on_real_crops(dataset: str, method: str) -> None:
 
 
 KNOWN_CROP_PSNR = {
-    ("gopro", "blur"): 20.8356, ("gopro", "hi-diff"): 27.6604,
-    ("gopro", "restormer"): 25.3899, ("gopro", "stripformer"): 25.8506,
-    ("realblur", "blur"): 22.4572, ("realblur", "hi-diff"): 23.8206,
-    ("realblur", "restormer"): 23.3064, ("realblur", "stripformer"): 21.8257,
+    ("gopro", "blur"): 20.8356,
+    ("gopro", "hi-diff"): 27.6604,
+    ("gopro", "restormer"): 25.3899,
+    ("gopro", "stripformer"): 25.8506,
+    ("realblur", "blur"): 22.4572,
+    ("realblur", "hi-diff"): 23.8206,
+    ("realblur", "restormer"): 23.3064,
+    ("realblur", "stripformer"): 21.8257,
 }
 
 
@@ -73,7 +79,10 @@ def test_psnr_known_crop_values(dataset: str, method: str) -> None:
     assert round(psnr(out, gt), 4) == KNOWN_CROP_PSNR[(dataset, method)]
 
 
-@pytest.mark.parametrize(("name", "official"), [("I03", 21.11), ("I04", 20.99), ("I06", 27.01), ("I08", 23.30), ("I19", 21.62)])
+@pytest.mark.parametrize(
+    ("name", "official"),
+    [("I03", 21.11), ("I04", 20.99), ("I06", 27.01), ("I08", 23.30), ("I19", 21.62)],
+)
 def test_psnr_tid2013_official_values(name: str, official: float) -> None:
     dist, ref = tid_pair(name)
     assert round(psnr(dist, ref), 2) == official

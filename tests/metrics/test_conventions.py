@@ -18,8 +18,16 @@ from lode_bench.metrics.psnr import psnr
 from lode_bench.metrics.scoring import ImagePair, score_pair
 from tests.metrics.metrics_data import real_pair
 
-TRUNCATING = ("basicsr", "basicsr-y", "deepdeblur", "realblur", "reloblur", "lode",
-              "lode-legacy", "iqa")
+TRUNCATING = (
+    "basicsr",
+    "basicsr-y",
+    "deepdeblur",
+    "realblur",
+    "reloblur",
+    "lode",
+    "lode-legacy",
+    "iqa",
+)
 
 
 @pytest.fixture
@@ -42,8 +50,7 @@ def test_read_image_16bit_rules(pair16):
     native = read_image(pred_path, dtype="native")
     assert native.dtype == np.uint16
     np.testing.assert_array_equal(read_image(pred_path, depth16="truncate"), native >> 8)
-    np.testing.assert_array_equal(read_image(pred_path),
-                                  np.rint(native / 257.0).astype(np.uint8))
+    np.testing.assert_array_equal(read_image(pred_path), np.rint(native / 257.0).astype(np.uint8))
     with pytest.raises(ValueError, match="depth16"):
         read_image(pred_path, depth16="floor")
 
@@ -61,8 +68,11 @@ def test_protocols_read_16bit_files_like_the_reference_loader(pair16, name):
     assert got.ok, got.errors
     if name == "basicsr":
         assert got.values["PSNR"] == pytest.approx(psnr(*ref), abs=1e-12)
-    want = proto.score(np.ascontiguousarray(ref[0]), np.ascontiguousarray(ref[1]),
-                       mask=np.ones(ref[1].shape[:2], bool))
+    want = proto.score(
+        np.ascontiguousarray(ref[0]),
+        np.ascontiguousarray(ref[1]),
+        mask=np.ones(ref[1].shape[:2], bool),
+    )
     assert got.values == pytest.approx(want.values, abs=1e-12)
 
 

@@ -92,12 +92,15 @@ def test_score_batch_matches_single_calls_and_order(backbones: dict) -> None:
     assert len({round(v, 6) for v in batch}) == len(batch)
 
 
-def test_float_input_and_lpips_distance_cache(backbones: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_float_input_and_lpips_distance_cache(
+    backbones: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, _ = backbones["alex"]
     out, gt = real_pair("realblur", "restormer")
     a = lpips_distance(out, gt, net="alex", backbone_weights=path, device="cpu")
-    b = lpips_distance(out / 255.0, gt / 255.0, net="alex", backbone_weights=path, device="cpu",
-                       data_range=1.0)
+    b = lpips_distance(
+        out / 255.0, gt / 255.0, net="alex", backbone_weights=path, device="cpu", data_range=1.0
+    )
     assert a == pytest.approx(b, abs=1e-6)
     monkeypatch.setenv(BACKBONE_ENV, str(path))
     c = lpips_distance(out, gt, net="alex", device="cpu")

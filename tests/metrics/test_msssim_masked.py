@@ -61,6 +61,7 @@ def slow_ms_ssim(x: np.ndarray, y: np.ndarray, *, wtd_sum: bool = False) -> floa
     w = g / g.sum()
     mcs, mssim = [], 0.0
     for level in range(5):
+
         def f(a: np.ndarray) -> np.ndarray:
             return correlate(a, w, mode="valid", method="direct")
 
@@ -135,7 +136,9 @@ def test_bladenet_legacy_is_psnr_w_plus_coverage_term(masked_case: tuple) -> Non
     pred, target, mask = masked_case
     fraction = mask.mean()  # 200 / 2000
     legacy = local_psnr_bladenet_legacy(pred, target, mask)
-    assert legacy == pytest.approx(psnr_w(pred, target, mask) + 10 * math.log10(1 / fraction), abs=1e-10)
+    assert legacy == pytest.approx(
+        psnr_w(pred, target, mask) + 10 * math.log10(1 / fraction), abs=1e-10
+    )
     # and it is literally the PSNR of the two images with everything outside the mask zeroed
     zp, zt = pred * mask[..., None], target * mask[..., None]
     assert legacy == pytest.approx(psnr(zp, zt), abs=1e-10)
@@ -147,8 +150,13 @@ def slow_ssim_w(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float
     mc = mask[5:-5, 5:-5].astype(float)
     for c in range(3):
         _, full = structural_similarity(
-            pred[..., c].astype(float), target[..., c].astype(float), gaussian_weights=True,
-            sigma=1.5, use_sample_covariance=False, data_range=255, full=True,
+            pred[..., c].astype(float),
+            target[..., c].astype(float),
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+            full=True,
         )
         vals += (full[5:-5, 5:-5] * mc).sum()
     return vals / mc.sum() / 3

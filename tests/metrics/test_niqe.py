@@ -42,9 +42,16 @@ from tests.metrics.metrics_data import DATA
 MODEL = DATA / "niqe" / "niqe_pris_params.npz"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
 # results_official.csv ("niqe") and results_compare/niqe_org_result.txt of IQA-PyTorch.
-PUBLISHED = {"I03": (15.7536, 15.7978), "I04": (3.6549, 3.7764), "I06": (3.2355, 3.1794),
-             "I08": (3.1840, 3.1704), "I19": (8.6352, 8.7574)}
-REFERENCE = json.loads((DATA / "niqe" / "reference_values.json").read_text(encoding="utf-8"))["values"]
+PUBLISHED = {
+    "I03": (15.7536, 15.7978),
+    "I04": (3.6549, 3.7764),
+    "I06": (3.2355, 3.1794),
+    "I08": (3.1840, 3.1704),
+    "I19": (8.6352, 8.7574),
+}
+REFERENCE = json.loads((DATA / "niqe" / "reference_values.json").read_text(encoding="utf-8"))[
+    "values"
+]
 # Images whose MSCN maps have no exactly flat areas: any float64 implementation agrees.
 STABLE = ("I03_ref", "I04_dist", "I04_ref", "I08_ref", "I19_ref")
 
@@ -60,7 +67,9 @@ def model() -> NIQEModel:
 
 @pytest.fixture(scope="module")
 def ours(model: NIQEModel) -> dict[str, float]:
-    return {f"{k}_{r}": niqe_score(_img(f"{k}_{r}"), model) for k in IMAGES for r in ("dist", "ref")}
+    return {
+        f"{k}_{r}": niqe_score(_img(f"{k}_{r}"), model) for k in IMAGES for r in ("dist", "ref")
+    }
 
 
 @pytest.mark.parametrize("name", IMAGES)
@@ -72,7 +81,9 @@ def test_published_tid2013(ours: dict[str, float], name: str) -> None:
 
 
 def test_registered_metric_reads_model_file(ours: dict[str, float]) -> None:
-    assert niqe(_img("I04_dist"), model_file=str(MODEL)) == pytest.approx(ours["I04_dist"], abs=1e-12)
+    assert niqe(_img("I04_dist"), model_file=str(MODEL)) == pytest.approx(
+        ours["I04_dist"], abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -105,8 +116,6 @@ def test_block_features_equal_basicsr() -> None:
     np.testing.assert_allclose(block_features(blocks), theirs, rtol=0, atol=1e-10)
 
 
-
-
 def _pyiqa() -> types.ModuleType:
     return pytest.importorskip("pyiqa", reason="pyiqa (extra lode-bench[nriqa]) not installed")
 
@@ -120,7 +129,9 @@ def test_imresize_equals_pyiqa_float64() -> None:
     orig = R.cast_input
     R.cast_input = lambda x: (x, None)  # its own code, without the float32 cast
     try:
-        theirs = R.imresize(torch.from_numpy(grey)[None, None], scale=0.5, antialiasing=True)[0, 0].numpy()
+        theirs = R.imresize(torch.from_numpy(grey)[None, None], scale=0.5, antialiasing=True)[
+            0, 0
+        ].numpy()
     finally:
         R.cast_input = orig
     np.testing.assert_allclose(imresize_half(grey), theirs, rtol=0, atol=1e-9)
@@ -205,8 +216,10 @@ def test_fit_selects_sharp_blocks_and_rates_distortions_worse() -> None:
     feats = np.concatenate([niqe_features(to_grey255(im))[0] for im in imgs])
     assert kept < feats.shape[0]
     assert fitted.mu.shape == (36,) and np.allclose(fitted.cov, fitted.cov.T)
-    worse = [niqe_score(_img(f"{k}_dist"), fitted) > niqe_score(_img(f"{k}_ref"), fitted)
-             for k in ("I03", "I19")]
+    worse = [
+        niqe_score(_img(f"{k}_dist"), fitted) > niqe_score(_img(f"{k}_ref"), fitted)
+        for k in ("I03", "I19")
+    ]
     assert all(worse)
     with pytest.raises(NIQEModelError, match="more than 36"):
         fit_niqe_model(imgs[:2])
@@ -221,7 +234,9 @@ def test_fit_cli_then_equal_to_pyiqa(tmp_path) -> None:
     sharp = tmp_path / "sharp"
     for i, im in enumerate(_sharp_set()):
         write_image(sharp / f"{i:02d}.png", np.ascontiguousarray(im))
-    res = CliRunner().invoke(main, ["nriqa", "fit-niqe", str(sharp), "--out", str(tmp_path / "m.mat"), "-q"])
+    res = CliRunner().invoke(
+        main, ["nriqa", "fit-niqe", str(sharp), "--out", str(tmp_path / "m.mat"), "-q"]
+    )
     assert res.exit_code == 0, res.output
     fitted = read_niqe_model(tmp_path / "m.mat")
     value = niqe(_img("I08_ref"), model_file=str(tmp_path / "m.mat"))

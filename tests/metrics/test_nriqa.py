@@ -24,14 +24,32 @@ def _img(name: str) -> np.ndarray:
 
 
 def test_nr_metric_metadata() -> None:
-    for name, higher in [("maniqa", True), ("liqe", True), ("nrqm", True), ("clipiqa", True),
-                         ("pi", False), ("brisque", False), ("niqe", False), ("ilniqe", False),
-                         ("niqe_matlab", False), ("musiq", True)]:
+    for name, higher in [
+        ("maniqa", True),
+        ("liqe", True),
+        ("nrqm", True),
+        ("clipiqa", True),
+        ("pi", False),
+        ("brisque", False),
+        ("niqe", False),
+        ("ilniqe", False),
+        ("niqe_matlab", False),
+        ("musiq", True),
+    ]:
         spec = METRICS.get(name)
         assert spec.no_reference and spec.higher_is_better is higher and spec.reference
     assert not METRICS.get("psnr").no_reference
     proto = get_protocol("nr-glow")
-    assert proto.columns == ["MANIQA", "LIQE", "NRQM", "CLIP-IQA", "PI", "BRISQUE", "NIQE", "ILNIQE"]
+    assert proto.columns == [
+        "MANIQA",
+        "LIQE",
+        "NRQM",
+        "CLIP-IQA",
+        "PI",
+        "BRISQUE",
+        "NIQE",
+        "ILNIQE",
+    ]
     assert not proto.needs_reference and proto.partial
     assert [proto.higher_is_better(c) for c in proto.columns] == [True] * 4 + [False] * 4
 
@@ -44,8 +62,13 @@ def test_fr_protocol_refuses_missing_reference() -> None:
 def test_nr_protocol_on_paired_set_rates_output_alone(monkeypatch) -> None:
     monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(MODEL))
     pred = _img("I08_dist")
-    proto = Protocol("mixed", "1", "PSNR and NIQE", "test", (MetricCall("PSNR", "psnr"),
-                                                              MetricCall("NIQE", "niqe")))
+    proto = Protocol(
+        "mixed",
+        "1",
+        "PSNR and NIQE",
+        "test",
+        (MetricCall("PSNR", "psnr"), MetricCall("NIQE", "niqe")),
+    )
     a = proto.score(pred, _img("I08_ref"))
     b = proto.score(pred, _img("I08_dist"))
     assert a.values["NIQE"] == b.values["NIQE"] == pytest.approx(niqe(pred), abs=1e-12)
@@ -99,8 +122,13 @@ def test_random_weights_equal_direct_pyiqa_call(pyiqa, tmp_path: Path) -> None:
     direct = pyiqa.create_metric("cnniqa", device="cpu", pretrained_model_path=str(tmp_path / name))
     with torch.no_grad():
         expected = float(direct(_tensor(img)))
-    proto = Protocol("cnn", "1", "CNNIQA", "test", (MetricCall("CNNIQA", "pyiqa:cnniqa",
-                                                               {"weights_dir": str(tmp_path), "device": "cpu"}),))
+    proto = Protocol(
+        "cnn",
+        "1",
+        "CNNIQA",
+        "test",
+        (MetricCall("CNNIQA", "pyiqa:cnniqa", {"weights_dir": str(tmp_path), "device": "cpu"}),),
+    )
     got = proto.score(img, None)
     assert got.ok and got.values["CNNIQA"] == pytest.approx(expected, abs=1e-6)
     from lode_bench.metrics.nriqa import get_scorer
@@ -119,11 +147,14 @@ def test_pyiqa_niqe_from_weights_folder(pyiqa, tmp_path: Path) -> None:
 
     read_niqe_model(MODEL).save(tmp_path / "niqe_modelparameters.mat")  # pyiqa's file name
     img = _img("I04_dist")
-    direct = pyiqa.create_metric("niqe", device="cpu",
-                                 pretrained_model_path=str(tmp_path / "niqe_modelparameters.mat"))
+    direct = pyiqa.create_metric(
+        "niqe", device="cpu", pretrained_model_path=str(tmp_path / "niqe_modelparameters.mat")
+    )
     with torch.no_grad():
         expected = float(direct(_tensor(img)))
-    assert pyiqa_score(img, name="niqe", weights_dir=str(tmp_path), device="cpu") == pytest.approx(expected, abs=1e-9)
+    assert pyiqa_score(img, name="niqe", weights_dir=str(tmp_path), device="cpu") == pytest.approx(
+        expected, abs=1e-9
+    )
 
 
 def test_missing_weights_one_line(pyiqa, tmp_path: Path) -> None:
@@ -156,8 +187,19 @@ def test_score_cli_partial_protocol(tmp_path, monkeypatch) -> None:
     for d, suffix in (("pred", "dist"), ("gt", "ref")):
         (tmp_path / d).mkdir()
         shutil.copy(DATA / "tid2013" / f"I04_{suffix}.png", tmp_path / d / "a.png")
-    res = CliRunner().invoke(main, ["score", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
-                                    "-p", "nr-glow", "-q"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--pred",
+            str(tmp_path / "pred"),
+            "--gt",
+            str(tmp_path / "gt"),
+            "-p",
+            "nr-glow",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "MANIQA not computed" in res.output and "lode-bench[nriqa]" in res.output
     assert f"{niqe(_img('I04_dist')):.4f}" in res.output and "1 scored, 0 failed" in res.output

@@ -15,8 +15,17 @@ from lode_bench.metrics.masked import psnr_w, ssim_w
 from lode_bench.metrics.protocols import get_protocol, list_protocols
 from lode_bench.metrics.ssim import ssim_matlab_rgb
 
-EXPECTED = {"gopro", "deepdeblur", "basicsr", "basicsr-y", "realblur", "reloblur", "lode",
-            "lode-legacy", "iqa"}
+EXPECTED = {
+    "gopro",
+    "deepdeblur",
+    "basicsr",
+    "basicsr-y",
+    "realblur",
+    "reloblur",
+    "lode",
+    "lode-legacy",
+    "iqa",
+}
 
 
 def _example(method="restormer", name="gopro"):
@@ -46,7 +55,9 @@ def test_aliases_versions_and_unknown_names():
 def test_gopro_is_rgb_psnr_plus_matlab_3d_ssim():
     pred, gt = _example()
     s = get_protocol("gopro").score(pred, gt)
-    assert s.values["PSNR"] == pytest.approx(peak_signal_noise_ratio(gt, pred, data_range=255), abs=1e-10)
+    assert s.values["PSNR"] == pytest.approx(
+        peak_signal_noise_ratio(gt, pred, data_range=255), abs=1e-10
+    )
     assert s.values["SSIM"] == ssim_matlab_rgb(pred, gt)
     assert round(s.values["PSNR"], 4) == 25.3899  # published value of this crop
 
@@ -55,8 +66,15 @@ def test_gopro_is_rgb_psnr_plus_matlab_3d_ssim():
 def test_per_channel_gaussian_protocols_match_skimage(name):
     pred, gt = _example("hi-diff")
     s = get_protocol(name).score(pred, gt)
-    ref = structural_similarity(gt, pred, data_range=255, channel_axis=2, gaussian_weights=True,
-                                sigma=1.5, use_sample_covariance=False)
+    ref = structural_similarity(
+        gt,
+        pred,
+        data_range=255,
+        channel_axis=2,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+    )
     assert s.values["SSIM"] == pytest.approx(ref, abs=1e-9)
     assert round(s.values["SSIM"], 4) == 0.9206
 
@@ -97,7 +115,8 @@ def test_masked_protocol_needs_mask_and_matches_functions(rng):
     legacy = get_protocol("lode-legacy").score(pred, gt, mask=mask)
     # BladeNet's local PSNR is the masked PSNR inflated by 10 log10(1 / coverage)
     assert legacy.values["local_PSNR_legacy"] == pytest.approx(
-        s.values["PSNR_w"] + 10 * math.log10(1 / mask.mean()), abs=1e-9)
+        s.values["PSNR_w"] + 10 * math.log10(1 / mask.mean()), abs=1e-9
+    )
 
 
 def test_realblur_ecc_failure_is_recorded_not_skipped():
@@ -112,8 +131,9 @@ def test_realblur_recovers_shift_where_naive_psnr_is_low():
 
     _, gt = _example(name="realblur")
     h = np.array([[1, 0.004, 1.6], [-0.003, 1, -1.2], [0, 0, 1]], np.float64)
-    moved = cv2.warpPerspective(gt, h, (gt.shape[1], gt.shape[0]), flags=cv2.INTER_CUBIC,
-                                borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpPerspective(
+        gt, h, (gt.shape[1], gt.shape[0]), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
     moved = np.clip(moved.astype(np.float64) * 0.9, 0, 255).round().astype(np.uint8)
     s = get_protocol("realblur").score(moved, gt)
     naive = peak_signal_noise_ratio(gt, moved, data_range=255)
@@ -142,8 +162,11 @@ def test_masked_metric_without_a_mask_records_an_error_not_a_gap():
     assert set(s.values) == {"PSNR", "SSIM", "PSNR_w", "SSIM_w"}
     assert math.isnan(s.values["PSNR_w"]) and not s.ok
     assert "needs a blur mask" in s.errors["PSNR_w"] and "needs a blur mask" in s.errors["SSIM_w"]
-    assert "PSNR" not in s.errors and s.values["PSNR"] == get_protocol("lode").score(
-        pred, gt, mask=np.ones(gt.shape[:2], bool)).values["PSNR"]
+    assert (
+        "PSNR" not in s.errors
+        and s.values["PSNR"]
+        == get_protocol("lode").score(pred, gt, mask=np.ones(gt.shape[:2], bool)).values["PSNR"]
+    )
 
 
 def test_an_output_the_metric_does_not_give_records_an_error():
@@ -152,7 +175,9 @@ def test_an_output_the_metric_does_not_give_records_an_error():
     from lode_bench.metrics.protocols import MetricCall
 
     pred, gt = _example(name="realblur")
-    proto = replace(get_protocol("realblur"), calls=(MetricCall("X", "realblur_aligned", pick="nope"),))
+    proto = replace(
+        get_protocol("realblur"), calls=(MetricCall("X", "realblur_aligned", pick="nope"),)
+    )
     s = proto.score(pred, gt)
     assert math.isnan(s.values["X"]) and "gave no value 'nope'" in s.errors["X"]
     assert "aligned_psnr" in s.errors["X"]

@@ -24,7 +24,10 @@ def misaligned() -> tuple[np.ndarray, np.ndarray]:
     _, ref = tid_pair("I19")
     h, w = ref.shape[:2]
     warped = cv2.warpPerspective(
-        ref.astype(np.float32), TRUE_H, (w, h), flags=cv2.INTER_CUBIC,
+        ref.astype(np.float32),
+        TRUE_H,
+        (w, h),
+        flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_REFLECT,
     )
     out = np.clip(np.rint(warped * 0.85), 0, 255).astype(np.uint8)
@@ -57,8 +60,13 @@ def official_scores(zr: np.ndarray, xr: np.ndarray, cr: np.ndarray) -> tuple[flo
     # skimage 0.17.2 (pinned by the script) converted inputs to float64; current skimage would
     # compute float32 inputs in float32, which moves SSIM by ~2e-4, so convert explicitly.
     _, smap = structural_similarity(
-        xr.astype(np.float64), zr.astype(np.float64), channel_axis=2, gaussian_weights=True, use_sample_covariance=False,
-        data_range=1.0, full=True,
+        xr.astype(np.float64),
+        zr.astype(np.float64),
+        channel_axis=2,
+        gaussian_weights=True,
+        use_sample_covariance=False,
+        data_range=1.0,
+        full=True,
     )
     smap = smap * cr
     pad = (2 * int(3.5 * 1.5 + 0.5) + 1 - 1) // 2
@@ -75,7 +83,8 @@ def test_scores_match_official_computation(
     # inputs as the official script makes them: float32 values of uint8 / 255
     zr, xr, cr, _, _ = align_to_target(
         (out / 255.0).astype(np.float32).astype(dtype),
-        (ref / 255.0).astype(np.float32).astype(dtype), precision=precision
+        (ref / 255.0).astype(np.float32).astype(dtype),
+        precision=precision,
     )
     exp_psnr, exp_ssim = official_scores(zr, xr, cr)
     res = realblur_aligned(out, ref, precision=precision)
@@ -98,8 +107,9 @@ def test_identical_images_give_inf_like_the_official_script(precision, normalisa
     warp reproduces the image, squared error 0, PSNR = inf (a float32 residue gave ~157 dB)."""
     for name, crop in (("I04", np.s_[100:260, 150:390]), ("I03", np.s_[:, :])):
         ref = tid_pair(name)[1][crop]
-        res = realblur_aligned(ref, ref.copy(), precision=precision,
-                               psnr_normalisation=normalisation)
+        res = realblur_aligned(
+            ref, ref.copy(), precision=precision, psnr_normalisation=normalisation
+        )
         assert math.isinf(res["aligned_psnr"]) and res["aligned_psnr"] > 0, res
         assert res["aligned_ssim"] == pytest.approx(1.0, abs=1e-12)
 

@@ -63,15 +63,21 @@ def test_full_reference_metric(name: str, sharp: np.ndarray) -> None:
     mask[48:144, 64:192] = True  # the metric only sees it when it is a masked metric
     kw = {"mask": mask} if spec.needs_mask else {}
     try:
-        same, mild, strong = (declared(spec, spec.compute(x, sharp, **kw))
-                              for x in (sharp, blur(sharp, 1.0), blur(sharp, 3.0)))
+        same, mild, strong = (
+            declared(spec, spec.compute(x, sharp, **kw))
+            for x in (sharp, blur(sharp, 1.0), blur(sharp, 3.0))
+        )
     except LPIPSWeightsMissing as exc:
         pytest.skip(str(exc))
     for scores in (same, mild, strong):
         assert all(in_range(spec, v) for v in scores.values()), (scores, spec.value_range)
     for key in same:  # identical images score best, more blur scores worse
-        assert better(spec, same[key], mild[key]) and better(spec, mild[key], strong[key]), \
-            (key, same[key], mild[key], strong[key])
+        assert better(spec, same[key], mild[key]) and better(spec, mild[key], strong[key]), (
+            key,
+            same[key],
+            mild[key],
+            strong[key],
+        )
     if not spec.outputs:  # one value: identical images reach the declared best end of the range
         best = spec.value_range[1] if spec.higher_is_better else spec.value_range[0]
         assert same[name] == pytest.approx(best, abs=1e-9)
@@ -79,7 +85,9 @@ def test_full_reference_metric(name: str, sharp: np.ndarray) -> None:
 
 @pytest.mark.parametrize("name", NO_REFERENCE)
 def test_no_reference_metric(name: str, sharp: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LODE_BENCH_NIQE_MODEL", str(NIQE_MODEL))  # the LIVE NIQE model shipped in tests
+    monkeypatch.setenv(
+        "LODE_BENCH_NIQE_MODEL", str(NIQE_MODEL)
+    )  # the LIVE NIQE model shipped in tests
     spec = METRICS.get(name)
     reason = spec.availability()
     if reason is not None:

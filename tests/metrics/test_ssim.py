@@ -56,7 +56,12 @@ def slow_ssim_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, pad: str | None) 
 
 def skimage_gaussian(p: np.ndarray, t: np.ndarray) -> float:
     return structural_similarity(
-        p, t, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255,
+        p,
+        t,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
         channel_axis=2 if p.ndim == 3 else None,
     )
 
@@ -90,10 +95,14 @@ def test_ssim_gaussian_equals_skimage_and_basicsr_on_real_crops(dataset: str, me
 
 
 KNOWN_CROP_SSIM = {
-    ("gopro", "blur"): 0.5266, ("gopro", "hi-diff"): 0.9206,
-    ("gopro", "restormer"): 0.8682, ("gopro", "stripformer"): 0.8698,
-    ("realblur", "blur"): 0.5656, ("realblur", "hi-diff"): 0.7399,
-    ("realblur", "restormer"): 0.6813, ("realblur", "stripformer"): 0.5218,
+    ("gopro", "blur"): 0.5266,
+    ("gopro", "hi-diff"): 0.9206,
+    ("gopro", "restormer"): 0.8682,
+    ("gopro", "stripformer"): 0.8698,
+    ("realblur", "blur"): 0.5656,
+    ("realblur", "hi-diff"): 0.7399,
+    ("realblur", "restormer"): 0.6813,
+    ("realblur", "stripformer"): 0.5218,
 }
 
 
@@ -115,8 +124,13 @@ def test_ssim_gaussian_map_is_skimage_full_map_interior(
 ) -> None:
     p, t = noisy_pair
     _, full = structural_similarity(
-        p[..., 0].astype(float), t[..., 0].astype(float), gaussian_weights=True, sigma=1.5,
-        use_sample_covariance=False, data_range=255, full=True,
+        p[..., 0].astype(float),
+        t[..., 0].astype(float),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+        full=True,
     )
     ours = ssim_gaussian_map(p[..., 0], t[..., 0], data_range=255.0)
     assert ours.shape == (p.shape[0] - 10, p.shape[1] - 10)
@@ -145,7 +159,8 @@ def test_ssim_skimage_default_equals_skimage(noisy_pair: tuple[np.ndarray, np.nd
 
 # ---------------------------------------------------------------- Wang reference
 @pytest.mark.parametrize(
-    ("name", "official"), [("I03", 0.6993), ("I04", 0.9978), ("I06", 0.9989), ("I08", 0.9669), ("I19", 0.6519)]
+    ("name", "official"),
+    [("I03", 0.6993), ("I04", 0.9978), ("I06", 0.9989), ("I08", 0.9669), ("I19", 0.6519)],
 )
 def test_ssim_wang_tid2013_official_values(name: str, official: float) -> None:
     dist, ref = tid_pair(name)
@@ -211,7 +226,9 @@ def slow_matlab_rgb(p: np.ndarray, t: np.ndarray) -> float:
     return float(slow_ssim_map(p, t, gaussian_nd(3), pad="edge").mean())
 
 
-def test_ssim_matlab_rgb_matches_slow_3d_reference(noisy_pair: tuple[np.ndarray, np.ndarray]) -> None:
+def test_ssim_matlab_rgb_matches_slow_3d_reference(
+    noisy_pair: tuple[np.ndarray, np.ndarray],
+) -> None:
     p, t = noisy_pair
     p, t = p[:30, :41], t[:30, :41]
     assert ssim_matlab_rgb(p, t) == pytest.approx(slow_matlab_rgb(p, t), abs=1e-10)

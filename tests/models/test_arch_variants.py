@@ -29,41 +29,84 @@ from lode_bench.models.torch_model import TorchDeblurrer, build_torch_model
 
 # -- NAFNet simple baseline ---------------------------------------------------------------
 
+
 # one BaselineBlock of c channels, as Baseline_arch.py names its parameters (dw = c * dw_expand)
-def _baseline_block(prefix: str, c: int, dw_expand: int, ffn_expand: int) -> dict[str, tuple[int, ...]]:
+def _baseline_block(
+    prefix: str, c: int, dw_expand: int, ffn_expand: int
+) -> dict[str, tuple[int, ...]]:
     dw, ffn = c * dw_expand, c * ffn_expand
-    shapes = {"conv1.weight": (dw, c, 1, 1), "conv1.bias": (dw,), "conv2.weight": (dw, 1, 3, 3), "conv2.bias": (dw,),
-              "conv3.weight": (c, dw, 1, 1), "conv3.bias": (c,), "se.1.weight": (dw // 2, dw, 1, 1),
-              "se.1.bias": (dw // 2,), "se.3.weight": (dw, dw // 2, 1, 1), "se.3.bias": (dw,),
-              "conv4.weight": (ffn, c, 1, 1), "conv4.bias": (ffn,), "conv5.weight": (c, ffn, 1, 1), "conv5.bias": (c,),
-              "norm1.weight": (c,), "norm1.bias": (c,), "norm2.weight": (c,), "norm2.bias": (c,),
-              "beta": (1, c, 1, 1), "gamma": (1, c, 1, 1)}
+    shapes = {
+        "conv1.weight": (dw, c, 1, 1),
+        "conv1.bias": (dw,),
+        "conv2.weight": (dw, 1, 3, 3),
+        "conv2.bias": (dw,),
+        "conv3.weight": (c, dw, 1, 1),
+        "conv3.bias": (c,),
+        "se.1.weight": (dw // 2, dw, 1, 1),
+        "se.1.bias": (dw // 2,),
+        "se.3.weight": (dw, dw // 2, 1, 1),
+        "se.3.bias": (dw,),
+        "conv4.weight": (ffn, c, 1, 1),
+        "conv4.bias": (ffn,),
+        "conv5.weight": (c, ffn, 1, 1),
+        "conv5.bias": (c,),
+        "norm1.weight": (c,),
+        "norm1.bias": (c,),
+        "norm2.weight": (c,),
+        "norm2.bias": (c,),
+        "beta": (1, c, 1, 1),
+        "gamma": (1, c, 1, 1),
+    }
     return {f"{prefix}.{k}": v for k, v in shapes.items()}
 
 
 def test_baseline_state_dict_is_the_official_key_list():
     # width 8, two levels, dw_expand 2: the official Baseline has 110 entries, 28,379 parameters
     w = 8
-    expected = {"intro.weight": (w, 3, 3, 3), "intro.bias": (w,), "ending.weight": (3, w, 3, 3), "ending.bias": (3,),
-                "downs.0.weight": (2 * w, w, 2, 2), "downs.0.bias": (2 * w,),
-                "downs.1.weight": (4 * w, 2 * w, 2, 2), "downs.1.bias": (4 * w,),
-                "ups.0.0.weight": (8 * w, 4 * w, 1, 1), "ups.1.0.weight": (4 * w, 2 * w, 1, 1)}
-    expected |= _baseline_block("encoders.0.0", w, 2, 2) | _baseline_block("encoders.1.0", 2 * w, 2, 2)
+    expected = {
+        "intro.weight": (w, 3, 3, 3),
+        "intro.bias": (w,),
+        "ending.weight": (3, w, 3, 3),
+        "ending.bias": (3,),
+        "downs.0.weight": (2 * w, w, 2, 2),
+        "downs.0.bias": (2 * w,),
+        "downs.1.weight": (4 * w, 2 * w, 2, 2),
+        "downs.1.bias": (4 * w,),
+        "ups.0.0.weight": (8 * w, 4 * w, 1, 1),
+        "ups.1.0.weight": (4 * w, 2 * w, 1, 1),
+    }
+    expected |= _baseline_block("encoders.0.0", w, 2, 2) | _baseline_block(
+        "encoders.1.0", 2 * w, 2, 2
+    )
     expected |= _baseline_block("middle_blks.0", 4 * w, 2, 2)
-    expected |= _baseline_block("decoders.0.0", 2 * w, 2, 2) | _baseline_block("decoders.1.0", w, 2, 2)
+    expected |= _baseline_block("decoders.0.0", 2 * w, 2, 2) | _baseline_block(
+        "decoders.1.0", w, 2, 2
+    )
     for cls in (Baseline, BaselineLocal):
-        net = cls(width=w, enc_blk_nums=(1, 1), middle_blk_num=1, dec_blk_nums=(1, 1), dw_expand=2, ffn_expand=2)
+        net = cls(
+            width=w,
+            enc_blk_nums=(1, 1),
+            middle_blk_num=1,
+            dec_blk_nums=(1, 1),
+            dw_expand=2,
+            ffn_expand=2,
+        )
         sd = net.state_dict()
         assert {k: tuple(v.shape) for k, v in sd.items()} == expected
         assert len(sd) == 110 and sum(p.numel() for p in net.parameters()) == 28_379
 
 
 def test_baseline_local_converter_boxes_and_shape():
-    net = BaselineLocal(width=8, enc_blk_nums=(1, 1), middle_blk_num=1, dec_blk_nums=(1, 1), train_size=(32, 32))
+    net = BaselineLocal(
+        width=8, enc_blk_nums=(1, 1), middle_blk_num=1, dec_blk_nums=(1, 1), train_size=(32, 32)
+    )
     pools = {type(m) for m in net.modules()}
     assert nn.AdaptiveAvgPool2d not in pools and LocalAvgPool in pools
     # level 0 of 32×32 training crops: box 32·48//32 = 48; level 2 (8×8 features): 12
-    assert net.encoders[0][0].se[0].kernel == (48, 48) and net.middle_blks[0].se[0].kernel == (12, 12)
+    assert net.encoders[0][0].se[0].kernel == (48, 48) and net.middle_blks[0].se[0].kernel == (
+        12,
+        12,
+    )
     x = torch.rand(1, 3, 37, 53)
     with torch.no_grad():
         assert net.eval()(x).shape == x.shape
@@ -78,10 +121,14 @@ def test_baseline_local_converter_boxes_and_shape():
 def test_nafnet_local_conversion_unchanged():
     net = NAFNetLocal(width=8, enc_blk_nums=(1, 1), middle_blk_num=1, dec_blk_nums=(1, 1))
     # 256×256 training crops, 1.5×: 384 at full resolution, 96 at level 2
-    assert net.encoders[0][0].sca[0].kernel == (384, 384) and net.middle_blks[0].sca[0].kernel == (96, 96)
+    assert net.encoders[0][0].sca[0].kernel == (384, 384) and net.middle_blks[0].sca[0].kernel == (
+        96,
+        96,
+    )
 
 
 # -- Restormer -------------------------------------------------------------------------------
+
 
 def _restormer(**kw):
     return Restormer(dim=8, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1, **kw)
@@ -89,14 +136,20 @@ def _restormer(**kw):
 
 def test_restormer_bias_never_reaches_the_patch_embedding():
     sd = _restormer(bias=True).state_dict()
-    assert "patch_embed.proj.bias" not in sd and "output.bias" in sd and "encoder_level1.0.attn.qkv.bias" in sd
+    assert (
+        "patch_embed.proj.bias" not in sd
+        and "output.bias" in sd
+        and "encoder_level1.0.attn.qkv.bias" in sd
+    )
     assert len(sd) == 149  # the official class with the same options: 149 entries
     assert len(_restormer(bias=False).state_dict()) == 98
 
 
 def test_restormer_official_option_names():
     sd = _restormer(LayerNorm_type="BiasFree").state_dict()
-    assert "encoder_level1.0.norm1.body.weight" in sd and "encoder_level1.0.norm1.body.bias" not in sd
+    assert (
+        "encoder_level1.0.norm1.body.weight" in sd and "encoder_level1.0.norm1.body.bias" not in sd
+    )
     with pytest.warns(DeprecationWarning, match="LayerNorm_type"):
         old = _restormer(layernorm_type="BiasFree")
     assert set(old.state_dict()) == set(sd)
@@ -117,6 +170,7 @@ def test_restormer_dual_pixel_variant():
 
 # -- BladeNet ablations ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mask,sa", [(False, False), (False, True), (True, False), (True, True)])
 def test_bladenet_ablation_branches(mask, sa):
     net = WholeNet(width=4, usingMask=mask, usingSA=sa).eval()
@@ -134,6 +188,7 @@ def test_bladenet_ablation_branches(mask, sa):
 
 
 # -- geometric self-ensemble -----------------------------------------------------------------
+
 
 class _Ramp(nn.Module):
     """Adds c times the column index: not flip- or rotation-equivariant."""
@@ -174,9 +229,13 @@ def test_self_ensembled_arch_keeps_the_official_keys():
     opts = {"num_res": 1, "base_channel": 8}
     torch.manual_seed(0)
     plain = MIMOUNetPlus(**opts).eval()
-    ens = self_ensembled("lode_bench.models.archs.mimounet:MIMOUNetPlus", transforms=8, **opts).eval()
+    ens = self_ensembled(
+        "lode_bench.models.archs.mimounet:MIMOUNetPlus", transforms=8, **opts
+    ).eval()
     assert isinstance(ens, MIMOUNetPlus)
-    assert {k: v.shape for k, v in ens.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
+    assert {k: v.shape for k, v in ens.state_dict().items()} == {
+        k: v.shape for k, v in plain.state_dict().items()
+    }
     ens.load_state_dict(plain.state_dict(), strict=True)
     x = torch.rand(1, 3, 16, 24)
     with torch.no_grad():
@@ -186,6 +245,7 @@ def test_self_ensembled_arch_keeps_the_official_keys():
 
 
 # -- DeepDeblur half precision ---------------------------------------------------------------
+
 
 def test_deepdeblur_half_mode_keeps_fp16_weights_and_refuses_cpu(tmp_path):
     opts = {"n_resblocks": 1, "n_feats": 8}
@@ -200,8 +260,13 @@ def test_deepdeblur_half_mode_keeps_fp16_weights_and_refuses_cpu(tmp_path):
         torch.testing.assert_close(sd[k].float(), v.half().float())
     # refused once, before any image, on a device that is not CUDA
     with pytest.raises(LodeBenchError, match="half.*CUDA device only, not on 'cpu'"):
-        load_model(ModelSpec("deepdeblur.gopro-amp", str(ckpt), {**opts, "precision": "half"}), device="cpu")
-    with pytest.raises(LodeBenchError, match="half.*CUDA"):  # called directly, the forward refuses too
+        load_model(
+            ModelSpec("deepdeblur.gopro-amp", str(ckpt), {**opts, "precision": "half"}),
+            device="cpu",
+        )
+    with pytest.raises(
+        LodeBenchError, match="half.*CUDA"
+    ):  # called directly, the forward refuses too
         module(torch.rand(1, 3, 16, 20) * 255)
     with pytest.raises(ValueError, match="precision"):
         MSResNet(precision="double")
@@ -214,7 +279,10 @@ def test_deepdeblur_half_mode_keeps_fp16_weights_and_refuses_cpu(tmp_path):
 
 def test_provenance_names_a_half_precision_model():
     card = get_model_card("nafnet-plain")
-    assert TorchDeblurrer(card, nn.Conv2d(3, 3, 1).half(), device="cpu").provenance()["precision"] == "float16"
+    assert (
+        TorchDeblurrer(card, nn.Conv2d(3, 3, 1).half(), device="cpu").provenance()["precision"]
+        == "float16"
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="half precision runs on CUDA only")
@@ -229,8 +297,12 @@ def test_deepdeblur_half_mode_on_cuda_matches_single():
         y32, y16 = single(x), half(x)
     assert y16.dtype == torch.float32
     assert float((y32 - y16).abs().max()) < 1.0  # of 255: fp16 rounding only
-    model = load_model(ModelSpec("deepdeblur.gopro-amp", options={**opts, "precision": "half"},
-                                 random_weights=True), device="cuda")
+    model = load_model(
+        ModelSpec(
+            "deepdeblur.gopro-amp", options={**opts, "precision": "half"}, random_weights=True
+        ),
+        device="cuda",
+    )
     assert model.provenance()["precision"] == "float16"
     img = np.random.default_rng(0).random((30, 42, 3), dtype=np.float32)
     assert model.deblur(img, Sample("x", "x.png")).shape == img.shape

@@ -22,58 +22,137 @@ from lode_bench.models.torch_model import build_torch_model
 
 # name -> (state_dict entries, parameters, {official key: shape})
 OFFICIAL = {
-    "deepdeblur": (244, 11_721_321, {
-        "body_models.0.body.0.weight": (64, 6, 5, 5), "body_models.2.body.0.weight": (64, 3, 5, 5),
-        "body_models.1.body.19.body.2.bias": (64,), "body_models.2.body.20.weight": (3, 64, 5, 5),
-        "conv_end_models.1.uppath.0.weight": (12, 3, 5, 5), "conv_end_models.2.uppath.0.bias": (12,)}),
-    "nafnet": (664, 67_888_835, {
-        "intro.weight": (64, 3, 3, 3), "encoders.3.27.conv2.weight": (1024, 1, 3, 3),
-        "encoders.0.0.sca.1.weight": (64, 64, 1, 1), "middle_blks.0.norm1.weight": (1024,),
-        "downs.3.weight": (1024, 512, 2, 2), "ups.0.0.weight": (2048, 1024, 1, 1),
-        "decoders.3.0.beta": (1, 64, 1, 1), "ending.weight": (3, 64, 3, 3)}),
-    "mimo-unet": (244, 6_807_171, {
-        "Encoder.0.layers.7.main.1.main.0.weight": (32, 32, 3, 3), "feat_extract.3.main.0.weight": (128, 64, 4, 4),
-        "AFFs.0.conv.0.main.0.weight": (32, 224, 1, 1), "SCM1.main.3.main.0.weight": (125, 64, 1, 1),
-        "FAM2.merge.main.0.weight": (64, 64, 3, 3), "ConvsOut.1.main.0.bias": (3,)}),
-    "mimo-unet-plus": (532, 16_107_651, {
-        "Decoder.2.layers.19.main.0.main.0.weight": (32, 32, 3, 3), "Convs.0.main.0.weight": (64, 128, 1, 1)}),
-    "restormer": (494, 26_126_644, {
-        "patch_embed.proj.weight": (48, 3, 3, 3), "encoder_level1.0.norm1.body.weight": (48,),
-        "encoder_level1.0.norm1.body.bias": (48,), "latent.7.attn.temperature": (8, 1, 1),
-        "encoder_level2.0.attn.qkv_dwconv.weight": (288, 1, 3, 3), "down1_2.body.0.weight": (24, 48, 3, 3),
-        "up2_1.body.0.weight": (192, 96, 3, 3), "reduce_chan_level3.weight": (192, 384, 1, 1),
-        "refinement.3.ffn.project_in.weight": (510, 96, 1, 1), "output.weight": (3, 96, 3, 3)}),
-    "bladenet": (304, 40_778_568, {
-        "maskNet.inc.double_conv.0.weight": (64, 3, 3, 3), "maskNet.outc.conv.weight": (2, 64, 1, 1),
-        "deblurNet.inc.double_conv.0.weight": (64, 5, 3, 3),
-        "deblurNet.down4.maxpool_conv.1.double_conv.4.running_var": (512,),
-        "deblurNet.up1.conv.double_conv.0.weight": (512, 1024, 3, 3),
-        "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
-        "deblurNet.up2.deChannelConv.double_conv.3.weight": (128, 256, 3, 3),
-        "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7), "deblurNet.outc.conv.weight": (3, 64, 1, 1)}),
+    "deepdeblur": (
+        244,
+        11_721_321,
+        {
+            "body_models.0.body.0.weight": (64, 6, 5, 5),
+            "body_models.2.body.0.weight": (64, 3, 5, 5),
+            "body_models.1.body.19.body.2.bias": (64,),
+            "body_models.2.body.20.weight": (3, 64, 5, 5),
+            "conv_end_models.1.uppath.0.weight": (12, 3, 5, 5),
+            "conv_end_models.2.uppath.0.bias": (12,),
+        },
+    ),
+    "nafnet": (
+        664,
+        67_888_835,
+        {
+            "intro.weight": (64, 3, 3, 3),
+            "encoders.3.27.conv2.weight": (1024, 1, 3, 3),
+            "encoders.0.0.sca.1.weight": (64, 64, 1, 1),
+            "middle_blks.0.norm1.weight": (1024,),
+            "downs.3.weight": (1024, 512, 2, 2),
+            "ups.0.0.weight": (2048, 1024, 1, 1),
+            "decoders.3.0.beta": (1, 64, 1, 1),
+            "ending.weight": (3, 64, 3, 3),
+        },
+    ),
+    "mimo-unet": (
+        244,
+        6_807_171,
+        {
+            "Encoder.0.layers.7.main.1.main.0.weight": (32, 32, 3, 3),
+            "feat_extract.3.main.0.weight": (128, 64, 4, 4),
+            "AFFs.0.conv.0.main.0.weight": (32, 224, 1, 1),
+            "SCM1.main.3.main.0.weight": (125, 64, 1, 1),
+            "FAM2.merge.main.0.weight": (64, 64, 3, 3),
+            "ConvsOut.1.main.0.bias": (3,),
+        },
+    ),
+    "mimo-unet-plus": (
+        532,
+        16_107_651,
+        {
+            "Decoder.2.layers.19.main.0.main.0.weight": (32, 32, 3, 3),
+            "Convs.0.main.0.weight": (64, 128, 1, 1),
+        },
+    ),
+    "restormer": (
+        494,
+        26_126_644,
+        {
+            "patch_embed.proj.weight": (48, 3, 3, 3),
+            "encoder_level1.0.norm1.body.weight": (48,),
+            "encoder_level1.0.norm1.body.bias": (48,),
+            "latent.7.attn.temperature": (8, 1, 1),
+            "encoder_level2.0.attn.qkv_dwconv.weight": (288, 1, 3, 3),
+            "down1_2.body.0.weight": (24, 48, 3, 3),
+            "up2_1.body.0.weight": (192, 96, 3, 3),
+            "reduce_chan_level3.weight": (192, 384, 1, 1),
+            "refinement.3.ffn.project_in.weight": (510, 96, 1, 1),
+            "output.weight": (3, 96, 3, 3),
+        },
+    ),
+    "bladenet": (
+        304,
+        40_778_568,
+        {
+            "maskNet.inc.double_conv.0.weight": (64, 3, 3, 3),
+            "maskNet.outc.conv.weight": (2, 64, 1, 1),
+            "deblurNet.inc.double_conv.0.weight": (64, 5, 3, 3),
+            "deblurNet.down4.maxpool_conv.1.double_conv.4.running_var": (512,),
+            "deblurNet.up1.conv.double_conv.0.weight": (512, 1024, 3, 3),
+            "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
+            "deblurNet.up2.deChannelConv.double_conv.3.weight": (128, 256, 3, 3),
+            "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7),
+            "deblurNet.outc.conv.weight": (3, 64, 1, 1),
+        },
+    ),
     # counts of the official classes built with the official test-config options
-    "nafnet-baseline.gopro-width32": (736, 17_023_875, {
-        "intro.weight": (32, 3, 3, 3), "encoders.3.27.se.1.weight": (128, 256, 1, 1),
-        "encoders.3.27.se.3.weight": (256, 128, 1, 1), "encoders.0.0.conv3.weight": (32, 32, 1, 1),
-        "middle_blks.0.conv5.weight": (512, 1024, 1, 1), "decoders.3.0.gamma": (1, 32, 1, 1)}),
-    "bladenet.unet": (128, 17_267_523, {
-        "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
-        "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3), "deblurNet.outc.conv.weight": (3, 64, 1, 1)}),
-    "bladenet.bsa-only": (176, 23_509_958, {
-        "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
-        "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
-        "deblurNet.up2.deChannelConv.double_conv.0.weight": (256, 512, 3, 3),
-        "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7)}),
-    "bladenet.lbp-only": (256, 34_536_133, {
-        "maskNet.outc.conv.weight": (2, 64, 1, 1), "deblurNet.inc.double_conv.0.weight": (64, 5, 3, 3),
-        "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3)}),
+    "nafnet-baseline.gopro-width32": (
+        736,
+        17_023_875,
+        {
+            "intro.weight": (32, 3, 3, 3),
+            "encoders.3.27.se.1.weight": (128, 256, 1, 1),
+            "encoders.3.27.se.3.weight": (256, 128, 1, 1),
+            "encoders.0.0.conv3.weight": (32, 32, 1, 1),
+            "middle_blks.0.conv5.weight": (512, 1024, 1, 1),
+            "decoders.3.0.gamma": (1, 32, 1, 1),
+        },
+    ),
+    "bladenet.unet": (
+        128,
+        17_267_523,
+        {
+            "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
+            "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3),
+            "deblurNet.outc.conv.weight": (3, 64, 1, 1),
+        },
+    ),
+    "bladenet.bsa-only": (
+        176,
+        23_509_958,
+        {
+            "deblurNet.inc.double_conv.0.weight": (64, 3, 3, 3),
+            "deblurNet.up2.conv1.double_conv.0.weight": (512, 512, 3, 3),
+            "deblurNet.up2.deChannelConv.double_conv.0.weight": (256, 512, 3, 3),
+            "deblurNet.up4.sa1.conv1.weight": (1, 128, 7, 7),
+        },
+    ),
+    "bladenet.lbp-only": (
+        256,
+        34_536_133,
+        {
+            "maskNet.outc.conv.weight": (2, 64, 1, 1),
+            "deblurNet.inc.double_conv.0.weight": (64, 5, 3, 3),
+            "deblurNet.up2.conv.double_conv.0.weight": (256, 512, 3, 3),
+        },
+    ),
 }
 
 # small configurations for forward tests, and the official wrapper of each checkpoint
 SMALL = {
     "deepdeblur": ({"n_resblocks": 1, "n_feats": 8}, "G"),
-    "nafnet": ({"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)}, "params"),
-    "nafnet-plain": ({"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)}, "params"),
+    "nafnet": (
+        {"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)},
+        "params",
+    ),
+    "nafnet-plain": (
+        {"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)},
+        "params",
+    ),
     "mimo-unet": ({"num_res": 1, "base_channel": 8}, "model"),
     "mimo-unet-plus": ({"num_res": 1, "base_channel": 8}, "model"),
     "restormer": ({"dim": 8, "num_blocks": (1, 1, 1, 1), "num_refinement_blocks": 1}, "params"),
@@ -81,9 +160,15 @@ SMALL = {
     "bladenet.unet": ({"width": 4}, None),
     "bladenet.bsa-only": ({"width": 4}, None),
     "bladenet.lbp-only": ({"width": 4}, None),
-    "nafnet-baseline": ({"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)}, "params"),
+    "nafnet-baseline": (
+        {"width": 8, "enc_blk_nums": (1, 1), "middle_blk_num": 1, "dec_blk_nums": (1, 1)},
+        "params",
+    ),
     "mimo-unet-plusplus": ({"num_res": 1, "base_channel": 8}, "model"),
-    "restormer.defocus-single": ({"dim": 8, "num_blocks": (1, 1, 1, 1), "num_refinement_blocks": 1}, "params"),
+    "restormer.defocus-single": (
+        {"dim": 8, "num_blocks": (1, 1, 1, 1), "num_refinement_blocks": 1},
+        "params",
+    ),
     "deepdeblur.reds-amp": ({"n_resblocks": 1, "n_feats": 8}, "G"),
 }
 
@@ -144,13 +229,19 @@ def test_wrong_shapes_are_named(tmp_path):
     ckpt = tmp_path / "m.pkl"
     torch.save({"model": other.state_dict()}, ckpt)
     with pytest.raises(CheckpointError, match=r"shape mismatches .*Encoder\.0"):
-        load_model(ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu")
+        load_model(
+            ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu"
+        )
     torch.save({"model": {"Encoder.0.bogus": torch.zeros(1)}}, ckpt)
     with pytest.raises(CheckpointError, match="missing keys.*unexpected keys.*Encoder.0.bogus"):
-        load_model(ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu")
+        load_model(
+            ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu"
+        )
     torch.save({"state": {}}, ckpt)
     with pytest.raises(CheckpointError, match="none of the expected keys"):
-        load_model(ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu")
+        load_model(
+            ModelSpec("mimo-unet", str(ckpt), {"num_res": 1, "base_channel": 8}), device="cpu"
+        )
 
 
 class _Payload:
@@ -187,8 +278,15 @@ def test_torch_model_without_checkpoint_is_refused():
         load_model(ModelSpec("restormer"), device="cpu")
 
 
-@pytest.mark.parametrize("name,last", [("nafnet", "ending"), ("restormer", "output"),
-                                       ("mimo-unet", "feat_extract.5.main.0"), ("deepdeblur", "body_models.0.body.2")])  # 1 block: body.2 is last
+@pytest.mark.parametrize(
+    "name,last",
+    [
+        ("nafnet", "ending"),
+        ("restormer", "output"),
+        ("mimo-unet", "feat_extract.5.main.0"),
+        ("deepdeblur", "body_models.0.body.2"),
+    ],
+)  # 1 block: body.2 is last
 def test_global_residual_wiring(name, last):
     # hand-derived: with the last convolution zeroed, the residual networks return their
     # input exactly; DeepDeblur's finest scale returns the mean it adds back (127.5 of 255)

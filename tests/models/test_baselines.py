@@ -23,14 +23,22 @@ def _sample_with_kernel(tmp_path, k):
 
 def _blurred(photo, k):
     img = photo[100:164, 200:272].astype(np.float64) / 255
-    return np.stack([ndimage.convolve(img[..., c], k, mode="reflect") for c in range(3)], -1).astype(np.float32)
+    return np.stack(
+        [ndimage.convolve(img[..., c], k, mode="reflect") for c in range(3)], -1
+    ).astype(np.float32)
 
 
 def test_unsharp_matches_hand_formula(photo):
     img = photo[:40, :50].astype(np.float32) / 255
     m = load_model(ModelSpec("unsharp"))
     out = m.deblur(img, Sample("a", "a"))
-    g = np.stack([ndimage.gaussian_filter(img[..., c].astype(np.float64), 2.0, mode="reflect") for c in range(3)], -1)
+    g = np.stack(
+        [
+            ndimage.gaussian_filter(img[..., c].astype(np.float64), 2.0, mode="reflect")
+            for c in range(3)
+        ],
+        -1,
+    )
     np.testing.assert_allclose(out, img + (img - g), atol=1e-5)
 
 
@@ -44,11 +52,14 @@ def test_wiener_and_rl_equal_skimage_per_channel(tmp_path, photo):
     kn = k / k.sum()
     padded = np.pad(blurry.astype(np.float64), ((14, 14), (14, 14), (0, 0)), mode="symmetric")
     w = load_model(ModelSpec("wiener")).deblur(blurry, s)
-    ref_w = np.stack([wiener(padded[..., c], kn, 0.01, clip=False) for c in range(3)], -1)[14:-14, 14:-14]
+    ref_w = np.stack([wiener(padded[..., c], kn, 0.01, clip=False) for c in range(3)], -1)[
+        14:-14, 14:-14
+    ]
     np.testing.assert_allclose(w, ref_w, atol=1e-5)
     rl = load_model(ModelSpec("richardson-lucy")).deblur(blurry, s)
-    ref_rl = np.stack([richardson_lucy(padded[..., c], kn, num_iter=30, clip=False)
-                       for c in range(3)], -1)[14:-14, 14:-14]
+    ref_rl = np.stack(
+        [richardson_lucy(padded[..., c], kn, num_iter=30, clip=False) for c in range(3)], -1
+    )[14:-14, 14:-14]
     np.testing.assert_allclose(rl, ref_rl, atol=1e-5)
     # non-blind deconvolution with the true kernel beats the blurry input
     sharp = photo[100:164, 200:272].astype(np.float64) / 255
@@ -72,7 +83,7 @@ def test_bad_kernel_is_an_error(tmp_path):
 
 
 def test_identity_is_exact():
-    img = (np.arange(60, dtype=np.float32).reshape(4, 5, 3) / 255)
+    img = np.arange(60, dtype=np.float32).reshape(4, 5, 3) / 255
     assert load_model(ModelSpec("identity")).deblur(img, Sample("a", "a")) is img
     with pytest.raises(LodeBenchError, match="takes no checkpoint"):
         load_model(ModelSpec("identity", "w.pth"))
@@ -126,7 +137,8 @@ def test_command_adapter_runs_once_and_resumes(tmp_path):
         "log = pathlib.Path(sys.argv[3]); log.write_text(log.read_text() + 'x' if log.exists() else 'x')\n"
         "for p in inp.rglob('*.png'):\n"
         "    q = out / p.relative_to(inp); q.parent.mkdir(parents=True, exist_ok=True)\n"
-        "    cv2.imwrite(str(q), 255 - cv2.imread(str(p)))\n")
+        "    cv2.imwrite(str(q), 255 - cv2.imread(str(p)))\n"
+    )
     log = tmp_path / "calls.txt"
     cmd = f"{sys.executable} {script} {{input}} {{output}} {log}"
     work = tmp_path / "work"
@@ -137,8 +149,13 @@ def test_command_adapter_runs_once_and_resumes(tmp_path):
     m2 = load_model(ModelSpec("command", cmd, {"workdir": str(work)}))
     m2.prepare_dataset(samples, tmp_path)  # outputs exist: the command is not run again
     assert log.read_text() == "x"
-    failing = load_model(ModelSpec("command", f"{sys.executable} -c 'import sys; sys.exit(3)' {{input}} {{output}}",
-                                   {"workdir": str(tmp_path / 'w2')}))
+    failing = load_model(
+        ModelSpec(
+            "command",
+            f"{sys.executable} -c 'import sys; sys.exit(3)' {{input}} {{output}}",
+            {"workdir": str(tmp_path / "w2")},
+        )
+    )
     with pytest.raises(LodeBenchError, match="exited with 3"):
         failing.prepare_dataset(samples, tmp_path)
     with pytest.raises(LodeBenchError, match="must contain"):

@@ -33,8 +33,11 @@ def test_shipped_weights_are_a_plain_state_dict_that_loads_strictly():
     card = get_model_card("lode-tiny")
     assert card.bundled_weights_path() == WEIGHTS.resolve()
     model = LodeTiny(**card.options)
-    load_state_dict_strict(model, extract_state_dict(read_checkpoint(WEIGHTS), card.checkpoint_keys),
-                           source=str(WEIGHTS))
+    load_state_dict_strict(
+        model,
+        extract_state_dict(read_checkpoint(WEIGHTS), card.checkpoint_keys),
+        source=str(WEIGHTS),
+    )
     assert sum(p.numel() for p in model.parameters()) == TRAINING["parameters"]
     # trained: the residual head is no longer the zero it starts from
     assert float(model.ending.weight.detach().abs().max()) > 1e-3
@@ -44,18 +47,34 @@ def test_card_and_markdown_say_how_it_was_trained():
     card = get_model_card("lode-tiny")
     cfg = TRAINING["config"]
     assert card.kind == "torch" and not card.non_blind and card.licence.startswith("Apache-2.0")
-    arch = {k: tuple(v) if isinstance(v, list) else v for k, v in TRAINING["architecture"].items()
-            if k != "class"}
+    arch = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in TRAINING["architecture"].items()
+        if k != "class"
+    }
     assert dict(card.options) == arch
-    for fact in (f"seed {cfg['data_seed']}", f"{cfg['steps']} steps", f"seed {cfg['seed']}",
-                 f"batch {cfg['batch']}", f"{cfg['patch']} px"):
+    for fact in (
+        f"seed {cfg['data_seed']}",
+        f"{cfg['steps']} steps",
+        f"seed {cfg['seed']}",
+        f"batch {cfg['batch']}",
+        f"{cfg['patch']} px",
+    ):
         assert fact in card.training_set, fact
     md = (DATA / "lode-tiny.md").read_text()
-    for fact in (f"{TRAINING['parameters']:,}", f"{cfg['steps']}", "Apache-2.0",
-                 "python -m lode_bench.models.train_demo", f"data_seed={cfg['data_seed']}"):
+    for fact in (
+        f"{TRAINING['parameters']:,}",
+        f"{cfg['steps']}",
+        "Apache-2.0",
+        "python -m lode_bench.models.train_demo",
+        f"data_seed={cfg['data_seed']}",
+    ):
         assert fact in md, fact
     summary = card.summary()
-    assert summary["bundled_weights"] == "data/models/lode-tiny.pth" and len(summary["bundled_sha256"]) == 64
+    assert (
+        summary["bundled_weights"] == "data/models/lode-tiny.pth"
+        and len(summary["bundled_sha256"]) == 64
+    )
 
 
 def test_registered_model_keeps_shape_and_range_through_the_torch_path():
@@ -75,8 +94,17 @@ def test_registered_model_keeps_shape_and_range_through_the_torch_path():
     assert np.abs(whole.deblur(flat, sample) - 0.5).max() < 0.05
 
 
-TINY = TrainConfig(steps=2, batch=2, patch=32, warmup=1, pool_sizes=((64, 80),), pool_per_size=1,
-                   val_size=(48, 64), val_n=1, eval_every=1)
+TINY = TrainConfig(
+    steps=2,
+    batch=2,
+    patch=32,
+    warmup=1,
+    pool_sizes=((64, 80),),
+    pool_per_size=1,
+    val_size=(48, 64),
+    val_n=1,
+    eval_every=1,
+)
 
 
 def test_training_script_smoke_is_deterministic_and_loadable(tmp_path):
@@ -86,8 +114,28 @@ def test_training_script_smoke_is_deterministic_and_loadable(tmp_path):
     model = LodeTiny(**get_model_card("lode-tiny").options)
     sd_a = extract_state_dict(read_checkpoint(tmp_path / "a" / "lode-tiny.pth"), ())
     load_state_dict_strict(model, sd_a, source="a")
-    assert main(["--out", str(tmp_path / "b"), "--steps", "2", "--batch", "2", "--patch", "32",
-                 "--pool-per-size", "1", "--val-n", "1", "--eval-every", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "--out",
+                str(tmp_path / "b"),
+                "--steps",
+                "2",
+                "--batch",
+                "2",
+                "--patch",
+                "32",
+                "--pool-per-size",
+                "1",
+                "--val-n",
+                "1",
+                "--eval-every",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     # same configuration, same weights (the CLI run differs in pool sizes, so compare two API runs)
     train(TINY, tmp_path / "c", progress=False)
     sd_c = extract_state_dict(read_checkpoint(tmp_path / "c" / "lode-tiny.pth"), ())

@@ -27,7 +27,9 @@ def test_gaussian_pyramid_matches_skimage(shape):
     ours = gaussian_pyramid(torch.from_numpy(img.transpose(2, 0, 1).copy())[None].double(), 3)
     for r, o in zip(ref, ours, strict=True):
         assert o.shape[-2:] == r.shape[:2]
-        np.testing.assert_allclose(o[0].numpy().transpose(1, 2, 0), r, atol=1e-9)  # float64 on both sides
+        np.testing.assert_allclose(
+            o[0].numpy().transpose(1, 2, 0), r, atol=1e-9
+        )  # float64 on both sides
 
 
 def test_local_avg_pool_against_slow_definition():
@@ -38,7 +40,7 @@ def test_local_avg_pool_against_slow_definition():
     valid = torch.empty(1, 2, vh, vw, dtype=torch.float64)
     for i in range(vh):
         for j in range(vw):
-            valid[..., i, j] = x[..., i:i + k[0], j:j + k[1]].mean(dim=(-2, -1))
+            valid[..., i, j] = x[..., i : i + k[0], j : j + k[1]].mean(dim=(-2, -1))
     # replicate-padded back to 9x11, centred with the extra row/column at the end
     ii = np.clip(np.arange(9) - (9 - vh) // 2, 0, vh - 1)
     jj = np.clip(np.arange(11) - (11 - vw) // 2, 0, vw - 1)
@@ -87,8 +89,10 @@ def test_tiled_equals_untiled_for_local_network(tile, overlap):
 def test_tiled_output_of_registered_architecture_is_close(tmp_path):
     # MIMO-UNet has a large receptive field, so tiles differ slightly from the whole
     # image: stated tolerance, mean |diff| < 2e-3 and max < 5e-2 on [0, 1] values
-    m = load_model(ModelSpec("mimo-unet", options={"num_res": 1, "base_channel": 8}, random_weights=True),
-                   device="cpu")
+    m = load_model(
+        ModelSpec("mimo-unet", options={"num_res": 1, "base_channel": 8}, random_weights=True),
+        device="cpu",
+    )
     img = np.random.default_rng(2).random((96, 120, 3), dtype=np.float32)
     whole = m.deblur(img, S)
     m.tile, m.tile_overlap = 64, 32
@@ -143,12 +147,17 @@ def test_padding_range_and_colour_order_conventions():
 
     img = np.zeros((5, 6, 3), np.float32)
     img[..., 0] = 1.0  # pure red
-    d = TorchDeblurrer(_card(input_range=255.0, colour_order="BGR", pad_multiple=4, pad_mode="replicate"),
-                       Probe(), device="cpu")
+    d = TorchDeblurrer(
+        _card(input_range=255.0, colour_order="BGR", pad_multiple=4, pad_mode="replicate"),
+        Probe(),
+        device="cpu",
+    )
     out = d.deblur(img, S)
     x = seen["x"]
     assert x.shape == (1, 3, 8, 8)  # padded to multiples of 4
-    assert float(x[0, 2].min()) == 255.0 and float(x[0, 0].max()) == 0.0  # red is channel 2 in BGR, 0-255
+    assert (
+        float(x[0, 2].min()) == 255.0 and float(x[0, 0].max()) == 0.0
+    )  # red is channel 2 in BGR, 0-255
     np.testing.assert_array_equal(out, img)  # cropped, scaled and reordered back
 
 

@@ -46,11 +46,24 @@ def test_scaled_count_of_registered_conv_networks():
     # MIMO-UNet is convolutional: exact. NAFNet (local converter) pools to a 1×1 map when
     # the image is smaller than its pooling window, so a few 1×1 convolutions cost the
     # same at every size: the scaled count is within 0.1 % of the direct one (1.1e-4 measured).
-    mimo = load_model(ModelSpec("mimo-unet", options={"num_res": 1, "base_channel": 8}, random_weights=True),
-                      device="cpu")
+    mimo = load_model(
+        ModelSpec("mimo-unet", options={"num_res": 1, "base_channel": 8}, random_weights=True),
+        device="cpu",
+    )
     assert mimo.flops(256, 256) == mimo.flops(256, 256, count_side=None)
-    naf = load_model(ModelSpec("nafnet", options={"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1,
-                                                  "dec_blk_nums": [1, 1]}, random_weights=True), device="cpu")
+    naf = load_model(
+        ModelSpec(
+            "nafnet",
+            options={
+                "width": 8,
+                "enc_blk_nums": [1, 1],
+                "middle_blk_num": 1,
+                "dec_blk_nums": [1, 1],
+            },
+            random_weights=True,
+        ),
+        device="cpu",
+    )
     direct, scaled = naf.flops(256, 256, count_side=None), naf.flops(256, 256)
     assert scaled == pytest.approx(direct, rel=1e-3) and scaled != direct
 

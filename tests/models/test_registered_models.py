@@ -34,11 +34,15 @@ def blurry() -> tuple[np.ndarray, np.ndarray]:
 
 def test_registry_lists_every_kind():
     kinds = {get_model_card(n).kind for n in NAMES}
-    assert kinds == {"numpy", "torch", "adapter"} and {"identity", "lode-tiny", "nafnet"} <= set(NAMES)
+    assert kinds == {"numpy", "torch", "adapter"} and {"identity", "lode-tiny", "nafnet"} <= set(
+        NAMES
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_forward_keeps_shape_and_range(name: str, blurry: tuple[np.ndarray, np.ndarray], tmp_path) -> None:
+def test_forward_keeps_shape_and_range(
+    name: str, blurry: tuple[np.ndarray, np.ndarray], tmp_path
+) -> None:
     card = get_model_card(name)
     if card.kind == "adapter":
         pytest.skip(f"{name}: runs an external file or program ({card.description})")
@@ -46,7 +50,9 @@ def test_forward_keeps_shape_and_range(name: str, blurry: tuple[np.ndarray, np.n
     if card.kind != "torch" and card.needs_checkpoint:
         pytest.skip(f"{name}: needs a checkpoint file")
     options = dict(SMALL[name][0]) if random and name in SMALL else {}
-    model = load_model(ModelSpec(name, options=options, random_weights=random, seed=3), device="cpu")
+    model = load_model(
+        ModelSpec(name, options=options, random_weights=random, seed=3), device="cpu"
+    )
     np.save(tmp_path / "k.npy", KERNEL)
     sample = Sample("crop", "crop.png", arrays={"kernel": str(tmp_path / "k.npy")})
     img, _ = blurry
@@ -61,7 +67,9 @@ def test_forward_keeps_shape_and_range(name: str, blurry: tuple[np.ndarray, np.n
     # in the input's [0, 1] range up to the overshoot of sharpening (a wrong input_range
     # scaling, e.g. a 0-255 network fed 0-1, would be off by a factor of 255)
     assert -1.0 <= out.min() and out.max() <= 2.0, (out.min(), out.max())
-    np.testing.assert_array_equal(out, again.astype(np.float64) / (255.0 if again.dtype == np.uint8 else 1.0))
+    np.testing.assert_array_equal(
+        out, again.astype(np.float64) / (255.0 if again.dtype == np.uint8 else 1.0)
+    )
     if not random:  # real methods (identity, classical, shipped weights) stay near their input
         assert np.mean(np.abs(out - img)) < 0.1
     if name == "identity":

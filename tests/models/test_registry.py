@@ -19,8 +19,12 @@ from lode_bench.registry import DuplicateEntryError, Registry
 @pytest.fixture
 def fresh_models(monkeypatch):
     """A fresh, empty model registry (built-ins re-registered on first lookup)."""
-    reg = Registry("model", builtins=card_mod.MODELS.builtins, entry_point_group="lode_bench.models",
-                   validate=card_mod._validate)
+    reg = Registry(
+        "model",
+        builtins=card_mod.MODELS.builtins,
+        entry_point_group="lode_bench.models",
+        validate=card_mod._validate,
+    )
     monkeypatch.setattr(card_mod, "MODELS", reg)
     return reg
 
@@ -38,8 +42,22 @@ def _fake_entry_points(monkeypatch, eps):
 
 def test_builtin_cards_and_aliases():
     names = {c.name for c in list_model_cards()}
-    assert {"identity", "deepdeblur", "nafnet", "nafnet-plain", "mimo-unet", "mimo-unet-plus", "restormer",
-            "bladenet", "torchscript", "command", "folder", "unsharp", "wiener", "richardson-lucy"} <= names
+    assert {
+        "identity",
+        "deepdeblur",
+        "nafnet",
+        "nafnet-plain",
+        "mimo-unet",
+        "mimo-unet-plus",
+        "restormer",
+        "bladenet",
+        "torchscript",
+        "command",
+        "folder",
+        "unsharp",
+        "wiener",
+        "richardson-lucy",
+    } <= names
     assert get_model_card("MIMO-UNet+").name == "mimo-unet-plus"
     assert get_model_card("nafnet-gopro").name == "nafnet"
     assert get_model_card("RL").name == "richardson-lucy"
@@ -62,8 +80,10 @@ def test_duplicate_refused():
     with pytest.raises(DuplicateEntryError, match="already registered"):
         card_mod.register_model(dup)
     with pytest.raises(DuplicateEntryError):  # alias clash
-        card_mod.register_model(ModelCard(name="brand-new", kind="numpy", factory="x:y", description="d"),
-                                aliases=("mimo-unet+",))
+        card_mod.register_model(
+            ModelCard(name="brand-new", kind="numpy", factory="x:y", description="d"),
+            aliases=("mimo-unet+",),
+        )
 
 
 def test_registry_refuses_non_cards(fresh_models):
@@ -73,10 +93,17 @@ def test_registry_refuses_non_cards(fresh_models):
 
 def test_plugin_entry_is_lazy_and_works(fresh_models, monkeypatch):
     mod = types.ModuleType("lb_test_plugin_mod")
-    mod.CARD = ModelCard(name="plug", kind="numpy", factory="lode_bench.models.loader:function_factory",
-                         description="plugin model", needs_checkpoint=False,
-                         options={"fn": "lode_bench.models.classical:identity"})
-    ep = metadata.EntryPoint(name="plug", value="lb_test_plugin_mod:CARD", group="lode_bench.models")
+    mod.CARD = ModelCard(
+        name="plug",
+        kind="numpy",
+        factory="lode_bench.models.loader:function_factory",
+        description="plugin model",
+        needs_checkpoint=False,
+        options={"fn": "lode_bench.models.classical:identity"},
+    )
+    ep = metadata.EntryPoint(
+        name="plug", value="lb_test_plugin_mod:CARD", group="lode_bench.models"
+    )
     _fake_entry_points(monkeypatch, [ep])
     assert "plug" in fresh_models.names()
     assert not fresh_models._entries["plug"].loaded  # listed, not imported yet
@@ -86,7 +113,9 @@ def test_plugin_entry_is_lazy_and_works(fresh_models, monkeypatch):
 
 
 def test_broken_plugin_warns_and_ls_still_works(fresh_models, monkeypatch):
-    ep = metadata.EntryPoint(name="broken", value="no_such_module_xyz:CARD", group="lode_bench.models")
+    ep = metadata.EntryPoint(
+        name="broken", value="no_such_module_xyz:CARD", group="lode_bench.models"
+    )
     _fake_entry_points(monkeypatch, [ep])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

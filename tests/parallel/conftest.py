@@ -41,7 +41,9 @@ CLUSTER_ENV = {
 }
 os.environ.update(CLUSTER_ENV)
 
-SKIP_REASON = "the 'ray' extra is not installed (pip install 'lode-bench[ray]'): Ray cluster tests skipped"
+SKIP_REASON = (
+    "the 'ray' extra is not installed (pip install 'lode-bench[ray]'): Ray cluster tests skipped"
+)
 
 LINUX = sys.platform.startswith("linux")  # the process-tree teardown reads /proc
 
@@ -97,7 +99,9 @@ class LocalCluster:
         """Every process of this cluster (below the two ``ray start`` processes)."""
         return {p for proc in self.procs for p in descendants(proc.pid)}
 
-    def kill_when_signalled(self, marker: Path, *, title: str, timeout: float = 120.0) -> threading.Thread:
+    def kill_when_signalled(
+        self, marker: Path, *, title: str, timeout: float = 120.0
+    ) -> threading.Thread:
         """Start a thread that SIGKILLs the worker that announces itself at ``marker``.
 
         A worker announces itself from inside a call (see ``announce_and_wait`` in
@@ -139,8 +143,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-_JOIN = ("import sys; import ray._private.services as s; s.resolve_ip_for_localhost = lambda h: h; "
-         "from ray.scripts.scripts import main; sys.argv = ['ray', *sys.argv[1:]]; main()")
+_JOIN = (
+    "import sys; import ray._private.services as s; s.resolve_ip_for_localhost = lambda h: h; "
+    "from ray.scripts.scripts import main; sys.argv = ['ray', *sys.argv[1:]]; main()"
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,17 +157,39 @@ def ray_cluster() -> Iterator[LocalCluster]:
         pytest.skip("the Ray cluster tests need Linux (/proc)")
     from ray._private import ray_constants
 
-    temp_dir = Path(tempfile.mkdtemp(prefix="lbray-"))  # short: Ray's socket paths must fit 107 bytes
+    temp_dir = Path(
+        tempfile.mkdtemp(prefix="lbray-")
+    )  # short: Ray's socket paths must fit 107 bytes
     port = _free_port()
     address = f"127.0.0.1:{port}"
     env = {**os.environ, **CLUSTER_ENV}
-    common = ["--block", "--num-cpus=1", "--num-gpus=0", f"--temp-dir={temp_dir}", "--disable-usage-stats",
-              f"--dashboard-agent-listen-port={_free_port()}", "--object-store-memory=150000000"]
+    common = [
+        "--block",
+        "--num-cpus=1",
+        "--num-gpus=0",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+        f"--dashboard-agent-listen-port={_free_port()}",
+        "--object-store-memory=150000000",
+    ]
     logs = [open(temp_dir / f"{n}.log", "wb") for n in ("head", "worker")]  # noqa: SIM115 - closed at teardown
-    procs = [subprocess.Popen(
-        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--node-ip-address=127.0.0.1",
-         f"--port={port}", "--include-dashboard=false", f"--ray-client-server-port={_free_port()}", *common],
-        env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}, stdout=logs[0], stderr=subprocess.STDOUT)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("ray")),
+                "start",
+                "--head",
+                "--node-ip-address=127.0.0.1",
+                f"--port={port}",
+                "--include-dashboard=false",
+                f"--ray-client-server-port={_free_port()}",
+                *common,
+            ],
+            env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        )
+    ]
     saved_flag = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = False  # this process too resolves 127.0.0.1 as itself
     cluster = LocalCluster(address, dict(CLUSTER_ENV), procs, temp_dir)
@@ -171,8 +199,10 @@ def ray_cluster() -> Iterator[LocalCluster]:
         while True:
             for name, proc in zip(("head", "worker"), procs, strict=False):
                 if proc.poll() is not None:
-                    raise RuntimeError(f"ray start ({name}) exited: "
-                                       f"{(temp_dir / f'{name}.log').read_text(errors='replace')[-2000:]}")
+                    raise RuntimeError(
+                        f"ray start ({name}) exited: "
+                        f"{(temp_dir / f'{name}.log').read_text(errors='replace')[-2000:]}"
+                    )
             try:
                 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
                 ready = ray.cluster_resources().get("CPU") == cpus
@@ -188,8 +218,14 @@ def ray_cluster() -> Iterator[LocalCluster]:
 
     try:
         wait_for(1, "head node")
-        procs.append(subprocess.Popen([sys.executable, "-c", _JOIN, "start", f"--address={address}", *common],
-                                      env=env, stdout=logs[1], stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _JOIN, "start", f"--address={address}", *common],
+                env=env,
+                stdout=logs[1],
+                stderr=subprocess.STDOUT,
+            )
+        )
         wait_for(2, "worker node")
         yield cluster
     finally:

@@ -19,7 +19,11 @@ from lode_bench.synth.recipes import load_recipe
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_make_executor_names_and_errors() -> None:
@@ -103,14 +107,24 @@ def test_synth_on_pools_is_byte_identical_and_resumes(tmp_path: Path) -> None:
     run_recipe(recipe, tmp_path / "serial", source=tmp_path / "frames", progress=False)
     ref = tree(tmp_path / "serial")
     with LocalExecutor(2, "thread") as ex:
-        run_recipe(recipe, tmp_path / "thread", source=tmp_path / "frames", progress=False, executor=ex,
-                   samples_per_task=1)
+        run_recipe(
+            recipe,
+            tmp_path / "thread",
+            source=tmp_path / "frames",
+            progress=False,
+            executor=ex,
+            samples_per_task=1,
+        )
     assert tree(tmp_path / "thread") == ref
     # resume: delete one sample's blur file; a pool run rewrites exactly the same bytes
-    victim = next(p for p in sorted((tmp_path / "thread").rglob("*.png")) if "/blur" in p.as_posix())
+    victim = next(
+        p for p in sorted((tmp_path / "thread").rglob("*.png")) if "/blur" in p.as_posix()
+    )
     victim.unlink()
     with LocalExecutor(2, "process") as ex:
-        run_recipe(recipe, tmp_path / "thread", source=tmp_path / "frames", progress=False, executor=ex)
+        run_recipe(
+            recipe, tmp_path / "thread", source=tmp_path / "frames", progress=False, executor=ex
+        )
     assert tree(tmp_path / "thread") == ref
 
 
@@ -121,30 +135,97 @@ def test_synth_task_failure_is_raised(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(0)
     for i in range(20):
-        write_image(tmp_path / "frames" / f"{i:06d}.png", rng.integers(0, 256, (32, 40, 3), dtype=np.uint8))
+        write_image(
+            tmp_path / "frames" / f"{i:06d}.png", rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)
+        )
     (tmp_path / "frames" / "000003.png").write_bytes(b"broken")
     from lode_bench.errors import ImageReadError
 
     with LocalExecutor(2, "thread") as ex, pytest.raises(ImageReadError, match="000003"):
-        run_recipe(recipe, tmp_path / "out", source=tmp_path / "frames", progress=False, executor=ex)
+        run_recipe(
+            recipe, tmp_path / "out", source=tmp_path / "frames", progress=False, executor=ex
+        )
 
 
 def test_cli_options(tmp_path: Path) -> None:
     from lode_bench.cli.synth import synth
 
-    r = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bp"), "--limit", "2", "--executor",
-                                   "thread", "-j", "2", "--quiet"])
-    s = CliRunner().invoke(synth, ["builtin", "--out", str(tmp_path / "bs"), "--limit", "2", "--executor", "serial",
-                                   "--quiet"])
+    r = CliRunner().invoke(
+        synth,
+        [
+            "builtin",
+            "--out",
+            str(tmp_path / "bp"),
+            "--limit",
+            "2",
+            "--executor",
+            "thread",
+            "-j",
+            "2",
+            "--quiet",
+        ],
+    )
+    s = CliRunner().invoke(
+        synth,
+        [
+            "builtin",
+            "--out",
+            str(tmp_path / "bs"),
+            "--limit",
+            "2",
+            "--executor",
+            "serial",
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "bp") == tree(tmp_path / "bs")  # the built-in set, byte-identical
-    r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "o"), "--limit", "1", "--ray-address",
-                                   "127.0.0.1:1", "--quiet"])
+    r = CliRunner().invoke(
+        synth,
+        [
+            "lode-local",
+            "--out",
+            str(tmp_path / "o"),
+            "--limit",
+            "1",
+            "--ray-address",
+            "127.0.0.1:1",
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 2 and "--ray-address needs --executor ray" in r.output
-    r = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "pool"), "--limit", "2", "--size", "48x64",
-                                   "--executor", "thread", "-j", "2", "--quiet"])
-    s = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "serial"), "--limit", "2", "--size",
-                                   "48x64", "--executor", "serial", "--quiet"])
+    r = CliRunner().invoke(
+        synth,
+        [
+            "lode-local",
+            "--out",
+            str(tmp_path / "pool"),
+            "--limit",
+            "2",
+            "--size",
+            "48x64",
+            "--executor",
+            "thread",
+            "-j",
+            "2",
+            "--quiet",
+        ],
+    )
+    s = CliRunner().invoke(
+        synth,
+        [
+            "lode-local",
+            "--out",
+            str(tmp_path / "serial"),
+            "--limit",
+            "2",
+            "--size",
+            "48x64",
+            "--executor",
+            "serial",
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 0 and s.exit_code == 0, r.output + s.output
     assert tree(tmp_path / "pool") == tree(tmp_path / "serial")
 
@@ -166,7 +247,9 @@ def test_align_on_a_pool_matches_serial(tmp_path: Path) -> None:
     cfg = AlignConfig(geometric=GeometricConfig(iterations=40))
     ref = align_dataset(tmp_path / "in", tmp_path / "serial", cfg, progress=False, overview_count=0)
     with LocalExecutor(2, "thread") as ex:
-        got = align_dataset(tmp_path / "in", tmp_path / "pool", cfg, progress=False, overview_count=0, executor=ex)
+        got = align_dataset(
+            tmp_path / "in", tmp_path / "pool", cfg, progress=False, overview_count=0, executor=ex
+        )
     strip = [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in ref.records]
     assert [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in got.records] == strip
     pngs = {k: v for k, v in tree(tmp_path / "serial").items() if k.endswith(".png")}

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]')")
+ray = pytest.importorskip(
+    "ray", reason="the 'ray' extra is not installed (pip install 'lode-bench[ray]')"
+)
 
 from lode_bench.bench.runner import run_benchmark  # noqa: E402
 from lode_bench.bench.store import ResultsStore  # noqa: E402
@@ -34,15 +36,32 @@ SMALL_NAF = {"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1, "dec_blk_n
 
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` by relative path, with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def row_facts(store: Path) -> list[tuple]:
     """Store rows without what legitimately differs between runs (run id, timing)."""
     with ResultsStore(store) as st:
         rows = st.rows()
-    return [(r.model, r.dataset, r.dataset_hash, r.protocol, r.protocol_version, r.image_id, r.status, r.error,
-             sorted(r.metrics.items()), r.mask_coverage) for r in rows]
+    return [
+        (
+            r.model,
+            r.dataset,
+            r.dataset_hash,
+            r.protocol,
+            r.protocol_version,
+            r.image_id,
+            r.status,
+            r.error,
+            sorted(r.metrics.items()),
+            r.mask_coverage,
+        )
+        for r in rows
+    ]
 
 
 def _fail_on_three(x: int) -> int:
@@ -121,7 +140,9 @@ def killer_for(cluster, marker: Path, title: str):
 
 def assert_killed_once(cluster, marker: Path, killer) -> None:
     killer.join(timeout=10)
-    assert not cluster.refused, f"the announced process is not a worker of this cluster: {cluster.refused}"
+    assert not cluster.refused, (
+        f"the announced process is not a worker of this cluster: {cluster.refused}"
+    )
     assert marker.exists(), "no call announced itself"
     assert cluster.killed == [int(marker.read_text())], "the announced worker was not killed"
 
@@ -155,9 +176,13 @@ def test_functions_errors_come_back_not_retried(ray_cluster) -> None:
         stateful = dict(ex.map_stateful(_load_offset(100), _add_state, range(5), num_cpus=1))
         broken = dict(ex.map_stateful(_broken_setup, _add_state, range(3), num_cpus=1))
         assert ex.workers == 2 and ex.describe()["executor"] == "ray"
-        assert ex.retried == 0  # an exception of the function (or of the setup) is a result, never a retry
+        assert (
+            ex.retried == 0
+        )  # an exception of the function (or of the setup) is a result, never a retry
     assert set(broken) == {0, 1, 2}
-    assert all(isinstance(v, SetupError) and "no such checkpoint" in str(v) for v in broken.values())
+    assert all(
+        isinstance(v, SetupError) and "no such checkpoint" in str(v) for v in broken.values()
+    )
     assert isinstance(out[3], ValueError) and "three is bad" in str(out[3])
     assert {k: v for k, v in out.items() if k != 3} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
     assert isinstance(stateful[3], ValueError) and "model failed" in str(stateful[3])
@@ -168,11 +193,25 @@ def test_synth_byte_identical_to_local(ray_cluster, tmp_path) -> None:
     recipe = load_recipe("lode-local")
     run_recipe(recipe, tmp_path / "serial", limit=6, size=(64, 80), progress=False)
     with LocalExecutor(2, "process") as ex:
-        run_recipe(recipe, tmp_path / "pool", limit=6, size=(64, 80), progress=False, executor=ex,
-                   samples_per_task=2)
+        run_recipe(
+            recipe,
+            tmp_path / "pool",
+            limit=6,
+            size=(64, 80),
+            progress=False,
+            executor=ex,
+            samples_per_task=2,
+        )
     with RayExecutor(ray_cluster.address) as ex:
-        run_recipe(recipe, tmp_path / "ray", limit=6, size=(64, 80), progress=False, executor=ex,
-                   samples_per_task=2)
+        run_recipe(
+            recipe,
+            tmp_path / "ray",
+            limit=6,
+            size=(64, 80),
+            progress=False,
+            executor=ex,
+            samples_per_task=2,
+        )
     ref = tree(tmp_path / "serial")
     assert len([k for k in ref if k.endswith(".png")]) == 6 * 3  # blur, sharp, mask
     assert tree(tmp_path / "pool") == ref
@@ -196,8 +235,15 @@ def test_synth_survives_a_killed_worker(ray_cluster, tmp_path) -> None:
     marker = tmp_path / "in-call"
     killer = killer_for(ray_cluster, marker, "ray::_apply")
     with KillableRayExecutor(ray_cluster.address, marker) as ex:
-        run_recipe(recipe, tmp_path / "ray", limit=8, size=(120, 160), progress=False, executor=ex,
-                   samples_per_task=1)
+        run_recipe(
+            recipe,
+            tmp_path / "ray",
+            limit=8,
+            size=(120, 160),
+            progress=False,
+            executor=ex,
+            samples_per_task=1,
+        )
         retried = ex.retried
     assert_killed_once(ray_cluster, marker, killer)
     assert retried == 1  # one task was running in the killed process
@@ -205,20 +251,35 @@ def test_synth_survives_a_killed_worker(ray_cluster, tmp_path) -> None:
 
 
 def _bench(dataset: Path, store: Path, outputs: Path, executor, model: str, **kw):
-    return run_benchmark(model, str(dataset), "gopro", store, executor=executor, progress=False,
-                         save_outputs=outputs, **kw)
+    return run_benchmark(
+        model,
+        str(dataset),
+        "gopro",
+        store,
+        executor=executor,
+        progress=False,
+        save_outputs=outputs,
+        **kw,
+    )
 
 
 def test_benchmark_rows_identical_to_local(ray_cluster, dataset, tmp_path) -> None:
-    runs = [("identity", {}), ("wiener", {}),
-            ("nafnet", {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"})]
+    runs = [
+        ("identity", {}),
+        ("wiener", {}),
+        ("nafnet", {"random_weights": True, "model_options": SMALL_NAF, "device": "cpu"}),
+    ]
     local, ray_sums = [], []
     with LocalExecutor(2, "thread") as ex:
-        local = [_bench(dataset, tmp_path / "local.sqlite", tmp_path / "out-local" / m, ex, m, **kw)
-                 for m, kw in runs]
+        local = [
+            _bench(dataset, tmp_path / "local.sqlite", tmp_path / "out-local" / m, ex, m, **kw)
+            for m, kw in runs
+        ]
     with RayExecutor(ray_cluster.address) as ex:
-        ray_sums = [_bench(dataset, tmp_path / "ray.sqlite", tmp_path / "out-ray" / m, ex, m, **kw)
-                    for m, kw in runs]
+        ray_sums = [
+            _bench(dataset, tmp_path / "ray.sqlite", tmp_path / "out-ray" / m, ex, m, **kw)
+            for m, kw in runs
+        ]
     facts = row_facts(tmp_path / "local.sqlite")
     assert len(facts) == 3 * 8
     assert row_facts(tmp_path / "ray.sqlite") == facts
@@ -226,7 +287,9 @@ def test_benchmark_rows_identical_to_local(ray_cluster, dataset, tmp_path) -> No
     for a, b in zip(local, ray_sums, strict=True):
         assert (a.n_ok, a.n_error, a.means) == (b.n_ok, b.n_error, b.means)
         assert b.n_retried == 0
-    wiener = ray_sums[1]  # the non-blind method fails on the 4 local samples (no kernel): rows, not retries
+    wiener = ray_sums[
+        1
+    ]  # the non-blind method fails on the 4 local samples (no kernel): rows, not retries
     assert (wiener.n_ok, wiener.n_error) == (4, 4)
     assert all("kernel" in msg for _, msg in wiener.errors)
     with ResultsStore(tmp_path / "ray.sqlite") as st:
@@ -255,7 +318,9 @@ def test_killed_model_actor_costs_each_of_its_items_one_attempt(ray_cluster, tmp
     marker = tmp_path / "in-call"
     killer = killer_for(ray_cluster, marker, "ray::_StatefulWorker.call")
     with RayExecutor(ray_cluster.address) as ex:
-        out = dict(ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(8), num_cpus=1))
+        out = dict(
+            ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(8), num_cpus=1)
+        )
         retried = ex.retried
     assert_killed_once(ray_cluster, marker, killer)
     assert retried == 2  # the call that was running and the one queued behind it on that actor
@@ -266,16 +331,24 @@ def test_killed_model_actor_costs_each_of_its_items_one_attempt(ray_cluster, tmp
 def test_model_actor_that_cannot_come_back_fails_its_items_clearly(ray_cluster, tmp_path) -> None:
     marker = tmp_path / "in-call"
     killer = killer_for(ray_cluster, marker, "ray::_StatefulWorker.call")
-    with RayExecutor(ray_cluster.address, max_retries=0, max_actors=1) as ex:  # no retry, no restart
-        out = dict(ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(6), num_cpus=1))
+    with RayExecutor(
+        ray_cluster.address, max_retries=0, max_actors=1
+    ) as ex:  # no retry, no restart
+        out = dict(
+            ex.map_stateful(_load_offset(100), Announcing(_add_state, marker), range(6), num_cpus=1)
+        )
         assert ex.retried == 0
     assert_killed_once(ray_cluster, marker, killer)
     assert set(out) == set(range(6)) and all(isinstance(v, WorkerLostError) for v in out.values())
     assert all("lost 1 times" in str(out[x]) for x in (0, 1))  # the two calls the actor held
-    assert all("no model actor left" in str(out[x]) for x in range(2, 6)), [str(out[x]) for x in range(2, 6)]
+    assert all("no model actor left" in str(out[x]) for x in range(2, 6)), [
+        str(out[x]) for x in range(2, 6)
+    ]
 
 
-def test_model_that_cannot_load_on_the_workers_stores_nothing(ray_cluster, dataset, tmp_path) -> None:
+def test_model_that_cannot_load_on_the_workers_stores_nothing(
+    ray_cluster, dataset, tmp_path
+) -> None:
     kw = {"random_weights": True, "model_options": SMALL_NAF}
     with RayExecutor(ray_cluster.address) as ex:
         with pytest.raises(ConfigError, match="no GPU"):
@@ -308,15 +381,56 @@ def test_cli_synth_and_run_on_ray(ray_cluster, tmp_path) -> None:
     from lode_bench.cli.run import run_command
     from lode_bench.cli.synth import synth
 
-    res = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "ds"), "--limit", "3", "--size",
-                                     "48x64", "--quiet", "--executor", "ray", "--ray-address", ray_cluster.address])
+    res = CliRunner().invoke(
+        synth,
+        [
+            "lode-local",
+            "--out",
+            str(tmp_path / "ds"),
+            "--limit",
+            "3",
+            "--size",
+            "48x64",
+            "--quiet",
+            "--executor",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+        ],
+    )
     assert res.exit_code == 0, res.output
-    ref = CliRunner().invoke(synth, ["lode-local", "--out", str(tmp_path / "ref"), "--limit", "3", "--size",
-                                     "48x64", "--quiet"])
+    ref = CliRunner().invoke(
+        synth,
+        [
+            "lode-local",
+            "--out",
+            str(tmp_path / "ref"),
+            "--limit",
+            "3",
+            "--size",
+            "48x64",
+            "--quiet",
+        ],
+    )
     assert ref.exit_code == 0 and tree(tmp_path / "ds") == tree(tmp_path / "ref")
-    res = CliRunner().invoke(run_command, ["-m", "identity", "-d", str(tmp_path / "ds"), "-p", "gopro", "--store",
-                                           str(tmp_path / "s.sqlite"), "--executor", "ray", "--ray-address",
-                                           ray_cluster.address, "--quiet"])
+    res = CliRunner().invoke(
+        run_command,
+        [
+            "-m",
+            "identity",
+            "-d",
+            str(tmp_path / "ds"),
+            "-p",
+            "gopro",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--executor",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "retried" in res.output.splitlines()[0]
     with ResultsStore(tmp_path / "s.sqlite") as st:
@@ -354,7 +468,9 @@ def test_align_same_images_and_records_as_local(ray_cluster, tmp_path) -> None:
     cfg = AlignConfig(geometric=GeometricConfig(iterations=50))
     ref = align_dataset(src, tmp_path / "serial", cfg, progress=False, overview_count=0)
     with RayExecutor(ray_cluster.address) as ex:
-        got = align_dataset(src, tmp_path / "ray", cfg, progress=False, overview_count=0, executor=ex)
+        got = align_dataset(
+            src, tmp_path / "ray", cfg, progress=False, overview_count=0, executor=ex
+        )
     assert [r.id for r in got.records] == ["s1/000", "s1/001", "s2/000", "s2/001"]
     assert _without_seconds(got.records) == _without_seconds(ref.records)
     assert got.records[3].status == "failed" and got.records[3].flags == ["read_error"]
@@ -370,11 +486,35 @@ def test_client_without_the_token_is_refused_clearly(ray_cluster, dataset, tmp_p
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
-    env.update(RAY_AUTH_MODE="disabled", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
-               RAY_NUM_REDIS_GET_RETRIES="2")  # Ray retries 20 times (1 s each) before giving up
+    env.update(
+        RAY_AUTH_MODE="disabled",
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
+        RAY_NUM_REDIS_GET_RETRIES="2",
+    )  # Ray retries 20 times (1 s each) before giving up
     proc = subprocess.run(
-        [sys.executable, "-m", "lode_bench.cli", "run", "-m", "identity", "-d", str(dataset), "-p", "gopro",
-         "--store", str(tmp_path / "s.sqlite"), "--executor", "ray", "--ray-address", ray_cluster.address, "-q"],
-        env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "lode_bench.cli",
+            "run",
+            "-m",
+            "identity",
+            "-d",
+            str(dataset),
+            "-p",
+            "gopro",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--executor",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            "-q",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "cannot connect to the Ray cluster" in proc.stderr and "RAY_AUTH_TOKEN" in proc.stderr

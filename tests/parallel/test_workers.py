@@ -17,7 +17,9 @@ def test_pools_default_to_the_usable_cores(monkeypatch: pytest.MonkeyPatch) -> N
     assert default_workers() == 2
     assert LocalExecutor(kind="thread").workers == 2
     assert default_jobs() == 2
-    assert LocalExecutor(5, kind="thread").workers == 5 and LocalExecutor(kind="serial").workers == 1
+    assert (
+        LocalExecutor(5, kind="thread").workers == 5 and LocalExecutor(kind="serial").workers == 1
+    )
 
 
 def test_many_cores_metric_threads_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,11 +33,21 @@ def masked_psnr(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
 
 
 def score(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    return {"PSNR": float(peak_signal_noise_ratio(gt, pred, data_range=255)),
-            "SSIM": float(structural_similarity(gt, pred, channel_axis=2, data_range=255,
-                                                gaussian_weights=True, sigma=1.5,
-                                                use_sample_covariance=False)),
-            "PSNR_w": masked_psnr(pred, gt, mask)}
+    return {
+        "PSNR": float(peak_signal_noise_ratio(gt, pred, data_range=255)),
+        "SSIM": float(
+            structural_similarity(
+                gt,
+                pred,
+                channel_axis=2,
+                data_range=255,
+                gaussian_weights=True,
+                sigma=1.5,
+                use_sample_covariance=False,
+            )
+        ),
+        "PSNR_w": masked_psnr(pred, gt, mask),
+    }
 
 
 @dataclass
@@ -56,8 +66,11 @@ def build_bench(tmp: Path, *, protocol: str = "lode", record_outputs: bool = Tru
         blur = read_image(DATA / f"{stem}_blur.png")
         gt = read_image(DATA / f"{stem}_gt.png")
         mask = np.abs(blur.astype(int) - gt.astype(int)).mean(axis=2) > 6
-        w.write_sample(sid, {"blur": blur, "sharp": gt, "mask": mask},
-                       extra={"mask_coverage": float(mask.mean())})
+        w.write_sample(
+            sid,
+            {"blur": blur, "sharp": gt, "mask": mask},
+            extra={"mask_coverage": float(mask.mean())},
+        )
         images[sid] = (blur, gt, mask)
     manifest = w.finalize()
     outputs = {}
@@ -75,17 +88,36 @@ def build_bench(tmp: Path, *, protocol: str = "lode", record_outputs: bool = Tru
             extra = {"train_set": "GoPro"}
             if m in outputs and record_outputs:
                 extra["outputs_dir"] = str(outputs[m])
-            st.start_run(run, model=m, dataset=str(manifest.root), dataset_hash=manifest.manifest_hash,
-                         protocol=protocol, protocol_version="1", params=PARAMS[m], extra=extra)
+            st.start_run(
+                run,
+                model=m,
+                dataset=str(manifest.root),
+                dataset_hash=manifest.manifest_hash,
+                protocol=protocol,
+                protocol_version="1",
+                params=PARAMS[m],
+                extra=extra,
+            )
             rows = []
             for sid, stem in SCENES.items():
                 blur, gt, mask = images[sid]
                 pred = blur if m == "identity" else read_image(DATA / f"{stem}_{m}.png")
                 s = score(pred, gt, mask)
                 scores[(m, sid)] = s
-                rows.append(ResultRow(m, "real-crops", manifest.manifest_hash, protocol, "1", sid,
-                                      metrics=s, runtime_s=RUNTIME[m],
-                                      mask_coverage=float(mask.mean()), run_id=run))
+                rows.append(
+                    ResultRow(
+                        m,
+                        "real-crops",
+                        manifest.manifest_hash,
+                        protocol,
+                        "1",
+                        sid,
+                        metrics=s,
+                        runtime_s=RUNTIME[m],
+                        mask_coverage=float(mask.mean()),
+                        run_id=run,
+                    )
+                )
             st.put(rows)
             st.finish_run(run)
     return Bench(manifest.root, manifest, store, outputs, scores)

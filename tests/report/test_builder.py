@@ -16,10 +16,16 @@ from lode_bench.io.images import read_image
 from lode_bench.report.builder import build_report, read_summary
 
 # Published PSNR of these crops (tests/data/report/PROVENANCE.md), RGB, data range 255.
-PUBLISHED_PSNR = {("identity", "gopro"): 20.8356, ("hi-diff", "gopro"): 27.6604,
-                  ("restormer", "gopro"): 25.3899, ("stripformer", "gopro"): 25.8506,
-                  ("identity", "realblur"): 22.4572, ("hi-diff", "realblur"): 23.8206,
-                  ("restormer", "realblur"): 23.3064, ("stripformer", "realblur"): 21.8257}
+PUBLISHED_PSNR = {
+    ("identity", "gopro"): 20.8356,
+    ("hi-diff", "gopro"): 27.6604,
+    ("restormer", "gopro"): 25.3899,
+    ("stripformer", "gopro"): 25.8506,
+    ("identity", "realblur"): 22.4572,
+    ("hi-diff", "realblur"): 23.8206,
+    ("restormer", "realblur"): 23.3064,
+    ("stripformer", "realblur"): 21.8257,
+}
 
 
 class _Strict(HTMLParser):
@@ -59,8 +65,7 @@ def test_store_numbers_are_the_published_ones(bench):
 
 def test_report_files_exist_parse_and_match_store(bench, tmp_path):
     out = tmp_path / "report"
-    res = build_report(bench.store, out, n_resamples=300, progress=False,
-                       outputs=bench.outputs)
+    res = build_report(bench.store, out, n_resamples=300, progress=False, outputs=bench.outputs)
     assert res.notes == []
     for f in res.files:
         assert f.is_file() and f.stat().st_size > 0, f
@@ -88,7 +93,9 @@ def test_report_files_exist_parse_and_match_store(bench, tmp_path):
     (table,) = summary["tables"]
     for row in table["rows"]:
         for metric in ("PSNR", "SSIM", "PSNR_w"):
-            direct = np.mean([bench.scores[(row["model"], s)][metric] for s in ("gopro", "realblur")])
+            direct = np.mean(
+                [bench.scores[(row["model"], s)][metric] for s in ("gopro", "realblur")]
+            )
             assert row["metrics"][metric]["mean"] == pytest.approx(direct, abs=1e-12)
     # protocol 'lode' orders its columns; directions come from the metric registry
     assert table["columns"] == ["PSNR", "SSIM", "PSNR_w"]
@@ -112,22 +119,28 @@ def test_visuals_without_saved_outputs_say_so(tmp_path, make_bench):
     assert not any("__best_worst_" in n for n in names)
     assert any("no saved outputs for hi-diff, restormer, stripformer" in n for n in res.notes)
     # given explicitly, the outputs come back
-    res = build_report(bench.store, tmp_path / "r2", n_resamples=200, progress=False,
-                       outputs=bench.outputs)
+    res = build_report(
+        bench.store, tmp_path / "r2", n_resamples=200, progress=False, outputs=bench.outputs
+    )
     assert sum("__best_worst_" in f.name for f in res.files) == 3
 
 
 def test_cli_report(bench, tmp_path):
     out = tmp_path / "cli-report"
-    r = CliRunner().invoke(report_command, ["--store", str(bench.store), "--out", str(out),
-                                            "--resamples", "200", "--no-visuals"])
+    r = CliRunner().invoke(
+        report_command,
+        ["--store", str(bench.store), "--out", str(out), "--resamples", "200", "--no-visuals"],
+    )
     assert r.exit_code == 0, r.output
     assert (out / "index.html").is_file() and (out / "tables.tex").is_file()
-    r = CliRunner().invoke(report_command, ["--store", str(tmp_path / "missing.sqlite"),
-                                            "--out", str(out)])
+    r = CliRunner().invoke(
+        report_command, ["--store", str(tmp_path / "missing.sqlite"), "--out", str(out)]
+    )
     assert r.exit_code != 0 and "results store not found" in r.output
-    r = CliRunner().invoke(report_command, ["--store", str(bench.store), "--out", str(out),
-                                            "--outputs", "no-equals-sign"])
+    r = CliRunner().invoke(
+        report_command,
+        ["--store", str(bench.store), "--out", str(out), "--outputs", "no-equals-sign"],
+    )
     assert r.exit_code != 0 and "NAME=PATH" in r.output
 
 
@@ -146,13 +159,26 @@ def test_per_image_gain_is_model_minus_baseline(bench):
 
     with ResultsStore(bench.store) as st:
         frame = st.results_frame()
-    g = per_image_gain(frame, dataset_hash=bench.manifest.manifest_hash, protocol="lode",
-                       protocol_version="1", metric="PSNR_w")
+    g = per_image_gain(
+        frame,
+        dataset_hash=bench.manifest.manifest_hash,
+        protocol="lode",
+        protocol_version="1",
+        metric="PSNR_w",
+    )
     assert len(g) == 3 * 2
     for r in g.itertuples():
-        expected = bench.scores[(r.model, r.image_id)]["PSNR_w"] - \
-            bench.scores[("identity", r.image_id)]["PSNR_w"]
+        expected = (
+            bench.scores[(r.model, r.image_id)]["PSNR_w"]
+            - bench.scores[("identity", r.image_id)]["PSNR_w"]
+        )
         assert r.gain == pytest.approx(expected, abs=1e-12)
         assert 0 < r.mask_coverage < 1
-    assert per_image_gain(frame, dataset_hash=bench.manifest.manifest_hash, protocol="lode",
-                          protocol_version="1", metric="PSNR", baseline="absent").empty
+    assert per_image_gain(
+        frame,
+        dataset_hash=bench.manifest.manifest_hash,
+        protocol="lode",
+        protocol_version="1",
+        metric="PSNR",
+        baseline="absent",
+    ).empty

@@ -18,9 +18,13 @@ from lode_bench.report.visuals import Box, best_worst_figure
 
 #: model -> (card, mean PSNR, runtime s); "mine" is a folder of precomputed outputs whose
 #: recorded time (a file read) would otherwise make it the fastest and best method.
-MODELS = {"identity": ("identity", 20.0, 0.001), "fast-net": ("nafnet", 26.0, 0.05),
-          "slow-net": ("restormer", 27.5, 1.2), "dominated": ("mprnet", 25.0, 0.5),
-          "mine": ("folder", 30.0, 0.0001)}
+MODELS = {
+    "identity": ("identity", 20.0, 0.001),
+    "fast-net": ("nafnet", 26.0, 0.05),
+    "slow-net": ("restormer", 27.5, 1.2),
+    "dominated": ("mprnet", 25.0, 0.5),
+    "mine": ("folder", 30.0, 0.0001),
+}
 
 
 @pytest.fixture
@@ -29,13 +33,34 @@ def table(tmp_path):
     store = tmp_path / "r.sqlite"
     with ResultsStore(store) as st:
         for m, (card, mu, rt) in MODELS.items():
-            st.start_run(f"run-{m}", model=m, dataset="set", dataset_hash="h" * 64,
-                         protocol="gopro", protocol_version="1",
-                         extra={"model_card": {"name": card, "kind": "x"}})
-            st.put([ResultRow(m, "set", "h" * 64, "gopro", "1", f"img{i}",
-                              metrics={"PSNR": float(mu + 0.1 * rng.normal()),
-                                       "SSIM": float(0.8 + 0.01 * rng.normal())},
-                              runtime_s=rt, run_id=f"run-{m}") for i in range(6)])
+            st.start_run(
+                f"run-{m}",
+                model=m,
+                dataset="set",
+                dataset_hash="h" * 64,
+                protocol="gopro",
+                protocol_version="1",
+                extra={"model_card": {"name": card, "kind": "x"}},
+            )
+            st.put(
+                [
+                    ResultRow(
+                        m,
+                        "set",
+                        "h" * 64,
+                        "gopro",
+                        "1",
+                        f"img{i}",
+                        metrics={
+                            "PSNR": float(mu + 0.1 * rng.normal()),
+                            "SSIM": float(0.8 + 0.01 * rng.normal()),
+                        },
+                        runtime_s=rt,
+                        run_id=f"run-{m}",
+                    )
+                    for i in range(6)
+                ]
+            )
         results, runs = st.results_frame(), st.runs_frame()
     (t,) = summarize(results, runs, n_resamples=100)
     return t, results
@@ -107,7 +132,9 @@ def test_runtime_best_skips_identity_and_precomputed_outputs(table):
     assert html.count('<td class="best" data-sort="0.0') == 1  # fast-net's runtime only
     assert '<td class="best" data-sort="0.00' not in html
     assert "1e-04" not in tables.to_latex(t)
-    (mine_csv,) = [r for r in tables.to_csv(t).splitlines() if ",mine," in r or r.startswith("mine,")]
+    (mine_csv,) = [
+        r for r in tables.to_csv(t).splitlines() if ",mine," in r or r.startswith("mine,")
+    ]
     assert "0.0001" not in mine_csv
     doc = builder.summary_dict(t)
     assert {r["model"]: r["runtime_s"] for r in doc["rows"]}["mine"] is None
@@ -116,12 +143,17 @@ def test_runtime_best_skips_identity_and_precomputed_outputs(table):
 
 def test_best_and_worst_rows_are_labelled():
     img = np.zeros((16, 16, 3), np.uint8)
-    items = [(f"img{i}", g, [("blurry input", img), ("m", img)], Box(0, 0, 16, 16))
-             for i, g in enumerate((2.5, 1.0, -0.5))]
+    items = [
+        (f"img{i}", g, [("blurry input", img), ("m", img)], Box(0, 0, 16, 16))
+        for i, g in enumerate((2.5, 1.0, -0.5))
+    ]
     fig = best_worst_figure(items, metric="PSNR", labels=["best 1", "best 2", "worst 1"])
     ylabels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
-    assert ylabels == ["best 1: img0\nPSNR gain +2.50 dB", "best 2: img1\nPSNR gain +1.00 dB",
-                       "worst 1: img2\nPSNR gain -0.50 dB"]
+    assert ylabels == [
+        "best 1: img0\nPSNR gain +2.50 dB",
+        "best 2: img1\nPSNR gain +1.00 dB",
+        "worst 1: img2\nPSNR gain -0.50 dB",
+    ]
     with pytest.raises(ValueError, match="2 labels for 3 rows"):
         best_worst_figure(items, metric="PSNR", labels=["best 1", "worst 1"])
 
@@ -135,8 +167,9 @@ def test_report_labels_best_and_worst_images(bench, tmp_path, monkeypatch):
         return real(items, **kw)
 
     monkeypatch.setattr(builder, "best_worst_grid", spy)
-    builder.build_report(bench.store, tmp_path / "r", n_resamples=200, progress=False,
-                         outputs=bench.outputs)
+    builder.build_report(
+        bench.store, tmp_path / "r", n_resamples=200, progress=False, outputs=bench.outputs
+    )
     assert seen
     for n, labels in seen:
         assert labels is not None and len(labels) == n

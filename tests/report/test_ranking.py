@@ -63,10 +63,16 @@ def test_dataset_mean_rank_hand_table() -> None:
     assert np.isnan(r2[1]).all() and m2.tolist() == [2.0, 1.0, 3.0]
 
 
-def _ds(name: str, table: dict[str, dict[str, list[float]]], methods: list[str],
-        directions: dict[str, bool]) -> DatasetScores:
-    frame = {k: {m: {f"img{i}": v for i, v in enumerate(vals)} for m, vals in per.items()}
-             for k, per in table.items()}
+def _ds(
+    name: str,
+    table: dict[str, dict[str, list[float]]],
+    methods: list[str],
+    directions: dict[str, bool],
+) -> DatasetScores:
+    frame = {
+        k: {m: {f"img{i}": v for i, v in enumerate(vals)} for m, vals in per.items()}
+        for k, per in table.items()
+    }
     return scores_from_frame(name, frame, methods, directions)
 
 
@@ -113,8 +119,12 @@ def test_bootstrap_is_paired_and_reflects_uncertainty() -> None:
 def test_images_missing_for_one_method_use_the_rest() -> None:
     methods = ["A", "B"]
     # A scored on img0 only (40); B on both (35, 45) -> means 40 vs 40 -> tie 1.5 / 1.5
-    d = scores_from_frame("d", {"PSNR": {"A": {"img0": 40.0}, "B": {"img0": 35.0, "img1": 45.0}}},
-                          methods, {"PSNR": True})
+    d = scores_from_frame(
+        "d",
+        {"PSNR": {"A": {"img0": 40.0}, "B": {"img0": 35.0, "img1": 45.0}}},
+        methods,
+        {"PSNR": True},
+    )
     res = aggregate_ranks([d], methods, n_resamples=0)
     assert res.dataset_rank.tolist() == [[1.5, 1.5]]
     assert np.isnan(res.overall_ci).all()

@@ -40,26 +40,43 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("gen")
     st = tmp / "results.sqlite"
     for name, seed in (("synpan-a", 0), ("synpan-b", 7)):
-        man = build_builtin_dataset(tmp / name, kind="global", n_samples=3, size=(48, 64),
-                                    seed=seed, name=name)
+        man = build_builtin_dataset(
+            tmp / name, kind="global", n_samples=3, size=(48, 64), seed=seed, name=name
+        )
         for m in METHODS:
-            run_benchmark(m, str(man.root), "basicsr", st, progress=False, workers=1,
-                          save_outputs=tmp / "out" / name / m if name == "synpan-b" else None,
-                          flops_size=None)
+            run_benchmark(
+                m,
+                str(man.root),
+                "basicsr",
+                st,
+                progress=False,
+                workers=1,
+                save_outputs=tmp / "out" / name / m if name == "synpan-b" else None,
+                flops_size=None,
+            )
         if name == "synpan-a":  # a second protocol on one set, run by two methods only
             for m in ("identity", "unsharp"):
-                run_benchmark(m, str(man.root), "gopro", st, progress=False, workers=1,
-                              flops_size=None)
+                run_benchmark(
+                    m, str(man.root), "gopro", st, progress=False, workers=1, flops_size=None
+                )
     # a blur-only set: per-image sharpness of the outputs on synpan-b under an unknown
     # column name, and the same numbers under "NIQE" (a lower-is-better name)
     rows = []
     for m in METHODS:
         for p in sorted((tmp / "out" / "synpan-b" / m).rglob("*.png")):
             e = _laplacian_energy(read_image(p))
-            rows.append(ResultRow(model=m, dataset="realworld", dataset_hash="rw-hash",
-                                  protocol="nr-test", protocol_version="1", image_id=p.stem,
-                                  metrics={"MysteryQ": e, "NIQE": 1000.0 / (1.0 + e)},
-                                  runtime_s=0.0))
+            rows.append(
+                ResultRow(
+                    model=m,
+                    dataset="realworld",
+                    dataset_hash="rw-hash",
+                    protocol="nr-test",
+                    protocol_version="1",
+                    image_id=p.stem,
+                    metrics={"MysteryQ": e, "NIQE": 1000.0 / (1.0 + e)},
+                    runtime_s=0.0,
+                )
+            )
     assert len(rows) == 4 * 3
     with ResultsStore(st) as s:
         s.put(rows)
@@ -74,9 +91,20 @@ def _frame(st: Path) -> pd.DataFrame:
 def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     st, tmp = store
     out = tmp / "report"
-    res = CliRunner().invoke(report_command, ["--store", str(st), "--out", str(out), "--no-visuals",
-                                              "--resamples", "200", "--train-set",
-                                              "unsharp=synpan-a train"])
+    res = CliRunner().invoke(
+        report_command,
+        [
+            "--store",
+            str(st),
+            "--out",
+            str(out),
+            "--no-visuals",
+            "--resamples",
+            "200",
+            "--train-set",
+            "unsharp=synpan-a train",
+        ],
+    )
     assert res.exit_code == 0, res.output
     gdir = out / "generalisation"
     frame = _frame(st)
@@ -86,10 +114,16 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
         table = list(csv.DictReader(f))
     cells = {(r["model"], r["dataset"], r["metric"]): r for r in table}
     # a column name shared by two protocols of one set is labelled with its protocol
-    expect_cols = {("synpan-a", "PSNR [basicsr]"), ("synpan-a", "SSIM [basicsr]"),
-                   ("synpan-a", "PSNR [gopro]"), ("synpan-a", "SSIM [gopro]"),
-                   ("synpan-b", "PSNR"), ("synpan-b", "SSIM"), ("realworld", "MysteryQ"),
-                   ("realworld", "NIQE")}
+    expect_cols = {
+        ("synpan-a", "PSNR [basicsr]"),
+        ("synpan-a", "SSIM [basicsr]"),
+        ("synpan-a", "PSNR [gopro]"),
+        ("synpan-a", "SSIM [gopro]"),
+        ("synpan-b", "PSNR"),
+        ("synpan-b", "SSIM"),
+        ("realworld", "MysteryQ"),
+        ("realworld", "NIQE"),
+    }
     assert {(d, k) for _, d, k in cells} == expect_cols
     assert len(table) == len(METHODS) * len(expect_cols)
     ok = ok.assign(col_protocol=ok["protocol"])
@@ -103,7 +137,9 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     for (m, d, k), r in cells.items():
         want = means.loc[(d, m), k] if (d, m) in means.index else math.nan
         if math.isnan(want):  # wiener and richardson-lucy never ran the gopro protocol
-            assert r["mean"] == "nan" and k.endswith("[gopro]") and m in ("wiener", "richardson-lucy")
+            assert (
+                r["mean"] == "nan" and k.endswith("[gopro]") and m in ("wiener", "richardson-lucy")
+            )
         else:
             assert float(r["mean"]) == pytest.approx(want, rel=1e-12)
     # direction: PSNR from the protocol's MetricSpec; NIQE and the unknown name from the name
@@ -135,7 +171,9 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     overall = np.mean(list(per_ds.values()), axis=0)
     o = ranks[ranks["scope"] == "overall"].set_index("model")
     np.testing.assert_allclose(o.loc[ranked, "mean_rank"].to_numpy(), overall, atol=1e-12)
-    assert (o["ci_low"] <= o["mean_rank"] + 1e-9).all() and (o["mean_rank"] <= o["ci_high"] + 1e-9).all()
+    assert (o["ci_low"] <= o["mean_rank"] + 1e-9).all() and (
+        o["mean_rank"] <= o["ci_high"] + 1e-9
+    ).all()
     assert o["p_best"].sum() == pytest.approx(1.0)
     # --- domain drop: unsharp declared as trained on synpan-a
     drop = pd.read_csv(gdir / "drop.csv")
@@ -146,8 +184,11 @@ def test_generalisation_report_end_to_end(store: tuple[Path, Path]) -> None:
     assert len(psnr) == 1 and psnr.iloc[0]["protocol"] == psnr.iloc[0]["in_protocol"] == "basicsr"
     psnr = psnr.iloc[0]
     assert psnr["in_domain"] == "synpan-a" and psnr["dataset"] == "synpan-b"
-    assert psnr["drop"] == pytest.approx(means.loc[("synpan-a", "unsharp"), "PSNR [basicsr]"]
-                                         - means.loc[("synpan-b", "unsharp"), "PSNR"], rel=1e-12)
+    assert psnr["drop"] == pytest.approx(
+        means.loc[("synpan-a", "unsharp"), "PSNR [basicsr]"]
+        - means.loc[("synpan-b", "unsharp"), "PSNR"],
+        rel=1e-12,
+    )
     assert set(drop["metric"]) == {"PSNR", "SSIM"}  # the blur-only set has no in-domain twin
     # --- plots, summary.json, HTML
     for name in ("ranks_per_dataset.png", "rank_overall.png"):
@@ -170,17 +211,38 @@ def test_single_dataset_has_no_section_unless_asked(store: tuple[Path, Path]) ->
     with ResultsStore(one) as s:
         rows = []
         for r in frame[frame["dataset"] == "realworld"].itertuples():
-            rows.append(ResultRow(model=r.model, dataset=r.dataset, dataset_hash=r.dataset_hash,
-                                  protocol=r.protocol, protocol_version=r.protocol_version,
-                                  image_id=r.image_id, metrics={"MysteryQ": r.MysteryQ}))
+            rows.append(
+                ResultRow(
+                    model=r.model,
+                    dataset=r.dataset,
+                    dataset_hash=r.dataset_hash,
+                    protocol=r.protocol,
+                    protocol_version=r.protocol_version,
+                    image_id=r.image_id,
+                    metrics={"MysteryQ": r.MysteryQ},
+                )
+            )
         s.put(rows)
     runner = CliRunner()
-    res = runner.invoke(report_command, ["--store", str(one), "--out", str(tmp / "r1"),
-                                         "--no-visuals", "--resamples", "100"])
+    res = runner.invoke(
+        report_command,
+        ["--store", str(one), "--out", str(tmp / "r1"), "--no-visuals", "--resamples", "100"],
+    )
     assert res.exit_code == 0, res.output
     assert not (tmp / "r1" / "generalisation").exists()
-    res = runner.invoke(report_command, ["--store", str(one), "--out", str(tmp / "r2"),
-                                         "--no-visuals", "--resamples", "100", "--generalisation"])
+    res = runner.invoke(
+        report_command,
+        [
+            "--store",
+            str(one),
+            "--out",
+            str(tmp / "r2"),
+            "--no-visuals",
+            "--resamples",
+            "100",
+            "--generalisation",
+        ],
+    )
     assert res.exit_code == 0, res.output
     ranks = pd.read_csv(tmp / "r2" / "generalisation" / "ranks.csv")
     assert set(ranks["scope"]) == {"realworld", "overall"}

@@ -51,8 +51,11 @@ def _cli(*args: str):
 
 
 def _crops(report: Path) -> list[str]:
-    return sorted(p.name for p in (report / "visuals").glob("*__crop.png")) \
-        if (report / "visuals").is_dir() else []
+    return (
+        sorted(p.name for p in (report / "visuals").glob("*__crop.png"))
+        if (report / "visuals").is_dir()
+        else []
+    )
 
 
 def test_loader_dataset_gets_pictures_and_dataset_root_finds_a_moved_folder(tmp_path):
@@ -60,11 +63,32 @@ def test_loader_dataset_gets_pictures_and_dataset_root_finds_a_moved_folder(tmp_
     outs = _outputs(data, tmp_path / "outs")
     store = tmp_path / "r.sqlite"
     for kind in ("gopro", "gopro-gamma"):
-        _cli("run", "--model", "identity", "--model", f"mine=folder:{outs}", "--dataset",
-             f"{kind}:{data}", "--protocol", "gopro", "--store", str(store), "-q")
+        _cli(
+            "run",
+            "--model",
+            "identity",
+            "--model",
+            f"mine=folder:{outs}",
+            "--dataset",
+            f"{kind}:{data}",
+            "--protocol",
+            "gopro",
+            "--store",
+            str(store),
+            "-q",
+        )
     report = tmp_path / "report"
-    r = _cli("report", "--store", str(store), "--out", str(report), "--resamples", "100",
-             "--outputs", f"mine={outs}")
+    r = _cli(
+        "report",
+        "--store",
+        str(store),
+        "--out",
+        str(report),
+        "--resamples",
+        "100",
+        "--outputs",
+        f"mine={outs}",
+    )
     assert "dataset folder not found" not in r.output
     assert len(_crops(report)) == 2  # one per track (two dataset versions)
     assert len(list((report / "visuals").glob("*__best_worst_mine*.png"))) == 2
@@ -76,9 +100,19 @@ def test_loader_dataset_gets_pictures_and_dataset_root_finds_a_moved_folder(tmp_
     assert "--dataset-root gopro-test=DIR" in r.output
     assert _crops(report2) == []
     report3 = tmp_path / "report3"
-    r = _cli("report", "--store", str(store), "--out", str(report3), "--resamples", "100",
-             "--dataset-root", f"gopro-test={moved}",
-             "--dataset-root", f"gopro-test-gamma={moved / 'test'}")
+    r = _cli(
+        "report",
+        "--store",
+        str(store),
+        "--out",
+        str(report3),
+        "--resamples",
+        "100",
+        "--dataset-root",
+        f"gopro-test={moved}",
+        "--dataset-root",
+        f"gopro-test-gamma={moved / 'test'}",
+    )
     assert "dataset folder not found" not in r.output
     assert len(_crops(report3)) == 2
 
@@ -95,17 +129,40 @@ def _manifest_dataset(root: Path, splits: tuple[str, ...]) -> Path:
 
 
 def _titles(report: Path) -> list[str]:
-    return [t["dataset"] + "|" + t["dataset_hash"]
-            for t in json.loads((report / "summary.json").read_text())["tables"]]
+    return [
+        t["dataset"] + "|" + t["dataset_hash"]
+        for t in json.loads((report / "summary.json").read_text())["tables"]
+    ]
 
 
 def test_split_that_holds_every_sample_is_the_same_dataset_version(tmp_path):
     data = _manifest_dataset(tmp_path / "one", ("test",))
     store = tmp_path / "r.sqlite"
-    _cli("run", "--model", "identity", "--dataset", str(data), "--protocol", "gopro",
-         "--store", str(store), "-q")
-    r = _cli("run", "--model", "identity", "--dataset", str(data), "--protocol", "gopro",
-             "--store", str(store), "--split", "test")
+    _cli(
+        "run",
+        "--model",
+        "identity",
+        "--dataset",
+        str(data),
+        "--protocol",
+        "gopro",
+        "--store",
+        str(store),
+        "-q",
+    )
+    r = _cli(
+        "run",
+        "--model",
+        "identity",
+        "--dataset",
+        str(data),
+        "--protocol",
+        "gopro",
+        "--store",
+        str(store),
+        "--split",
+        "test",
+    )
     assert " 2       0   0       2 " in r.output  # both images resumed, none recomputed
     with ResultsStore(store) as st:
         assert {row.dataset_hash for row in st.rows()} == {load_manifest(data).manifest_hash}
@@ -118,18 +175,53 @@ def test_split_that_holds_every_sample_is_the_same_dataset_version(tmp_path):
 def test_tables_of_two_versions_have_distinct_titles(tmp_path):
     data = _manifest_dataset(tmp_path / "two", ("train", "test"))
     store = tmp_path / "r.sqlite"
-    _cli("run", "--model", "identity", "--dataset", str(data), "--protocol", "gopro",
-         "--store", str(store), "-q")
-    _cli("run", "--model", "identity", "--dataset", str(data), "--protocol", "gopro",
-         "--store", str(store), "--split", "test", "-q")
+    _cli(
+        "run",
+        "--model",
+        "identity",
+        "--dataset",
+        str(data),
+        "--protocol",
+        "gopro",
+        "--store",
+        str(store),
+        "-q",
+    )
+    _cli(
+        "run",
+        "--model",
+        "identity",
+        "--dataset",
+        str(data),
+        "--protocol",
+        "gopro",
+        "--store",
+        str(store),
+        "--split",
+        "test",
+        "-q",
+    )
     other = _manifest_dataset(tmp_path / "three", ("test",))  # same name, other content
-    _cli("run", "--model", "identity", "--dataset", str(other), "--protocol", "gopro",
-         "--store", str(store), "-q")
+    _cli(
+        "run",
+        "--model",
+        "identity",
+        "--dataset",
+        str(other),
+        "--protocol",
+        "gopro",
+        "--store",
+        str(store),
+        "-q",
+    )
     report = tmp_path / "report"
     _cli("report", "--store", str(store), "--out", str(report), "--resamples", "100")
     html = (report / "index.html").read_text()
-    h2 = [line.split("<h2>")[1].split("</h2>")[0] for line in html.split("<section>")[1:]
-          if line.startswith("<h2>split-set")]
+    h2 = [
+        line.split("<h2>")[1].split("</h2>")[0]
+        for line in html.split("<section>")[1:]
+        if line.startswith("<h2>split-set")
+    ]
     assert len(h2) == 3 and len(set(h2)) == 3, h2
     h_two, h_three = load_manifest(data).manifest_hash, load_manifest(other).manifest_hash
     assert f"split-set · gopro v1 · manifest {h_two[:12]}" in h2

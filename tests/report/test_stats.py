@@ -47,8 +47,14 @@ def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap():
     # Carlo error of a 2.5 % quantile of the mean is well below 2 % of the CI width.
     x = np.random.default_rng(5).gamma(2.0, 1.5, size=80)
     iv = bootstrap_ci(x, n_resamples=20000, seed=0)
-    ref = sps.bootstrap((x,), np.mean, n_resamples=20000, method="percentile",
-                        confidence_level=0.95, rng=np.random.default_rng(1)).confidence_interval
+    ref = sps.bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=20000,
+        method="percentile",
+        confidence_level=0.95,
+        rng=np.random.default_rng(1),
+    ).confidence_interval
     width = ref.high - ref.low
     assert abs(iv.low - ref.low) < 0.03 * width
     assert abs(iv.high - ref.high) < 0.03 * width
@@ -110,9 +116,15 @@ def _brute_front(points, higher):
     for i, (r, q) in enumerate(points):
         if math.isnan(r) or math.isnan(q):
             continue
-        if not any(j != i and not math.isnan(r2) and not math.isnan(q2) and r2 <= r
-                   and s * q2 >= s * q and (r2 < r or s * q2 > s * q)
-                   for j, (r2, q2) in enumerate(points)):
+        if not any(
+            j != i
+            and not math.isnan(r2)
+            and not math.isnan(q2)
+            and r2 <= r
+            and s * q2 >= s * q
+            and (r2 < r or s * q2 > s * q)
+            for j, (r2, q2) in enumerate(points)
+        ):
             out.append(i)
     return sorted(out, key=lambda i: points[i][0])
 

@@ -23,23 +23,65 @@ def random_store(path, *, n=25, seed=0):
     rng = np.random.default_rng(seed)
     truth = {}
     with ResultsStore(path) as st:
-        for m, mu, rt in [("identity", 24.0, 0.001), ("fast", 26.0, 0.05), ("slow", 27.5, 1.2),
-                          (HOSTILE, 25.0, 0.2)]:
-            st.start_run(f"r-{hash(m)}", model=m, dataset="set", dataset_hash="hash-a",
-                         protocol="basicsr", protocol_version="1", params=1.5e6, flops=2.0e10)
+        for m, mu, rt in [
+            ("identity", 24.0, 0.001),
+            ("fast", 26.0, 0.05),
+            ("slow", 27.5, 1.2),
+            (HOSTILE, 25.0, 0.2),
+        ]:
+            st.start_run(
+                f"r-{hash(m)}",
+                model=m,
+                dataset="set",
+                dataset_hash="hash-a",
+                protocol="basicsr",
+                protocol_version="1",
+                params=1.5e6,
+                flops=2.0e10,
+            )
             rows = []
             for i in range(n):
                 vals = {"PSNR": float(mu + rng.normal()), "SSIM": float(0.8 + 0.02 * rng.normal())}
                 truth[(m, i)] = vals
-                rows.append(ResultRow(m, "set", "hash-a", "basicsr", "1", f"img{i:03d}",
-                                      metrics=vals, runtime_s=rt, run_id=f"r-{hash(m)}"))
+                rows.append(
+                    ResultRow(
+                        m,
+                        "set",
+                        "hash-a",
+                        "basicsr",
+                        "1",
+                        f"img{i:03d}",
+                        metrics=vals,
+                        runtime_s=rt,
+                        run_id=f"r-{hash(m)}",
+                    )
+                )
             st.put(rows)
         # an error row: excluded from the means, counted
-        st.put(ResultRow("fast", "set", "hash-a", "basicsr", "1", "broken", status="error",
-                         error="ECC did not converge"))
+        st.put(
+            ResultRow(
+                "fast",
+                "set",
+                "hash-a",
+                "basicsr",
+                "1",
+                "broken",
+                status="error",
+                error="ECC did not converge",
+            )
+        )
         # same dataset name, another manifest version: must be its own table
-        st.put(ResultRow("fast", "set", "hash-b", "basicsr", "1", "img000",
-                         metrics={"PSNR": 99.0, "SSIM": 1.0}))
+        st.put(
+            ResultRow(
+                "fast",
+                "set",
+                "hash-b",
+                "basicsr",
+                "1",
+                "img000",
+                metrics={"PSNR": 99.0, "SSIM": 1.0},
+            )
+        )
     return truth
 
 
@@ -172,17 +214,33 @@ def test_infinite_psnr_is_spelled_out(tmp_path):
 def test_generalisation_matrix_cross_dataset(tmp_path):
     from lode_bench.report.summary import generalisation_matrix
 
-    values = {("net-g", "GoPro-test"): [30.0, 32.0], ("net-g", "RealBlur-J"): [27.0, 28.0],
-              ("net-r", "GoPro-test"): [26.0, 27.0], ("net-r", "RealBlur-J"): [31.0, 30.0],
-              ("identity", "GoPro-test"): [25.0, 26.0], ("identity", "RealBlur-J"): [24.0, 25.0]}
+    values = {
+        ("net-g", "GoPro-test"): [30.0, 32.0],
+        ("net-g", "RealBlur-J"): [27.0, 28.0],
+        ("net-r", "GoPro-test"): [26.0, 27.0],
+        ("net-r", "RealBlur-J"): [31.0, 30.0],
+        ("identity", "GoPro-test"): [25.0, 26.0],
+        ("identity", "RealBlur-J"): [24.0, 25.0],
+    }
     train = {"net-g": "GoPro", "net-r": "RealBlur-J", "identity": None}
     with ResultsStore(tmp_path / "g.sqlite") as st:
         for m, ts in train.items():
-            st.start_run(f"r-{m}", model=m, dataset="x", dataset_hash="x", protocol="basicsr",
-                         protocol_version="1", extra={"train_set": ts} if ts else {})
+            st.start_run(
+                f"r-{m}",
+                model=m,
+                dataset="x",
+                dataset_hash="x",
+                protocol="basicsr",
+                protocol_version="1",
+                extra={"train_set": ts} if ts else {},
+            )
         for (m, d), vals in values.items():
-            st.put([ResultRow(m, d, f"h-{d}", "basicsr", "1", str(i), metrics={"PSNR": v})
-                    for i, v in enumerate(vals)])
+            st.put(
+                [
+                    ResultRow(m, d, f"h-{d}", "basicsr", "1", str(i), metrics={"PSNR": v})
+                    for i, v in enumerate(vals)
+                ]
+            )
         tabs = summarize(st.results_frame(), st.runs_frame(), n_resamples=100)
     mat, in_domain = generalisation_matrix(tabs, "PSNR")
     assert list(mat.index) == ["net-g [train: GoPro]", "net-r [train: RealBlur-J]"]
@@ -197,8 +255,18 @@ def test_method_with_only_failed_images(tmp_path):
     with ResultsStore(tmp_path / "f.sqlite") as st:
         st.put(ResultRow("good", "d", "h", "realblur", "1", "a", metrics={"PSNR": 30.0}))
         for i in ("a", "b"):
-            st.put(ResultRow("bad", "d", "h", "realblur", "1", i, status="error",
-                             error="ECC did not converge"))
+            st.put(
+                ResultRow(
+                    "bad",
+                    "d",
+                    "h",
+                    "realblur",
+                    "1",
+                    i,
+                    status="error",
+                    error="ECC did not converge",
+                )
+            )
         t = summarize(st.results_frame(), st.runs_frame())[0]
     bad = t.row("bad")
     assert (bad.n_ok, bad.n_error) == (0, 2) and math.isnan(bad.metrics["PSNR"].mean)

@@ -18,7 +18,7 @@ def _brute_argmax(energy, h, w):
     best, arg = -1.0, None
     for y in range(energy.shape[0] - h + 1):
         for x in range(energy.shape[1] - w + 1):
-            s = energy[y:y + h, x:x + w].sum()
+            s = energy[y : y + h, x : x + w].sum()
             if s > best + 1e-9:
                 best, arg = s, (y, x)
     return arg
@@ -36,7 +36,7 @@ def test_choose_crop_finds_the_blurred_patch_and_respects_the_mask():
     sharp = np.full((60, 80, 3), 100, np.uint8)
     blur = sharp.copy()
     blur[10:20, 50:62] = 200  # strongest difference
-    blur[40:50, 5:15] = 150   # weaker one, inside the mask
+    blur[40:50, 5:15] = 150  # weaker one, inside the mask
     box = choose_crop(blur, sharp, size=12)
     energy = np.abs(blur.astype(int) - sharp.astype(int)).mean(axis=2)
     assert (box.y, box.x) == _brute_argmax(energy, 12, 12) == (8, 50)
@@ -52,26 +52,53 @@ def test_choose_crop_finds_the_blurred_patch_and_respects_the_mask():
 
 
 def _table(names):
-    rows = [MethodRow(n, 3, 0, {"PSNR": Interval(25.0 + i, 24.5 + i, 25.5 + i, 3)},
-                      runtime_s=0.1 * (i + 1)) for i, n in enumerate(names)]
+    rows = [
+        MethodRow(
+            n, 3, 0, {"PSNR": Interval(25.0 + i, 24.5 + i, 25.5 + i, 3)}, runtime_s=0.1 * (i + 1)
+        )
+        for i, n in enumerate(names)
+    ]
     return SummaryTable("d$et", "h", "p", "1", ["PSNR"], {"PSNR": True}, rows, 3)
 
 
 def test_plots_render_with_mathtext_hostile_names():
     names = ["$\\frac{", "a$b", "<script>", "ok"]
     t = _table(names)
-    frame = pd.DataFrame([{"model": n, "dataset_hash": "h", "protocol": "p", "protocol_version": "1",
-                           "status": "ok", "image_id": str(k), "PSNR": 25.0 + k}
-                          for n in names for k in range(3)])
-    for png in (plots.metric_bars(t, "PSNR"), plots.pareto_plot(t, "PSNR"),
-                plots.distribution_plot(frame, t, "PSNR")):
+    frame = pd.DataFrame(
+        [
+            {
+                "model": n,
+                "dataset_hash": "h",
+                "protocol": "p",
+                "protocol_version": "1",
+                "status": "ok",
+                "image_id": str(k),
+                "PSNR": 25.0 + k,
+            }
+            for n in names
+            for k in range(3)
+        ]
+    )
+    for png in (
+        plots.metric_bars(t, "PSNR"),
+        plots.pareto_plot(t, "PSNR"),
+        plots.distribution_plot(frame, t, "PSNR"),
+    ):
         assert png.startswith(b"\x89PNG")
-    gains = pd.DataFrame({"model": names, "image_id": ["1"] * 4, "value": [1.0] * 4,
-                          "baseline": [0.0] * 4, "gain": [1.0, 2.0, -1.0, 0.5],
-                          "mask_coverage": [0.1, 0.2, 0.3, 0.4]})
+    gains = pd.DataFrame(
+        {
+            "model": names,
+            "image_id": ["1"] * 4,
+            "value": [1.0] * 4,
+            "baseline": [0.0] * 4,
+            "gain": [1.0, 2.0, -1.0, 0.5],
+            "mask_coverage": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
     assert plots.gain_vs_coverage_plot(gains, "PSNR").startswith(b"\x89PNG")
-    mat = pd.DataFrame([[30.0, np.nan], [np.inf, 25.0]], index=["$x [train: a]", "y"],
-                       columns=["a", "b$"])
+    mat = pd.DataFrame(
+        [[30.0, np.nan], [np.inf, 25.0]], index=["$x [train: a]", "y"], columns=["a", "b$"]
+    )
     assert plots.heatmap_plot(mat, metric="PSNR").startswith(b"\x89PNG")
 
 

@@ -39,10 +39,11 @@ def test_object_warp_is_exact_bilinear_sampling():
     rng = np.random.default_rng(3)
     obj = rng.random((37, 52, 4)).astype(np.float32)
     canvas = (90, 120)
-    for mo, t in [(ObjectMotion(cx=60.3, cy=41.7, vx=0.9, vy=-0.4, scale_rate=0.01,
-                                rot_rate_deg=0.3), 3.0),
-                  (ObjectMotion(cx=2.5, cy=88.2), 0.0),  # mostly off the canvas
-                  (ObjectMotion(cx=60.0, cy=45.0, rot_rate_deg=-7.0), 2.0)]:
+    for mo, t in [
+        (ObjectMotion(cx=60.3, cy=41.7, vx=0.9, vy=-0.4, scale_rate=0.01, rot_rate_deg=0.3), 3.0),
+        (ObjectMotion(cx=2.5, cy=88.2), 0.0),  # mostly off the canvas
+        (ObjectMotion(cx=60.0, cy=45.0, rot_rate_deg=-7.0), 2.0),
+    ]:
         m = mo.affine(t, obj.shape[:2])
         got = _warp_rgba(obj, m, canvas)
         a, b = m[:, :2], m[:, 2]
@@ -50,9 +51,19 @@ def test_object_warp_is_exact_bilinear_sampling():
         yy, xx = np.mgrid[0 : canvas[0], 0 : canvas[1]].astype(np.float64)
         sx = inv[0, 0] * (xx - b[0]) + inv[0, 1] * (yy - b[1])
         sy = inv[1, 0] * (xx - b[0]) + inv[1, 1] * (yy - b[1])
-        ref = np.stack([ndimage.map_coordinates(obj[..., c].astype(np.float64), [sy, sx],
-                                                order=1, mode="grid-constant", cval=0.0)
-                        for c in range(4)], axis=-1)
+        ref = np.stack(
+            [
+                ndimage.map_coordinates(
+                    obj[..., c].astype(np.float64),
+                    [sy, sx],
+                    order=1,
+                    mode="grid-constant",
+                    cval=0.0,
+                )
+                for c in range(4)
+            ],
+            axis=-1,
+        )
         ref[ref[..., 3] <= 1e-6] = 0.0
         np.testing.assert_allclose(got, ref, rtol=0, atol=2e-7)  # float32 output rounding
 

@@ -74,8 +74,8 @@ def test_raw_variance_follows_shot_plus_read_noise_at_every_bayer_site(camera: s
     # read noise matters for the RSBlur camera at the lowest levels: the old variance model
     # (beta1·x + beta2, i.e. std sqrt(beta2)) is far off there
     if camera == "rsblur-camera":
-        low = cap.raw[: PATCH : 2, ::2] - cap.clean[: PATCH : 2, ::2]
-        x = float(cap.clean[: PATCH : 2, ::2].mean())
+        low = cap.raw[:PATCH:2, ::2] - cap.clean[:PATCH:2, ::2]
+        x = float(cap.clean[:PATCH:2, ::2].mean())
         assert np.var(low) < 0.2 * (beta1 * x + beta2)
     assert worst < 0.05
 
@@ -103,7 +103,11 @@ def test_ccm_and_white_balance_give_the_hand_derived_raw() -> None:
     """
     img = np.broadcast_to(np.array([0.2, 0.3, 0.4]), (8, 8, 3)).copy()
     params = DegradationParams(
-        saturation=None, noise=None, ccm=C, patterns=("RGGB",), red_gain=(2.0, 2.0),
+        saturation=None,
+        noise=None,
+        ccm=C,
+        patterns=("RGGB",),
+        red_gain=(2.0, 2.0),
         blue_gain=(1.6, 1.6),
     )
     cap = simulate_raw(img, np.random.default_rng(0), params)
@@ -112,9 +116,17 @@ def test_ccm_and_white_balance_give_the_hand_derived_raw() -> None:
     np.testing.assert_allclose(cap.raw[1::2, 0::2], 0.3, atol=1e-15)
     np.testing.assert_allclose(cap.raw[1::2, 1::2], 0.125, atol=1e-15)
     # without the CCM the raw is the image itself divided by the gains
-    plain = simulate_raw(img, np.random.default_rng(0), DegradationParams(
-        saturation=None, noise=None, patterns=("RGGB",), red_gain=(2.0, 2.0),
-        blue_gain=(1.6, 1.6)))
+    plain = simulate_raw(
+        img,
+        np.random.default_rng(0),
+        DegradationParams(
+            saturation=None,
+            noise=None,
+            patterns=("RGGB",),
+            red_gain=(2.0, 2.0),
+            blue_gain=(1.6, 1.6),
+        ),
+    )
     np.testing.assert_allclose(plain.raw[0::2, 0::2], 0.1, atol=1e-15)
     np.testing.assert_allclose(plain.raw[1::2, 1::2], 0.25, atol=1e-15)
     np.testing.assert_allclose(develop_raw(cap), img, atol=1e-14)  # flat: Malvar is exact
@@ -147,7 +159,10 @@ def test_round_trip_without_noise_is_exact(camera: str) -> None:
     prof = load_profile(camera)
     wb = prof.white_balance
     params = DegradationParams(
-        saturation=None, noise=None, ccm=prof.ccms(), red_gain=tuple(wb["red_gain"]),  # type: ignore[arg-type]
+        saturation=None,
+        noise=None,
+        ccm=prof.ccms(),
+        red_gain=tuple(wb["red_gain"]),  # type: ignore[arg-type]
         blue_gain=tuple(wb["blue_gain"]),  # type: ignore[arg-type]
     )
     yy, xx = np.mgrid[0:40, 0:48] / 60.0
@@ -165,7 +180,9 @@ def test_round_trip_without_noise_is_exact(camera: str) -> None:
 def test_shipped_camera_ccms_are_white_preserving_and_invertible() -> None:
     real = load_profile("realblur-camera").ccms()
     rs = load_profile("rsblur-camera").ccms()
-    assert real is not None and rs is not None and real.shape == (1, 3, 3) and rs.shape == (19, 3, 3)
+    assert (
+        real is not None and rs is not None and real.shape == (1, 3, 3) and rs.shape == (19, 3, 3)
+    )
     np.testing.assert_allclose(real[0].sum(axis=1), 1.0, atol=1e-8)  # LibRaw A7R3: white -> white
     assert np.all(np.abs(rs.sum(axis=2) - 1.0) < 0.15)  # colour-checker fits: near white
     for m in (*real, *rs):  # grey stays positive in camera space
@@ -185,8 +202,10 @@ def test_recipe_camera_supplies_ccm_and_white_balance(
     assert prs is not None and prs.ccm is not None and prs.ccm.shape == (19, 3, 3)
     assert list(prs.red_gain) == load_profile("rsblur-camera").white_balance["red_gain"]
     own = validate_recipe(
-        {"kind": "global",
-         "degradations": {"camera": "profile:rsblur-camera", "red_gain": [2.0, 2.1]}}
+        {
+            "kind": "global",
+            "degradations": {"camera": "profile:rsblur-camera", "red_gain": [2.0, 2.1]},
+        }
     )
     assert own.degradations is not None
     assert list(own.degradations.red_gain) == [2.0, 2.1]  # an explicit range wins

@@ -22,7 +22,7 @@ def _scene16(n: int, tmp: Path, *, moving: bool) -> tuple[Path, list[np.ndarray]
         f = np.stack([bg, bg // 2 + 7, 60000 - bg], axis=-1).astype(np.uint16)
         if moving:
             x0 = 10 + 2 * i
-            f[18:30, x0:x0 + 10] = (62000, 3000, 30000)
+            f[18:30, x0 : x0 + 10] = (62000, 3000, 30000)
         frames.append(f)
         write_image(tmp / f"{i:04d}.png", f)
     return tmp, frames
@@ -30,10 +30,16 @@ def _scene16(n: int, tmp: Path, *, moving: bool) -> tuple[Path, list[np.ndarray]
 
 def test_local_real_16bit_blends_at_full_precision(tmp_path: Path) -> None:
     folder, frames = _scene16(9, tmp_path / "f", moving=True)
-    doc = {"kind": "local-real", "frames": {"n": [9]}, "response": "gamma", "bit_depth": 16,
-           "mask": {"diff_threshold": 12}}
-    m = run_recipe(validate_recipe(doc, name="lr16"), tmp_path / "ds", source=folder,
-                   progress=False)
+    doc = {
+        "kind": "local-real",
+        "frames": {"n": [9]},
+        "response": "gamma",
+        "bit_depth": 16,
+        "mask": {"diff_threshold": 12},
+    }
+    m = run_recipe(
+        validate_recipe(doc, name="lr16"), tmp_path / "ds", source=folder, progress=False
+    )
     (s,) = m.samples
     blur = read_image(m.root / s["files"]["blur"], dtype="native")
     sharp = read_image(m.root / s["files"]["sharp"], dtype="native")

@@ -122,7 +122,12 @@ def test_degradations_identity_when_disabled_and_saturation_kept() -> None:
         img2, np.random.default_rng(2), full, saturated_fraction=sat
     )
     assert set(info2) == {
-        "saturation_boost", "bayer_pattern", "red_gain", "blue_gain", "beta1", "beta2"
+        "saturation_boost",
+        "bayer_pattern",
+        "red_gain",
+        "blue_gain",
+        "beta1",
+        "beta2",
     }
     assert 0.25 <= info2["saturation_boost"] <= 1.75 and 1.9 <= info2["red_gain"] <= 2.4
     np.testing.assert_array_equal(out2[:8, :8], 1.0)  # saturated pixels keep pre-noise values

@@ -39,10 +39,15 @@ def _slow_low_contrast_clip(speed: float = 0.4) -> list[np.ndarray]:
     frames = []
     for t in np.arange(N) - N // 2:
         dx, dy = speed * t, 0.3 * speed * t
-        moved = cv2.warpAffine(tex, np.float64([[1, 0, dx], [0, 1, dy]]), (W, H),
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        moved = cv2.warpAffine(
+            tex,
+            np.float64([[1, 0, dx], [0, 1, dy]]),
+            (W, H),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
         alpha = np.clip(26.5 - np.hypot(xs - 70 - dx, ys - 56 - dy), 0, 1)[..., None]
-        obj = bg[H // 2:H // 2 + 1, W // 2:W // 2 + 1] + 8 + moved[..., None]
+        obj = bg[H // 2 : H // 2 + 1, W // 2 : W // 2 + 1] + 8 + moved[..., None]
         frames.append(np.rint(np.clip(alpha * obj + (1 - alpha) * bg, 0, 255)).astype(np.uint8))
     return frames
 
@@ -71,16 +76,19 @@ def test_shipped_real_recipe_blurs_slow_low_contrast_motion() -> None:
 def test_difference_rule_alone_misses_slow_motion() -> None:
     """What the old default (diff, threshold 12) left: parts of the object sharp."""
     frames = _slow_low_contrast_clip()
-    diff_only = validate_recipe({"kind": "local-real", "frames": {"n": [N]},
-                                 "mask": {"method": "diff"}}, name="diff-only")
+    diff_only = validate_recipe(
+        {"kind": "local-real", "frames": {"n": [N]}, "mask": {"method": "diff"}}, name="diff-only"
+    )
     res = local_real_sample(frames, diff_only, np.random.default_rng(0))
     err = np.abs(res.images["blur"].astype(int) - _true_average(frames, diff_only))
     assert err.max() > 2
 
 
 def test_mask_rule_words() -> None:
-    assert mask_rule(MotionMaskParams(method="flow")) == \
-        "flow magnitude > 0.25 px (dis), middle → first/last frame"
+    assert (
+        mask_rule(MotionMaskParams(method="flow"))
+        == "flow magnitude > 0.25 px (dis), middle → first/last frame"
+    )
     assert "max |frame − middle| > 12" in mask_rule(MotionMaskParams(method="diff"))
 
 
@@ -88,8 +96,13 @@ def test_flow_magnitude_of_a_known_shift() -> None:
     """moved(x) = img(x + (1.5, −0.5)), so img(x) = moved(x + F) with F = (−1.5, 0.5)."""
     rng = np.random.default_rng(0)
     img = cv2.GaussianBlur(rng.uniform(0, 255, (96, 128)), (0, 0), 2.0)
-    moved = cv2.warpAffine(img, np.float64([[1, 0, -1.5], [0, 1, 0.5]]), (128, 96),
-                           flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpAffine(
+        img,
+        np.float64([[1, 0, -1.5], [0, 1, 0.5]]),
+        (128, 96),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT,
+    )
     to8 = lambda x: np.rint(np.clip(x, 0, 255)).astype(np.uint8)  # noqa: E731
     f = optical_flow(to8(img), to8(moved))
     inner = (slice(16, -16), slice(16, -16))
@@ -123,8 +136,15 @@ def test_motion_mask_cleanup_is_align_clean_mask_without_border_padding() -> Non
     ref = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, disk(1))
     ref = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, disk(4))
     ref = cv2.dilate(ref, disk(2)).astype(bool)
-    out = clean_mask(raw, open_radius=1, close_radius=4, fill_holes=False, min_area=0, dilate_px=2,
-                     pad_close=False)
+    out = clean_mask(
+        raw,
+        open_radius=1,
+        close_radius=4,
+        fill_holes=False,
+        min_area=0,
+        dilate_px=2,
+        pad_close=False,
+    )
     np.testing.assert_array_equal(out, ref)
     frames = [np.zeros((40, 50, 3), np.uint8) for _ in range(5)]
     frames[0][10:20, 10:20] = 200

@@ -101,8 +101,9 @@ def test_reds_window_starts_every_five_frames_in_the_manifest(tmp_path: Path) ->
     for i in range(len(src)):
         write_image(d / f"{i:06d}.png", src.read(i))
     doc = {"kind": "global", "response": "srgb", "frames": {"n": [5], "duty_cycle": 0.8}}
-    m = run_recipe(validate_recipe(doc, name="reds-stride"), tmp_path / "ds", source=d,
-                   progress=False)
+    m = run_recipe(
+        validate_recipe(doc, name="reds-stride"), tmp_path / "ds", source=d, progress=False
+    )
     ranges = sorted(tuple(s["frame_range"]) for s in m.samples)
     assert ranges == [(0, 5), (5, 10), (10, 15), (15, 20)]
     assert sorted(s["target_frame"] for s in m.samples) == [2, 7, 12, 17]

@@ -19,7 +19,12 @@ def test_sections_are_typed_and_match_the_config() -> None:
     assert isinstance(r.degradations, DegradationSpec)
     assert list(r.degradations.red_gain) == c["degradations"]["red_gain"]
     assert (r.name, r.kind, r.split, r.seed, r.layout) == (
-        c["name"], c["kind"], c["split"], c["seed"], c["layout"])
+        c["name"],
+        c["kind"],
+        c["split"],
+        c["seed"],
+        c["layout"],
+    )
     local = load_recipe("lode-local")
     assert isinstance(local.objects, ObjectsSpec)
     assert local.objects.moving == tuple(local.config["objects"]["moving"])

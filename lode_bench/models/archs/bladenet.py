@@ -33,8 +33,13 @@ class _DoubleConv(nn.Module):
         super().__init__()
         mid = mid or cout
         self.double_conv = nn.Sequential(
-            nn.Conv2d(cin, mid, 3, padding=1), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
-            nn.Conv2d(mid, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+            nn.Conv2d(cin, mid, 3, padding=1),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, cout, 3, padding=1),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.double_conv(x)
@@ -171,15 +176,25 @@ class WholeNet(nn.Module):
     (``None`` where the configuration has no such branch).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 64,
-                 usingMask: bool = True, usingSA: bool = True) -> None:  # noqa: N803 - official names
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        width: int = 64,
+        usingMask: bool = True,
+        usingSA: bool = True,
+    ) -> None:  # noqa: N803 - official names
         super().__init__()
         self.using_mask = usingMask
         if usingMask:
             self.maskNet = MaskNet(in_channels, 2, width)
-        self.deblurNet = DeblurNet(in_channels + (2 if usingMask else 0), out_channels, width, usingSA)
+        self.deblurNet = DeblurNet(
+            in_channels + (2 if usingMask else 0), out_channels, width, usingSA
+        )
 
-    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    def forward_all(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         mask = self.maskNet(x) if self.using_mask else None
         out, att = self.deblurNet(x if mask is None else torch.cat((x, mask), dim=1))
         return out, att, mask

@@ -40,7 +40,9 @@ def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
 class _ResBlock(nn.Module):
     def __init__(self, feats: int, k: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(_conv(feats, feats, k), nn.ReLU(inplace=True), _conv(feats, feats, k))
+        self.body = nn.Sequential(
+            _conv(feats, feats, k), nn.ReLU(inplace=True), _conv(feats, feats, k)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -79,7 +81,9 @@ def _symmetric_pad(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
     return x.index_select(dim, torch.tensor(idx, device=x.device))
 
 
-def gaussian_pyramid(x: torch.Tensor, n_scales: int = 3, sigma: float = 2.0 / 3.0) -> list[torch.Tensor]:
+def gaussian_pyramid(
+    x: torch.Tensor, n_scales: int = 3, sigma: float = 2.0 / 3.0
+) -> list[torch.Tensor]:
     """Gaussian pyramid as ``skimage.transform.pyramid_gaussian(downscale=2)`` computes it.
 
     Args:
@@ -124,8 +128,15 @@ class MSResNet(nn.Module):
     ``2**(n_scales-1)``), builds the pyramid and returns the finest output.
     """
 
-    def __init__(self, n_scales: int = 3, n_resblocks: int = 19, n_feats: int = 64,
-                 kernel_size: int = 5, rgb_range: float = 255.0, precision: str = "single") -> None:
+    def __init__(
+        self,
+        n_scales: int = 3,
+        n_resblocks: int = 19,
+        n_feats: int = 64,
+        kernel_size: int = 5,
+        rgb_range: float = 255.0,
+        precision: str = "single",
+    ) -> None:
         super().__init__()
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -134,9 +145,11 @@ class MSResNet(nn.Module):
         self.mean = rgb_range / 2
         self.body_models = nn.ModuleList(
             [_ScaleNet(6, n_feats, kernel_size, n_resblocks) for _ in range(n_scales - 1)]
-            + [_ScaleNet(3, n_feats, kernel_size, n_resblocks)])
+            + [_ScaleNet(3, n_feats, kernel_size, n_resblocks)]
+        )
         self.conv_end_models = nn.ModuleList(
-            [nn.Identity()] + [_UpPath(kernel_size) for _ in range(n_scales - 1)])
+            [nn.Identity()] + [_UpPath(kernel_size) for _ in range(n_scales - 1)]
+        )
         if precision == "half":
             self.half()
 
@@ -161,7 +174,8 @@ class MSResNet(nn.Module):
             raise LodeBenchError(
                 f"DeepDeblur precision 'half' (official --precision half) runs in float16 on a CUDA "
                 f"device only, not on {device.type!r}: use --device cuda, or precision 'single' "
-                "(optionally with --amp)")
+                "(optionally with --amp)"
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.precision == "half":

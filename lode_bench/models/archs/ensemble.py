@@ -54,8 +54,9 @@ def ensemble_transforms(n: int) -> tuple[tuple[int, bool], ...]:
     raise ValueError(f"self-ensemble size must be one of {ENSEMBLE_SIZES}, got {n}")
 
 
-def geometric_self_ensemble(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                            transforms: int = 8) -> torch.Tensor:
+def geometric_self_ensemble(
+    forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, transforms: int = 8
+) -> torch.Tensor:
     """Mean of ``T⁻¹(forward(T(x)))`` over the ensemble's transforms ``T``.
 
     Args:
@@ -95,8 +96,11 @@ _CLASSES: dict[type, type] = {}
 def ensembled_class(cls: type[nn.Module]) -> type[nn.Module]:
     """A subclass of ``cls`` with the self-ensembled ``forward`` (cached per class)."""
     if cls not in _CLASSES:
-        _CLASSES[cls] = type(f"{cls.__name__}SelfEnsemble", (SelfEnsembleMixin, cls),
-                             {"__module__": __name__, "__doc__": f"{cls.__name__} with geometric self-ensemble."})
+        _CLASSES[cls] = type(
+            f"{cls.__name__}SelfEnsemble",
+            (SelfEnsembleMixin, cls),
+            {"__module__": __name__, "__doc__": f"{cls.__name__} with geometric self-ensemble."},
+        )
     return _CLASSES[cls]
 
 

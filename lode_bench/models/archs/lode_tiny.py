@@ -29,10 +29,20 @@ class LodeTiny(NAFNet):
         dec_blk_nums: blocks per decoder level.
     """
 
-    def __init__(self, width: int = 16, enc_blk_nums: Sequence[int] = (1, 1, 1),
-                 middle_blk_num: int = 2, dec_blk_nums: Sequence[int] = (1, 1, 1)) -> None:
-        super().__init__(img_channel=3, width=width, middle_blk_num=middle_blk_num,
-                         enc_blk_nums=enc_blk_nums, dec_blk_nums=dec_blk_nums)
+    def __init__(
+        self,
+        width: int = 16,
+        enc_blk_nums: Sequence[int] = (1, 1, 1),
+        middle_blk_num: int = 2,
+        dec_blk_nums: Sequence[int] = (1, 1, 1),
+    ) -> None:
+        super().__init__(
+            img_channel=3,
+            width=width,
+            middle_blk_num=middle_blk_num,
+            enc_blk_nums=enc_blk_nums,
+            dec_blk_nums=dec_blk_nums,
+        )
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
         y = super().forward(inp)

@@ -20,12 +20,20 @@ from torch import nn
 
 
 class BasicConv(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, relu: bool = True,
-                 transpose: bool = False) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel_size: int,
+        stride: int = 1,
+        relu: bool = True,
+        transpose: bool = False,
+    ) -> None:
         super().__init__()
         if transpose:
-            conv: nn.Module = nn.ConvTranspose2d(cin, cout, kernel_size, stride=stride,
-                                                 padding=kernel_size // 2 - 1)
+            conv: nn.Module = nn.ConvTranspose2d(
+                cin, cout, kernel_size, stride=stride, padding=kernel_size // 2 - 1
+            )
         else:
             conv = nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2)
         layers = [conv] + ([nn.ReLU(inplace=True)] if relu else [])
@@ -65,8 +73,12 @@ class _AFF(nn.Module):
 class _SCM(nn.Module):
     def __init__(self, c: int) -> None:
         super().__init__()
-        self.main = nn.Sequential(BasicConv(3, c // 4, 3), BasicConv(c // 4, c // 2, 1),
-                                  BasicConv(c // 2, c // 2, 3), BasicConv(c // 2, c - 3, 1))
+        self.main = nn.Sequential(
+            BasicConv(3, c // 4, 3),
+            BasicConv(c // 4, c // 2, 1),
+            BasicConv(c // 2, c // 2, 3),
+            BasicConv(c // 2, c - 3, 1),
+        )
         self.conv = BasicConv(c, c, 1, relu=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,21 +105,35 @@ class MIMOUNet(nn.Module):
     def __init__(self, num_res: int = 8, base_channel: int = 32) -> None:
         super().__init__()
         c = base_channel
-        self.Encoder = nn.ModuleList([_Stage(c, num_res), _Stage(2 * c, num_res), _Stage(4 * c, num_res)])
-        self.feat_extract = nn.ModuleList([
-            BasicConv(3, c, 3), BasicConv(c, 2 * c, 3, stride=2), BasicConv(2 * c, 4 * c, 3, stride=2),
-            BasicConv(4 * c, 2 * c, 4, stride=2, transpose=True),
-            BasicConv(2 * c, c, 4, stride=2, transpose=True), BasicConv(c, 3, 3, relu=False)])
-        self.Decoder = nn.ModuleList([_Stage(4 * c, num_res), _Stage(2 * c, num_res), _Stage(c, num_res)])
+        self.Encoder = nn.ModuleList(
+            [_Stage(c, num_res), _Stage(2 * c, num_res), _Stage(4 * c, num_res)]
+        )
+        self.feat_extract = nn.ModuleList(
+            [
+                BasicConv(3, c, 3),
+                BasicConv(c, 2 * c, 3, stride=2),
+                BasicConv(2 * c, 4 * c, 3, stride=2),
+                BasicConv(4 * c, 2 * c, 4, stride=2, transpose=True),
+                BasicConv(2 * c, c, 4, stride=2, transpose=True),
+                BasicConv(c, 3, 3, relu=False),
+            ]
+        )
+        self.Decoder = nn.ModuleList(
+            [_Stage(4 * c, num_res), _Stage(2 * c, num_res), _Stage(c, num_res)]
+        )
         self.Convs = nn.ModuleList([BasicConv(4 * c, 2 * c, 1), BasicConv(2 * c, c, 1)])
-        self.ConvsOut = nn.ModuleList([BasicConv(4 * c, 3, 3, relu=False), BasicConv(2 * c, 3, 3, relu=False)])
+        self.ConvsOut = nn.ModuleList(
+            [BasicConv(4 * c, 3, 3, relu=False), BasicConv(2 * c, 3, 3, relu=False)]
+        )
         self.AFFs = nn.ModuleList([_AFF(7 * c, c), _AFF(7 * c, 2 * c)])
         self.FAM1 = _FAM(4 * c)
         self.SCM1 = _SCM(4 * c)
         self.FAM2 = _FAM(2 * c)
         self.SCM2 = _SCM(2 * c)
 
-    def _skip_dropout(self, r1: torch.Tensor, r2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _skip_dropout(
+        self, r1: torch.Tensor, r2: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return r1, r2
 
     def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -151,5 +177,7 @@ class MIMOUNetPlus(MIMOUNet):
         self.drop1 = nn.Dropout2d(0.1)
         self.drop2 = nn.Dropout2d(0.1)
 
-    def _skip_dropout(self, r1: torch.Tensor, r2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _skip_dropout(
+        self, r1: torch.Tensor, r2: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.drop1(r1), self.drop2(r2)

@@ -109,9 +109,14 @@ class NAFNet(nn.Module):
         dec_blk_nums: blocks per decoder level (GoPro: ``[1, 1, 1, 1]``).
     """
 
-    def __init__(self, img_channel: int = 3, width: int = 64, middle_blk_num: int = 1,
-                 enc_blk_nums: Sequence[int] = (1, 1, 1, 28),
-                 dec_blk_nums: Sequence[int] = (1, 1, 1, 1)) -> None:
+    def __init__(
+        self,
+        img_channel: int = 3,
+        width: int = 64,
+        middle_blk_num: int = 1,
+        enc_blk_nums: Sequence[int] = (1, 1, 1, 28),
+        dec_blk_nums: Sequence[int] = (1, 1, 1, 1),
+    ) -> None:
         super().__init__()
         self._build(img_channel, width, middle_blk_num, enc_blk_nums, dec_blk_nums)
 
@@ -119,8 +124,14 @@ class NAFNet(nn.Module):
         """One block of ``chan`` channels (a :class:`NAFBlock`)."""
         return NAFBlock(chan)
 
-    def _build(self, img_channel: int, width: int, middle_blk_num: int, enc_blk_nums: Sequence[int],
-               dec_blk_nums: Sequence[int]) -> None:
+    def _build(
+        self,
+        img_channel: int,
+        width: int,
+        middle_blk_num: int,
+        enc_blk_nums: Sequence[int],
+        dec_blk_nums: Sequence[int],
+    ) -> None:
         self.intro = nn.Conv2d(img_channel, width, 3, padding=1)
         self.ending = nn.Conv2d(width, img_channel, 3, padding=1)
         self.encoders = nn.ModuleList()
@@ -134,7 +145,9 @@ class NAFNet(nn.Module):
             chan *= 2
         self.middle_blks = nn.Sequential(*[self.make_block(chan) for _ in range(middle_blk_num)])
         for n in dec_blk_nums:
-            self.ups.append(nn.Sequential(nn.Conv2d(chan, chan * 2, 1, bias=False), nn.PixelShuffle(2)))
+            self.ups.append(
+                nn.Sequential(nn.Conv2d(chan, chan * 2, 1, bias=False), nn.PixelShuffle(2))
+            )
             chan //= 2
             self.decoders.append(nn.Sequential(*[self.make_block(chan) for _ in range(n)]))
         self.padder_size = 2 ** len(self.encoders)
@@ -191,8 +204,13 @@ class NAFNetLocal(NAFNet):
         **kwargs: as :class:`NAFNet`.
     """
 
-    def __init__(self, *args: object, train_size: tuple[int, int] = (256, 256),
-                 base_scale: float = 1.5, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        train_size: tuple[int, int] = (256, 256),
+        base_scale: float = 1.5,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         convert_to_local(self, train_size, base_scale)
 
@@ -207,8 +225,13 @@ class BaselineBlock(nn.Module):
         self.conv1 = nn.Conv2d(c, dw, 1)
         self.conv2 = nn.Conv2d(dw, dw, 3, padding=1, groups=dw)
         self.conv3 = nn.Conv2d(dw, c, 1)
-        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(dw, dw // 2, 1), nn.ReLU(inplace=True),
-                                nn.Conv2d(dw // 2, dw, 1), nn.Sigmoid())
+        self.se = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(dw, dw // 2, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(dw // 2, dw, 1),
+            nn.Sigmoid(),
+        )
         self.gelu = nn.GELU()
         ffn = ffn_expand * c
         self.conv4 = nn.Conv2d(c, ffn, 1)
@@ -235,9 +258,16 @@ class Baseline(NAFNet):
         ffn_expand: expansion of the feed-forward branch (2).
     """
 
-    def __init__(self, img_channel: int = 3, width: int = 64, middle_blk_num: int = 1,
-                 enc_blk_nums: Sequence[int] = (1, 1, 1, 28), dec_blk_nums: Sequence[int] = (1, 1, 1, 1),
-                 dw_expand: int = 2, ffn_expand: int = 2) -> None:
+    def __init__(
+        self,
+        img_channel: int = 3,
+        width: int = 64,
+        middle_blk_num: int = 1,
+        enc_blk_nums: Sequence[int] = (1, 1, 1, 28),
+        dec_blk_nums: Sequence[int] = (1, 1, 1, 1),
+        dw_expand: int = 2,
+        ffn_expand: int = 2,
+    ) -> None:
         nn.Module.__init__(self)
         self.dw_expand = dw_expand
         self.ffn_expand = ffn_expand
@@ -257,7 +287,12 @@ class BaselineLocal(Baseline):
         **kwargs: as :class:`Baseline`.
     """
 
-    def __init__(self, *args: object, train_size: tuple[int, int] = (256, 256),
-                 base_scale: float = 1.5, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        train_size: tuple[int, int] = (256, 256),
+        base_scale: float = 1.5,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         convert_to_local(self, train_size, base_scale)

@@ -85,7 +85,9 @@ class _TransposedAttention(nn.Module):
 
 
 class _Block(nn.Module):
-    def __init__(self, dim: int, heads: int, expansion: float, bias: bool, with_bias_ln: bool) -> None:
+    def __init__(
+        self, dim: int, heads: int, expansion: float, bias: bool, with_bias_ln: bool
+    ) -> None:
         super().__init__()
         self.norm1 = _ChannelLayerNorm(dim, with_bias_ln)
         self.attn = _TransposedAttention(dim, heads, bias)
@@ -110,9 +112,13 @@ class _Resample(nn.Module):
     def __init__(self, dim: int, down: bool) -> None:
         super().__init__()
         if down:
-            self.body = nn.Sequential(nn.Conv2d(dim, dim // 2, 3, padding=1, bias=False), nn.PixelUnshuffle(2))
+            self.body = nn.Sequential(
+                nn.Conv2d(dim, dim // 2, 3, padding=1, bias=False), nn.PixelUnshuffle(2)
+            )
         else:
-            self.body = nn.Sequential(nn.Conv2d(dim, dim * 2, 3, padding=1, bias=False), nn.PixelShuffle(2))
+            self.body = nn.Sequential(
+                nn.Conv2d(dim, dim * 2, 3, padding=1, bias=False), nn.PixelShuffle(2)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -136,18 +142,33 @@ class Restormer(nn.Module):
         layernorm_type: deprecated spelling of ``LayerNorm_type``.
     """
 
-    def __init__(self, inp_channels: int = 3, out_channels: int = 3, dim: int = 48,
-                 num_blocks: Sequence[int] = (4, 6, 6, 8), num_refinement_blocks: int = 4,
-                 heads: Sequence[int] = (1, 2, 4, 8), ffn_expansion_factor: float = 2.66,
-                 bias: bool = False, LayerNorm_type: str = "WithBias",  # noqa: N803 - official name
-                 dual_pixel_task: bool = False, layernorm_type: str | None = None) -> None:
+    def __init__(
+        self,
+        inp_channels: int = 3,
+        out_channels: int = 3,
+        dim: int = 48,
+        num_blocks: Sequence[int] = (4, 6, 6, 8),
+        num_refinement_blocks: int = 4,
+        heads: Sequence[int] = (1, 2, 4, 8),
+        ffn_expansion_factor: float = 2.66,
+        bias: bool = False,
+        LayerNorm_type: str = "WithBias",  # noqa: N803 - official name
+        dual_pixel_task: bool = False,
+        layernorm_type: str | None = None,
+    ) -> None:
         super().__init__()
         if layernorm_type is not None:
-            warnings.warn("Restormer option 'layernorm_type' is deprecated: use 'LayerNorm_type' "
-                          "(the official name)", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "Restormer option 'layernorm_type' is deprecated: use 'LayerNorm_type' "
+                "(the official name)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             LayerNorm_type = layernorm_type  # noqa: N806
         if LayerNorm_type not in ("WithBias", "BiasFree"):
-            raise ValueError(f"LayerNorm_type must be 'WithBias' or 'BiasFree', got {LayerNorm_type!r}")
+            raise ValueError(
+                f"LayerNorm_type must be 'WithBias' or 'BiasFree', got {LayerNorm_type!r}"
+            )
         lnb = LayerNorm_type == "WithBias"
 
         def level(d: int, n: int, h: int) -> nn.Sequential:

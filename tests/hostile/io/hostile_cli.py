@@ -40,14 +40,31 @@ class Result:
         return [ln for ln in self.stderr.splitlines() if ln.startswith("error:")]
 
 
-def run_cli(*args: str, timeout: float = 90, mem: int = MEM_LIMIT,
-            env: dict[str, str] | None = None, cwd: Path | None = None) -> Result:
+def run_cli(
+    *args: str,
+    timeout: float = 90,
+    mem: int = MEM_LIMIT,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Result:
     """``lode-bench ARGS`` in a child limited to ``mem`` bytes and ``timeout`` seconds."""
-    e = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
-         "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1",
-         **(env or {})}
-    p = subprocess.run([sys.executable, "-c", _BOOT, str(mem), *args], capture_output=True,
-                       text=True, timeout=timeout, env=e, cwd=cwd)
+    e = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NO_COLOR": "1",
+        **(env or {}),
+    }
+    p = subprocess.run(
+        [sys.executable, "-c", _BOOT, str(mem), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+        cwd=cwd,
+    )
     return Result(p.returncode, p.stdout, p.stderr)
 
 
@@ -66,13 +83,22 @@ def assert_one_line_error(res: Result, *needles: str, code: int | tuple[int, ...
 
 def png_header_only(width: int, height: int, *, depth: int = 8, colour_type: int = 2) -> bytes:
     """A tiny, well-formed PNG that declares ``width``×``height`` (a decompression bomb)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def billion_laughs(levels: int = 9, width: int = 9) -> str:

@@ -29,8 +29,15 @@ def _suite(tmp: Path, body: str) -> Path:
 
 
 def _run_suite(tmp: Path, body: str, timeout: float = 60):
-    return run_cli("run", "--suite", str(_suite(tmp, body)), "--store", str(tmp / "r.sqlite"),
-                   "-q", timeout=timeout)
+    return run_cli(
+        "run",
+        "--suite",
+        str(_suite(tmp, body)),
+        "--store",
+        str(tmp / "r.sqlite"),
+        "-q",
+        timeout=timeout,
+    )
 
 
 # --------------------------------------------------------------------------- YAML bombs
@@ -58,18 +65,29 @@ def test_leaderboard_yaml_bomb_is_refused_quickly(tmp_path: Path) -> None:
 def test_profile_yaml_bomb_and_recursive_alias_are_refused(tmp_path: Path) -> None:
     prof = tmp_path / "cam.yaml"
     prof.write_text("name: cam\nnotes:\n" + indent(BOMB))
-    code = ("from lode_bench.capture.profiles import load_profile\n"
-            "from lode_bench.errors import ConfigError\n"
-            "import sys\n"
-            "try:\n    load_profile(__import__('pathlib').Path(sys.argv[1]))\n"
-            "except ConfigError as e:\n    print('error:', e, file=sys.stderr); sys.exit(2)\n")
+    code = (
+        "from lode_bench.capture.profiles import load_profile\n"
+        "from lode_bench.errors import ConfigError\n"
+        "import sys\n"
+        "try:\n    load_profile(__import__('pathlib').Path(sys.argv[1]))\n"
+        "except ConfigError as e:\n    print('error:', e, file=sys.stderr); sys.exit(2)\n"
+    )
     import subprocess
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    p = subprocess.run([sys.executable, "-c",
-                        "import resource;resource.setrlimit(resource.RLIMIT_AS,(3<<30,3<<30))\n"
-                        + code, str(prof)], capture_output=True, text=True, timeout=60, env=env)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource;resource.setrlimit(resource.RLIMIT_AS,(3<<30,3<<30))\n" + code,
+            str(prof),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert p.returncode == 2 and "YAML bomb" in p.stderr and "Traceback" not in p.stderr, p.stderr
     recursive = tmp_path / "rec.yaml"
     recursive.write_text("kind: global\nseed: &a [1, *a]\n")
@@ -78,8 +96,15 @@ def test_profile_yaml_bomb_and_recursive_alias_are_refused(tmp_path: Path) -> No
 
 
 # --------------------------------------------------------------------------- invalid YAML
-@pytest.mark.parametrize("text", ["kind: global\nseed: [1, 2\n", "kind: global\n  bad: indent\n",
-                                  "kind: global\n\tseed: 1\n", "a: 1\n---\nb: 2\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kind: global\nseed: [1, 2\n",
+        "kind: global\n  bad: indent\n",
+        "kind: global\n\tseed: 1\n",
+        "a: 1\n---\nb: 2\n",
+    ],
+)
 def test_invalid_yaml_is_one_line_with_file_and_position(tmp_path: Path, text: str) -> None:
     recipe = tmp_path / "broken.yaml"
     recipe.write_text(text)
@@ -90,12 +115,15 @@ def test_invalid_yaml_is_one_line_with_file_and_position(tmp_path: Path, text: s
 
 
 # --------------------------------------------------------------------------- recipes
-@pytest.mark.parametrize(("body", "key"), [
-    ("response: {kind: gamma, gamma: x}", "'response'"),
-    ("response: {kind: table, path: 5}", "'response'"),
-    ("tracks: {blur: {kind: gamma, gamma: [1]}}", "'tracks'"),
-    ("response: {kind: srgb, extrapolate: [1]}", "'response'"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("response: {kind: gamma, gamma: x}", "'response'"),
+        ("response: {kind: table, path: 5}", "'response'"),
+        ("tracks: {blur: {kind: gamma, gamma: [1]}}", "'tracks'"),
+        ("response: {kind: srgb, extrapolate: [1]}", "'response'"),
+    ],
+)
 def test_recipe_bad_response_values_are_one_line(tmp_path: Path, body: str, key: str) -> None:
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"kind: global\n{body}\n")
@@ -122,21 +150,38 @@ def test_profile_names_cannot_leave_the_profile_folder(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- suites
-@pytest.mark.parametrize(("body", "needles"), [
-    ("models: [{name: identity, seed: x}]\ndatasets: [x]\nprotocols: [gopro]\n",
-     ("models[0].seed", "int")),
-    ("models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nsettings: {limit: [1]}\n",
-     ("settings.limit",)),
-    ("models: [{name: identity, label: [a, b]}]\ndatasets: [x]\nprotocols: [gopro]\n",
-     ("models[0].label",)),
-    ("models: [identity]\ndatasets: [{spec: 'x', protocols: gopro}]\n",
-     ("datasets[0].protocols", "list of protocol names")),
-    ("models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nsettings: {amp: maybe}\n",
-     ("settings.amp",)),
-    ("models: [identity]\ndatasets: [{spec: [x]}]\nprotocols: [gopro]\n", ("datasets[0].spec",)),
-])
-def test_suite_wrong_types_are_one_line_naming_the_key(tmp_path: Path, body: str,
-                                                       needles: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("body", "needles"),
+    [
+        (
+            "models: [{name: identity, seed: x}]\ndatasets: [x]\nprotocols: [gopro]\n",
+            ("models[0].seed", "int"),
+        ),
+        (
+            "models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nsettings: {limit: [1]}\n",
+            ("settings.limit",),
+        ),
+        (
+            "models: [{name: identity, label: [a, b]}]\ndatasets: [x]\nprotocols: [gopro]\n",
+            ("models[0].label",),
+        ),
+        (
+            "models: [identity]\ndatasets: [{spec: 'x', protocols: gopro}]\n",
+            ("datasets[0].protocols", "list of protocol names"),
+        ),
+        (
+            "models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nsettings: {amp: maybe}\n",
+            ("settings.amp",),
+        ),
+        (
+            "models: [identity]\ndatasets: [{spec: [x]}]\nprotocols: [gopro]\n",
+            ("datasets[0].spec",),
+        ),
+    ],
+)
+def test_suite_wrong_types_are_one_line_naming_the_key(
+    tmp_path: Path, body: str, needles: tuple[str, ...]
+) -> None:
     res = _run_suite(tmp_path, body)
     assert_one_line_error(res, "suite.yaml", *needles)
     assert not (tmp_path / "r.sqlite").exists()  # refused before any run started
@@ -148,9 +193,13 @@ def test_unknown_leaderboard_protocol_and_metric_are_one_line(tmp_path: Path) ->
 
     root = tmp_path / "board"
     root.mkdir()
-    doc = {"name": "b", "protocol": {"name": "gopr0", "version": "1"}, "metrics": ["PSNR"],
-           "ranking": {"metric": "PSNR"}, "datasets": [{"name": "d", "manifest_hash": "h",
-                                                         "image_ids": ["a"]}]}
+    doc = {
+        "name": "b",
+        "protocol": {"name": "gopr0", "version": "1"},
+        "metrics": ["PSNR"],
+        "ranking": {"metric": "PSNR"},
+        "datasets": [{"name": "d", "manifest_hash": "h", "image_ids": ["a"]}],
+    }
     (root / "leaderboard.yaml").write_text(yaml.safe_dump(doc))
     res = run_cli("leaderboard", "validate", str(root))
     assert_one_line_error(res, "leaderboard.yaml", "protocol.name 'gopr0'", "gopro", code=2)
@@ -167,13 +216,21 @@ def test_unknown_leaderboard_protocol_and_metric_are_one_line(tmp_path: Path) ->
 
 
 # --------------------------------------------------------------------------- manifests
-@pytest.mark.parametrize(("doc", "needle"), [
-    ([1, 2, 3], "expected a JSON object"),
-    ({"format": "lode-bench-dataset", "samples": [{"id": "a", "files": ["blur.png"]}]},
-     "samples[0].files"),
-    ({"format": "lode-bench-dataset", "samples": [{"id": ["a"], "files": {}}]}, "samples[0].id"),
-    ({"format": "lode-bench-dataset", "meta": [1], "samples": []}, "meta"),
-])
+@pytest.mark.parametrize(
+    ("doc", "needle"),
+    [
+        ([1, 2, 3], "expected a JSON object"),
+        (
+            {"format": "lode-bench-dataset", "samples": [{"id": "a", "files": ["blur.png"]}]},
+            "samples[0].files",
+        ),
+        (
+            {"format": "lode-bench-dataset", "samples": [{"id": ["a"], "files": {}}]},
+            "samples[0].id",
+        ),
+        ({"format": "lode-bench-dataset", "meta": [1], "samples": []}, "meta"),
+    ],
+)
 def test_malformed_manifest_structure_is_one_line(tmp_path: Path, doc, needle: str) -> None:
     from lode_bench.datasets.manifest import FORMAT
 
@@ -182,8 +239,18 @@ def test_malformed_manifest_structure_is_one_line(tmp_path: Path, doc, needle: s
     ds = tmp_path / "ds"
     ds.mkdir()
     (ds / "manifest.json").write_text(json.dumps(doc))
-    res = run_cli("run", "-m", "identity", "-d", str(ds), "-p", "basicsr",
-                  "--store", str(tmp_path / "r.sqlite"), "-q")
+    res = run_cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        str(ds),
+        "-p",
+        "basicsr",
+        "--store",
+        str(tmp_path / "r.sqlite"),
+        "-q",
+    )
     assert_one_line_error(res, "manifest.json", needle)
 
 
@@ -191,6 +258,16 @@ def test_deeply_nested_manifest_is_one_line(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     ds.mkdir()
     (ds / "manifest.json").write_text("[" * 200000 + "]" * 200000)
-    res = run_cli("run", "-m", "identity", "-d", str(ds), "-p", "basicsr",
-                  "--store", str(tmp_path / "r.sqlite"), "-q")
+    res = run_cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        str(ds),
+        "-p",
+        "basicsr",
+        "--store",
+        str(tmp_path / "r.sqlite"),
+        "-q",
+    )
     assert_one_line_error(res, "manifest.json")

@@ -38,8 +38,9 @@ def test_score_csv_neutralises_formula_cells_and_keeps_numbers(tmp_path: Path) -
         cv2.imwrite(str(gt / f"{name}.png"), _img(i))
         cv2.imwrite(str(pred / f"{name}.png"), cv2.GaussianBlur(_img(i), (3, 3), 0))
     out = tmp_path / "s.csv"
-    res = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                  "--out", str(out))
+    res = run_cli(
+        "score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q", "--out", str(out)
+    )
     assert res.code == 0, res.stderr
     rows = _rows(out)
     head, body = rows[0], rows[1:]
@@ -48,7 +49,8 @@ def test_score_csv_neutralises_formula_cells_and_keeps_numbers(tmp_path: Path) -
     for r in body:
         for cell in r:
             assert not cell.startswith(("=", "+", "@")) and not (
-                cell.startswith("-") and cell != "-5"), cell
+                cell.startswith("-") and cell != "-5"
+            ), cell
         psnr = float(r[head.index("PSNR")])  # numbers stay numbers
         assert 10 < psnr < 80
 
@@ -59,15 +61,47 @@ def test_report_csv_neutralises_text_but_not_negative_numbers(tmp_path: Path) ->
     with ResultsStore(store) as st:
         for k, model in enumerate(["=1+1", "@evil", "good"]):
             run = f"run{k}"
-            st.start_run(run, model=model, dataset="=ds", dataset_hash="h" * 64,
-                         protocol="basicsr", protocol_version="1", device="cpu", seed=0)
-            st.put([ResultRow(model, "=ds", "h" * 64, "basicsr", "1", f"i{i}",
-                              metrics={"PSNR": float(25 + rng.normal()),
-                                       "SSIM": float(-0.3 + 0.05 * rng.normal())},
-                              runtime_s=0.01, run_id=run) for i in range(6)])
+            st.start_run(
+                run,
+                model=model,
+                dataset="=ds",
+                dataset_hash="h" * 64,
+                protocol="basicsr",
+                protocol_version="1",
+                device="cpu",
+                seed=0,
+            )
+            st.put(
+                [
+                    ResultRow(
+                        model,
+                        "=ds",
+                        "h" * 64,
+                        "basicsr",
+                        "1",
+                        f"i{i}",
+                        metrics={
+                            "PSNR": float(25 + rng.normal()),
+                            "SSIM": float(-0.3 + 0.05 * rng.normal()),
+                        },
+                        runtime_s=0.01,
+                        run_id=run,
+                    )
+                    for i in range(6)
+                ]
+            )
     out = tmp_path / "rep"
-    res = run_cli("report", "--store", str(store), "--out", str(out), "--no-visuals",
-                  "--resamples", "200", timeout=240)
+    res = run_cli(
+        "report",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        "--no-visuals",
+        "--resamples",
+        "200",
+        timeout=240,
+    )
     assert res.code == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
     (table,) = sorted((out / "tables").glob("*.csv"))
     rows = _rows(table)
@@ -90,8 +124,23 @@ def _dataset_and_outputs(tmp_path: Path) -> tuple[Path, Path, Path]:
         w.write_sample(f"s{i}", {"blur": blur, "sharp": sharp})
     w.finalize()
     store, outs = tmp_path / "r.sqlite", tmp_path / "outs"
-    res = run_cli("run", "-m", "identity", "-m", "unsharp", "-d", str(ds), "-p", "basicsr",
-                  "--store", str(store), "--save-outputs", str(outs), "-q", timeout=240)
+    res = run_cli(
+        "run",
+        "-m",
+        "identity",
+        "-m",
+        "unsharp",
+        "-d",
+        str(ds),
+        "-p",
+        "basicsr",
+        "--store",
+        str(store),
+        "--save-outputs",
+        str(outs),
+        "-q",
+        timeout=240,
+    )
     assert res.code == 0, res.stderr[-3000:]
     return ds, store, outs
 
@@ -103,8 +152,18 @@ def test_one_corrupt_saved_output_skips_that_picture_with_a_note(tmp_path: Path)
     for p in saved:  # every saved output of one model corrupt: truncated, no IEND
         p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
     out = tmp_path / "rep"
-    res = run_cli("report", "--store", str(store), "--out", str(out), "--resamples", "200",
-                  "--dataset-root", f"tiny={ds}", timeout=240)
+    res = run_cli(
+        "report",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        "--resamples",
+        "200",
+        "--dataset-root",
+        f"tiny={ds}",
+        timeout=240,
+    )
     assert res.code == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     notes = [n for n in summary["notes"] if "skipped pictures" in n]
@@ -123,11 +182,22 @@ def test_score_out_under_a_file_is_one_line_and_checked_before_scoring(tmp_path:
     cv2.imwrite(str(pred / "a.png"), _img(1))
     blocker = tmp_path / "file.txt"
     blocker.write_text("keep me")
-    res = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                  "--out", str(blocker / "sub" / "s.csv"))
+    res = run_cli(
+        "score",
+        "--pred",
+        str(pred),
+        "--gt",
+        str(gt),
+        "-p",
+        "basicsr",
+        "-q",
+        "--out",
+        str(blocker / "sub" / "s.csv"),
+    )
     assert_one_line_error(res, str(blocker), "is a file, not a folder", code=2)
     assert "protocol basicsr" not in res.stdout  # refused before any scoring
     assert blocker.read_text() == "keep me"
-    res = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                  "--out", str(tmp_path))
+    res = run_cli(
+        "score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q", "--out", str(tmp_path)
+    )
     assert_one_line_error(res, "is a folder", code=2)

@@ -24,8 +24,9 @@ def _photo(seed: int = 0, size: tuple[int, int] = (48, 64)) -> np.ndarray:
     return cv2.GaussianBlur(rng.integers(0, 256, (*size, 3), dtype=np.uint8), (0, 0), 1.5)
 
 
-def _pair_dirs(root: Path, name: str, gt: bytes | None = None, pred: bytes | None = None,
-               ext: str = ".png") -> tuple[Path, Path]:
+def _pair_dirs(
+    root: Path, name: str, gt: bytes | None = None, pred: bytes | None = None, ext: str = ".png"
+) -> tuple[Path, Path]:
     g, p = root / "gt", root / "pred"
     g.mkdir(parents=True, exist_ok=True)
     p.mkdir(parents=True, exist_ok=True)
@@ -45,8 +46,18 @@ def test_png_bomb_declaring_60000_squared_is_refused_by_score(tmp_path: Path) ->
     bomb = png_header_only(60000, 60000)
     assert len(bomb) < 300
     pred, gt = _pair_dirs(tmp_path, "bomb", gt=bomb)
-    res = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                  "--out", str(tmp_path / "s.csv"))
+    res = run_cli(
+        "score",
+        "--pred",
+        str(pred),
+        "--gt",
+        str(gt),
+        "-p",
+        "basicsr",
+        "-q",
+        "--out",
+        str(tmp_path / "s.csv"),
+    )
     assert "Traceback" not in res.stderr, res.stderr[-2000:]
     assert res.code == 1, res.stderr[-2000:]
     failed = _failed_lines(res.stderr)
@@ -67,11 +78,19 @@ def rgba16_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     idat = b"".join(comp.compress(row) for _ in range(h)) + comp.flush()
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
     p = tmp_path_factory.mktemp("bomb16") / "big.png"
     p.write_bytes(data)
     return p
@@ -89,13 +108,31 @@ def test_rgba16_bomb_is_refused_before_allocating(tmp_path: Path, rgba16_bomb: P
 
 def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
     pred, gt = _pair_dirs(tmp_path, "x")
-    small = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                    env={"LODE_BENCH_MAX_PIXELS": "1000"})
+    small = run_cli(
+        "score",
+        "--pred",
+        str(pred),
+        "--gt",
+        str(gt),
+        "-p",
+        "basicsr",
+        "-q",
+        env={"LODE_BENCH_MAX_PIXELS": "1000"},
+    )
     assert small.code == 1 and "Traceback" not in small.stderr
     assert all("above the limit of 0.001 MP" in ln for ln in _failed_lines(small.stderr))
     assert len(_failed_lines(small.stderr)) == 2
-    bad = run_cli("score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q",
-                  env={"LODE_BENCH_MAX_PIXELS": "lots"})
+    bad = run_cli(
+        "score",
+        "--pred",
+        str(pred),
+        "--gt",
+        str(gt),
+        "-p",
+        "basicsr",
+        "-q",
+        env={"LODE_BENCH_MAX_PIXELS": "lots"},
+    )
     assert_one_line_error(bad, "LODE_BENCH_MAX_PIXELS", "positive integer", code=2)
     # the API parameter wins over the default
     with pytest.raises(ImageReadError, match="too large"):
@@ -107,7 +144,8 @@ def test_npy_mask_bomb_is_refused_without_loading(tmp_path: Path) -> None:
     p = tmp_path / "m.npy"
     with p.open("wb") as fh:  # header declares 100000×100000 float64, file holds 8 bytes
         np.lib.format.write_array_header_1_0(
-            fh, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
+            fh, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)}
+        )
         fh.write(b"\x00" * 8)
     with pytest.raises(ImageReadError, match="m.npy"):
         read_mask(p)
@@ -123,8 +161,19 @@ def test_run_error_row_names_the_bomb_file(tmp_path: Path) -> None:
         (ds / "blur" / f"{name}.png").write_bytes(ok)
     (ds / "blur" / "b.png").write_bytes(png_header_only(60000, 60000))
     store = tmp_path / "r.sqlite"
-    res = run_cli("run", "-m", "identity", "-d", f"folder:{ds}", "-p", "basicsr",
-                  "--store", str(store), "-q", timeout=180)
+    res = run_cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        f"folder:{ds}",
+        "-p",
+        "basicsr",
+        "--store",
+        str(store),
+        "-q",
+        timeout=180,
+    )
     assert "Traceback" not in res.stderr, res.stderr[-3000:]
     with sqlite3.connect(store) as db:
         cols = [r[1] for r in db.execute("PRAGMA table_info(results)")]
@@ -144,8 +193,16 @@ def test_align_reports_the_bomb_pair_and_aligns_the_rest(tmp_path: Path) -> None
         cv2.imwrite(str(src / "blur" / f"{name}.png"), img)
         cv2.imwrite(str(src / "sharp" / f"{name}.png"), img)
     (src / "sharp" / "p1.png").write_bytes(png_header_only(60000, 60000))
-    res = run_cli("align", str(src), "--out", str(tmp_path / "out"), "--global",
-                  "--init", "identity", timeout=240)
+    res = run_cli(
+        "align",
+        str(src),
+        "--out",
+        str(tmp_path / "out"),
+        "--global",
+        "--init",
+        "identity",
+        timeout=240,
+    )
     assert "Traceback" not in res.stderr, res.stderr[-3000:]
     assert res.code == 1, res.stderr[-3000:]  # one pair failed: the others are written, exit 1
     qc = {r["id"]: r for r in csv.DictReader((tmp_path / "out" / "qc.csv").open())}
@@ -178,8 +235,9 @@ def test_jpeg_cut_in_its_scan_but_ending_with_eoi_is_refused(tmp_path: Path) -> 
     np.testing.assert_array_equal(read_image(gt / "j.jpg"), ref)
 
 
-def test_metric_or_decoder_crash_on_one_pair_is_that_pair_s_error(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metric_or_decoder_crash_on_one_pair_is_that_pair_s_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from lode_bench.cli import main
@@ -190,12 +248,15 @@ def test_metric_or_decoder_crash_on_one_pair_is_that_pair_s_error(tmp_path: Path
 
     def flaky(self, pred_img, gt_img, *, mask=None, image_id=""):  # type: ignore[no-untyped-def]
         if image_id == "x":
-            raise cv2.error("OpenCV(5.0.0) resize.cpp:1: error: (-215:Assertion failed) !ssize.empty()")
+            raise cv2.error(
+                "OpenCV(5.0.0) resize.cpp:1: error: (-215:Assertion failed) !ssize.empty()"
+            )
         return real(self, pred_img, gt_img, mask=mask, image_id=image_id)
 
     monkeypatch.setattr(Protocol, "score", flaky)
-    res = CliRunner().invoke(main, ["score", "--pred", str(pred), "--gt", str(gt), "-p",
-                                    "basicsr", "-q", "-j", "1"])
+    res = CliRunner().invoke(
+        main, ["score", "--pred", str(pred), "--gt", str(gt), "-p", "basicsr", "-q", "-j", "1"]
+    )
     assert res.exit_code == 1 and res.exception is None or isinstance(res.exception, SystemExit)
     failed = [ln for ln in res.output.splitlines() if ln.startswith("failed:")]
     assert len(failed) == 1 and str(pred / "x.png") in failed[0] and "error" in failed[0]

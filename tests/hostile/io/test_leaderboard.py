@@ -28,8 +28,11 @@ def board(base_board: Board, tmp_path: Path) -> Board:
 
     root = tmp_path / "board"
     shutil.copytree(base_board.root, root)
-    return Board(root, base_board.store,
-                 {m: root / "submissions" / p.name for m, p in base_board.files.items()})
+    return Board(
+        root,
+        base_board.store,
+        {m: root / "submissions" / p.name for m, p in base_board.files.items()},
+    )
 
 
 def _honest_edit(path: Path, metric: str, value: float, rows: int | None = None) -> None:
@@ -40,7 +43,8 @@ def _honest_edit(path: Path, metric: str, value: float, rows: int | None = None)
         for r in block["rows"][:rows]:
             r["metrics"][metric] = encode_number(value)
         block["aggregates"][metric] = encode_number(
-            mean_of([float(r["metrics"][metric]) for r in block["rows"]]))
+            mean_of([float(r["metrics"][metric]) for r in block["rows"]])
+        )
     path.write_text(json.dumps(doc))
 
 
@@ -57,15 +61,18 @@ def _methods(ranking: dict[str, Any]) -> set[str]:
     return {e["method"] for e in ranking["ranking"]}
 
 
-@pytest.mark.parametrize(("metric", "value", "needle"), [
-    ("PSNR", 1e300, "above the largest possible finite PSNR"),
-    ("SSIM", 7.5, "outside the declared range [-1, 1]"),
-    ("PSNR", -3.0, "outside the declared range [0, inf]"),
-    ("SSIM", float("inf"), "outside the declared range"),
-])
-def test_values_outside_the_declared_range_are_rejected(board: Board, tmp_path: Path,
-                                                        metric: str, value: float,
-                                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("metric", "value", "needle"),
+    [
+        ("PSNR", 1e300, "above the largest possible finite PSNR"),
+        ("SSIM", 7.5, "outside the declared range [-1, 1]"),
+        ("PSNR", -3.0, "outside the declared range [0, inf]"),
+        ("SSIM", float("inf"), "outside the declared range"),
+    ],
+)
+def test_values_outside_the_declared_range_are_rejected(
+    board: Board, tmp_path: Path, metric: str, value: float, needle: str
+) -> None:
     target = board.files["identity"]
     _honest_edit(target, metric, value, rows=1)
     res, ranking, verdicts = _build(board, tmp_path / "site")
@@ -75,8 +82,9 @@ def test_values_outside_the_declared_range_are_rejected(board: Board, tmp_path: 
     assert _methods(ranking) == set(MODELS) - {"identity"}  # the rest is built and ranked
 
 
-def test_fsum_overflow_rejects_that_submission_and_builds_the_rest(board: Board,
-                                                                   tmp_path: Path) -> None:
+def test_fsum_overflow_rejects_that_submission_and_builds_the_rest(
+    board: Board, tmp_path: Path
+) -> None:
     big = board.files["slow-net"]
     doc = load_json(big)
     for block in doc["results"]:
@@ -92,8 +100,9 @@ def test_fsum_overflow_rejects_that_submission_and_builds_the_rest(board: Board,
     assert _methods(ranking) == set(MODELS) - {"slow-net"}
 
 
-def test_deeply_nested_json_rejects_that_file_and_builds_the_rest(board: Board,
-                                                                  tmp_path: Path) -> None:
+def test_deeply_nested_json_rejects_that_file_and_builds_the_rest(
+    board: Board, tmp_path: Path
+) -> None:
     deep = board.root / "submissions" / "50-deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
     res, ranking, verdicts = _build(board, tmp_path / "site")
@@ -113,14 +122,21 @@ def test_two_submissions_claiming_one_name_are_both_refused(board: Board, tmp_pa
         v = verdicts[mine.name]
         assert not v["accepted"] and "ambiguous method name" in v["problems"][0]
         assert other.name in v["problems"][0]
-    assert {m.lower().strip() for m in _methods(ranking)} == {m.lower() for m in MODELS} - {"fast-net"}
+    assert {m.lower().strip() for m in _methods(ranking)} == {m.lower() for m in MODELS} - {
+        "fast-net"
+    }
 
 
-@pytest.mark.parametrize(("field", "value", "needle"), [
-    ("runtime_s", -1.0, "runtime_s must be"), ("mask_coverage", 7.0, "mask_coverage must lie"),
-])
-def test_impossible_runtime_or_coverage_is_rejected(board: Board, tmp_path: Path, field: str,
-                                                    value: float, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("runtime_s", -1.0, "runtime_s must be"),
+        ("mask_coverage", 7.0, "mask_coverage must lie"),
+    ],
+)
+def test_impossible_runtime_or_coverage_is_rejected(
+    board: Board, tmp_path: Path, field: str, value: float, needle: str
+) -> None:
     target = board.files["identity"]
     doc = load_json(target)
     doc["results"][0]["rows"][0][field] = value

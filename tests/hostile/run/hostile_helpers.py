@@ -18,7 +18,9 @@ def write_dataset(root: Path, n: int = 4, size: tuple[int, int] = (24, 32), seed
     w = DatasetWriter(root, "hostile")
     for i in range(n):
         sharp = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
-        blur = np.clip(sharp.astype(int) + rng.integers(-20, 21, sharp.shape), 0, 255).astype(np.uint8)
+        blur = np.clip(sharp.astype(int) + rng.integers(-20, 21, sharp.shape), 0, 255).astype(
+            np.uint8
+        )
         w.write_sample(f"s{i:03d}", {"blur": blur, "sharp": sharp})
     w.finalize()
     return root
@@ -57,16 +59,18 @@ def assert_one_line_error(code: int, out: str, *needles: str) -> str:
     return msg
 
 
-
-
 def mount_tmpfs(path: Path, size: str = "1m") -> bool:
     """Mount a small tmpfs at ``path`` (created); False where mounting is not permitted."""
     import subprocess
 
     path.mkdir(parents=True, exist_ok=True)
     try:
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True, timeout=30, check=False)
+        res = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return res.returncode == 0

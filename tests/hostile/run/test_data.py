@@ -19,8 +19,21 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def _run(cli, dataset, store, *extra):
-    return cli("run", "-m", "identity", "-d", dataset, "-p", "gopro", "--store", store, "-q",
-               "--executor", "serial", *extra)
+    return cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        store,
+        "-q",
+        "--executor",
+        "serial",
+        *extra,
+    )
 
 
 def test_duplicate_sample_ids_refused(cli, dataset, tmp_path):
@@ -84,7 +97,9 @@ def _synth(cli, out, *args):
 
 
 def _manifest_state(root: Path) -> tuple[str, dict[str, str]]:
-    files = {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()
+    }
     return json.loads((root / "manifest.json").read_text())["manifest_hash"], files
 
 
@@ -130,10 +145,14 @@ def test_unfinished_synth_run_is_checked_too(tmp_path):
 
 def test_recipe_rerun_with_other_seed_refused(cli, tmp_path):
     out = tmp_path / "rec"
-    code, text = cli("synth", "gopro", "--out", out, "--limit", "1", "--size", "32x48", "--seed", "3", "--quiet")
+    code, text = cli(
+        "synth", "gopro", "--out", out, "--limit", "1", "--size", "32x48", "--seed", "3", "--quiet"
+    )
     assert code == 0, text
     before = _manifest_state(out)
-    code, text = cli("synth", "gopro", "--out", out, "--limit", "1", "--size", "32x48", "--seed", "4", "--quiet")
+    code, text = cli(
+        "synth", "gopro", "--out", out, "--limit", "1", "--size", "32x48", "--seed", "4", "--quiet"
+    )
     assert_one_line_error(code, text, "seed=3")
     assert _manifest_state(out) == before
 
@@ -151,8 +170,18 @@ def _pair_folder(root: Path, n: int = 2) -> Path:
 def test_folder_duplicate_stems_refused(cli, tmp_path):
     root = _pair_folder(tmp_path / "f")
     shutil.copy(root / "blur" / "000.png", root / "blur" / "000.bmp")
-    code, out = cli("run", "-m", "identity", "-d", f"folder:{root}", "-p", "gopro", "--store",
-                    tmp_path / "r.sqlite", "-q")
+    code, out = cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        f"folder:{root}",
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+    )
     assert_one_line_error(code, out, "000.bmp", "000.png", "same sample id")
 
 
@@ -160,8 +189,18 @@ def test_gopro_duplicate_stems_refused(cli, tmp_path):
     seq = tmp_path / "GOPRO" / "test" / "GOPR0001_11_00"
     _pair_folder(seq)
     shutil.copy(seq / "sharp" / "001.png", seq / "sharp" / "001.jpg")
-    code, out = cli("run", "-m", "identity", "-d", f"gopro:{tmp_path / 'GOPRO'}", "-p", "gopro", "--store",
-                    tmp_path / "r.sqlite", "-q")
+    code, out = cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        f"gopro:{tmp_path / 'GOPRO'}",
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+    )
     assert_one_line_error(code, out, "001.jpg", "001.png")
 
 
@@ -190,8 +229,20 @@ def test_symlink_inside_root_still_loads(cli, tmp_path):
     root = _pair_folder(tmp_path / "f")
     (root / "sharp" / "001.png").unlink()
     (root / "sharp" / "001.png").symlink_to(root / "blur" / "001.png")
-    code, out = cli("run", "-m", "identity", "-d", f"folder:{root}", "-p", "gopro", "--store",
-                    tmp_path / "r.sqlite", "-q", "--executor", "serial")
+    code, out = cli(
+        "run",
+        "-m",
+        "identity",
+        "-d",
+        f"folder:{root}",
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+        "--executor",
+        "serial",
+    )
     assert code == 0, out
 
 
@@ -203,8 +254,11 @@ def test_duplicate_ids_from_any_loader_refused(dataset, tmp_path):
     from lode_bench.errors import LodeBenchError
 
     good = resolve_dataset(str(dataset))
-    twice = [good.samples[0], good.samples[1], type(good.samples[1])(good.samples[0].id, good.samples[1].blur,
-                                                                     good.samples[1].sharp)]
+    twice = [
+        good.samples[0],
+        good.samples[1],
+        type(good.samples[1])(good.samples[0].id, good.samples[1].blur, good.samples[1].sharp),
+    ]
     index = DatasetIndex("dup", "plugin", str(dataset), twice, "v1")
     store = tmp_path / "r.sqlite"
     with pytest.raises(LodeBenchError, match="duplicate sample ids"):

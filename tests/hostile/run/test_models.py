@@ -16,8 +16,21 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def _run(cli, dataset, store, *extra, model="identity"):
-    return cli("run", "-m", model, "-d", dataset, "-p", "gopro", "--store", store, "-q",
-               "--executor", "serial", *extra)
+    return cli(
+        "run",
+        "-m",
+        model,
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        store,
+        "-q",
+        "--executor",
+        "serial",
+        *extra,
+    )
 
 
 # -- LPIPS ----------------------------------------------------------------------------------
@@ -55,8 +68,18 @@ datasets: ["{dataset}"]
 protocols: [gopro]
 """)
     out_dir = tmp_path / "outputs"
-    code, out = cli("run", "--suite", suite, "--store", tmp_path / "r.sqlite", "--save-outputs", out_dir,
-                    "-q", "--executor", "serial")
+    code, out = cli(
+        "run",
+        "--suite",
+        suite,
+        "--store",
+        tmp_path / "r.sqlite",
+        "--save-outputs",
+        out_dir,
+        "-q",
+        "--executor",
+        "serial",
+    )
     assert code == 0, out
     folders = sorted({p.parent for p in out_dir.rglob("*.png")})
     assert len(folders) == 2
@@ -77,8 +100,20 @@ def test_hanging_command_is_stopped_with_its_children(cli, dataset, tmp_path):
     pidfile = tmp_path / "child.pid"
     cmd = f"sh -c 'sleep 300 & echo $! > {pidfile}; wait' {{input}} {{output}}"
     t0 = time.monotonic()
-    code, out = cli("run", "-m", f"command={cmd}", "--model-opt", "command:timeout_per_image_s=0.5",
-                    "-d", dataset, "-p", "gopro", "--store", tmp_path / "r.sqlite", "-q")
+    code, out = cli(
+        "run",
+        "-m",
+        f"command={cmd}",
+        "--model-opt",
+        "command:timeout_per_image_s=0.5",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+    )
     assert time.monotonic() - t0 < 30
     assert_one_line_error(code, out, "did not finish within 2 s")
     pid = int(pidfile.read_text())
@@ -98,14 +133,35 @@ def test_command_has_a_default_time_limit():
 
 
 def test_bad_command_time_limit(cli, dataset, tmp_path):
-    code, out = cli("run", "-m", "command=prog {input} {output}", "--model-opt", "command:timeout_s=-1",
-                    "-d", dataset, "-p", "gopro", "--store", tmp_path / "r.sqlite", "-q")
+    code, out = cli(
+        "run",
+        "-m",
+        "command=prog {input} {output}",
+        "--model-opt",
+        "command:timeout_s=-1",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+    )
     assert_one_line_error(code, out, "timeout_s must be a positive number")
 
 
 # -- numeric options ----------------------------------------------------------------------------
-@pytest.mark.parametrize("args", [["--tile", "0"], ["--tile", "-8"], ["--limit", "-1"], ["--limit", "0"],
-                                  ["--workers", "0"], ["--seed", "-1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--tile", "0"],
+        ["--tile", "-8"],
+        ["--limit", "-1"],
+        ["--limit", "0"],
+        ["--workers", "0"],
+        ["--seed", "-1"],
+    ],
+)
 def test_run_numeric_options_validated(cli, dataset, tmp_path, args):
     store = tmp_path / "r.sqlite"
     code, out = _run(cli, dataset, store, *args)
@@ -124,7 +180,9 @@ def test_synth_numeric_options_validated(cli, tmp_path, args):
 
 def test_suite_numeric_settings_validated(cli, dataset, tmp_path):
     suite = tmp_path / "suite.yaml"
-    suite.write_text(f'models: [identity]\ndatasets: ["{dataset}"]\nprotocols: [gopro]\nsettings: {{limit: -1}}\n')
+    suite.write_text(
+        f'models: [identity]\ndatasets: ["{dataset}"]\nprotocols: [gopro]\nsettings: {{limit: -1}}\n'
+    )
     code, out = cli("run", "--suite", suite, "--store", tmp_path / "r.sqlite", "-q")
     assert_one_line_error(code, out, "settings.limit", ">= 1")
 
@@ -178,23 +236,32 @@ def _write_bad(kind: str, path: Path) -> None:
         path.write_bytes(b"")
 
 
-@pytest.mark.parametrize("kind, needle", [("truncated", "truncated or corrupt zip archive"),
-                                          ("random", "neither a torch.save zip archive nor a pickle"),
-                                          ("opcode", "unsupported pickle opcode"),
-                                          ("global", "getcwd"),
-                                          ("empty", "empty file")])
+@pytest.mark.parametrize(
+    "kind, needle",
+    [
+        ("truncated", "truncated or corrupt zip archive"),
+        ("random", "neither a torch.save zip archive nor a pickle"),
+        ("opcode", "unsupported pickle opcode"),
+        ("global", "getcwd"),
+        ("empty", "empty file"),
+    ],
+)
 def test_corrupt_checkpoint_names_the_cause(cli, dataset, tmp_path, kind, needle):
     pytest.importorskip("torch")
     bad = tmp_path / f"{kind}.pth"
     _write_bad(kind, bad)
-    code, out = _run(cli, dataset, tmp_path / "r.sqlite", "--device", "cpu", model=f"mimo-unet={bad}")
+    code, out = _run(
+        cli, dataset, tmp_path / "r.sqlite", "--device", "cpu", model=f"mimo-unet={bad}"
+    )
     msg = assert_one_line_error(code, out, str(bad), needle)
     assert "weights_only" not in msg and "False" not in msg
     if kind != "global":
         assert "other than tensors" not in msg
 
 
-@pytest.mark.parametrize("args", [["--step", "0"], ["--start", "-1"], ["--stop", "0"], ["--fps", "0"]])
+@pytest.mark.parametrize(
+    "args", [["--step", "0"], ["--start", "-1"], ["--stop", "0"], ["--fps", "0"]]
+)
 def test_capture_extract_numeric_options_validated(cli, tmp_path, args):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"not decoded: the options are checked first")

@@ -70,6 +70,7 @@ def _pickled_weight(marker: Path):
         if "/data/weights/weight_" in name:
             return pickle.dumps(_Touch(str(marker)))
         return data
+
     return edit
 
 
@@ -78,6 +79,7 @@ def _pickled_sample_inputs(marker: Path):
         if "/data/sample_inputs/" in name:
             return pickle.dumps(_Touch(str(marker)))
         return data
+
     return edit
 
 
@@ -87,23 +89,45 @@ def _eval_in_shape_expr(marker: Path):
             text = data.decode()
             sym = "Symbol('s0', positive=True, integer=True)"
             assert sym in text
-            hostile = f"Add(0*len(open('{marker.as_posix()}', 'w').name), {sym})".replace("'", "\\u0027")
-            return text.replace(sym.replace("'", "\\u0027"), hostile, 1).replace(sym, hostile.replace("\\u0027", "'"), 1).encode()
+            hostile = f"Add(0*len(open('{marker.as_posix()}', 'w').name), {sym})".replace(
+                "'", "\\u0027"
+            )
+            return (
+                text.replace(sym.replace("'", "\\u0027"), hostile, 1)
+                .replace(sym, hostile.replace("\\u0027", "'"), 1)
+                .encode()
+            )
         return data
+
     return edit
 
 
-@pytest.mark.parametrize("make_edit, needle", [
-    (_pickled_weight, "use_pickle"),
-    (_pickled_sample_inputs, "sample inputs"),
-    (_eval_in_shape_expr, "symbolic expression"),
-])
+@pytest.mark.parametrize(
+    "make_edit, needle",
+    [
+        (_pickled_weight, "use_pickle"),
+        (_pickled_sample_inputs, "sample inputs"),
+        (_eval_in_shape_expr, "symbolic expression"),
+    ],
+)
 def test_crafted_pt2_never_runs_its_payload(cli, dataset, good_pt2, tmp_path, make_edit, needle):
     marker = tmp_path / "MARKER"
     bad = _rewrite(good_pt2, tmp_path / "bad.pt2", make_edit(marker))
     store = tmp_path / "r.sqlite"
-    code, out = cli("run", "-m", f"torchscript={bad}", "-d", dataset, "-p", "gopro", "--store", store,
-                    "-q", "--device", "cpu")
+    code, out = cli(
+        "run",
+        "-m",
+        f"torchscript={bad}",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        store,
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert not marker.exists(), "the archive's payload ran"
     assert_one_line_error(code, out, str(bad), needle)
 
@@ -114,8 +138,20 @@ def test_compiled_code_part_refused(cli, dataset, good_pt2, tmp_path):
     _rewrite(good_pt2, bad, lambda n, d: d)
     with zipfile.ZipFile(bad, "a") as z:
         z.writestr(f"{top}/data/aotinductor/model/model.so", b"\x7fELF")
-    code, out = cli("run", "-m", f"torchscript={bad}", "-d", dataset, "-p", "gopro", "--store",
-                    tmp_path / "r.sqlite", "-q", "--device", "cpu")
+    code, out = cli(
+        "run",
+        "-m",
+        f"torchscript={bad}",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert_one_line_error(code, out, "aotinductor", "not allowed")
 
 
@@ -126,6 +162,7 @@ def test_graph_target_outside_torch_ops_refused(tmp_path, good_pt2):
         if name.endswith("/models/model.json"):
             return data.replace(b'"torch.ops.aten.', b'"torch.os.', 1)
         return data
+
     bad = _rewrite(good_pt2, tmp_path / "t.pt2", edit)
     with pytest.raises(UnsafeArchiveError, match="only torch.ops"):
         check_pt2_archive(bad)
@@ -134,8 +171,20 @@ def test_graph_target_outside_torch_ops_refused(tmp_path, good_pt2):
 def test_not_an_archive_is_one_line(cli, dataset, tmp_path):
     bad = tmp_path / "junk.pt2"
     bad.write_bytes(b"PK\x03\x04 definitely not a zip")
-    code, out = cli("run", "-m", f"torchscript={bad}", "-d", dataset, "-p", "gopro", "--store",
-                    tmp_path / "r.sqlite", "-q", "--device", "cpu")
+    code, out = cli(
+        "run",
+        "-m",
+        f"torchscript={bad}",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        tmp_path / "r.sqlite",
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert_one_line_error(code, out, str(bad))
 
 
@@ -143,8 +192,20 @@ def test_plain_archive_still_runs(cli, dataset, good_pt2, tmp_path):
     from lode_bench.bench.store import ResultsStore
 
     store = tmp_path / "r.sqlite"
-    code, out = cli("run", "-m", f"torchscript={good_pt2}", "-d", dataset, "-p", "gopro", "--store", store,
-                    "-q", "--device", "cpu")
+    code, out = cli(
+        "run",
+        "-m",
+        f"torchscript={good_pt2}",
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        store,
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert code == 0, out
     with ResultsStore(store) as st:
         rows = st.rows()

@@ -20,8 +20,21 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def _run(cli, dataset, store, *extra, model="identity"):
-    return cli("run", "-m", model, "-d", dataset, "-p", "gopro", "--store", store, "-q",
-               "--executor", "serial", *extra)
+    return cli(
+        "run",
+        "-m",
+        model,
+        "-d",
+        dataset,
+        "-p",
+        "gopro",
+        "--store",
+        store,
+        "-q",
+        "--executor",
+        "serial",
+        *extra,
+    )
 
 
 def _snapshot(store: Path) -> list[tuple]:
@@ -33,8 +46,15 @@ def test_corrupt_late_pages(cli, dataset, tmp_path):
 
     store = tmp_path / "r.sqlite"
     with ResultsStore(store) as st:
-        st.put([ResultRow(f"m{i}", "d", "h", "gopro", "1", f"img{j:04d}", metrics={"PSNR": 30.0 + j})
-                for i in range(3) for j in range(400)])
+        st.put(
+            [
+                ResultRow(
+                    f"m{i}", "d", "h", "gopro", "1", f"img{j:04d}", metrics={"PSNR": 30.0 + j}
+                )
+                for i in range(3)
+                for j in range(400)
+            ]
+        )
     con = sqlite3.connect(store)  # fold the WAL into the main file
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -118,9 +138,16 @@ def test_disk_full_on_commit_keeps_committed_rows(dataset, small_fs):
     from lode_bench.bench.store import ResultRow, ResultsStore, StoreError
 
     store = small_fs / "r.sqlite"
-    committed = [ResultRow("m", "d", "h", "gopro", "1", f"a{j:03d}", metrics={"PSNR": 20.0 + j}) for j in range(50)]
-    big = [ResultRow("m", "d", "h", "gopro", "1", f"b{j:05d}", metrics={f"c{k}": float(k) for k in range(40)})
-           for j in range(20000)]
+    committed = [
+        ResultRow("m", "d", "h", "gopro", "1", f"a{j:03d}", metrics={"PSNR": 20.0 + j})
+        for j in range(50)
+    ]
+    big = [
+        ResultRow(
+            "m", "d", "h", "gopro", "1", f"b{j:05d}", metrics={f"c{k}": float(k) for k in range(40)}
+        )
+        for j in range(20000)
+    ]
     with ResultsStore(store) as st:
         st.put(committed)
         filler = fill_disk(small_fs)
@@ -165,7 +192,9 @@ def test_saved_output_write_error_without_a_small_disk(cli, dataset, tmp_path, m
         return real(path, img, **kw)
 
     monkeypatch.setattr(units, "write_image", write)
-    _check_saved_output_failure(cli, dataset, tmp_path, tmp_path / "outputs", lambda: state.update(full=False))
+    _check_saved_output_failure(
+        cli, dataset, tmp_path, tmp_path / "outputs", lambda: state.update(full=False)
+    )
 
 
 def test_stale_temp_files_removed_on_resume(cli, dataset, tmp_path):
@@ -188,7 +217,19 @@ def test_stale_temp_files_removed_on_resume(cli, dataset, tmp_path):
 
 def test_stale_temp_files_removed_on_synth_resume(cli, tmp_path):
     out = tmp_path / "syn"
-    args = ("synth", "builtin", "--out", out, "--kind", "global", "--limit", "1", "--size", "32x48", "--quiet")
+    args = (
+        "synth",
+        "builtin",
+        "--out",
+        out,
+        "--kind",
+        "global",
+        "--limit",
+        "1",
+        "--size",
+        "32x48",
+        "--quiet",
+    )
     assert cli(*args)[0] == 0
     stale = out / "test" / "blur" / ".global_0001.png.abcd1234.tmp"
     stale.write_bytes(b"x")
