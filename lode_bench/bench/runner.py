@@ -38,6 +38,7 @@ from lode_bench.bench.units import (
 from lode_bench.datasets.manifest import remove_stale_temp_files
 from lode_bench.datasets.types import DatasetIndex
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.folders import is_lossy
 from lode_bench.io.numbers import mean_of
 from lode_bench.metrics.protocols import Protocol, get_protocol
 from lode_bench.models.base import Deblurrer
@@ -84,6 +85,8 @@ class RunSummary:
         warnings: what the dataset loader found unusual (e.g. counts differ from the release).
         error_log: the text log holding the full error texts, when one was written.
         skipped: why the run did not happen (a suite's model that could not be loaded).
+        n_lossy_outputs: images of this run whose output was read from a lossy file (a
+            ``folder`` model's JPEG outputs): their scores include the compression loss.
     """
 
     run_id: str
@@ -107,6 +110,7 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     error_log: str | None = None
     skipped: str | None = None
+    n_lossy_outputs: int = 0
 
 
 def _resolve_protocol(protocol: str | Protocol, lpips: str | None) -> Protocol:
@@ -352,6 +356,7 @@ def run_benchmark(
                 "lpips": cfg.lpips,
                 "save_outputs": str(save_dir) if save_dir is not None else None,
                 "strategy": strategy.name if strategy is not None else None,
+                "outputs_dir": prov.get("outputs_dir"),
             },
         )
 
@@ -390,6 +395,8 @@ def run_benchmark(
                 "n_retried": summary.n_retried,
                 "means": summary.means,
                 "oom_fallbacks": prov.get("oom_fallbacks"),
+                "n_lossy_outputs": summary.n_lossy_outputs,
+                **({"outputs_dir": prov["outputs_dir"]} if prov.get("outputs_dir") else {}),
             },
         )
         return summary
@@ -445,6 +452,8 @@ def _consume(
             )
         )
         st.put(row)
+        if unit.output_file is not None and is_lossy(unit.output_file):
+            summary.n_lossy_outputs += 1
         if row.detail and row.status != "ok":
             append_error_log(error_log_path(st.path), row)
         if row.status == "ok":

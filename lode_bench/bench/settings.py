@@ -40,6 +40,11 @@ class RunSettings:
         retry_errors: recompute images whose stored row is an error.
         verify_hashes: recompute every file's sha256 against a lode-bench manifest.
         split: dataset split (``None``: the loader's default).
+        mask_threshold: use mask pixels ``> mask_threshold`` (the file's own values) and
+            accept mask images that are not black/white (refused by default; see
+            :func:`~lode_bench.metrics.inputs.load_mask_checked`).
+        allow_grey: score an output file that is greyscale against colour ground truth (or
+            the reverse) instead of refusing it (``folder``/``command`` models).
     """
 
     device: str = "auto"
@@ -56,6 +61,8 @@ class RunSettings:
     retry_errors: bool = False
     verify_hashes: bool = False
     split: str | None = None
+    mask_threshold: float | None = None
+    allow_grey: bool = False
 
     def __post_init__(self) -> None:
         for name, low in _MINIMUM.items():
@@ -66,6 +73,11 @@ class RunSettings:
                 raise LodeBenchError(f"{name} must be an integer, got {v!r}")
             if v < low:
                 raise LodeBenchError(f"{name} must be >= {low}, got {v}")
+        t = self.mask_threshold
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))):
+            raise LodeBenchError(f"mask_threshold must be a number, got {t!r}")
+        if not isinstance(self.allow_grey, bool):
+            raise LodeBenchError(f"allow_grey must be true or false, got {self.allow_grey!r}")
         if len(tuple(self.flops_size)) != 2 or any(int(x) < 1 for x in self.flops_size):
             raise LodeBenchError(
                 f"flops_size must be (height, width) >= 1, got {self.flops_size!r}"

@@ -42,6 +42,7 @@ from lode_bench.bench.units import (
 from lode_bench.datasets.types import Sample
 from lode_bench.io import read_image, safe_join
 from lode_bench.metrics.protocols import Protocol
+from lode_bench.models.adapters import FolderDeblurrer
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec
 from lode_bench.parallel.executor import Executor, LocalExecutor
@@ -85,6 +86,8 @@ class RunContext:
             protocol=self.protocol,
             model=self.spec if with_spec else None,
             save_path=self.save_path(s),
+            allow_grey=self.settings.allow_grey,
+            mask_threshold=self.settings.mask_threshold,
             **self.base,
         )
 
@@ -255,6 +258,8 @@ def driver_units(ctx: RunContext) -> Iterator[WorkUnit]:
                 check_prediction(out, img.shape, s.id)
             unit.prediction = proto.prepare(out, data_range=255.0 if out.dtype == np.uint8 else 1.0)
             unit.runtime_s = runtime
+            if isinstance(model, FolderDeblurrer):  # outputs read from files: checked as score does
+                unit.output_file = str(model.find(s.id))
         except Exception as exc:  # noqa: BLE001 - one image's failure is that image's row
             unit.error, unit.error_detail = describe_error(exc), error_detail(exc)
         yield unit

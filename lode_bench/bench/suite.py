@@ -45,6 +45,8 @@ _SETTINGS = {
     "retry_errors",
     "flops",
     "verify_hashes",
+    "mask_threshold",
+    "allow_grey",
 }
 
 
@@ -94,6 +96,11 @@ _SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "retry_errors": (lambda v: isinstance(v, bool), "true or false"),
     "flops": (lambda v: isinstance(v, bool), "true or false"),
     "verify_hashes": (lambda v: isinstance(v, bool), "true or false"),
+    "mask_threshold": (
+        lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+        "null or a number",
+    ),
+    "allow_grey": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -4,7 +4,9 @@ A unit is plain picklable data. It carries either the model's prediction (comput
 the driver, e.g. on a GPU) or the :class:`~lode_bench.models.loader.ModelSpec` of a CPU
 model that the worker rebuilds and runs itself. :func:`execute_unit` never raises for a
 problem with one image: a corrupt file, a NaN output or a wrong output shape becomes an
-``error`` row for that image only. Running a unit twice gives the same row, so re-running
+``error`` row for that image only, and so does an input ``lode-bench score`` refuses (a
+mask that is not black/white, a greyscale output file against colour ground truth: the
+checks of :mod:`lode_bench.metrics.inputs`, with the same messages). Running a unit twice gives the same row, so re-running
 a killed benchmark is safe.
 """
 
@@ -23,6 +25,7 @@ from lode_bench.bench.store import ResultRow
 from lode_bench.datasets.types import Sample
 from lode_bench.errors import LodeBenchError, ShapeMismatchError
 from lode_bench.io import read_image, write_image
+from lode_bench.metrics.inputs import check_channels, load_mask_checked
 from lode_bench.metrics.protocols import Protocol
 from lode_bench.models.base import Deblurrer
 from lode_bench.models.loader import ModelSpec
@@ -44,6 +47,12 @@ class WorkUnit:
         runtime_s: model time for ``prediction``.
         error: a failure before scoring (unreadable input, inference error).
         save_path: where to write the output PNG (atomic), if wanted.
+        output_file: the file ``prediction`` was read from (``folder``/``command`` models);
+            its colour channels are checked against the ground truth's, as ``score`` does.
+        allow_grey: accept an ``output_file`` that is greyscale against colour ground truth
+            (or the reverse).
+        mask_threshold: use mask pixels ``> mask_threshold`` and accept any mask image
+            (see :func:`~lode_bench.metrics.inputs.load_mask_checked`).
     """
 
     model_label: str
@@ -59,6 +68,9 @@ class WorkUnit:
     save_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     error_detail: str | None = None
+    output_file: str | None = None
+    allow_grey: bool = False
+    mask_threshold: float | None = None
 
     def row(self, **kw: Any) -> ResultRow:
         return ResultRow(
@@ -172,9 +184,11 @@ def execute_unit(unit: WorkUnit, model: Deblurrer | None = None) -> ResultRow:
             )
         if gt is not None:
             check_prediction(pred, gt.shape, s.id)
+            if unit.output_file is not None and not unit.allow_grey and s.sharp is not None:
+                check_channels(unit.output_file, s.sharp)
         mask = None
         if s.mask is not None and unit.protocol.mask != "none":
-            mask = unit.protocol.load_mask(s.mask)
+            mask = load_mask_checked(s.mask, unit.protocol, unit.mask_threshold)
         score = unit.protocol.score(pred, gt, mask=mask, image_id=s.id)
         values = {k: float(v) for k, v in score.values.items()}
         row = unit.row(

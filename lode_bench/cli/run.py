@@ -206,6 +206,20 @@ def _spec_for(
     help="Recompute the sha256 of every file of a lode-bench dataset (default: files whose size "
     "and modification time match an earlier full check are trusted).",
 )
+@click.option(
+    "--mask-threshold",
+    type=float,
+    default=None,
+    metavar="T",
+    help="Use mask pixels > T (the file's own values) and accept masks that are not "
+    "black/white (refused by default), as `score --mask-threshold`.",
+)
+@click.option(
+    "--allow-grey",
+    is_flag=True,
+    help="Score greyscale output files of folder/command models against colour ground "
+    "truth (refused by default), as `score --allow-grey`.",
+)
 @quiet_option("No stage lines or progress.")
 @click.pass_context
 def run_command(
@@ -232,6 +246,8 @@ def run_command(
     no_flops: bool,
     allow_failures: bool,
     verify_hashes: bool,
+    mask_threshold: float | None,
+    allow_grey: bool,
     quiet: bool,
 ) -> None:
     """Run models on datasets under protocols; one row per image in STORE; resumable.
@@ -265,6 +281,8 @@ def run_command(
                 "retry_errors": retry_errors or None,
                 "verify_hashes": verify_hashes or None,
                 "flops": False if no_flops else None,
+                "mask_threshold": mask_threshold,
+                "allow_grey": allow_grey or None,
             },
         )
     except KeyboardInterrupt:
@@ -296,6 +314,7 @@ def _run(
     from lode_bench.bench.settings import RunSettings
     from lode_bench.bench.suite import SuiteRun, load_suite, run_suite
     from lode_bench.io.header import max_pixels
+    from lode_bench.metrics.inputs import LOSSY_NOTE
     from lode_bench.parallel.choice import make_executor
 
     opts = _parse_opts(model_opts)
@@ -317,6 +336,12 @@ def _run(
     warned: set[tuple[str, str]] = set()
 
     def report(summ: Any) -> None:
+        if summ.n_lossy_outputs:
+            click.echo(
+                f"note: {summ.model} | {summ.dataset}: "
+                + LOSSY_NOTE.format(n=summ.n_lossy_outputs),
+                err=True,
+            )
         for w in summ.warnings:
             if (summ.dataset, w) not in warned:
                 warned.add((summ.dataset, w))

@@ -192,6 +192,7 @@ def score(
     missing LPIPS weights).
     """
     from lode_bench.io.header import max_pixels
+    from lode_bench.metrics.inputs import LOSSY_NOTE
     from lode_bench.metrics.protocols import get_protocol, no_reference_message
     from lode_bench.metrics.scoring import pair_folders, pair_samples, score_pairs, summarise
 
@@ -279,10 +280,7 @@ def score(
             "the mean is then inf"
         )
     if summary["n_lossy_predictions"]:
-        click.echo(
-            f"note: {summary['n_lossy_predictions']} prediction(s) are JPEG files (lossy): "
-            "their scores include the JPEG compression loss"
-        )
+        click.echo(f"note: {LOSSY_NOTE.format(n=summary['n_lossy_predictions'])}")
     failed = [s for s in scores if not s.ok]
     for s in failed[:20]:
         click.secho(f"failed: {s.image_id}: {s.error_message}", fg="red", err=True)

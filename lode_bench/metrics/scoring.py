@@ -9,7 +9,8 @@ The ground truth is a folder (:func:`pair_folders`) or a loaded dataset
 
 Inputs that would give silently wrong numbers are refused per image: a mask that is
 not binary-like (an RGB photo; ``mask_threshold`` overrides) and a greyscale prediction
-against colour ground truth (``allow_grey`` overrides).
+against colour ground truth (``allow_grey`` overrides). The checks live in
+:mod:`lode_bench.metrics.inputs`, shared with ``lode-bench run``.
 """
 
 from __future__ import annotations
@@ -26,21 +27,13 @@ import cv2
 import numpy as np
 
 from lode_bench.errors import ImageReadError, LodeBenchError
-from lode_bench.io.folders import (
-    colour_channels,
-    index_images,
-    is_lossy,
-    match_predictions,
-    no_pairs_message,
-)
-from lode_bench.io.images import IMAGE_EXTENSIONS, read_image, read_mask
+from lode_bench.io.folders import index_images, match_predictions, no_pairs_message
+from lode_bench.io.images import IMAGE_EXTENSIONS
+from lode_bench.metrics.inputs import check_channels, count_lossy, load_mask_checked
 from lode_bench.metrics.protocols import ImageScore, Protocol
 from lode_bench.parallel.workers import default_workers
 
 MASK_EXTENSIONS = (*IMAGE_EXTENSIONS, ".npy")
-#: A mask image is binary-like when this share of its pixels lies near its two main levels.
-BINARY_SHARE = 0.98
-_LEVEL_TOLERANCE = 12  # grey levels (of 255) around each main level
 
 
 @dataclass(frozen=True)
@@ -163,64 +156,6 @@ def pair_samples(
     )
 
 
-def _main_levels_share(values: np.ndarray) -> tuple[float, int, int]:
-    """Share of pixels near the two most common levels (0-255 scale), and the two levels."""
-    hist = np.bincount(values.ravel(), minlength=256).astype(np.float64)
-    n = float(values.size)
-    first = int(np.argmax(hist))
-    near = np.zeros(256, bool)
-    near[max(0, first - _LEVEL_TOLERANCE) : first + _LEVEL_TOLERANCE + 1] = True
-    rest = np.where(near, 0.0, hist)
-    second = int(np.argmax(rest)) if rest.any() else first
-    near[max(0, second - _LEVEL_TOLERANCE) : second + _LEVEL_TOLERANCE + 1] = True
-    return float(hist[near].sum() / n), min(first, second), max(first, second)
-
-
-def load_mask_checked(
-    path: str | Path, protocol: Protocol, threshold: float | None = None
-) -> np.ndarray:
-    """Read a blur mask for ``protocol``, refusing an image that is not binary-like.
-
-    ``.npy`` files are flow-magnitude maps (or H×W×2 flow fields) thresholded at the
-    protocol's ``npy_mask_threshold``. An image mask must have two levels (black and
-    white, anti-aliased or JPEG-noisy edges allowed); an RGB photo or a grey-level map is
-    refused. ``threshold`` skips that check and uses pixels ``> threshold`` (the file's
-    own values: grey level of an image, pixels of flow for ``.npy``).
-
-    Raises:
-        LodeBenchError: the mask is not binary-like (names the file and the override).
-        ImageReadError: the file cannot be read.
-    """
-    p = Path(path)
-    if threshold is not None:
-        return read_mask(p, threshold=threshold)
-    if p.suffix.lower() == ".npy":
-        return protocol.load_mask(p)
-    raw = read_image(p, dtype="native")
-    level = raw.max(axis=2)
-    if level.dtype != np.uint8:
-        level = np.rint(level.astype(np.float64) / 257.0).astype(np.uint8)
-    share, low, high = _main_levels_share(level)
-    if share < BINARY_SHARE:
-        raise LodeBenchError(
-            f"{p}: not a binary mask ({100 * (1 - share):.0f}% of its pixels are neither near "
-            f"level {low} nor near level {high}; a photo or grey-level map?); give a black/white "
-            "mask or a flow .npy, or pass --mask-threshold T to use its pixels > T anyway"
-        )
-    return protocol.load_mask(p)
-
-
-def _check_channels(pair: ImagePair) -> None:
-    assert pair.pred is not None and pair.gt is not None
-    cp, cg = colour_channels(pair.pred), colour_channels(pair.gt)
-    if cp != cg:
-        what = {1: "greyscale", 3: "colour"}
-        raise LodeBenchError(
-            f"{pair.pred}: {what[cp]} prediction against {what[cg]} ground truth {pair.gt}; "
-            "pass --allow-grey to score it anyway (grey compared as R = G = B)"
-        )
-
-
 def score_pair(
     pair: ImagePair,
     protocol: Protocol,
@@ -248,8 +183,8 @@ def score_pair(
                 f"{pair.pred}: size {pred.shape[1]}×{pred.shape[0]} differs from ground truth "
                 f"{pair.gt} ({gt.shape[1]}×{gt.shape[0]}) — mismatched pair"
             )
-        if gt is not None and not allow_grey:
-            _check_channels(pair)
+        if pair.gt is not None and not allow_grey:
+            check_channels(pair.pred, pair.gt)
         mask = None
         if protocol.mask != "none" and pair.mask is not None:
             mask = load_mask_checked(pair.mask, protocol, mask_threshold)
@@ -346,5 +281,5 @@ def summarise(
         "n_failed": len(scores) - len(ok),
         "mean": means,
         "n_infinite": {k: v for k, v in n_inf.items() if v},
-        "n_lossy_predictions": sum(1 for p in pairs if p.pred is not None and is_lossy(p.pred)),
+        "n_lossy_predictions": count_lossy(p.pred for p in pairs),
     }

@@ -105,6 +105,10 @@ class FolderDeblurrer(Deblurrer):
     def deblur(self, blurry: np.ndarray, sample: Sample) -> np.ndarray:
         return read_image(self.find(sample.id), dtype="uint8", depth16=self._depth16)
 
+    def provenance(self) -> dict[str, Any]:
+        """``outputs_dir``: the outputs folder (reports find the model's pictures there)."""
+        return {"outputs_dir": str(self.folder.resolve())}
+
 
 def folder_factory(card: ModelCard, checkpoint: str | None, **_: Any) -> Deblurrer:
     if not checkpoint:
@@ -152,6 +156,12 @@ class CommandDeblurrer(FolderDeblurrer):
         self.timeout_per_image_s = float(timeout_per_image_s or self.DEFAULT_TIMEOUT_PER_IMAGE_S)
         self._workdir = Path(workdir) if workdir else None
         self.folder = Path(".")
+
+    def provenance(self) -> dict[str, Any]:
+        """``outputs_dir`` only with a ``workdir`` (a temporary one is removed after the run)."""
+        if self._workdir is None:
+            return {}
+        return {"outputs_dir": str((self._workdir / "output").resolve())}
 
     def prepare_dataset(self, samples: Sequence[Sample], workdir: Path) -> None:
         base = self._workdir or workdir

@@ -10,9 +10,12 @@ ground truth, mask) and the saved model outputs. Both are located from the run t
   from the root its run recorded (or the mapped folder) with the recorded kind, and used
   when its version hash is the table's;
 * a model's outputs: ``extra`` keys ``outputs_dir``/``save_outputs``/``output_dir`` of its
-  runs, or an explicit ``outputs={model: folder}`` mapping (a key ``"<dataset>/<model>"``
-  applies to that dataset only and wins over a plain model key); inside it the file
-  ``<image_id>.png`` is looked up directly and under ``<model>/`` and ``<dataset>/<model>/``.
+  runs (a ``folder=DIR`` model's run records ``DIR`` as ``outputs_dir``, so its pictures
+  need no mapping), or an explicit ``outputs={model: folder}`` mapping, which wins (a key
+  ``"<dataset>/<model>"`` applies to that dataset only and wins over a plain model key);
+  inside it the file ``<image_id>.<ext>`` (or a flat name such as ``<seq>-<frame>.png``,
+  the names ``folder=DIR`` accepts) is looked up directly and under ``<model>/`` and
+  ``<dataset>/<model>/``.
 
 The ``identity`` baseline's output is the blurry input itself.
 
@@ -33,6 +36,7 @@ import pandas as pd
 from lode_bench.datasets.manifest import Manifest, ManifestError, load_manifest
 from lode_bench.datasets.types import DatasetIndex, Sample
 from lode_bench.errors import LodeBenchError
+from lode_bench.io.folders import id_forms
 from lode_bench.io.images import read_image, read_mask
 from lode_bench.io.paths import safe_join
 from lode_bench.report.summary import json_field
@@ -125,9 +129,9 @@ class ImageSource:
         if root is None:
             return None
         for sub in ("", model, f"{self.dataset_name}/{model}"):
-            for ext in _EXTS:
+            for name, ext in ((n, e) for n in id_forms(image_id) for e in _EXTS):
                 try:
-                    p = safe_join(root, f"{sub}/{image_id}{ext}" if sub else f"{image_id}{ext}")
+                    p = safe_join(root, f"{sub}/{name}{ext}" if sub else f"{name}{ext}")
                 except LodeBenchError:
                     continue
                 if p.is_file():
