@@ -136,17 +136,19 @@ def _resolve_response(
 def load_profile(name_or_path: str | Path) -> CameraProfile:
     """Load a profile by name (from ``capture/profiles``) or from a YAML file.
 
-    A :class:`~pathlib.Path`, or a string ending in ``.yaml``/``.yml`` naming an existing
-    file, is read as that file; anything else is a profile name (see :func:`profile_path`;
+    A :class:`~pathlib.Path`, or a string ending in ``.yaml``/``.yml``, is read as that
+    file (it must exist); anything else is a profile name (see :func:`profile_path`;
     ``profile:<name>`` references in recipes always go through the name rules).
 
     Raises:
-        UnknownNameError: no such profile (lists the known ones).
-        ConfigError: naming the file and the bad key, or an invalid profile name.
+        UnknownNameError: no such profile (``did you mean``, and the known ones).
+        ConfigError: naming the file and the bad key, a file that does not exist, or an
+            invalid profile name.
     """
     p = Path(name_or_path)
-    explicit = isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml")
-    if not (explicit and p.is_file()):
+    if isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml"):
+        p = resolve_config_path(p, kind=PROFILE_KIND)  # the file, which must exist
+    else:
         p = profile_path(str(name_or_path))
     return _load_profile(p, ())
 

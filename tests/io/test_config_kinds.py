@@ -93,9 +93,12 @@ def test_misspelled_name_suggests_the_shipped_one(tmp_path: Path, kind: str, mon
     assert load(meant) is not None  # the suggestion loads
 
 
-def test_named_profile_reference_suggests_too() -> None:
+def test_named_profile_reference_suggests_too(tmp_path: Path) -> None:
     with pytest.raises(UnknownNameError, match=r"unknown camera profile 'rsblur'; did you mean"):
         load_named_profile("rsblur")
+    missing = tmp_path / "absent.yaml"  # a path is a file, never a name
+    with pytest.raises(ConfigError, match=r"absent.yaml: camera profile file not found"):
+        load_profile(str(missing))
 
 
 def test_suite_yaml_file_name_typo_suggests(tmp_path: Path, monkeypatch) -> None:
