@@ -75,26 +75,30 @@ def _shipped_path(text: str) -> Path | None:
     return candidate if candidate.exists() else None
 
 
+#: How messages name a benchmark suite (``unknown suite 'x'``).
+SUITE_KIND = "suite"
+
+
 def find_suite(text: str | Path) -> Path:
     """A suite file from a path (as given, else inside the shipped copy) or a shipped name.
 
+    ``gopro``, ``gopro.yaml`` and ``configs/suites/gopro.yaml`` all find the shipped
+    suite from any working folder; a file of that name in the working folder wins.
+
     Raises:
-        ConfigError: nothing matches; names the shipped suites.
+        UnknownNameError: no suite of that name (``did you mean``, and the shipped suites).
+        ConfigError: a path to a YAML file that does not exist.
     """
+    from lode_bench.io.yamlfile import resolve_config_path
+
     p = Path(text)
     if p.is_file():
         return p
     shipped = _shipped_path(str(text))
     if shipped is not None and shipped.is_file():
         return shipped
-    suites = list_suites()
     name = p.stem if p.suffix in (".yaml", ".yml") and len(p.parts) == 1 else str(text)
-    if name in suites:
-        return suites[name]
-    raise ConfigError(
-        f"{text}: suite file not found (shipped suites: "
-        f"{', '.join(suites) or 'none'}; see `lode-bench ls suites`)"
-    )
+    return resolve_config_path(name, kind=SUITE_KIND, search_dirs=[asset_dir("configs", "suites")])
 
 
 def find_leaderboard(text: str | Path) -> Path | None:
@@ -107,3 +111,21 @@ def find_leaderboard(text: str | Path) -> Path | None:
     if shipped is not None and shipped.is_dir():
         return shipped
     return list_leaderboards().get(str(text))
+
+
+def leaderboard_root(text: str | Path) -> Path:
+    """Like :func:`find_leaderboard`, but a name that finds nothing is an error.
+
+    Raises:
+        UnknownNameError: a plain name that is no shipped leaderboard (``did you mean``,
+            and the shipped ones).
+        ConfigError: a path that is not a leaderboard folder.
+    """
+    from lode_bench.io.yamlfile import unknown_name_error
+
+    found = find_leaderboard(text)
+    if found is not None:
+        return found
+    if isinstance(text, str) and len(Path(text).parts) == 1:
+        raise unknown_name_error("leaderboard", text, list_leaderboards())
+    raise ConfigError(f"{text}: no such leaderboard folder")

@@ -8,7 +8,7 @@ import pytest
 
 from lode_bench import resources
 from lode_bench.capture.profiles import profiles_dir
-from lode_bench.errors import ConfigError
+from lode_bench.errors import UnknownNameError
 from lode_bench.synth.recipes import recipes_dir
 
 
@@ -44,7 +44,7 @@ def test_suites_and_leaderboards_by_name_from_another_folder(tmp_path, monkeypat
     assert resources.find_suite("gopro") == resources.asset_dir("configs", "suites") / "gopro.yaml"
     assert resources.find_suite("gopro.yaml").name == "gopro.yaml"
     assert resources.find_suite("configs/suites/gopro.yaml").is_file()
-    with pytest.raises(ConfigError, match="nope: suite file not found .*shipped suites: .*gopro"):
+    with pytest.raises(UnknownNameError, match="unknown suite 'nope' .*known: .*gopro"):
         resources.find_suite("nope")
     assert resources.find_leaderboard("sample") == resources.asset_dir("leaderboards", "sample")
     assert resources.find_leaderboard("leaderboards/lode-local").name == "lode-local"

@@ -30,8 +30,11 @@ from typing import Any
 
 from lode_bench.bench.settings import RunSettings
 from lode_bench.errors import ConfigError
-from lode_bench.io.yamlfile import load_yaml, short_repr
+from lode_bench.io.yamlfile import load_yaml_config, short_repr
 from lode_bench.models.loader import ModelSpec
+
+#: Top-level keys of a suite file.
+SUITE_KEYS = frozenset({"name", "description", "models", "datasets", "protocols", "settings"})
 
 _SETTINGS = {
     "device",
@@ -163,17 +166,13 @@ def load_suite(path: str | Path) -> Suite:
     (``gopro``: ``configs/suites/gopro.yaml``, also in a regular install).
 
     Raises:
+        UnknownNameError: no shipped suite of that name (``did you mean``).
         ConfigError: naming the file and the bad key.
     """
-    from lode_bench.resources import find_suite
+    from lode_bench.resources import SUITE_KIND, find_suite
 
     p = find_suite(path)
-    doc = load_yaml(p)
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{p}: a suite is a mapping with models, datasets, protocols")
-    unknown = set(doc) - {"name", "description", "models", "datasets", "protocols", "settings"}
-    if unknown:
-        raise ConfigError(f"{p}: unknown keys {sorted(map(str, unknown))}")
+    doc = load_yaml_config(p, kind=SUITE_KIND, known_keys=SUITE_KEYS)
     for key in ("models", "datasets"):
         if not isinstance(doc.get(key), list) or not doc[key]:
             raise ConfigError(f"{p}: '{key}' must be a non-empty list")

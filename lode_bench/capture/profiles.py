@@ -32,10 +32,18 @@ from typing import Any
 import numpy as np
 
 from lode_bench.capture.response import CameraResponse, response_from_spec
-from lode_bench.errors import ConfigError, UnknownNameError
-from lode_bench.io.yamlfile import load_yaml, short_repr
+from lode_bench.errors import ConfigError
+from lode_bench.io.yamlfile import (
+    list_config_names,
+    load_yaml_config,
+    resolve_config_path,
+    short_repr,
+)
 
-PROFILE_KEYS = {"name", "response", "noise", "white_balance", "ccm", "notes"}
+#: Top-level keys of a profile file.
+PROFILE_KEYS = frozenset({"name", "response", "noise", "white_balance", "ccm", "notes"})
+#: How messages name a camera profile (``unknown camera profile 'x'``).
+PROFILE_KIND = "camera profile"
 
 
 def profiles_dir() -> Path:
@@ -65,8 +73,7 @@ class CameraProfile:
 
 def list_profiles() -> list[str]:
     """Names of the shipped profiles."""
-    d = profiles_dir()
-    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+    return list_config_names([profiles_dir()])
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -80,23 +87,14 @@ def profile_path(name: str) -> Path:
 
     Raises:
         ConfigError: the name is not a plain name or leaves the profile folder.
-        UnknownNameError: no such profile (lists the known ones).
+        UnknownNameError: no such profile (``did you mean``, and the known ones).
     """
-    from lode_bench.errors import UnsafePathError
-    from lode_bench.io.paths import safe_join
-
     if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
         raise ConfigError(
             f"camera profile name {short_repr(name)} must be a plain name "
             "(letters, digits, '-', '_', '.'), looked up in capture/profiles"
         )
-    try:
-        p = safe_join(profiles_dir(), f"{name}.yaml")
-    except UnsafePathError as exc:
-        raise ConfigError(f"camera profile {name!r} leaves the profile folder ({exc})") from None
-    if not p.is_file():
-        raise UnknownNameError(f"unknown camera profile {name!r}; known: {list_profiles()}")
-    return p
+    return resolve_config_path(name, kind=PROFILE_KIND, search_dirs=[profiles_dir()])
 
 
 PROFILE_REF = "profile:"
@@ -138,17 +136,19 @@ def _resolve_response(
 def load_profile(name_or_path: str | Path) -> CameraProfile:
     """Load a profile by name (from ``capture/profiles``) or from a YAML file.
 
-    A :class:`~pathlib.Path`, or a string ending in ``.yaml``/``.yml`` naming an existing
-    file, is read as that file; anything else is a profile name (see :func:`profile_path`;
+    A :class:`~pathlib.Path`, or a string ending in ``.yaml``/``.yml``, is read as that
+    file (it must exist); anything else is a profile name (see :func:`profile_path`;
     ``profile:<name>`` references in recipes always go through the name rules).
 
     Raises:
-        UnknownNameError: no such profile (lists the known ones).
-        ConfigError: naming the file and the bad key, or an invalid profile name.
+        UnknownNameError: no such profile (``did you mean``, and the known ones).
+        ConfigError: naming the file and the bad key, a file that does not exist, or an
+            invalid profile name.
     """
     p = Path(name_or_path)
-    explicit = isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml")
-    if not (explicit and p.is_file()):
+    if isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml"):
+        p = resolve_config_path(p, kind=PROFILE_KIND)  # the file, which must exist
+    else:
         p = profile_path(str(name_or_path))
     return _load_profile(p, ())
 
@@ -156,12 +156,7 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
 def _load_profile(p: Path, chain: tuple[tuple[Path, str], ...]) -> CameraProfile:
     """Read the profile file ``p``; ``chain`` holds the profiles whose responses led here."""
     chain = (*chain, (p.resolve(), p.stem))
-    doc = load_yaml(p)
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{p}: a profile must be a mapping")
-    unknown = set(doc) - PROFILE_KEYS
-    if unknown:
-        raise ConfigError(f"{p}: unknown key(s) {sorted(unknown)}; allowed: {sorted(PROFILE_KEYS)}")
+    doc = load_yaml_config(p, kind=PROFILE_KIND, known_keys=PROFILE_KEYS)
     try:
         response = _resolve_response(doc.get("response", "srgb"), p.parent, chain)
     except ProfileLoopError:

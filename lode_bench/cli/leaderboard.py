@@ -12,18 +12,11 @@ from lode_bench.cli.options import quiet_option
 
 
 def _board_root(text: str) -> Path:
-    """A leaderboard folder given as a path or the name of a shipped board (``sample``)."""
-    from lode_bench.resources import find_leaderboard, list_leaderboards
+    """A leaderboard folder given as a path or the name of a shipped board (``sample``);
+    a misspelled name is an input error with ``did you mean``."""
+    from lode_bench.resources import leaderboard_root
 
-    found = find_leaderboard(text)
-    if found is None:
-        raise click.BadParameter(
-            f"{text}: no such leaderboard folder or shipped leaderboard "
-            f"({', '.join(list_leaderboards()) or 'none shipped'}; see "
-            "`lode-bench ls leaderboards`)",
-            param_hint="ROOT",
-        )
-    return found
+    return leaderboard_root(text)
 
 
 @click.group("leaderboard", cls=Group)

@@ -16,7 +16,9 @@ leaderboard definitions) is read with :func:`load_yaml`, which
 :func:`load_yaml_config` is the one "name or path → YAML mapping → unknown keys named"
 step of every configuration kind: a path is read as it is, a plain name is looked up
 as ``<name>.yaml`` in the kind's folders (:func:`resolve_config_path`), the document
-must be a mapping, and top-level keys outside ``known_keys`` are refused by name.
+must be a mapping, and top-level keys outside ``known_keys`` are refused by name
+(:func:`refuse_unknown_keys`, one message form for every kind). Recipes, camera
+profiles, suites and leaderboard definitions all load through it.
 
 :func:`short_repr` is how messages quote a value: bounded in length and depth, so an
 error message never formats a whole (possibly huge) value.
@@ -220,14 +222,44 @@ def resolve_config_path(
                 raise ConfigError(f"{kind} {text!r} leaves its folder ({exc})") from None
             if cand.is_file():
                 return cand
+    raise unknown_name_error(kind, text, list_config_names(search_dirs))
+
+
+def unknown_name_error(kind: str, name: str, known: Collection[str]) -> UnknownNameError:
+    """The error for a configuration name that names nothing: the closest known names
+    (``did you mean ...?``) and all of them.
+
+    Args:
+        kind: what was looked up (``"suite"``).
+        name: the name as the user gave it.
+        known: the names that exist.
+    """
     import difflib
 
-    known = list_config_names(search_dirs)
-    close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise UnknownNameError(
-        f"unknown {kind} {short_repr(text)}{hint} (known: {', '.join(known) or 'none'})"
+    return UnknownNameError(
+        f"unknown {kind} {short_repr(name)}{hint} (known: {', '.join(names) or 'none'})"
     )
+
+
+def refuse_unknown_keys(
+    where: str | Path, kind: str, doc: Collection[Any], known_keys: Collection[str]
+) -> None:
+    """Refuse the keys of ``doc`` outside ``known_keys``, all named in one line::
+
+        <where>: unknown <kind> key(s) 'a', 'b'; known: c, d
+
+    Raises:
+        ConfigError: some key of ``doc`` is not in ``known_keys``.
+    """
+    unknown = sorted(str(k) for k in doc if k not in known_keys)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown {kind} key(s) {', '.join(short_repr(k) for k in unknown)}; "
+            f"known: {', '.join(sorted(known_keys))}"
+        )
 
 
 def load_yaml_config(
@@ -261,10 +293,5 @@ def load_yaml_config(
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a {kind} must be a mapping, got {type(doc).__name__}")
     if known_keys is not None:
-        unknown = sorted(str(k) for k in doc if k not in known_keys)
-        if unknown:
-            raise ConfigError(
-                f"{p}: unknown {kind} key(s) {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(sorted(known_keys))}"
-            )
+        refuse_unknown_keys(p, kind, doc, known_keys)
     return doc

@@ -43,10 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from lode_bench.errors import ConfigError
+from lode_bench.io.numbers import mean_of
 from lode_bench.io.paths import safe_join
-from lode_bench.io.yamlfile import load_yaml, short_repr
+from lode_bench.io.yamlfile import load_yaml_config, short_repr
 from lode_bench.report.stats import higher_is_better
-from lode_bench.report.submission import Submission, SubmissionError, load_submission, mean_of
+from lode_bench.report.submission import Submission, SubmissionError, load_submission
 
 SPEC_NAME = "leaderboard.yaml"
 #: Relative tolerance between a claimed aggregate and the mean recomputed from the rows.
@@ -149,32 +150,33 @@ def value_problem(column: str, value: float, bounds: tuple[float, float]) -> str
     return None
 
 
+#: How messages name a leaderboard definition (``unknown leaderboard key(s) ...``).
+LEADERBOARD_KIND = "leaderboard"
+#: Top-level keys of ``leaderboard.yaml``.
+LEADERBOARD_KEYS = frozenset(
+    {"name", "title", "description", "protocol", "metrics", "ranking", "datasets", "submissions"}
+)
+
+
 def load_leaderboard(root: str | Path) -> LeaderboardSpec:
     """Read ``<root>/leaderboard.yaml``.
 
+    ``root`` is a leaderboard folder; a plain text that is no folder is looked up as a
+    shipped leaderboard's name (:func:`~lode_bench.resources.leaderboard_root`).
+
     Raises:
+        UnknownNameError: a name that is no shipped leaderboard (``did you mean``).
         ConfigError: naming the file and the bad key.
     """
+    if isinstance(root, str) and not Path(root).is_dir():
+        from lode_bench.resources import leaderboard_root
+
+        root = leaderboard_root(root)
     root = Path(root)
     path = root / SPEC_NAME
     if not path.is_file():
         raise ConfigError(f"{path}: leaderboard definition not found")
-    doc = load_yaml(path)
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping at top level")
-    known = {
-        "name",
-        "title",
-        "description",
-        "protocol",
-        "metrics",
-        "ranking",
-        "datasets",
-        "submissions",
-    }
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    doc = load_yaml_config(path, kind=LEADERBOARD_KIND, known_keys=LEADERBOARD_KEYS)
     where = str(path)
     for key in ("title", "description", "submissions"):
         if doc.get(key) is not None and not isinstance(doc[key], str):

@@ -209,7 +209,10 @@ def test_shipped_suites_load(monkeypatch):
             "models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nsettings: {speed: 11}\n",
             "settings",
         ),
-        ("models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nextra: 1\n", "unknown keys"),
+        (
+            "models: [identity]\ndatasets: [x]\nprotocols: [gopro]\nextra: 1\n",
+            r"bad.yaml: unknown suite key\(s\) 'extra'",
+        ),
         (": : :\n", "invalid YAML"),
     ],
 )

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from lode_bench.cli.leaderboard import leaderboard_export, leaderboard_validate
 from lode_bench.errors import ConfigError
+from lode_bench.io.numbers import mean_of
 from lode_bench.report.leaderboard import load_leaderboard, validate_all, validate_file
-from lode_bench.report.submission import load_submission, mean_of
+from lode_bench.report.submission import load_submission
 from tests.leaderboard.lb_helpers import DATASETS, HOSTILE, MODELS, image_ids, load_json, write_spec
 
 
@@ -188,7 +189,9 @@ def test_spec_errors_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="missing key 'version'"):
         load_leaderboard(tmp_path / "b")
     write_spec(tmp_path / "c", colour="blue")
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['colour'\]"):
+    with pytest.raises(
+        ConfigError, match=r"leaderboard.yaml: unknown leaderboard key\(s\) 'colour'"
+    ):
         load_leaderboard(tmp_path / "c")
     write_spec(
         tmp_path / "d",

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from lode_bench.report.submission import encode_number, mean_of  # noqa: E402
+from lode_bench.io.numbers import mean_of  # noqa: E402
+from lode_bench.report.submission import encode_number  # noqa: E402
 from tests.hostile.io.hostile_cli import run_cli
 from tests.leaderboard.lb_helpers import MODELS, Board, load_json, make_board  # noqa: E402
 
